@@ -1,0 +1,261 @@
+/**
+ * The wire contract between the server and the page. The web app imports this file with
+ * `import type` only, so nothing here may be a runtime dependency of the browser bundle
+ * except the plain constants, which the web side duplicates through type-checked literals.
+ */
+
+/** Topics a client can subscribe to with `?topics=`; each is also the SSE event name of its samples. */
+export const TOPICS = [
+  'cpu',
+  'memory',
+  'network',
+  'disk',
+  'filesystem',
+  'temperature',
+  'process',
+  'requests',
+] as const;
+export type Topic = (typeof TOPICS)[number];
+
+/** CPU use in percent (0..100) over the last interval; load averages as the kernel reports them. */
+export interface CpuSample {
+  t: number;
+  total: number;
+  user: number;
+  system: number;
+  iowait: number;
+  /** Total busy percent per logical core, in core order. */
+  cores: number[];
+  load: [number, number, number];
+}
+
+/** Bytes. `used` excludes cache and buffers (total - available). */
+export interface MemorySample {
+  t: number;
+  total: number;
+  used: number;
+  available: number;
+  cached: number;
+  buffers: number;
+  swapTotal: number;
+  swapUsed: number;
+}
+
+export interface InterfaceRate {
+  name: string;
+  /** Bytes per second received / transmitted. */
+  rx: number;
+  tx: number;
+}
+
+/** Bytes per second; the total sums the interfaces that pass the interface filter. */
+export interface NetworkSample {
+  t: number;
+  rx: number;
+  tx: number;
+  interfaces: InterfaceRate[];
+}
+
+/** Bytes per second read from and written to the physical block devices. */
+export interface DiskSample {
+  t: number;
+  read: number;
+  write: number;
+}
+
+export interface MountUsage {
+  mount: string;
+  fs: string;
+  type: string;
+  /** Bytes. */
+  size: number;
+  used: number;
+}
+
+export interface FilesystemSample {
+  t: number;
+  mounts: MountUsage[];
+}
+
+/** Degrees Celsius, only ever from real sensors: the topic is absent on hosts without any. */
+export interface TemperatureSample {
+  t: number;
+  main: number;
+  max: number;
+  sensors: { name: string; celsius: number }[];
+}
+
+/** The pulseboard server process itself. */
+export interface ProcessSample {
+  t: number;
+  /** CPU of this process over the last interval, percent of one core. */
+  cpu: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  /** Event-loop delay over the last interval, milliseconds. */
+  lagP50: number;
+  lagP99: number;
+  /** Seconds since the process started. */
+  uptime: number;
+}
+
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
+
+export interface LatencySummary {
+  /** Milliseconds. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface RouteStats {
+  /** `METHOD pattern`, e.g. `GET /users/:id`; unmatched paths share one bucket. */
+  route: string;
+  count: number;
+  errors: number;
+  latency: LatencySummary;
+}
+
+export type TrafficSource = 'self' | 'embedded' | 'proxy';
+
+/** HTTP traffic measured by the request middleware, one per tick (zeros when idle). */
+export interface RequestsSample {
+  t: number;
+  source: TrafficSource;
+  /** Requests completed during this tick. */
+  count: number;
+  /** Requests per second over this tick. */
+  rate: number;
+  inFlight: number;
+  status: Record<StatusClass, number>;
+  /** This tick's latency; all zero when no request completed. */
+  latency: LatencySummary;
+  /** Response bytes sent during this tick, where known. */
+  bytes: number;
+  /** Top routes over the recent window, by count. */
+  routes: RouteStats[];
+}
+
+export interface SampleByTopic {
+  cpu: CpuSample;
+  memory: MemorySample;
+  network: NetworkSample;
+  disk: DiskSample;
+  filesystem: FilesystemSample;
+  temperature: TemperatureSample;
+  process: ProcessSample;
+  requests: RequestsSample;
+}
+export type Sample = SampleByTopic[Topic];
+
+/** Health of one collector, as last observed by the sampler. */
+export interface CollectorHealth {
+  topic: Topic;
+  ok: boolean;
+  /** Where the numbers come from, e.g. `procfs` or `systeminformation`. */
+  source: string;
+  cadenceMs: number;
+  /** One line; never a stack trace. Present while failing. */
+  error?: string;
+  /** Consecutive failures. */
+  failures: number;
+  /** ms since epoch of the last good sample, or null if none yet. */
+  lastOk: number | null;
+}
+
+export interface HostInfo {
+  hostname: string;
+  os: string;
+  platform: string;
+  release: string;
+  arch: string;
+  cpuModel: string;
+  cores: number;
+  memTotal: number;
+  /** Host uptime in seconds at the moment the hello was built. */
+  uptime: number;
+}
+
+/** Why the server sends a full picture instead of the missed events. */
+export type HelloMode = 'fresh' | 'resume' | 'reset';
+
+export interface HelloPayload {
+  t: number;
+  bootId: string;
+  version: string;
+  host: HostInfo;
+  /** The sampling interval in ms: the expected gap between events of a 1-tick topic. */
+  interval: number;
+  /** How much history the server keeps, ms. */
+  historyMs: number;
+  /** The window the backfill covers, ms. */
+  backfillMs: number;
+  /** Milliseconds between heartbeat comments. */
+  heartbeatMs: number;
+  /** Topics this stream carries (the `?topics=` filter applied to what the host can sample). */
+  topics: Topic[];
+  /** fresh: first connect; resume: missed events follow; reset: discard what you hold, a backfill follows. */
+  mode: HelloMode;
+  collectors: CollectorHealth[];
+}
+
+/**
+ * Recent history in columnar form: for each topic, `t` holds the sample times and each other
+ * key of the sample type holds the values of that key in the same order.
+ */
+export type Columns<S> = { [K in keyof S]: S[K][] };
+
+export interface BackfillPayload {
+  /** True when the client must drop what it holds (new boot, or its id fell out of history). */
+  reset: boolean;
+  /** Seq of the newest event included; the live stream continues after it. */
+  lastSeq: number;
+  series: { [T in Topic]?: Columns<SampleByTopic[T]> };
+}
+
+export interface HealthPayload {
+  t: number;
+  collectors: CollectorHealth[];
+}
+
+export type AlertSeverity = 'warning' | 'critical';
+
+export interface AlertPayload {
+  t: number;
+  rule: string;
+  state: 'firing' | 'resolved';
+  severity: AlertSeverity;
+  value: number;
+  threshold: number;
+  /** ms since epoch when the current state began. */
+  since: number;
+  message: string;
+}
+
+/** Every SSE event the server sends, discriminated by `event` (the SSE `event:` field). */
+export type ServerEvent =
+  | { [T in Topic]: { event: T; data: SampleByTopic[T] } }[Topic]
+  | { event: 'hello'; data: HelloPayload }
+  | { event: 'backfill'; data: BackfillPayload }
+  | { event: 'health'; data: HealthPayload }
+  | { event: 'alert'; data: AlertPayload };
+
+export type EventName = ServerEvent['event'];
+export type PayloadOf<E extends EventName> = Extract<ServerEvent, { event: E }>['data'];
+
+/** `GET /api/snapshot`: the newest sample of every topic the host has. */
+export interface SnapshotResponse {
+  bootId: string;
+  t: number;
+  samples: { [T in Topic]?: SampleByTopic[T] };
+  collectors: CollectorHealth[];
+}
+
+/** `GET /api/history?topics=&since=`. */
+export interface HistoryResponse {
+  bootId: string;
+  since: number;
+  series: { [T in Topic]?: Columns<SampleByTopic[T]> };
+}
