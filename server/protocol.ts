@@ -194,6 +194,8 @@ export interface HelloPayload {
   backfillMs: number;
   /** Milliseconds between heartbeat comments. */
   heartbeatMs: number;
+  /** The reconnection delay the server asks for (also sent as the SSE `retry:` field). */
+  retryMs: number;
   /** Topics this stream carries (the `?topics=` filter applied to what the host can sample). */
   topics: Topic[];
   /** fresh: first connect; resume: missed events follow; reset: discard what you hold, a backfill follows. */
@@ -243,6 +245,8 @@ export type ServerEvent =
   | { event: 'alert'; data: AlertPayload };
 
 export type EventName = ServerEvent['event'];
+/** Events kept in the log with an id; hello and backfill are made per connection. */
+export type LoggedEventName = Exclude<EventName, 'hello' | 'backfill'>;
 export type PayloadOf<E extends EventName> = Extract<ServerEvent, { event: E }>['data'];
 
 /** `GET /api/snapshot`: the newest sample of every topic the host has. */

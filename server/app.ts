@@ -1,0 +1,126 @@
+import type { HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import { Hono } from 'hono';
+import { compress } from 'hono/compress';
+import type { Monitor } from './monitor.js';
+import { findWebDir } from './paths.js';
+import type { HistoryResponse, SnapshotResponse, Topic } from './protocol.js';
+import { parseSince, parseTopics } from './query.js';
+import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from './sink.js';
+import { loadStaticFiles, type StaticFile } from './static.js';
+import { seriesSince } from './stream.js';
+
+export interface AppOptions {
+  /** Folder of the built page; defaults to dist/web. */
+  webDir?: string | null;
+}
+
+type Env = { Bindings: Partial<HttpBindings> };
+
+const PAGE_HEADERS: Record<string, string> = {
+  'Content-Security-Policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+    "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+};
+
+/** The HTTP face of a monitor: the stream, the JSON routes and the page. Mountable under any base path. */
+export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env> {
+  const app = new Hono<Env>();
+  const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
+  const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
+
+  app.onError((error, c) => {
+    console.error(`pulseboard: ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
+    return c.json({ error: 'internal error' }, 500);
+  });
+  app.notFound((c) => c.json({ error: 'not found' }, 404));
+
+  app.get('/api/events', (c) => {
+    const topics = parseTopics(c.req.query('topics'), monitor.topics);
+    if (!topics.ok) return c.json({ error: topics.error }, 400);
+    const request = {
+      topics: topics.value,
+      lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
+    };
+    const maxBuffered = monitor.config.maxClientBufferBytes;
+    // The one route that writes to the Node socket itself: encoded bytes, shared by all clients.
+    const outgoing = c.env?.outgoing;
+    if (outgoing) {
+      monitor.streams.start(new NodeResponseSink(outgoing, maxBuffered, SSE_HEADERS), request);
+      return RESPONSE_ALREADY_SENT;
+    }
+    const sink = new WebStreamSink(maxBuffered);
+    monitor.streams.start(sink, request);
+    return new Response(sink.stream, { headers: SSE_HEADERS });
+  });
+
+  const json = compress();
+
+  app.get('/api/snapshot', json, (c) => {
+    const samples: Record<string, unknown> = {};
+    for (const topic of monitor.topics) {
+      const latest = monitor.hub.latest(topic);
+      if (latest) samples[topic] = latest.data;
+    }
+    const body: SnapshotResponse = {
+      bootId: monitor.hub.bootId,
+      t: Date.now(),
+      samples: samples as SnapshotResponse['samples'],
+      collectors: monitor.sampler.health(),
+    };
+    return c.json(body, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.get('/api/history', json, (c) => {
+    const topics = parseTopics(c.req.query('topics'), monitor.topics);
+    if (!topics.ok) return c.json({ error: topics.error }, 400);
+    const since = parseSince(c.req.query('since'), Date.now());
+    if (!since.ok) return c.json({ error: since.error }, 400);
+    const body: HistoryResponse = {
+      bootId: monitor.hub.bootId,
+      since: since.value,
+      series: seriesSince(monitor.hub, topics.value as Topic[], since.value),
+    };
+    return c.json(body, 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.get('/healthz', (c) => {
+    const collectors = monitor.sampler.health();
+    return c.json(
+      {
+        status: 'ok',
+        version: monitor.version,
+        bootId: monitor.hub.bootId,
+        uptime: Math.round(process.uptime()),
+        streams: monitor.streams.count,
+        collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
+      },
+      200,
+      { 'Cache-Control': 'no-store' },
+    );
+  });
+
+  app.get('*', (c) => {
+    const path = c.req.path.endsWith('/') ? '/index.html' : `/${c.req.path.split('/').pop() ?? ''}`;
+    const assetPath = c.req.path.includes('/assets/') ? `/assets${path}` : path;
+    const file = files.get(assetPath);
+    if (!file) {
+      if (files.size === 0) return c.text('pulseboard: the page is not built; run `npm run build`.\n', 503);
+      return c.json({ error: 'not found' }, 404);
+    }
+    if (c.req.header('if-none-match') === file.etag) return c.body(null, 304);
+    const headers: Record<string, string> = {
+      'Content-Type': file.contentType,
+      ETag: file.etag,
+      'Cache-Control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+    };
+    if (file.contentType.startsWith('text/html')) Object.assign(headers, PAGE_HEADERS);
+    else headers['X-Content-Type-Options'] = 'nosniff';
+    return c.body(new Uint8Array(file.body), 200, headers);
+  });
+
+  return app;
+}

@@ -1,0 +1,33 @@
+import type { SampleByTopic, Topic } from '../protocol.js';
+
+/**
+ * One source of samples. Collectors own no timers: the sampler calls `sample()` on the cadence,
+ * with a timeout, and isolates any failure. `sample()` may be sync or async.
+ */
+export interface Collector<T extends Topic = Topic> {
+  readonly topic: T;
+  /** Where the numbers come from, e.g. `procfs` or `systeminformation`; shown in collector health. */
+  readonly source: string;
+  readonly cadenceMs: number;
+  /** Reads baseline counters, so that the first scheduled sample already carries a real rate. */
+  init?(): Promise<void>;
+  /** The sample at `now` (ms since epoch), or null when there is nothing to report this time. */
+  sample(now: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
+  /** Releases kept-open descriptors and monitors. */
+  close?(): void;
+}
+
+export interface CollectorOptions {
+  /** The base sampling interval, ms. */
+  intervalMs: number;
+  /** Cadence of the filesystem collector, ms. */
+  filesystemIntervalMs: number;
+  /** Network interfaces whose name matches are left out (container hosts have hundreds). */
+  excludeInterfaces: RegExp;
+  /** Filesystem types that are left out (tmpfs, overlay, ...). */
+  excludeFsTypes: RegExp;
+  /** Upper bound on the interfaces / mounts listed in one sample, so payloads stay bounded. */
+  maxItems: number;
+  /** Force the portable systeminformation sources even where /proc is available (tests, comparisons). */
+  portable: boolean;
+}

@@ -1,0 +1,163 @@
+import { parseArgs } from 'node:util';
+import { formatDuration, parseDuration } from './duration.js';
+
+export interface Config {
+  host: string;
+  port: number;
+  intervalMs: number;
+  historyMs: number;
+  backfillMs: number;
+  heartbeatMs: number;
+  retryMs: number;
+  filesystemIntervalMs: number;
+  collectorTimeoutMs: number;
+  excludeInterfaces: RegExp | null;
+  excludeFsTypes: RegExp | null;
+  maxItems: number;
+  maxClientBufferBytes: number;
+  portable: boolean;
+}
+
+/** A bad flag or environment value: main prints the message on one line and exits 2. */
+export class ConfigError extends Error {}
+
+type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean';
+
+interface OptionSpec {
+  key: keyof Config;
+  flag: string;
+  env: string;
+  kind: Kind;
+  /** Default, in the same text form a user would type. */
+  fallback: string;
+  help: string;
+  min?: number;
+  max?: number;
+}
+
+const OPTIONS: OptionSpec[] = [
+  { key: 'port', flag: 'port', env: 'PORT', kind: 'port', fallback: '3000', help: 'TCP port (0 picks a free one)' },
+  { key: 'host', flag: 'host', env: 'HOST', kind: 'host', fallback: '127.0.0.1', help: 'address to bind; 0.0.0.0 exposes the dashboard to the network' },
+  { key: 'intervalMs', flag: 'interval', env: 'PULSEBOARD_INTERVAL', kind: 'duration', fallback: '1s', min: 10, max: 3_600_000, help: 'sampling interval' },
+  { key: 'historyMs', flag: 'history', env: 'PULSEBOARD_HISTORY', kind: 'duration', fallback: '1h', min: 1000, max: 7 * 86_400_000, help: 'how much history the server keeps (resume, /api/history)' },
+  { key: 'backfillMs', flag: 'backfill', env: 'PULSEBOARD_BACKFILL', kind: 'duration', fallback: '5m', min: 0, max: 86_400_000, help: 'history sent to a new stream so charts are full on first paint' },
+  { key: 'heartbeatMs', flag: 'heartbeat', env: 'PULSEBOARD_HEARTBEAT', kind: 'duration', fallback: '15s', min: 100, max: 300_000, help: 'interval of the `: ping` comment on idle streams' },
+  { key: 'retryMs', flag: 'retry', env: 'PULSEBOARD_RETRY', kind: 'duration', fallback: '2s', min: 100, max: 300_000, help: 'reconnection delay sent to clients as the SSE retry field' },
+  { key: 'filesystemIntervalMs', flag: 'fs-interval', env: 'PULSEBOARD_FS_INTERVAL', kind: 'duration', fallback: '30s', min: 10, max: 3_600_000, help: 'sampling interval of filesystem usage' },
+  { key: 'collectorTimeoutMs', flag: 'collector-timeout', env: 'PULSEBOARD_COLLECTOR_TIMEOUT', kind: 'duration', fallback: '5s', min: 10, max: 600_000, help: 'a collector slower than this is reported as failing' },
+  { key: 'excludeInterfaces', flag: 'exclude-interfaces', env: 'PULSEBOARD_EXCLUDE_INTERFACES', kind: 'regex', fallback: '', help: 'regex of network interfaces to leave out (default: lo, veth*, docker*, br-*, ...)' },
+  { key: 'excludeFsTypes', flag: 'exclude-fs-types', env: 'PULSEBOARD_EXCLUDE_FS_TYPES', kind: 'regex', fallback: '', help: 'regex of filesystem types to leave out (default: tmpfs, overlay, squashfs, ...)' },
+  { key: 'maxItems', flag: 'max-items', env: 'PULSEBOARD_MAX_ITEMS', kind: 'count', fallback: '16', min: 1, max: 1000, help: 'most interfaces / mounts listed per sample' },
+  { key: 'maxClientBufferBytes', flag: 'max-client-buffer', env: 'PULSEBOARD_MAX_CLIENT_BUFFER', kind: 'bytes', fallback: '1048576', min: 4096, max: 1 << 30, help: 'bytes a slow stream may have unsent before it is dropped' },
+  { key: 'portable', flag: 'portable', env: 'PULSEBOARD_PORTABLE', kind: 'boolean', fallback: 'false', help: 'sample through systeminformation only, even where /proc is readable' },
+];
+
+function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof Config] {
+  const bad = (why: string) => new ConfigError(`${origin} ${JSON.stringify(raw)}: ${why}`);
+  const inRange = (n: number, unit: (n: number) => string) => {
+    if (spec.min !== undefined && n < spec.min) throw bad(`must be at least ${unit(spec.min)}`);
+    if (spec.max !== undefined && n > spec.max) throw bad(`must be at most ${unit(spec.max)}`);
+    return n;
+  };
+  switch (spec.kind) {
+    case 'port': {
+      if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw bad('expected a port number from 0 to 65535');
+      return Number(raw);
+    }
+    case 'host': {
+      if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw bad('expected a host name or IP address');
+      return raw;
+    }
+    case 'duration': {
+      const ms = parseDuration(raw);
+      if (ms === null) throw bad('expected a duration such as 500ms, 30s, 15m or 1h');
+      return inRange(ms, formatDuration);
+    }
+    case 'count':
+    case 'bytes': {
+      if (!/^\d+$/.test(raw)) throw bad('expected a whole number');
+      return inRange(Number(raw), String);
+    }
+    case 'regex': {
+      if (raw === '') return null;
+      try {
+        return new RegExp(raw);
+      } catch {
+        throw bad('not a valid regular expression');
+      }
+    }
+    case 'boolean': {
+      if (/^(1|true|yes)$/i.test(raw)) return true;
+      if (/^(0|false|no|)$/i.test(raw)) return false;
+      throw bad('expected true or false');
+    }
+  }
+}
+
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+
+/** Flags win over environment variables, which win over defaults. Throws ConfigError. */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const spec of OPTIONS) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(firstLine(error));
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const config = {} as Record<keyof Config, Config[keyof Config]>;
+  for (const spec of OPTIONS) {
+    const fromFlag = values[spec.flag];
+    const fromEnv = env[spec.env];
+    if (fromFlag !== undefined) {
+      config[spec.key] = parseValue(spec, String(fromFlag), `--${spec.flag}`);
+    } else if (fromEnv !== undefined) {
+      config[spec.key] = parseValue(spec, fromEnv, spec.env);
+    } else {
+      config[spec.key] = parseValue(spec, spec.fallback, `default of --${spec.flag}`);
+    }
+  }
+  const result = config as unknown as Config;
+  if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');
+  if (result.backfillMs > result.historyMs) result.backfillMs = result.historyMs;
+  return { kind: 'run', config: result };
+}
+
+/** The configuration a library user gets when they pass nothing. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  const command = parseCli([], {});
+  if (command.kind !== 'run') throw new Error('unreachable');
+  return { ...command.config, ...overrides };
+}
+
+export function helpText(): string {
+  const rows = OPTIONS.map((spec) => {
+    const flag = spec.kind === 'boolean' ? `--${spec.flag}` : `--${spec.flag} <${spec.kind}>`;
+    const fallback = spec.fallback === '' ? '' : ` (default ${spec.fallback})`;
+    return `  ${flag.padEnd(34)} ${spec.help}${fallback}\n  ${''.padEnd(34)} env ${spec.env}`;
+  });
+  return [
+    'Usage: pulseboard [options]',
+    '',
+    'Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.',
+    'Durations take ms, s, m, h or d (a bare number is milliseconds).',
+    '',
+    'Options:',
+    ...rows,
+    `  ${'--help, -h'.padEnd(34)} show this help`,
+    `  ${'--version, -v'.padEnd(34)} print the version`,
+    '',
+  ].join('\n');
+}
+
+export function firstLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}

@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { type EventName, type LoggedEventName, type PayloadOf, TOPICS, type Topic } from './protocol.js';
+import { encodeEvent, formatEventId } from './sse.js';
+
+export interface LogEntry<E extends LoggedEventName = LoggedEventName> {
+  seq: number;
+  event: E;
+  data: PayloadOf<E>;
+  /** Sample time (the payload's `t`), ms since epoch. */
+  t: number;
+  /** The whole SSE frame, encoded once and written as is to every subscriber. */
+  bytes: Buffer;
+}
+
+export interface Subscriber {
+  wants(event: LoggedEventName): boolean;
+  /** Writes the bytes; the subscriber drops itself when its socket cannot keep up. */
+  send(bytes: Buffer): void;
+}
+
+export interface HubOptions {
+  /** Most events kept; the oldest are dropped first. */
+  capacity: number;
+  /** Events older than this (by sample time) are dropped too. */
+  maxAgeMs: number;
+  bootId?: string;
+}
+
+export function newBootId(): string {
+  // Time prefix keeps ids of later boots sortable by eye; the random part makes them unique.
+  return `${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * The event log: a ring buffer of encoded events with consecutive sequence numbers, so an id maps to a
+ * slot in O(1), plus fan-out of each new event's bytes to the subscribers that want it.
+ */
+export class Hub {
+  readonly bootId: string;
+  private readonly ring: (LogEntry | undefined)[];
+  private readonly maxAgeMs: number;
+  private head = 0;
+  private size = 0;
+  private nextSeq = 1;
+  private readonly latestByTopic = new Map<Topic, LogEntry>();
+  private readonly subscribers = new Set<Subscriber>();
+
+  constructor(options: HubOptions) {
+    if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new Error('hub capacity must be a positive integer');
+    this.ring = new Array(options.capacity);
+    this.maxAgeMs = options.maxAgeMs;
+    this.bootId = options.bootId ?? newBootId();
+  }
+
+  get capacity(): number {
+    return this.ring.length;
+  }
+
+  /** Seq of the oldest event still held; lastSeq + 1 when the log is empty. */
+  get firstSeq(): number {
+    return this.nextSeq - this.size;
+  }
+
+  /** Seq of the newest event, 0 before the first. */
+  get lastSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): LogEntry<E> {
+    const seq = this.nextSeq++;
+    const t = (data as { t: number }).t;
+    const entry = { seq, event, data, t, bytes: encodeEvent(event, data, formatEventId(this.bootId, seq)) } as LogEntry<E>;
+    this.append(entry as unknown as LogEntry);
+    this.dropOlderThan(t - this.maxAgeMs);
+    if (isTopicEvent(event)) this.latestByTopic.set(event, entry as unknown as LogEntry);
+    for (const subscriber of this.subscribers) {
+      if (subscriber.wants(event)) subscriber.send(entry.bytes);
+    }
+    return entry;
+  }
+
+  /** Writes bytes that are not part of the log (heartbeat comments) to every subscriber. */
+  broadcast(bytes: Buffer): void {
+    for (const subscriber of this.subscribers) subscriber.send(bytes);
+  }
+
+  subscribe(subscriber: Subscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => {
+      this.subscribers.delete(subscriber);
+    };
+  }
+
+  /** Every event after `seq`, oldest first; null when `seq` is not a point this log can resume from. */
+  entriesAfter(seq: number): LogEntry[] | null {
+    if (!Number.isSafeInteger(seq) || seq < this.firstSeq - 1 || seq > this.lastSeq) return null;
+    const result: LogEntry[] = [];
+    for (let s = seq + 1; s <= this.lastSeq; s++) result.push(this.at(s));
+    return result;
+  }
+
+  /** Events of the given names with sample time >= `since`, oldest first. */
+  entriesSince(since: number, wants: (event: LoggedEventName) => boolean): LogEntry[] {
+    const result: LogEntry[] = [];
+    for (let s = this.firstSeq; s <= this.lastSeq; s++) {
+      const entry = this.at(s);
+      if (entry.t >= since && wants(entry.event)) result.push(entry);
+    }
+    return result;
+  }
+
+  latest<T extends Topic>(topic: T): LogEntry<T> | undefined {
+    return this.latestByTopic.get(topic) as LogEntry<T> | undefined;
+  }
+
+  private at(seq: number): LogEntry {
+    const offset = seq - this.firstSeq;
+    return this.ring[(this.head + offset) % this.ring.length] as LogEntry;
+  }
+
+  private append(entry: LogEntry): void {
+    if (this.size === this.ring.length) this.dropOldest();
+    this.ring[(this.head + this.size) % this.ring.length] = entry;
+    this.size++;
+  }
+
+  private dropOldest(): void {
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.ring.length;
+    this.size--;
+  }
+
+  private dropOlderThan(cutoff: number): void {
+    while (this.size > 0 && (this.ring[this.head] as LogEntry).t < cutoff) this.dropOldest();
+  }
+}
+
+const TOPIC_EVENTS: ReadonlySet<EventName> = new Set<EventName>(TOPICS);
+
+export function isTopicEvent(event: EventName): event is Topic {
+  return TOPIC_EVENTS.has(event);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+import { ConfigError, firstLine, helpText, parseCli } from './config.js';
+import { readVersion } from './paths.js';
+import { ListenError, startServer } from './server.js';
+
+const SHUTDOWN_GRACE_MS = 1500;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`pulseboard: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  let command: ReturnType<typeof parseCli>;
+  try {
+    command = parseCli(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`${error.message} (see --help)`, 2);
+    throw error;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(helpText());
+    return;
+  }
+  if (command.kind === 'version') {
+    process.stdout.write(`${readVersion()}\n`);
+    return;
+  }
+  const { config } = command;
+  if (!isLoopback(config.host)) {
+    process.stderr.write(`pulseboard: warning: listening on ${config.host} exposes host metrics to the network.\n`);
+  }
+
+  let running: Awaited<ReturnType<typeof startServer>>;
+  try {
+    running = await startServer({ config });
+  } catch (error) {
+    if (error instanceof ListenError) fail(error.message, 1);
+    fail(firstLine(error), 1);
+  }
+  process.stdout.write(`pulseboard ${running.monitor.version} listening on ${running.url}\n`);
+
+  const shutdown = (signal: string) => {
+    process.stdout.write(`pulseboard: ${signal}, closing streams\n`);
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || host.startsWith('127.');
+}
+
+main().catch((error: unknown) => fail(firstLine(error), 1));

@@ -1,0 +1,106 @@
+import { uptime } from 'node:os';
+import type { Collector } from './collectors/collector.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
+import { readHostInfo } from './collectors/host.js';
+import type { Config } from './config.js';
+import { Hub } from './hub.js';
+import { readVersion } from './paths.js';
+import type { HelloMode, HelloPayload, HostInfo, Sample, Topic } from './protocol.js';
+import { Sampler } from './sampler.js';
+import { HEARTBEAT } from './sse.js';
+import { StreamService } from './stream.js';
+
+export interface MonitorOptions {
+  config: Config;
+  /** Replaces the host collectors (tests inject failing ones; embedders may add their own). */
+  collectors?: Collector[];
+  /** Collectors added to the host ones. */
+  extraCollectors?: Collector[];
+  host?: HostInfo;
+}
+
+/** Slots in the log for events that are not samples (health changes, alerts). */
+const NON_SAMPLE_SLOTS = 1024;
+
+/**
+ * The running core: collectors on their cadences feed the hub, and the hub feeds the streams.
+ * One per process; the HTTP layer (app.ts) only reads from it.
+ */
+export class Monitor {
+  readonly hub: Hub;
+  readonly sampler: Sampler;
+  readonly streams: StreamService;
+  readonly version = readVersion();
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly host: HostInfo,
+    collectors: Collector[],
+  ) {
+    const capacity = collectors.reduce((sum, c) => sum + Math.ceil(config.historyMs / c.cadenceMs) + 1, NON_SAMPLE_SLOTS);
+    this.hub = new Hub({ capacity, maxAgeMs: config.historyMs });
+    this.sampler = new Sampler(collectors, {
+      timeoutMs: config.collectorTimeoutMs,
+      publish: (topic: Topic, sample: Sample) => this.hub.publish(topic, sample as never),
+      onHealthChange: (collectors) => this.hub.publish('health', { t: Date.now(), collectors }),
+    });
+    this.streams = new StreamService({
+      hub: this.hub,
+      retryMs: config.retryMs,
+      backfillMs: config.backfillMs,
+      hello: (topics, mode) => this.hello(topics, mode),
+    });
+  }
+
+  static async create(options: MonitorOptions): Promise<Monitor> {
+    const { config } = options;
+    const hostCollectors =
+      options.collectors ??
+      (await createCollectors({
+        intervalMs: config.intervalMs,
+        filesystemIntervalMs: config.filesystemIntervalMs,
+        excludeInterfaces: config.excludeInterfaces ?? DEFAULT_EXCLUDE_INTERFACES,
+        excludeFsTypes: config.excludeFsTypes ?? DEFAULT_EXCLUDE_FS_TYPES,
+        maxItems: config.maxItems,
+        portable: config.portable,
+      }));
+    const host = options.host ?? (await readHostInfo());
+    return new Monitor(config, host, [...hostCollectors, ...(options.extraCollectors ?? [])]);
+  }
+
+  /** Topics this host can sample, in protocol order. */
+  get topics(): Topic[] {
+    return this.sampler.topics;
+  }
+
+  start(): void {
+    this.sampler.start();
+    this.heartbeat = setInterval(() => this.hub.broadcast(HEARTBEAT), this.config.heartbeatMs);
+  }
+
+  /** Stops sampling and ends every stream. */
+  close(): void {
+    clearInterval(this.heartbeat);
+    this.sampler.stop();
+    this.streams.endAll();
+  }
+
+  hello(topics: Topic[], mode: HelloMode): HelloPayload {
+    const { config } = this;
+    return {
+      t: Date.now(),
+      bootId: this.hub.bootId,
+      version: this.version,
+      host: { ...this.host, uptime: Math.round(uptime()) },
+      interval: config.intervalMs,
+      historyMs: config.historyMs,
+      backfillMs: config.backfillMs,
+      heartbeatMs: config.heartbeatMs,
+      retryMs: config.retryMs,
+      topics,
+      mode,
+      collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
+    };
+  }
+}

@@ -1,0 +1,160 @@
+import type { Collector } from './collectors/collector.js';
+import { firstLine } from './config.js';
+import type { CollectorHealth, Sample, Topic } from './protocol.js';
+
+export interface SamplerOptions {
+  timeoutMs: number;
+  publish: (topic: Topic, sample: Sample) => void;
+  /** Called when any collector changes between ok and failing (or its error changes). */
+  onHealthChange: (health: CollectorHealth[]) => void;
+  now?: () => number;
+}
+
+interface CollectorState {
+  collector: Collector;
+  health: CollectorHealth;
+  running: boolean;
+  timer: NodeJS.Timeout | undefined;
+  nextAt: number;
+}
+
+/**
+ * Runs every collector on its own cadence. A collector that throws, hangs past the timeout or returns
+ * a non-finite or negative number is reported as failing; the others carry on. A hung collector is not
+ * started again until its pending call settles, so hangs cannot pile up.
+ */
+export class Sampler {
+  private readonly states: CollectorState[];
+  private stopped = true;
+  private readonly now: () => number;
+
+  constructor(
+    collectors: readonly Collector[],
+    private readonly options: SamplerOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.states = collectors.map((collector) => ({
+      collector,
+      running: false,
+      timer: undefined,
+      nextAt: 0,
+      health: {
+        topic: collector.topic,
+        ok: true,
+        source: collector.source,
+        cadenceMs: collector.cadenceMs,
+        failures: 0,
+        lastOk: null,
+      },
+    }));
+  }
+
+  get topics(): Topic[] {
+    return this.states.map((state) => state.collector.topic);
+  }
+
+  health(): CollectorHealth[] {
+    return this.states.map((state) => ({ ...state.health }));
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    for (const state of this.states) {
+      // Align ticks to multiples of the cadence so collectors of one cadence sample together.
+      state.nextAt = Math.ceil(this.now() / state.collector.cadenceMs) * state.collector.cadenceMs;
+      this.schedule(state);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const state of this.states) clearTimeout(state.timer);
+    for (const state of this.states) state.collector.close?.();
+  }
+
+  /** Samples one collector now, outside its schedule (used at start-up and by tests). */
+  sampleNow(topic: Topic): Promise<void> {
+    const state = this.states.find((s) => s.collector.topic === topic);
+    return state ? this.run(state) : Promise.resolve();
+  }
+
+  private schedule(state: CollectorState): void {
+    if (this.stopped) return;
+    const cadence = state.collector.cadenceMs;
+    const now = this.now();
+    // After a long stall (suspended laptop, blocked loop) skip the missed ticks instead of bursting.
+    if (state.nextAt < now - cadence) state.nextAt = Math.ceil(now / cadence) * cadence;
+    state.timer = setTimeout(() => {
+      state.nextAt += cadence;
+      void this.run(state);
+      this.schedule(state);
+    }, Math.max(0, state.nextAt - now));
+  }
+
+  private async run(state: CollectorState): Promise<void> {
+    if (state.running) return;
+    state.running = true;
+    const { collector } = state;
+    const t = this.now();
+    let timeout: NodeJS.Timeout | undefined;
+    const pending = Promise.resolve()
+      .then(() => collector.sample(t))
+      .finally(() => {
+        state.running = false;
+      });
+    const deadline = new Promise<never>((_, reject) => {
+      timeout = setTimeout(() => reject(new Error(`timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+    });
+    try {
+      const sample = await Promise.race([pending, deadline]);
+      if (this.stopped) return;
+      if (sample !== null) {
+        const problem = findInvalidNumber(sample, collector.topic !== 'temperature');
+        if (problem) throw new Error(`returned an invalid value: ${problem}`);
+        this.options.publish(collector.topic, sample);
+      }
+      this.markOk(state);
+    } catch (error) {
+      if (!this.stopped) this.markFailed(state, firstLine(error));
+    } finally {
+      clearTimeout(timeout);
+      pending.catch(() => {});
+    }
+  }
+
+  private markOk(state: CollectorState): void {
+    const wasOk = state.health.ok;
+    state.health = { ...state.health, ok: true, failures: 0, lastOk: this.now() };
+    delete state.health.error;
+    if (!wasOk) this.options.onHealthChange(this.health());
+  }
+
+  private markFailed(state: CollectorState, message: string): void {
+    const changed = state.health.ok || state.health.error !== message;
+    state.health = { ...state.health, ok: false, error: message, failures: state.health.failures + 1 };
+    if (changed) this.options.onHealthChange(this.health());
+  }
+}
+
+/** Path of the first number that is not finite (or negative, when `nonNegative`), e.g. `cores[3]: NaN`. */
+export function findInvalidNumber(value: unknown, nonNegative: boolean, path = ''): string | null {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || (nonNegative && value < 0)) return `${path || 'value'}: ${value}`;
+    return null;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const problem = findInvalidNumber(value[i], nonNegative, `${path}[${i}]`);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const problem = findInvalidNumber(inner, nonNegative, path ? `${path}.${key}` : key);
+      if (problem) return problem;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,122 @@
+import { toColumns } from './columns.js';
+import type { Hub, LogEntry } from './hub.js';
+import type { BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from './protocol.js';
+import type { SseSink } from './sink.js';
+import { encodeEvent, formatEventId, frameRetry, parseEventId } from './sse.js';
+
+export interface StreamRequest {
+  /** Topics the client asked for, already validated. */
+  topics: readonly Topic[];
+  /** From the `Last-Event-ID` header, or the `lastEventId` query parameter; any string. */
+  lastEventId: string | null;
+}
+
+export interface StreamServiceOptions {
+  hub: Hub;
+  retryMs: number;
+  backfillMs: number;
+  hello: (topics: Topic[], mode: HelloMode) => HelloPayload;
+  now?: () => number;
+}
+
+/** Events every stream gets, whatever its topic filter. */
+const ALWAYS_SENT: readonly EventName[] = ['health', 'alert'];
+
+/**
+ * Opens SSE streams: the handshake (retry, hello, then a backfill or the exact missed events) and the
+ * live subscription. The handshake and the subscribe happen in one synchronous step, so no event can
+ * fall between them or arrive twice.
+ */
+export class StreamService {
+  private readonly open = new Set<SseSink>();
+  private backfillCache = { lastSeq: -1, byKey: new Map<string, Buffer>() };
+  private readonly now: () => number;
+
+  constructor(private readonly options: StreamServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  start(sink: SseSink, request: StreamRequest): void {
+    const { hub } = this.options;
+    const wanted = new Set<EventName>([...request.topics, ...ALWAYS_SENT]);
+    const wants = (event: EventName) => wanted.has(event);
+
+    const last = parseEventId(request.lastEventId);
+    const missed = last && last.bootId === hub.bootId ? boundedReplay(hub.entriesAfter(last.seq)) : null;
+    const mode: HelloMode = missed ? 'resume' : last ? 'reset' : 'fresh';
+
+    const handshake: Buffer[] = [
+      Buffer.from(frameRetry(this.options.retryMs)),
+      encodeEvent('hello', this.options.hello([...request.topics], mode)),
+    ];
+    if (missed) {
+      for (const entry of missed) if (wants(entry.event)) handshake.push(entry.bytes);
+    } else {
+      handshake.push(this.backfill(request.topics, mode === 'reset'));
+    }
+    if (!sink.begin(Buffer.concat(handshake))) return;
+
+    const unsubscribe = hub.subscribe({
+      wants,
+      send: (bytes) => {
+        if (!sink.write(bytes)) unsubscribe();
+      },
+    });
+    this.open.add(sink);
+    sink.onClose(() => {
+      unsubscribe();
+      this.open.delete(sink);
+    });
+  }
+
+  /** Ends every open stream (shutdown). Clients reconnect to the next server and see its new boot id. */
+  endAll(): void {
+    for (const sink of [...this.open]) sink.end();
+  }
+
+  /** One encoded backfill per (topics, reset) and log position: a wall of screens reconnecting shares it. */
+  private backfill(topics: readonly Topic[], reset: boolean): Buffer {
+    const { hub } = this.options;
+    if (this.backfillCache.lastSeq !== hub.lastSeq) this.backfillCache = { lastSeq: hub.lastSeq, byKey: new Map() };
+    const key = `${reset}|${topics.join(',')}`;
+    let bytes = this.backfillCache.byKey.get(key);
+    if (!bytes) {
+      bytes = encodeEvent('backfill', buildBackfill(hub, topics, this.now() - this.options.backfillMs, reset), formatEventId(hub.bootId, hub.lastSeq));
+      this.backfillCache.byKey.set(key, bytes);
+    }
+    return bytes;
+  }
+}
+
+/** Past this, a resume is answered with a reset and a backfill: cheaper for both ends than the replay. */
+const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
+
+function boundedReplay(entries: LogEntry[] | null): LogEntry[] | null {
+  if (!entries) return null;
+  let bytes = 0;
+  for (const entry of entries) bytes += entry.bytes.length;
+  return bytes <= MAX_REPLAY_BYTES ? entries : null;
+}
+
+export function buildBackfill(hub: Hub, topics: readonly Topic[], since: number, reset: boolean): BackfillPayload {
+  return { reset, lastSeq: hub.lastSeq, series: seriesSince(hub, topics, since) };
+}
+
+/** Columnar history per topic from the log, for the backfill and `/api/history`. */
+export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): BackfillPayload['series'] {
+  const wanted = new Set<EventName>(topics);
+  const rows = new Map<Topic, object[]>();
+  for (const entry of hub.entriesSince(since, (event) => wanted.has(event))) {
+    const topic = entry.event as Topic;
+    let list = rows.get(topic);
+    if (!list) rows.set(topic, (list = []));
+    list.push((entry as LogEntry<Topic>).data);
+  }
+  const series: Record<string, unknown> = {};
+  for (const [topic, list] of rows) series[topic] = toColumns(list);
+  return series as BackfillPayload['series'];
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, helpText, parseCli } from '../../server/config.js';
+import { parseDuration } from '../../server/duration.js';
+
+const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+  const command = parseCli(argv, env);
+  if (command.kind !== 'run') throw new Error(`expected run, got ${command.kind}`);
+  return command.config;
+};
+
+describe('config parsing', () => {
+  it('has safe defaults: loopback, port 3000, 1 s interval, 1 h history', () => {
+    const config = run([]);
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, intervalMs: 1000, historyMs: 3_600_000, heartbeatMs: 15_000 });
+  });
+
+  it('reads flags, and flags win over the environment', () => {
+    expect(run(['--port', '8080'], { PORT: '9090' }).port).toBe(8080);
+    expect(run([], { PORT: '9090', HOST: '0.0.0.0', PULSEBOARD_INTERVAL: '250ms' })).toMatchObject({
+      port: 9090,
+      host: '0.0.0.0',
+      intervalMs: 250,
+    });
+    expect(run(['--history=15m', '--interval', '2s'])).toMatchObject({ historyMs: 900_000, intervalMs: 2000 });
+  });
+
+  it.each([
+    [['--port', 'abc'], /--port "abc": expected a port number/],
+    [['--port', '70000'], /--port "70000"/],
+    [['--port', '-1'], /--port/],
+    [['--interval', 'fast'], /--interval "fast": expected a duration/],
+    [['--interval', '1ms'], /--interval "1ms": must be at least 10ms/],
+    [['--history', '10d'], /must be at most 7d/],
+    [['--interval', '2s', '--history', '1s'], /--history must be at least one --interval/],
+    [['--exclude-interfaces', '('], /not a valid regular expression/],
+    [['--max-items', '1.5'], /expected a whole number/],
+    [['--host', 'a b'], /expected a host name/],
+    [['--bogus'], /Unknown option '--bogus'/],
+    [['stray'], /Unexpected argument 'stray'/],
+    [['--port'], /argument missing/],
+  ])('rejects %j with one clear line', (argv, message) => {
+    let error: unknown;
+    try {
+      parseCli(argv, {});
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('names the environment variable when the bad value came from it', () => {
+    expect(() => parseCli([], { PULSEBOARD_HEARTBEAT: 'often' })).toThrow(/PULSEBOARD_HEARTBEAT "often"/);
+  });
+
+  it('answers --help and --version without starting', () => {
+    expect(parseCli(['--help'], {})).toEqual({ kind: 'help' });
+    expect(parseCli(['-v'], {})).toEqual({ kind: 'version' });
+    for (const flag of ['--port', '--host', '--interval', '--history', '--heartbeat', '--backfill', 'PORT', 'HOST']) {
+      expect(helpText()).toContain(flag);
+    }
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['250', 250],
+    ['250ms', 250],
+    ['30s', 30_000],
+    ['1.5m', 90_000],
+    ['1h', 3_600_000],
+    ['2d', 172_800_000],
+  ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+
+  it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity'])('rejects %j', (text) => expect(parseDuration(text)).toBeNull());
+});

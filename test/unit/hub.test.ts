@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { Hub, type LogEntry } from '../../server/hub.js';
+import type { DiskSample, LoggedEventName } from '../../server/protocol.js';
+
+const disk = (t: number): DiskSample => ({ t, read: t, write: 0 });
+
+function hubWith(count: number, capacity = 10, maxAgeMs = 1e12): Hub {
+  const hub = new Hub({ capacity, maxAgeMs, bootId: 'test1' });
+  for (let i = 1; i <= count; i++) hub.publish('disk', disk(i * 1000));
+  return hub;
+}
+
+const seqs = (entries: LogEntry[] | null) => entries?.map((entry) => entry.seq) ?? null;
+
+describe('Hub event log', () => {
+  it('numbers events from 1 and encodes each with its id once', () => {
+    const hub = hubWith(3);
+    expect(hub.firstSeq).toBe(1);
+    expect(hub.lastSeq).toBe(3);
+    const [entry] = hub.entriesAfter(0) ?? [];
+    expect(entry?.bytes.toString()).toBe('id: test1-1\nevent: disk\ndata: {"t":1000,"read":1000,"write":0}\n\n');
+  });
+
+  it('replays exactly the events after a seq, in order', () => {
+    const hub = hubWith(5);
+    expect(seqs(hub.entriesAfter(2))).toEqual([3, 4, 5]);
+    expect(seqs(hub.entriesAfter(5))).toEqual([]);
+  });
+
+  it('refuses to resume from a seq it has not reached, or one already dropped', () => {
+    const hub = hubWith(15, 10);
+    expect(hub.firstSeq).toBe(6);
+    expect(seqs(hub.entriesAfter(5))).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    expect(hub.entriesAfter(4)).toBeNull();
+    expect(hub.entriesAfter(16)).toBeNull();
+    expect(hub.entriesAfter(-1)).toBeNull();
+  });
+
+  it('keeps its size at capacity however many events pass through, wrapping the ring', () => {
+    const hub = hubWith(10_007, 10);
+    expect(hub.length).toBe(10);
+    expect(seqs(hub.entriesAfter(10_000))).toEqual([10_001, 10_002, 10_003, 10_004, 10_005, 10_006, 10_007]);
+  });
+
+  it('drops events older than the history by sample time', () => {
+    const hub = hubWith(10, 100, 3000);
+    expect(hub.firstSeq).toBe(7);
+    expect(seqs(hub.entriesSince(8000, () => true))).toEqual([8, 9, 10]);
+  });
+
+  it('resumes from seq 0 on an empty log', () => {
+    const hub = new Hub({ capacity: 4, maxAgeMs: 1000 });
+    expect(seqs(hub.entriesAfter(0))).toEqual([]);
+    expect(hub.lastSeq).toBe(0);
+  });
+
+  it('fans the same bytes out to the subscribers that want the event, and stops after unsubscribe', () => {
+    const hub = new Hub({ capacity: 10, maxAgeMs: 1e12, bootId: 'test1' });
+    const got: Buffer[] = [];
+    const memoryOnly: Buffer[] = [];
+    const unsubscribe = hub.subscribe({ wants: () => true, send: (bytes) => got.push(bytes) });
+    hub.subscribe({ wants: (event: LoggedEventName) => event === 'memory', send: (bytes) => memoryOnly.push(bytes) });
+    const entry = hub.publish('disk', disk(1));
+    expect(got[0]).toBe(entry.bytes);
+    expect(memoryOnly).toHaveLength(0);
+    unsubscribe();
+    hub.publish('disk', disk(2));
+    expect(got).toHaveLength(1);
+    expect(hub.subscriberCount).toBe(1);
+  });
+
+  it('remembers the latest sample per topic', () => {
+    const hub = hubWith(3);
+    expect(hub.latest('disk')?.data.t).toBe(3000);
+    expect(hub.latest('cpu')).toBeUndefined();
+  });
+});

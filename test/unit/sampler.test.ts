@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Collector } from '../../server/collectors/collector.js';
+import type { CollectorHealth, DiskSample, Sample, Topic } from '../../server/protocol.js';
+import { findInvalidNumber, Sampler } from '../../server/sampler.js';
+
+function collector(topic: Topic, sample: (t: number) => unknown, cadenceMs = 1000): Collector {
+  return { topic, source: 'test', cadenceMs, sample: sample as Collector['sample'] };
+}
+
+const diskAt = (t: number): DiskSample => ({ t, read: 1, write: 2 });
+
+describe('Sampler', () => {
+  let published: { topic: Topic; sample: Sample }[];
+  let healthChanges: CollectorHealth[][];
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_000_500 }); // half a tick past a boundary: the first tick comes 500 ms after start
+    published = [];
+    healthChanges = [];
+  });
+  afterEach(() => vi.useRealTimers());
+
+  const start = (collectors: Collector[], timeoutMs = 500) => {
+    const sampler = new Sampler(collectors, {
+      timeoutMs,
+      publish: (topic, sample) => published.push({ topic, sample }),
+      onHealthChange: (health) => healthChanges.push(health),
+    });
+    sampler.start();
+    return sampler;
+  };
+
+  it('samples each collector on its own cadence', async () => {
+    const sampler = start([collector('disk', diskAt, 1000), collector('memory', (t) => ({ t }), 3000)]);
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(published.filter((p) => p.topic === 'disk')).toHaveLength(6);
+    expect(published.filter((p) => p.topic === 'memory')).toHaveLength(2);
+    sampler.stop();
+  });
+
+  it('keeps sampling the others when one throws, and reports the failure once with its message', async () => {
+    const sampler = start([
+      collector('cpu', () => {
+        throw new Error('cannot read /proc/stat\n    at stack frame');
+      }),
+      collector('disk', diskAt),
+    ]);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(published.filter((p) => p.topic === 'disk')).toHaveLength(3);
+    expect(published.filter((p) => p.topic === 'cpu')).toHaveLength(0);
+    expect(healthChanges).toHaveLength(1);
+    const cpu = sampler.health().find((h) => h.topic === 'cpu');
+    expect(cpu).toMatchObject({ ok: false, error: 'cannot read /proc/stat', failures: 3 });
+    sampler.stop();
+  });
+
+  it('reports a hung collector as timed out, does not pile up calls, and recovers when it answers', async () => {
+    let calls = 0;
+    let release: (() => void) | undefined;
+    const hanging = collector('cpu', (t) => {
+      calls++;
+      if (calls === 1) return new Promise((resolve) => (release = () => resolve({ t })));
+      return { t, total: 1, user: 1, system: 0, iowait: 0, cores: [1], load: [0, 0, 0] };
+    });
+    const sampler = start([hanging, collector('disk', diskAt)], 500);
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(calls).toBe(1);
+    expect(sampler.health().find((h) => h.topic === 'cpu')).toMatchObject({ ok: false, error: 'timed out after 500 ms' });
+    expect(published.filter((p) => p.topic === 'disk')).toHaveLength(4);
+    release?.();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    expect(sampler.health().find((h) => h.topic === 'cpu')?.ok).toBe(true);
+    expect(healthChanges.at(-1)?.every((h) => h.ok)).toBe(true);
+    sampler.stop();
+  });
+
+  it('rejects samples with NaN, infinite or negative numbers instead of publishing them', async () => {
+    const sampler = start([collector('disk', (t) => ({ t, read: Number.NaN, write: -5 }))]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(published).toHaveLength(0);
+    expect(sampler.health()[0]).toMatchObject({ ok: false, error: 'returned an invalid value: read: NaN' });
+    sampler.stop();
+  });
+
+  it('publishes nothing, and reports no failure, for a null sample', async () => {
+    const sampler = start([collector('disk', () => null)]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(published).toHaveLength(0);
+    expect(sampler.health()[0]?.ok).toBe(true);
+    sampler.stop();
+  });
+
+  it('stops sampling after stop()', async () => {
+    const sampler = start([collector('disk', diskAt)]);
+    await vi.advanceTimersByTimeAsync(2000);
+    sampler.stop();
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(published).toHaveLength(2);
+  });
+});
+
+describe('findInvalidNumber', () => {
+  it('names the path of the first bad number', () => {
+    expect(findInvalidNumber({ a: 1, b: [0, 2, Number.POSITIVE_INFINITY] }, true)).toBe('b[2]: Infinity');
+    expect(findInvalidNumber({ a: { c: -1 } }, true)).toBe('a.c: -1');
+    expect(findInvalidNumber({ a: { c: -1 } }, false)).toBeNull();
+    expect(findInvalidNumber({ name: 'eth0', rx: 0 }, true)).toBeNull();
+  });
+});
