@@ -1,7 +1,7 @@
 import { uptime } from 'node:os';
 import type { Collector } from './collectors/collector.js';
-import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
 import { readHostInfo } from './collectors/host.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { readVersion } from './paths.js';

@@ -5,16 +5,7 @@
  */
 
 /** Topics a client can subscribe to with `?topics=`; each is also the SSE event name of its samples. */
-export const TOPICS = [
-  'cpu',
-  'memory',
-  'network',
-  'disk',
-  'filesystem',
-  'temperature',
-  'process',
-  'requests',
-] as const;
+export const TOPICS = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'requests'] as const;
 export type Topic = (typeof TOPICS)[number];
 
 /** CPU use in percent (0..100) over the last interval; load averages as the kernel reports them. */

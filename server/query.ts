@@ -9,10 +9,16 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
  */
 export function parseTopics(raw: string | undefined, available: readonly Topic[]): Parsed<Topic[]> {
   if (raw === undefined || raw.trim() === '') return { ok: true, value: [...available] };
-  const names = raw.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  const names = raw
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
   const unknown = names.filter((name) => !(TOPICS as readonly string[]).includes(name));
   if (unknown.length > 0) {
-    const shown = unknown.slice(0, 5).map((name) => JSON.stringify(name.slice(0, 40))).join(', ');
+    const shown = unknown
+      .slice(0, 5)
+      .map((name) => JSON.stringify(name.slice(0, 40)))
+      .join(', ');
     return { ok: false, error: `unknown topic ${shown}; valid topics: ${TOPICS.join(', ')}` };
   }
   return { ok: true, value: available.filter((topic) => names.includes(topic)) };

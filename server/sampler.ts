@@ -85,11 +85,14 @@ export class Sampler {
     const now = this.now();
     // After a long stall (suspended laptop, blocked loop) skip the missed ticks instead of bursting.
     if (state.nextAt < now - cadence) state.nextAt = Math.ceil(now / cadence) * cadence;
-    state.timer = setTimeout(() => {
-      state.nextAt += cadence;
-      void this.run(state);
-      this.schedule(state);
-    }, Math.max(0, state.nextAt - now));
+    state.timer = setTimeout(
+      () => {
+        state.nextAt += cadence;
+        void this.run(state);
+        this.schedule(state);
+      },
+      Math.max(0, state.nextAt - now),
+    );
   }
 
   private async run(state: CollectorState): Promise<void> {

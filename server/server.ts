@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { createServer } from 'node:http';
-import { createApp, type AppOptions } from './app.js';
+import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 

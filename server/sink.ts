@@ -57,7 +57,6 @@ abstract class ClosableSink implements SseSink {
  * is dropped; it reconnects and resumes from its last id.
  */
 export class NodeResponseSink extends ClosableSink {
-
   constructor(
     private readonly response: NodeResponse,
     private readonly maxBufferedBytes: number,

@@ -85,7 +85,11 @@ export class StreamService {
     const key = `${reset}|${topics.join(',')}`;
     let bytes = this.backfillCache.byKey.get(key);
     if (!bytes) {
-      bytes = encodeEvent('backfill', buildBackfill(hub, topics, this.now() - this.options.backfillMs, reset), formatEventId(hub.bootId, hub.lastSeq));
+      bytes = encodeEvent(
+        'backfill',
+        buildBackfill(hub, topics, this.now() - this.options.backfillMs, reset),
+        formatEventId(hub.bootId, hub.lastSeq),
+      );
       this.backfillCache.byKey.set(key, bytes);
     }
     return bytes;
@@ -112,8 +116,8 @@ export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): 
   const rows = new Map<Topic, object[]>();
   for (const entry of hub.entriesSince(since, (event) => wanted.has(event))) {
     const topic = entry.event as Topic;
-    let list = rows.get(topic);
-    if (!list) rows.set(topic, (list = []));
+    const list = rows.get(topic) ?? [];
+    if (list.length === 0) rows.set(topic, list);
     list.push((entry as LogEntry<Topic>).data);
   }
   const series: Record<string, unknown> = {};

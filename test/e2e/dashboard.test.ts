@@ -1,0 +1,91 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { ROOT, type ServerProcess, spawnServer } from '../helpers/server.js';
+
+const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
+
+describe('dashboard in Chromium', () => {
+  let browser: Browser;
+  let server: ServerProcess;
+  let page: Page;
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await spawnServer(['--port', '0', '--interval', '500ms', '--retry', '500ms', '--heartbeat', '2s']);
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text());
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  const pillState = () => page.getAttribute('#status', 'data-state');
+  const pointCount = () =>
+    page.evaluate(() => {
+      const debug = (window as unknown as { __pulseboardDebug?: { points(topic: string): number } }).__pulseboardDebug;
+      return debug?.points('cpu') ?? -1;
+    });
+
+  it('shows numbers and drawn charts within 2 s, and the pill says live', async () => {
+    const started = Date.now();
+    await page.goto(server.url);
+    await page.waitForFunction(
+      () => {
+        const value = document.querySelector('[data-topic="cpu"] [data-role="value"]')?.textContent ?? '';
+        return /\d/.test(value);
+      },
+      undefined,
+      { timeout: 2000 },
+    );
+    await page.waitForFunction(
+      () => {
+        const canvas = document.querySelector<HTMLCanvasElement>('[data-topic="cpu"] canvas');
+        if (!canvas || canvas.width === 0) return false;
+        const context = canvas.getContext('2d');
+        const pixels = context?.getImageData(0, 0, canvas.width, canvas.height).data;
+        if (!pixels) return false;
+        for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) return true;
+        return false;
+      },
+      undefined,
+      { timeout: 2000 - Math.min(1900, Date.now() - started) },
+    );
+    expect(Date.now() - started).toBeLessThan(2000 + 500);
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, { timeout: 3000 });
+    for (const topic of ['memory', 'network', 'disk', 'process']) {
+      expect(await page.textContent(`[data-topic="${topic}"] [data-role="value"]`)).toMatch(/\d/);
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+  });
+
+  it('leaves live within a few seconds when the server stops, and returns to live with moving charts when it is back', async () => {
+    const port = server.port;
+    await server.stop();
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') !== 'live', undefined, { timeout: 5000 });
+    expect(['reconnecting', 'stale', 'offline', 'connecting']).toContain(await pillState());
+    await page.waitForFunction(() => /attempt \d+/.test(document.querySelector('#status')?.textContent ?? ''), undefined, { timeout: 5000 });
+
+    server = await spawnServer(['--port', String(port), '--interval', '500ms', '--retry', '500ms', '--heartbeat', '2s']);
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, { timeout: 15_000 });
+    const before = await pointCount();
+    await page.waitForTimeout(1600);
+    expect(await pointCount()).toBeGreaterThan(before);
+    await page.screenshot({ path: join(ARTIFACTS, 'dashboard-after-restart.png'), fullPage: true });
+  });
+
+  it('logged no page errors, and no console errors besides the refused connections of the outage', () => {
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors.filter((text) => !/ERR_CONNECTION_REFUSED|Failed to load resource|EventSource/.test(text))).toEqual([]);
+  });
+});

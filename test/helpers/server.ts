@@ -1,0 +1,78 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Config, defaultConfig } from '../../server/config.js';
+import type { MonitorOptions } from '../../server/monitor.js';
+import { type RunningServer, startServer } from '../../server/server.js';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const MAIN = join(ROOT, 'dist', 'server', 'main.js');
+
+/** Fast settings so tests see many events quickly. */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return defaultConfig({ port: 0, intervalMs: 100, heartbeatMs: 250, retryMs: 200, filesystemIntervalMs: 500, ...overrides });
+}
+
+/** A real server on an ephemeral port, in this process. */
+export function startTestServer(
+  overrides: Partial<Config> = {},
+  options: Omit<MonitorOptions, 'config'> & { webDir?: string | null } = {},
+): Promise<RunningServer> {
+  return startServer({ ...options, config: testConfig(overrides) });
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  output: () => string;
+  /** Sends the signal and resolves with the exit code and how long the exit took. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+}
+
+/** The built CLI (`dist/server/main.js`) as a child process; resolves once it prints its URL. */
+export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s:\n${output}`)), 15_000);
+    const onData = () => {
+      const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      const url = match[1] as string;
+      resolve({
+        child,
+        url,
+        port: Number(new URL(url).port),
+        output: () => output,
+        async stop(signal = 'SIGTERM') {
+          const started = Date.now();
+          if (child.exitCode === null) child.kill(signal);
+          const code = await exited;
+          return { code, ms: Date.now() - started };
+        },
+      });
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+    });
+  });
+}
+
+/** Runs the CLI to completion (for --help and start-up errors). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
+}

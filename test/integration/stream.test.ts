@@ -1,0 +1,366 @@
+import { EventSource } from 'eventsource';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Collector } from '../../server/collectors/collector.js';
+import type { BackfillPayload, HelloPayload, Topic } from '../../server/protocol.js';
+import type { RunningServer } from '../../server/server.js';
+import { startTestServer } from '../helpers/server.js';
+import { type Frame, openSse, seqOf } from '../helpers/sse-reader.js';
+
+const servers: RunningServer[] = [];
+const start = async (...args: Parameters<typeof startTestServer>) => {
+  const server = await startTestServer(...args);
+  servers.push(server);
+  return server;
+};
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+const eventsNamed = (frames: Frame[], name: string) => frames.filter((f) => f.kind === 'event' && f.event === name);
+const liveCount = (frames: Frame[], name: string) => eventsNamed(frames, name).length;
+
+describe('GET /api/events', () => {
+  it('sends retry, then hello, then backfill, then live events, with the SSE headers and no compression', async () => {
+    const server = await start();
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const stream = await openSse(`${server.url}api/events`, { 'Accept-Encoding': 'gzip, br' });
+    await stream.until((frames) => liveCount(frames, 'cpu') >= 3);
+    stream.close();
+
+    expect(stream.status).toBe(200);
+    expect(stream.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(stream.headers['cache-control']).toMatch(/no-cache/);
+    expect(stream.headers['x-accel-buffering']).toBe('no');
+    expect(stream.headers['content-encoding']).toBeUndefined();
+
+    const [retry, hello, backfill, ...live] = stream.frames;
+    expect(retry).toEqual({ kind: 'retry', retry: 200 });
+    expect(hello?.event).toBe('hello');
+    expect(hello?.id).toBeUndefined();
+    const helloData = JSON.parse(hello?.data ?? '') as HelloPayload;
+    expect(helloData).toMatchObject({ mode: 'fresh', interval: 100, bootId: server.monitor.hub.bootId, retryMs: 200 });
+    expect(helloData.topics).toEqual(expect.arrayContaining(['cpu', 'memory', 'network', 'disk', 'filesystem', 'process']));
+    expect(helloData.host.hostname.length).toBeGreaterThan(0);
+    expect(helloData.host.cores).toBeGreaterThan(0);
+
+    expect(backfill?.event).toBe('backfill');
+    const backfillData = JSON.parse(backfill?.data ?? '') as BackfillPayload;
+    expect(backfill?.id).toBe(`${helloData.bootId}-${backfillData.lastSeq}`);
+    expect(backfillData.reset).toBe(false);
+    expect(backfillData.series.cpu?.t.length).toBeGreaterThanOrEqual(2);
+    expect(backfillData.series.cpu?.total.length).toBe(backfillData.series.cpu?.t.length);
+
+    const liveEvents = live.filter((f) => f.kind === 'event');
+    expect(seqOf(liveEvents[0]?.id)).toBe(backfillData.lastSeq + 1);
+  });
+
+  it('delivers every topic with the right shape', async () => {
+    const server = await start();
+    const stream = await openSse(`${server.url}api/events`);
+    const topics: Topic[] = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'process'];
+    await stream.until((frames) => topics.every((topic) => liveCount(frames, topic) >= 2));
+    stream.close();
+    const latest = (topic: string) =>
+      stream
+        .events()
+        .filter((e) => e.event === topic)
+        .at(-1)?.data;
+    const cores = server.monitor.host.cores;
+
+    expect(latest('cpu')).toEqual({
+      t: expect.any(Number),
+      total: expect.any(Number),
+      user: expect.any(Number),
+      system: expect.any(Number),
+      iowait: expect.any(Number),
+      cores: expect.any(Array),
+      load: [expect.any(Number), expect.any(Number), expect.any(Number)],
+    });
+    expect(latest('cpu').cores).toHaveLength(cores);
+    expect(latest('cpu').total).toBeGreaterThanOrEqual(0);
+    expect(latest('cpu').total).toBeLessThanOrEqual(100);
+    expect(latest('memory')).toMatchObject({
+      total: expect.any(Number),
+      used: expect.any(Number),
+      available: expect.any(Number),
+      swapTotal: expect.any(Number),
+    });
+    expect(latest('memory').used).toBeLessThanOrEqual(latest('memory').total);
+    expect(latest('network')).toMatchObject({ rx: expect.any(Number), tx: expect.any(Number), interfaces: expect.any(Array) });
+    expect(latest('disk')).toMatchObject({ read: expect.any(Number), write: expect.any(Number) });
+    expect(latest('filesystem').mounts.length).toBeGreaterThan(0);
+    expect(latest('filesystem').mounts[0]).toMatchObject({ mount: expect.any(String), size: expect.any(Number), used: expect.any(Number) });
+    expect(latest('process')).toMatchObject({
+      rss: expect.any(Number),
+      heapUsed: expect.any(Number),
+      lagP50: expect.any(Number),
+      lagP99: expect.any(Number),
+      uptime: expect.any(Number),
+      cpu: expect.any(Number),
+    });
+    for (const event of stream.events()) if (event.data && typeof event.data.t === 'number') expect(event.data.t).toBeGreaterThan(1.6e12);
+  });
+
+  it('resumes after a disconnect with exactly the missed events: no gap, no repeat', async () => {
+    const server = await start();
+    const first = await openSse(`${server.url}api/events`);
+    await first.until((frames) => liveCount(frames, 'cpu') >= 2);
+    first.close();
+    const lastId = first.frames.filter((f) => f.id).at(-1)?.id as string;
+    await new Promise((resolve) => setTimeout(resolve, 450));
+
+    const missedUpTo = server.monitor.hub.lastSeq;
+    const second = await openSse(`${server.url}api/events`, { 'Last-Event-ID': lastId });
+    await second.until((frames) => frames.some((f) => seqOf(f.id) > missedUpTo + 3));
+    second.close();
+
+    const hello = JSON.parse(eventsNamed(second.frames, 'hello')[0]?.data ?? '') as HelloPayload;
+    expect(hello.mode).toBe('resume');
+    expect(eventsNamed(second.frames, 'backfill')).toHaveLength(0);
+    const seqs = second.frames.filter((f) => f.id).map((f) => seqOf(f.id));
+    const expected = Array.from({ length: seqs.length }, (_, i) => seqOf(lastId) + 1 + i);
+    expect(seqs).toEqual(expected);
+    expect(seqs[0]).toBe(seqOf(lastId) + 1);
+    expect(missedUpTo - seqOf(lastId)).toBeGreaterThanOrEqual(4);
+  });
+
+  it('takes the resume point from ?lastEventId= when there is no header (re-created EventSource)', async () => {
+    const server = await start();
+    const first = await openSse(`${server.url}api/events`);
+    await first.until((frames) => liveCount(frames, 'cpu') >= 1);
+    first.close();
+    const lastId = first.frames.filter((f) => f.id).at(-1)?.id as string;
+    const second = await openSse(`${server.url}api/events?lastEventId=${encodeURIComponent(lastId)}`);
+    await second.until((frames) => frames.some((f) => f.id));
+    second.close();
+    expect(JSON.parse(eventsNamed(second.frames, 'hello')[0]?.data ?? '').mode).toBe('resume');
+    expect(seqOf(second.frames.find((f) => f.id)?.id)).toBe(seqOf(lastId) + 1);
+  });
+
+  it('replays with the eventsource client across a server-side cut, with consecutive ids', async () => {
+    const server = await start();
+    const source = new EventSource(`${server.url}api/events?topics=cpu,memory,disk,network,process`);
+    const ids: number[] = [];
+    const opened: number[] = [];
+    source.addEventListener('open', () => opened.push(Date.now()));
+    for (const name of ['cpu', 'memory', 'disk', 'network', 'process', 'health']) {
+      source.addEventListener(name, (event) => ids.push(seqOf(event.lastEventId)));
+    }
+    try {
+      await waitFor(() => ids.length >= 10);
+      server.server.closeAllConnections();
+      const cutAt = ids.length;
+      await waitFor(() => opened.length >= 2 && ids.length >= cutAt + 15, 10_000);
+      for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Without filesystem (slow cadence, not subscribed) the seqs of these topics interleave with it; every
+      // seq the hub issued for a subscribed topic between the first and last received must be present.
+      const hub = server.monitor.hub;
+      const wanted = new Set(['cpu', 'memory', 'disk', 'network', 'process', 'health', 'alert']);
+      const issued = (hub.entriesAfter((ids[0] as number) - 1) ?? [])
+        .filter((entry) => wanted.has(entry.event) && entry.seq <= (ids.at(-1) as number))
+        .map((entry) => entry.seq);
+      expect(ids).toEqual(issued);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('tells a client of another boot to reset, and sends a backfill flagged reset', async () => {
+    const before = await start();
+    const first = await openSse(`${before.url}api/events`);
+    await first.until((frames) => liveCount(frames, 'cpu') >= 1);
+    first.close();
+    const oldId = first.frames.filter((f) => f.id).at(-1)?.id as string;
+    await before.close();
+
+    const after = await start();
+    expect(after.monitor.hub.bootId).not.toBe(before.monitor.hub.bootId);
+    const second = await openSse(`${after.url}api/events`, { 'Last-Event-ID': oldId });
+    await second.until((frames) => eventsNamed(frames, 'backfill').length === 1);
+    second.close();
+    expect(JSON.parse(eventsNamed(second.frames, 'hello')[0]?.data ?? '').mode).toBe('reset');
+    const backfill = JSON.parse(eventsNamed(second.frames, 'backfill')[0]?.data ?? '') as BackfillPayload;
+    expect(backfill.reset).toBe(true);
+    expect(eventsNamed(second.frames, 'backfill')[0]?.id?.startsWith(after.monitor.hub.bootId)).toBe(true);
+  });
+
+  it('resets a client whose id has fallen out of the history', async () => {
+    const server = await start({ historyMs: 1000 });
+    const first = await openSse(`${server.url}api/events`);
+    await first.until((frames) => liveCount(frames, 'cpu') >= 1);
+    first.close();
+    const oldId = first.frames.filter((f) => f.id).at(0)?.id as string;
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    const second = await openSse(`${server.url}api/events`, { 'Last-Event-ID': oldId });
+    await second.until((frames) => eventsNamed(frames, 'backfill').length === 1);
+    second.close();
+    expect(JSON.parse(eventsNamed(second.frames, 'hello')[0]?.data ?? '').mode).toBe('reset');
+  });
+
+  it.each([
+    ['garbage', 'not-an-id'],
+    ['empty', ''],
+    ['future seq of this boot', 'FUTURE'],
+    ['huge', 'x'.repeat(4000)],
+    ['unicode', 'ünïcode-1'],
+    ['negative', 'abcd--5'],
+  ])('still opens a stream for a malformed Last-Event-ID (%s)', async (_name, raw) => {
+    const server = await start();
+    const value = raw === 'FUTURE' ? `${server.monitor.hub.bootId}-999999` : raw;
+    const stream = await openSse(`${server.url}api/events`, { 'Last-Event-ID': encodeURIComponent(value) === value ? value : 'x' });
+    await stream.until((frames) => eventsNamed(frames, 'backfill').length === 1 && liveCount(frames, 'cpu') >= 1);
+    stream.close();
+    expect(stream.status).toBe(200);
+    const mode = JSON.parse(eventsNamed(stream.frames, 'hello')[0]?.data ?? '').mode;
+    expect(raw === 'FUTURE' ? 'reset' : 'fresh').toBe(mode);
+  });
+
+  it('narrows the stream with ?topics= and answers an unknown topic with a 400 naming the valid ones', async () => {
+    const server = await start();
+    const stream = await openSse(`${server.url}api/events?topics=memory`);
+    await stream.until((frames) => liveCount(frames, 'memory') >= 3);
+    stream.close();
+    const names = new Set(stream.events().map((e) => e.event));
+    expect([...names].sort()).toEqual(['backfill', 'hello', 'memory']);
+    const backfill = stream.events().find((e) => e.event === 'backfill')?.data as BackfillPayload;
+    expect(Object.keys(backfill.series)).toEqual(['memory']);
+
+    const bad = await fetch(`${server.url}api/events?topics=cpu,gpu`);
+    expect(bad.status).toBe(400);
+    const body = (await bad.json()) as { error: string };
+    expect(body.error).toContain('"gpu"');
+    expect(body.error).toContain('cpu, memory, network, disk, filesystem, temperature, process, requests');
+  });
+
+  it('sends heartbeat comments', async () => {
+    const server = await start({ heartbeatMs: 150 });
+    const stream = await openSse(`${server.url}api/events?topics=filesystem`);
+    await stream.until((frames) => frames.filter((f) => f.kind === 'comment' && f.comment === 'ping').length >= 3);
+    stream.close();
+  });
+
+  it('keeps streaming the other topics when a collector throws, and tells the client', async () => {
+    const broken: Collector = {
+      topic: 'temperature',
+      source: 'test',
+      cadenceMs: 100,
+      sample() {
+        throw new Error('sensor bus on fire');
+      },
+    };
+    const server = await start({}, { extraCollectors: [broken] });
+    const stream = await openSse(`${server.url}api/events`);
+    await stream.until((frames) => eventsNamed(frames, 'health').length >= 1 && liveCount(frames, 'cpu') >= 3);
+    stream.close();
+    const health = stream.events().find((e) => e.event === 'health')?.data;
+    expect(health.collectors.find((c: { topic: string }) => c.topic === 'temperature')).toMatchObject({
+      ok: false,
+      error: 'sensor bus on fire',
+    });
+    expect(health.collectors.find((c: { topic: string }) => c.topic === 'cpu')).toMatchObject({ ok: true });
+    const snapshot = await (await fetch(`${server.url}api/snapshot`)).json();
+    expect(snapshot.collectors.find((c: { topic: string }) => c.topic === 'temperature').ok).toBe(false);
+  });
+
+  it('drops a client that stops reading once its unsent bytes pass the bound', async () => {
+    const bulky: Collector = {
+      topic: 'requests',
+      source: 'test',
+      cadenceMs: 10,
+      sample: (t) => ({
+        t,
+        source: 'self',
+        count: 0,
+        rate: 0,
+        inFlight: 0,
+        status: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, aborted: 0 },
+        latency: { p50: 0, p90: 0, p99: 0, max: 0 },
+        bytes: 0,
+        routes: Array.from({ length: 400 }, (_, i) => ({
+          route: `GET /r${i}`,
+          count: i,
+          errors: 0,
+          latency: { p50: 1, p90: 1, p99: 1, max: 1 },
+        })),
+      }),
+    };
+    const server = await start({ maxClientBufferBytes: 65_536 }, { extraCollectors: [bulky] });
+    const stream = await openSse(`${server.url}api/events?topics=requests`);
+    await stream.until((frames) => liveCount(frames, 'requests') >= 1);
+    // Stop reading: the kernel buffers fill, then Node's, then the server must let go.
+    stream.close = () => {};
+    const { request } = await import('node:http');
+    const stalled = request(`${server.url}api/events?topics=requests`);
+    stalled.on('response', (res) => res.pause());
+    stalled.end();
+    await waitFor(() => server.monitor.streams.count === 2, 5000);
+    await waitFor(() => server.monitor.streams.count <= 1, 20_000);
+    expect(server.monitor.hub.subscriberCount).toBe(server.monitor.streams.count);
+    stalled.destroy();
+  });
+
+  it('releases everything a client held when it disconnects', async () => {
+    const server = await start();
+    const streams = await Promise.all(Array.from({ length: 40 }, () => openSse(`${server.url}api/events`)));
+    await Promise.all(streams.map((s) => s.until((frames) => liveCount(frames, 'cpu') >= 1)));
+    expect(server.monitor.streams.count).toBe(40);
+    expect(server.monitor.hub.subscriberCount).toBe(40);
+    for (const stream of streams) stream.close();
+    await waitFor(() => server.monitor.hub.subscriberCount === 0);
+    expect(server.monitor.streams.count).toBe(0);
+  });
+});
+
+describe('JSON routes', () => {
+  it('GET /api/snapshot returns the newest sample per topic', async () => {
+    const server = await start();
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const response = await fetch(`${server.url}api/snapshot`);
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.bootId).toBe(server.monitor.hub.bootId);
+    for (const topic of ['cpu', 'memory', 'network', 'disk', 'process']) expect(body.samples[topic]?.t).toBeGreaterThan(0);
+    expect(body.samples.cpu.t).toBe(server.monitor.hub.latest('cpu')?.data.t);
+  });
+
+  it('GET /api/history returns columns since a time, compressed on request, and rejects bad input', async () => {
+    const server = await start();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const response = await fetch(`${server.url}api/history?topics=cpu,memory&since=10m`, { headers: { 'Accept-Encoding': 'gzip' } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-encoding')).toBe('gzip');
+    const body = await response.json();
+    expect(Object.keys(body.series).sort()).toEqual(['cpu', 'memory']);
+    expect(body.series.cpu.t.length).toBeGreaterThanOrEqual(5);
+    expect(body.series.cpu.total.length).toBe(body.series.cpu.t.length);
+
+    const now = Date.now();
+    const recent = await (await fetch(`${server.url}api/history?topics=cpu&since=${now - 250}`)).json();
+    expect(recent.series.cpu.t.every((t: number) => t >= now - 250)).toBe(true);
+
+    expect((await fetch(`${server.url}api/history?since=yesterday`)).status).toBe(400);
+    expect((await fetch(`${server.url}api/history?topics=nope`)).status).toBe(400);
+  });
+
+  it('GET /healthz reports status, boot id and stream count', async () => {
+    const server = await start();
+    const body = await (await fetch(`${server.url}healthz`)).json();
+    expect(body).toMatchObject({ status: 'ok', bootId: server.monitor.hub.bootId, streams: 0 });
+  });
+
+  it('answers unknown paths with 404 JSON and no stack trace', async () => {
+    const server = await start();
+    const response = await fetch(`${server.url}api/nope`);
+    expect(response.status).toBe(404);
+    expect(await response.text()).not.toMatch(/at .*\.ts/);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
