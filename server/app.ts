@@ -6,6 +6,7 @@ import type { Monitor } from './monitor.js';
 import { findWebDir } from './paths.js';
 import type { HistoryResponse, SnapshotResponse, Topic } from './protocol.js';
 import { parseSince, parseTopics } from './query.js';
+import { type RequestStats, requestMiddleware } from './requests.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from './sink.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
 import { seriesSince } from './stream.js';
@@ -13,6 +14,8 @@ import { seriesSince } from './stream.js';
 export interface AppOptions {
   /** Folder of the built page; defaults to dist/web. */
   webDir?: string | null;
+  /** Measure this app's own routes into these statistics (standalone mode). */
+  measure?: RequestStats;
 }
 
 type Env = { Bindings: Partial<HttpBindings> };
@@ -26,9 +29,14 @@ const PAGE_HEADERS: Record<string, string> = {
   'X-Frame-Options': 'DENY',
 };
 
-/** The HTTP face of a monitor: the stream, the JSON routes and the page. Mountable under any base path. */
-export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env> {
+/**
+ * The HTTP face of a monitor: the stream, the JSON routes and the page. Mountable under any base path.
+ * Takes the monitor or its promise, so an embedding app can mount the routes before sampling is ready.
+ */
+export function createApp(source: Monitor | Promise<Monitor>, options: AppOptions = {}): Hono<Env> {
+  const ready = Promise.resolve(source);
   const app = new Hono<Env>();
+  if (options.measure) app.use('*', requestMiddleware(options.measure));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
 
@@ -38,7 +46,8 @@ export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env>
   });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
-  app.get('/api/events', (c) => {
+  app.get('/api/events', async (c) => {
+    const monitor = await ready;
     const topics = parseTopics(c.req.query('topics'), monitor.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const request = {
@@ -59,7 +68,8 @@ export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env>
 
   const json = compress();
 
-  app.get('/api/snapshot', json, (c) => {
+  app.get('/api/snapshot', json, async (c) => {
+    const monitor = await ready;
     const samples: Record<string, unknown> = {};
     for (const topic of monitor.topics) {
       const latest = monitor.hub.latest(topic);
@@ -74,7 +84,8 @@ export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env>
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  app.get('/api/history', json, (c) => {
+  app.get('/api/history', json, async (c) => {
+    const monitor = await ready;
     const topics = parseTopics(c.req.query('topics'), monitor.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const since = parseSince(c.req.query('since'), Date.now());
@@ -87,7 +98,8 @@ export function createApp(monitor: Monitor, options: AppOptions = {}): Hono<Env>
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  app.get('/healthz', (c) => {
+  app.get('/healthz', async (c) => {
+    const monitor = await ready;
     const collectors = monitor.sampler.health();
     return c.json(
       {

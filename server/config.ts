@@ -16,12 +16,15 @@ export interface Config {
   maxItems: number;
   maxClientBufferBytes: number;
   portable: boolean;
+  /** Reverse-proxy mode: forward to this origin and measure the traffic. */
+  proxy: URL | null;
+  proxyPort: number;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
 
-type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean';
+type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url';
 
 interface OptionSpec {
   key: keyof Config;
@@ -195,6 +198,17 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
         throw bad('not a valid regular expression');
       }
     }
+    case 'url': {
+      if (raw === '') return null;
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        throw bad('expected a URL such as http://127.0.0.1:8080');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('only http and https targets can be proxied');
+      return url;
+    }
     case 'boolean': {
       if (/^(1|true|yes)$/i.test(raw)) return true;
       if (/^(0|false|no|)$/i.test(raw)) return false;
@@ -236,6 +250,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   const result = config as unknown as Config;
   if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');
   if (result.backfillMs > result.historyMs) result.backfillMs = result.historyMs;
+  if (result.proxy && result.proxyPort === result.port && result.port !== 0) {
+    throw new ConfigError(`--proxy-port ${result.proxyPort} is the dashboard's --port; choose another`);
+  }
   return { kind: 'run', config: result };
 }
 

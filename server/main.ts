@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     fail(firstLine(error), 1);
   }
   process.stdout.write(`pulseboard ${running.monitor.version} listening on ${running.url}\n`);
+  if (running.proxy) process.stdout.write(`pulseboard: proxying ${running.proxy.url} -> ${config.proxy?.origin} (measured)\n`);
 
   const shutdown = (signal: string) => {
     process.stdout.write(`pulseboard: ${signal}, closing streams\n`);

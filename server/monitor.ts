@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { readVersion } from './paths.js';
 import type { HelloMode, HelloPayload, HostInfo, Sample, Topic } from './protocol.js';
+import type { RequestStats } from './requests.js';
 import { Sampler } from './sampler.js';
 import { HEARTBEAT } from './sse.js';
 import { StreamService } from './stream.js';
@@ -17,6 +18,8 @@ export interface MonitorOptions {
   /** Collectors added to the host ones. */
   extraCollectors?: Collector[];
   host?: HostInfo;
+  /** HTTP traffic to publish as the `requests` topic. */
+  requestStats?: RequestStats;
 }
 
 /** Slots in the log for events that are not samples (health changes, alerts). */
@@ -37,6 +40,7 @@ export class Monitor {
     readonly config: Config,
     readonly host: HostInfo,
     collectors: Collector[],
+    readonly requestStats: RequestStats | null,
   ) {
     const capacity = collectors.reduce((sum, c) => sum + Math.ceil(config.historyMs / c.cadenceMs) + 1, NON_SAMPLE_SLOTS);
     this.hub = new Hub({ capacity, maxAgeMs: config.historyMs });
@@ -66,7 +70,13 @@ export class Monitor {
         portable: config.portable,
       }));
     const host = options.host ?? (await readHostInfo());
-    return new Monitor(config, host, [...hostCollectors, ...(options.extraCollectors ?? [])]);
+    const requestCollectors = options.requestStats ? [options.requestStats.collector(config.intervalMs)] : [];
+    return new Monitor(
+      config,
+      host,
+      [...hostCollectors, ...requestCollectors, ...(options.extraCollectors ?? [])],
+      options.requestStats ?? null,
+    );
   }
 
   /** Topics this host can sample, in protocol order. */

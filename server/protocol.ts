@@ -123,9 +123,11 @@ export interface RequestsSample {
   status: Record<StatusClass, number>;
   /** This tick's latency; all zero when no request completed. */
   latency: LatencySummary;
-  /** Response bytes sent during this tick, where known. */
+  /** Response bytes sent during this tick, where known (Content-Length or counted body bytes). */
   bytes: number;
-  /** Top routes over the recent window, by count. */
+  /** The same measures over the sliding window that ends with this tick. */
+  window: { ms: number; count: number; errors: number; latency: LatencySummary };
+  /** Routes over the window: the top ones by count, plus the top ones by p99. */
   routes: RouteStats[];
 }
 

@@ -5,10 +5,14 @@ import { getRequestListener } from '@hono/node-server';
 import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
+import { startProxyServer } from './proxy.js';
+import { RequestStats } from './requests.js';
 
 export interface RunningServer {
   monitor: Monitor;
   server: Server;
+  /** The reverse proxy, with --proxy. */
+  proxy: { server: Server; url: string } | null;
   /** e.g. http://127.0.0.1:3000/ */
   url: string;
   port: number;
@@ -19,15 +23,18 @@ export interface RunningServer {
 export class ListenError extends Error {}
 
 export async function startServer(options: MonitorOptions & AppOptions & { config: Config }): Promise<RunningServer> {
-  const monitor = await Monitor.create(options);
-  const app = createApp(monitor, options);
+  const { config } = options;
+  // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
+  const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
+  const monitor = await Monitor.create({ ...options, requestStats });
+  const app = createApp(monitor, { ...options, measure: config.proxy ? undefined : requestStats });
   const server = createServer(getRequestListener(app.fetch));
   // Streams are long-lived by design; the default request timeout would cut them every 5 minutes.
   server.requestTimeout = 0;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
 
-  const { host, port } = options.config;
+  const { host, port } = config;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(new ListenError(`port ${port} on ${host} is already in use (choose another with --port)`));
@@ -37,23 +44,45 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
     });
     server.listen(port, host, () => resolve());
   });
+  let proxy: RunningServer['proxy'] = null;
+  if (config.proxy) {
+    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
+      server.close();
+      throw new ListenError(
+        error.code === 'EADDRINUSE'
+          ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
+          : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
+      );
+    });
+    proxy = { server: proxyServer, url: urlOf(host, (proxyServer.address() as AddressInfo).port) };
+  }
   monitor.start();
 
   const actualPort = (server.address() as AddressInfo).port;
-  const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {
     monitor,
     server,
     port: actualPort,
-    url: `http://${urlHost}:${actualPort}/`,
+    proxy,
+    url: urlOf(host, actualPort),
     close() {
       closing ??= new Promise<void>((resolve) => {
         monitor.close();
-        server.close(() => resolve());
+        let pending = proxy ? 2 : 1;
+        const closed = () => {
+          if (--pending === 0) resolve();
+        };
+        server.close(closed);
         server.closeAllConnections();
+        proxy?.server.close(closed);
+        proxy?.server.closeAllConnections();
       });
       return closing;
     },
   };
+}
+
+function urlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
 }

@@ -1,0 +1,260 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { Collector } from './collectors/collector.js';
+import { LatencyHistogram, ZERO_LATENCY } from './latency.js';
+import type { RequestsSample, RouteStats, StatusClass, TrafficSource } from './protocol.js';
+
+export const UNMATCHED_ROUTE = 'unmatched';
+export const OTHER_ROUTES = 'other';
+
+export interface RequestStatsOptions {
+  source: TrafficSource;
+  /** The sliding window of the `window` and `routes` figures. */
+  windowMs?: number;
+  /** Distinct routes tracked in the window; the rest share the `other` bucket. */
+  maxRoutes?: number;
+  /** Routes listed per sample (top by count, plus top by p99). */
+  topRoutes?: number;
+}
+
+interface RouteSlice {
+  count: number;
+  errors: number;
+  latency: LatencyHistogram;
+}
+
+/** What one tick saw; kept for the length of the window so it can be taken out of the totals again. */
+interface Slice {
+  count: number;
+  errors: number;
+  latency: LatencyHistogram;
+  routes: Map<string, RouteSlice>;
+}
+
+const emptyStatus = (): Record<StatusClass, number> => ({ '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, aborted: 0 });
+
+export function statusClassOf(status: number): StatusClass {
+  if (status >= 100 && status < 200) return '1xx';
+  if (status < 300) return '2xx';
+  if (status < 400) return '3xx';
+  if (status < 500) return '4xx';
+  return '5xx';
+}
+
+const isError = (statusClass: StatusClass) => statusClass === '5xx' || statusClass === 'aborted';
+
+/**
+ * Request statistics: per tick (count, rate, status classes, latency percentiles from a histogram)
+ * and over a sliding window (totals and per route). The window is a ring of per-tick slices whose sums
+ * are kept incrementally: each tick adds the new slice and subtracts the one that falls out.
+ */
+export class RequestStats {
+  readonly source: TrafficSource;
+  private readonly windowMs: number;
+  private readonly maxRoutes: number;
+  private readonly topRoutes: number;
+  private inFlight = 0;
+  private tick = this.newSlice();
+  private tickStatus = emptyStatus();
+  private tickBytes = 0;
+  private tickMaxMs = 0;
+  private lastTickAt: number | null = null;
+  private readonly ring: { at: number; slice: Slice }[] = [];
+  private readonly windowTotals = { count: 0, errors: 0, latency: new LatencyHistogram(3) };
+  private readonly windowRoutes = new Map<string, RouteSlice>();
+
+  constructor(options: RequestStatsOptions) {
+    this.source = options.source;
+    this.windowMs = options.windowMs ?? 60_000;
+    this.maxRoutes = options.maxRoutes ?? 100;
+    this.topRoutes = options.topRoutes ?? 8;
+  }
+
+  requestStarted(): void {
+    this.inFlight++;
+  }
+
+  /** A request that started but is not measured (an event stream: long by design). */
+  requestIgnored(): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+  }
+
+  requestEnded(route: string, statusClass: StatusClass, ms: number, bytes: number): void {
+    this.inFlight = Math.max(0, this.inFlight - 1);
+    const tick = this.tick;
+    tick.count++;
+    this.tickStatus[statusClass]++;
+    this.tickBytes += bytes;
+    if (ms > this.tickMaxMs) this.tickMaxMs = ms;
+    tick.latency.record(ms);
+    if (isError(statusClass)) tick.errors++;
+    const key = tick.routes.has(route) || this.windowRoutes.has(route) || this.trackedRoutes() < this.maxRoutes ? route : OTHER_ROUTES;
+    let perRoute = tick.routes.get(key);
+    if (!perRoute) {
+      perRoute = { count: 0, errors: 0, latency: new LatencyHistogram(2, true) };
+      tick.routes.set(key, perRoute);
+    }
+    perRoute.count++;
+    if (isError(statusClass)) perRoute.errors++;
+    perRoute.latency.record(ms);
+  }
+
+  /** Closes the current tick and returns its sample. */
+  sample(now: number): RequestsSample {
+    const elapsedMs = this.lastTickAt === null ? 0 : now - this.lastTickAt;
+    this.lastTickAt = now;
+    const tick = this.tick;
+    const tickLatency = tick.count === 0 ? ZERO_LATENCY : { ...tick.latency.summary(), max: round3(this.tickMaxMs) };
+    this.addToWindow(tick, now);
+    const sample: RequestsSample = {
+      t: now,
+      source: this.source,
+      count: tick.count,
+      rate: elapsedMs > 0 ? round3((tick.count * 1000) / elapsedMs) : 0,
+      inFlight: this.inFlight,
+      status: this.tickStatus,
+      latency: tickLatency,
+      bytes: this.tickBytes,
+      window: {
+        ms: this.windowMs,
+        count: this.windowTotals.count,
+        errors: this.windowTotals.errors,
+        latency: this.windowTotals.latency.summary(),
+      },
+      routes: this.routeStats(),
+    };
+    this.tick = this.newSlice();
+    this.tickStatus = emptyStatus();
+    this.tickBytes = 0;
+    this.tickMaxMs = 0;
+    return sample;
+  }
+
+  collector(cadenceMs: number): Collector<'requests'> {
+    return { topic: 'requests', source: `middleware (${this.source})`, cadenceMs, sample: (now) => this.sample(now) };
+  }
+
+  private trackedRoutes(): number {
+    let extra = 0;
+    for (const key of this.tick.routes.keys()) if (!this.windowRoutes.has(key)) extra++;
+    return this.windowRoutes.size + extra;
+  }
+
+  private newSlice(): Slice {
+    return { count: 0, errors: 0, latency: new LatencyHistogram(3, true), routes: new Map() };
+  }
+
+  private addToWindow(slice: Slice, now: number): void {
+    const totals = this.windowTotals;
+    if (slice.count > 0) {
+      this.ring.push({ at: now, slice });
+      totals.count += slice.count;
+      totals.errors += slice.errors;
+      totals.latency.add(slice.latency);
+      for (const [route, part] of slice.routes) {
+        let sum = this.windowRoutes.get(route);
+        if (!sum) {
+          sum = { count: 0, errors: 0, latency: new LatencyHistogram(2) };
+          this.windowRoutes.set(route, sum);
+        }
+        sum.count += part.count;
+        sum.errors += part.errors;
+        sum.latency.add(part.latency);
+      }
+    }
+    while (this.ring.length > 0 && (this.ring[0]?.at ?? now) <= now - this.windowMs) {
+      const { slice: old } = this.ring.shift() as { at: number; slice: Slice };
+      totals.count -= old.count;
+      totals.errors -= old.errors;
+      totals.latency.subtract(old.latency);
+      for (const [route, part] of old.routes) {
+        const sum = this.windowRoutes.get(route);
+        if (!sum) continue;
+        sum.count -= part.count;
+        sum.errors -= part.errors;
+        if (sum.count <= 0) this.windowRoutes.delete(route);
+        else sum.latency.subtract(part.latency);
+      }
+    }
+  }
+
+  private routeStats(): RouteStats[] {
+    const all: RouteStats[] = [...this.windowRoutes].map(([route, sum]) => ({
+      route,
+      count: sum.count,
+      errors: sum.errors,
+      latency: sum.latency.summary(),
+    }));
+    const byCount = [...all].sort((a, b) => b.count - a.count).slice(0, this.topRoutes);
+    const byP99 = [...all].sort((a, b) => b.latency.p99 - a.latency.p99).slice(0, this.topRoutes);
+    return [...new Set([...byCount, ...byP99])];
+  }
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** `METHOD pattern` of the route that answered, or `unmatched` when only middleware ran (a 404). */
+export function routeOfContext(c: Context): string {
+  const routes = matchedRoutes(c);
+  const answered = routes[c.req.routeIndex];
+  const isHandler = answered !== undefined && !(answered.method === 'ALL' && answered.handler.length >= 2);
+  if (!isHandler || (answered.path === '/*' && c.res.status === 404)) return UNMATCHED_ROUTE;
+  return `${c.req.method} ${answered.path}`;
+}
+
+function isEventStream(c: Context): boolean {
+  const fromHono = c.res.headers.get('content-type') ?? '';
+  const outgoing = (c.env as { outgoing?: { getHeader?(name: string): unknown } } | undefined)?.outgoing;
+  const fromNode = String(outgoing?.getHeader?.('content-type') ?? '');
+  return fromHono.startsWith('text/event-stream') || fromNode.startsWith('text/event-stream');
+}
+
+interface NodeOutgoing {
+  once(event: 'finish' | 'close', listener: () => void): unknown;
+  readonly writableFinished?: boolean;
+}
+
+export interface MiddlewareOptions {
+  /** How a request is named in the route table; default: the matched route pattern. */
+  routeOf?: (c: Context) => string;
+}
+
+/**
+ * Hono middleware that measures each request from arrival until its response is fully sent (or the
+ * client goes away: `aborted`). Event streams are left out: they are long by design.
+ */
+export function requestMiddleware(stats: RequestStats, options: MiddlewareOptions = {}): MiddlewareHandler {
+  const routeOf = options.routeOf ?? routeOfContext;
+  return async (c, next) => {
+    const started = performance.now();
+    stats.requestStarted();
+    try {
+      await next();
+    } catch (error) {
+      stats.requestEnded(routeOf(c), '5xx', performance.now() - started, 0);
+      throw error;
+    }
+    if (isEventStream(c)) {
+      stats.requestIgnored();
+      return;
+    }
+    const route = routeOf(c);
+    const statusClass = statusClassOf(c.res.status);
+    const bytes = Number(c.res.headers.get('content-length') ?? 0) || 0;
+    const outgoing = (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
+    if (!outgoing || typeof outgoing.once !== 'function') {
+      stats.requestEnded(route, statusClass, performance.now() - started, bytes);
+      return;
+    }
+    let done = false;
+    const end = (finalClass: StatusClass) => {
+      if (done) return;
+      done = true;
+      stats.requestEnded(route, finalClass, performance.now() - started, finalClass === 'aborted' ? 0 : bytes);
+    };
+    outgoing.once('finish', () => end(statusClass));
+    outgoing.once('close', () => end('aborted'));
+  };
+}
