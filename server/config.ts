@@ -155,6 +155,22 @@ const OPTIONS: OptionSpec[] = [
     help: 'bytes a slow stream may have unsent before it is dropped',
   },
   {
+    key: 'proxy',
+    flag: 'proxy',
+    env: 'PULSEBOARD_PROXY',
+    kind: 'url',
+    fallback: '',
+    help: 'reverse-proxy mode: forward requests to this http(s) origin and measure them',
+  },
+  {
+    key: 'proxyPort',
+    flag: 'proxy-port',
+    env: 'PULSEBOARD_PROXY_PORT',
+    kind: 'port',
+    fallback: '8081',
+    help: "port the proxy listens on (with --proxy); the dashboard keeps --port",
+  },
+  {
     key: 'portable',
     flag: 'portable',
     env: 'PULSEBOARD_PORTABLE',

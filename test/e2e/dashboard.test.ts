@@ -62,7 +62,9 @@ describe('dashboard in Chromium', () => {
       { timeout: 2000 - Math.min(1900, Date.now() - started) },
     );
     expect(Date.now() - started).toBeLessThan(2000 + 500);
-    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, { timeout: 3000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, {
+      timeout: 3000,
+    });
     for (const topic of ['memory', 'network', 'disk', 'process']) {
       expect(await page.textContent(`[data-topic="${topic}"] [data-role="value"]`)).toMatch(/\d/);
     }
@@ -72,12 +74,18 @@ describe('dashboard in Chromium', () => {
   it('leaves live within a few seconds when the server stops, and returns to live with moving charts when it is back', async () => {
     const port = server.port;
     await server.stop();
-    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') !== 'live', undefined, { timeout: 5000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') !== 'live', undefined, {
+      timeout: 5000,
+    });
     expect(['reconnecting', 'stale', 'offline', 'connecting']).toContain(await pillState());
-    await page.waitForFunction(() => /attempt \d+/.test(document.querySelector('#status')?.textContent ?? ''), undefined, { timeout: 5000 });
+    await page.waitForFunction(() => /attempt \d+/.test(document.querySelector('#status')?.textContent ?? ''), undefined, {
+      timeout: 5000,
+    });
 
     server = await spawnServer(['--port', String(port), '--interval', '500ms', '--retry', '500ms', '--heartbeat', '2s']);
-    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, {
+      timeout: 15_000,
+    });
     const before = await pointCount();
     await page.waitForTimeout(1600);
     expect(await pointCount()).toBeGreaterThan(before);

@@ -265,39 +265,30 @@ describe('GET /api/events', () => {
 
   it('drops a client that stops reading once its unsent bytes pass the bound', async () => {
     const bulky: Collector = {
-      topic: 'requests',
+      topic: 'temperature',
       source: 'test',
       cadenceMs: 10,
       sample: (t) => ({
         t,
-        source: 'self',
-        count: 0,
-        rate: 0,
-        inFlight: 0,
-        status: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, aborted: 0 },
-        latency: { p50: 0, p90: 0, p99: 0, max: 0 },
-        bytes: 0,
-        routes: Array.from({ length: 400 }, (_, i) => ({
-          route: `GET /r${i}`,
-          count: i,
-          errors: 0,
-          latency: { p50: 1, p90: 1, p99: 1, max: 1 },
-        })),
+        main: 40,
+        max: 41,
+        sensors: Array.from({ length: 400 }, (_, i) => ({ name: `sensor-with-a-long-name-${i}`, celsius: 40 })),
       }),
     };
     const server = await start({ maxClientBufferBytes: 65_536 }, { extraCollectors: [bulky] });
-    const stream = await openSse(`${server.url}api/events?topics=requests`);
-    await stream.until((frames) => liveCount(frames, 'requests') >= 1);
-    // Stop reading: the kernel buffers fill, then Node's, then the server must let go.
-    stream.close = () => {};
+    const stream = await openSse(`${server.url}api/events?topics=temperature`);
+    await stream.until((frames) => liveCount(frames, 'temperature') >= 1);
+    // A second client that never reads: the kernel buffers fill, then Node's, then the server must let go.
     const { request } = await import('node:http');
-    const stalled = request(`${server.url}api/events?topics=requests`);
+    const stalled = request(`${server.url}api/events?topics=temperature`);
     stalled.on('response', (res) => res.pause());
     stalled.end();
     await waitFor(() => server.monitor.streams.count === 2, 5000);
     await waitFor(() => server.monitor.streams.count <= 1, 20_000);
     expect(server.monitor.hub.subscriberCount).toBe(server.monitor.streams.count);
+    expect(stream.frames.length).toBeGreaterThan(10);
     stalled.destroy();
+    stream.close();
   });
 
   it('releases everything a client held when it disconnects', async () => {
