@@ -120,7 +120,8 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
     const assetPath = c.req.path.includes('/assets/') ? `/assets${path}` : path;
     const file = files.get(assetPath);
     if (!file) {
-      if (files.size === 0) return c.text('pulseboard: the page is not built; run `npm run build`.\n', 503);
+      const wantsPage = path === '/index.html';
+      if (files.size === 0 && wantsPage) return c.text('pulseboard: the page is not built; run `npm run build`.\n', 503);
       return c.json({ error: 'not found' }, 404);
     }
     if (c.req.header('if-none-match') === file.etag) return c.body(null, 304);

@@ -218,6 +218,7 @@ describe('GET /api/events', () => {
 
   it('narrows the stream with ?topics= and answers an unknown topic with a 400 naming the valid ones', async () => {
     const server = await start();
+    await new Promise((resolve) => setTimeout(resolve, 350));
     const stream = await openSse(`${server.url}api/events?topics=memory`);
     await stream.until((frames) => liveCount(frames, 'memory') >= 3);
     stream.close();

@@ -1,0 +1,46 @@
+import { accessSync, constants } from 'node:fs';
+import { platform } from 'node:os';
+import type { Collector, CollectorOptions } from './collector.js';
+import { portableCpuCollector, procfsCpuCollector } from './cpu.js';
+import { portableDiskCollector, procfsDiskCollector } from './disk.js';
+import { filesystemCollector } from './filesystem.js';
+import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
+import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
+import { processCollector } from './process.js';
+import { portableTemperatureCollector, sysfsTemperatureCollector } from './temperature.js';
+
+export const DEFAULT_EXCLUDE_INTERFACES =
+  /^(lo\d*|veth.*|docker\d*|br-.*|virbr.*|cni.*|flannel.*|cali.*|vxlan.*|tun\d*|tap.*|kube-.*|cilium.*|weave.*|lxc.*|genev_sys.*)$/;
+export const DEFAULT_EXCLUDE_FS_TYPES =
+  /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|nsfs|autofs|fuse\.lxcfs|ramfs|efivarfs|tracefs|debugfs|securityfs|pstore|bpf|configfs|mqueue|hugetlbfs|devpts|fusectl|binfmt_misc|rpc_pipefs|nfsd|selinuxfs|none)$/;
+
+function procfsReadable(): boolean {
+  if (platform() !== 'linux') return false;
+  try {
+    for (const file of ['/proc/stat', '/proc/meminfo', '/proc/net/dev', '/proc/diskstats', '/proc/loadavg']) accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The host's collectors: /proc and /sys on Linux (no process spawned at the sampling interval),
+ * systeminformation elsewhere or with `portable`. Baselines are taken here, so the first tick has rates.
+ */
+export async function createCollectors(options: CollectorOptions): Promise<Collector[]> {
+  const { intervalMs } = options;
+  const interfaces = { exclude: options.excludeInterfaces, maxItems: options.maxItems };
+  const useProcfs = !options.portable && procfsReadable();
+  const collectors: Collector[] = useProcfs
+    ? [procfsCpuCollector(intervalMs), procfsMemoryCollector(intervalMs), procfsNetworkCollector(intervalMs, interfaces), procfsDiskCollector(intervalMs)]
+    : [portableCpuCollector(intervalMs), portableMemoryCollector(intervalMs), portableNetworkCollector(intervalMs, interfaces), portableDiskCollector(intervalMs)];
+  collectors.push(filesystemCollector(options.filesystemIntervalMs, { excludeTypes: options.excludeFsTypes, maxItems: options.maxItems }));
+  const temperature = useProcfs
+    ? sysfsTemperatureCollector(Math.max(intervalMs, 5000), '/sys/class', options.maxItems)
+    : await portableTemperatureCollector(Math.max(intervalMs, 10_000));
+  if (temperature) collectors.push(temperature);
+  collectors.push(processCollector(intervalMs));
+  await Promise.all(collectors.map((collector) => collector.init?.()));
+  return collectors;
+}
