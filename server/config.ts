@@ -168,7 +168,7 @@ const OPTIONS: OptionSpec[] = [
     env: 'PULSEBOARD_PROXY_PORT',
     kind: 'port',
     fallback: '8081',
-    help: "port the proxy listens on (with --proxy); the dashboard keeps --port",
+    help: 'port the proxy listens on (with --proxy); the dashboard keeps --port',
   },
   {
     key: 'portable',

@@ -1,6 +1,7 @@
 /** What NodeResponseSink needs of `http.ServerResponse` or `http2.Http2ServerResponse`. */
 export interface NodeResponse {
-  writeHead(status: number, headers: Record<string, string>): unknown;
+  setHeader(name: string, value: string): unknown;
+  writeHead(status: number): unknown;
   write(chunk: Uint8Array): boolean;
   end(): unknown;
   destroy(): unknown;
@@ -68,7 +69,9 @@ export class NodeResponseSink extends ClosableSink {
     response.on('close', onClosed);
     response.on('error', onClosed);
     response.socket?.on('close', onClosed);
-    response.writeHead(200, headers);
+    // setHeader, not writeHead(status, headers): middleware reads them back to recognise a stream.
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    response.writeHead(200);
     // Send the headers now: a quiet stream must still look open to the client.
     response.flushHeaders?.();
   }

@@ -31,7 +31,11 @@ export async function readHostInfo(): Promise<HostInfo> {
   }
   try {
     const [os, cpu] = await Promise.all([si.osInfo(), si.cpu()]);
-    return { ...base, os: `${os.distro} ${os.release}`.trim() || base.os, cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim() || base.cpuModel };
+    return {
+      ...base,
+      os: `${os.distro} ${os.release}`.trim() || base.os,
+      cpuModel: `${cpu.manufacturer} ${cpu.brand}`.trim() || base.cpuModel,
+    };
   } catch {
     return base;
   }

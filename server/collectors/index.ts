@@ -17,7 +17,8 @@ export const DEFAULT_EXCLUDE_FS_TYPES =
 function procfsReadable(): boolean {
   if (platform() !== 'linux') return false;
   try {
-    for (const file of ['/proc/stat', '/proc/meminfo', '/proc/net/dev', '/proc/diskstats', '/proc/loadavg']) accessSync(file, constants.R_OK);
+    for (const file of ['/proc/stat', '/proc/meminfo', '/proc/net/dev', '/proc/diskstats', '/proc/loadavg'])
+      accessSync(file, constants.R_OK);
     return true;
   } catch {
     return false;
@@ -33,8 +34,18 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
   const interfaces = { exclude: options.excludeInterfaces, maxItems: options.maxItems };
   const useProcfs = !options.portable && procfsReadable();
   const collectors: Collector[] = useProcfs
-    ? [procfsCpuCollector(intervalMs), procfsMemoryCollector(intervalMs), procfsNetworkCollector(intervalMs, interfaces), procfsDiskCollector(intervalMs)]
-    : [portableCpuCollector(intervalMs), portableMemoryCollector(intervalMs), portableNetworkCollector(intervalMs, interfaces), portableDiskCollector(intervalMs)];
+    ? [
+        procfsCpuCollector(intervalMs),
+        procfsMemoryCollector(intervalMs),
+        procfsNetworkCollector(intervalMs, interfaces),
+        procfsDiskCollector(intervalMs),
+      ]
+    : [
+        portableCpuCollector(intervalMs),
+        portableMemoryCollector(intervalMs),
+        portableNetworkCollector(intervalMs, interfaces),
+        portableDiskCollector(intervalMs),
+      ];
   collectors.push(filesystemCollector(options.filesystemIntervalMs, { excludeTypes: options.excludeFsTypes, maxItems: options.maxItems }));
   const temperature = useProcfs
     ? sysfsTemperatureCollector(Math.max(intervalMs, 5000), '/sys/class', options.maxItems)

@@ -43,7 +43,11 @@ export function procfsNetworkCollector(cadenceMs: number, filter: InterfaceFilte
     sample(t) {
       const rates = read(t);
       if (!rates) return null;
-      return networkSample(t, [...rates].map(([name, rate]) => ({ name, ...rate })), filter);
+      return networkSample(
+        t,
+        [...rates].map(([name, rate]) => ({ name, ...rate })),
+        filter,
+      );
     },
     close: () => netDev.close(),
   };

@@ -53,7 +53,11 @@ export function parseNetDev(text: string): Map<string, { rx: number; tx: number 
     const colon = line.indexOf(':');
     if (colon === -1) continue;
     const name = line.slice(0, colon).trim();
-    const fields = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const fields = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (name === '' || fields.length < 9) continue;
     interfaces.set(name, { rx: fields[0] ?? 0, tx: fields[8] ?? 0 });
   }

@@ -25,14 +25,18 @@ export function discoverSensors(sysClass = '/sys/class'): { name: string; path: 
   for (const device of safeList(hwmon)) {
     const dir = join(hwmon, device);
     const chip = readText(join(dir, 'name')) || device;
-    for (const file of safeList(dir).filter((f) => /^temp\d+_input$/.test(f)).sort()) {
+    for (const file of safeList(dir)
+      .filter((f) => /^temp\d+_input$/.test(f))
+      .sort()) {
       const label = readText(join(dir, file.replace('_input', '_label')));
       found.push({ name: label ? `${chip} ${label}` : `${chip} ${file.replace('_input', '')}`, path: join(dir, file) });
     }
   }
   if (found.length > 0) return found.filter((sensor) => readable(sensor.path));
   const thermal = join(sysClass, 'thermal');
-  for (const zone of safeList(thermal).filter((z) => z.startsWith('thermal_zone')).sort()) {
+  for (const zone of safeList(thermal)
+    .filter((z) => z.startsWith('thermal_zone'))
+    .sort()) {
     const path = join(thermal, zone, 'temp');
     if (existsSync(path)) found.push({ name: readText(join(thermal, zone, 'type')) || zone, path });
   }
@@ -67,7 +71,11 @@ export function sysfsTemperatureCollector(cadenceMs: number, sysClass = '/sys/cl
     topic: 'temperature',
     source: 'sysfs',
     cadenceMs,
-    sample: (t) => temperatureSample(t, sensors.map((s) => ({ name: s.name, millidegrees: Number(s.file.read().trim()) }))),
+    sample: (t) =>
+      temperatureSample(
+        t,
+        sensors.map((s) => ({ name: s.name, millidegrees: Number(s.file.read().trim()) })),
+      ),
     close: () => {
       for (const sensor of sensors) sensor.file.close();
     },

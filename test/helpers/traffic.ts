@@ -13,6 +13,7 @@ export const SLOW_MS = 50;
  */
 export function fixtureApp(...measure: MiddlewareHandler[]): Hono {
   const app = new Hono();
+  app.onError((_error, c) => c.text('fixture failure', 500));
   for (const middleware of measure) app.use('*', middleware);
   app.get('/fast', (c) => c.text('ok'));
   app.get('/slow/:id', async (c) => {

@@ -75,8 +75,18 @@ describe('pulseboard as a package, embedded in a sibling Hono app', () => {
     await stream.until((frames) => frames.some((f) => f.event === 'backfill'));
     for (let i = 0; i < 20; i++) await (await fetch(`${url}users/${i}`)).arrayBuffer();
     for (let i = 0; i < 3; i++) await (await fetch(`${url}boom`)).arrayBuffer();
-    const samples = () => stream.events().filter((e) => e.event === 'requests').map((e) => e.data as RequestsSample);
-    await stream.until(() => (samples().at(-1)?.routes.find((r) => r.route === 'GET /users/:id')?.count ?? 0) >= 20, 10_000);
+    const samples = () =>
+      stream
+        .events()
+        .filter((e) => e.event === 'requests')
+        .map((e) => e.data as RequestsSample);
+    await stream.until(
+      () =>
+        (samples()
+          .at(-1)
+          ?.routes.find((r) => r.route === 'GET /users/:id')?.count ?? 0) >= 20,
+      10_000,
+    );
     stream.close();
     const last = samples().at(-1) as RequestsSample;
     expect(last.source).toBe('embedded');
