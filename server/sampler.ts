@@ -10,6 +10,8 @@ export interface SamplerOptions {
   now?: () => number;
 }
 
+const SAMPLE_AT_START_FROM_MS = 2000;
+
 interface CollectorState {
   collector: Collector;
   health: CollectorHealth;
@@ -61,6 +63,8 @@ export class Sampler {
     if (!this.stopped) return;
     this.stopped = false;
     for (const state of this.states) {
+      // A slow cadence (filesystems every 30 s) would leave its panel empty for that long: sample it now.
+      if (state.collector.cadenceMs >= SAMPLE_AT_START_FROM_MS) void this.run(state);
       // Align ticks to multiples of the cadence so collectors of one cadence sample together.
       state.nextAt = Math.ceil(this.now() / state.collector.cadenceMs) * state.collector.cadenceMs;
       this.schedule(state);

@@ -10,7 +10,7 @@ import { processCollector } from './process.js';
 import { portableTemperatureCollector, sysfsTemperatureCollector } from './temperature.js';
 
 export const DEFAULT_EXCLUDE_INTERFACES =
-  /^(lo\d*|veth.*|docker\d*|br-.*|virbr.*|cni.*|flannel.*|cali.*|vxlan.*|tun\d*|tap.*|kube-.*|cilium.*|weave.*|lxc.*|genev_sys.*)$/;
+  /^(lo\d*|ifb\d+|veth.*|docker\d*|br-.*|virbr.*|cni.*|flannel.*|cali.*|vxlan.*|tun\d*|tap.*|kube-.*|cilium.*|weave.*|lxc.*|genev_sys.*)$/;
 export const DEFAULT_EXCLUDE_FS_TYPES =
   /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|nsfs|autofs|fuse\.lxcfs|ramfs|efivarfs|tracefs|debugfs|securityfs|pstore|bpf|configfs|mqueue|hugetlbfs|devpts|fusectl|binfmt_misc|rpc_pipefs|nfsd|selinuxfs|none)$/;
 

@@ -34,7 +34,7 @@ describe('dashboard in Chromium', () => {
   const pointCount = () =>
     page.evaluate(() => {
       const debug = (window as unknown as { __pulseboardDebug?: { points(topic: string): number } }).__pulseboardDebug;
-      return debug?.points('cpu') ?? -1;
+      return debug?.points('cpu.total') ?? -1;
     });
 
   it('shows numbers and drawn charts within 2 s, and the pill says live', async () => {

@@ -34,7 +34,8 @@ describe('Sampler', () => {
     const sampler = start([collector('disk', diskAt, 1000), collector('memory', (t) => ({ t }), 3000)]);
     await vi.advanceTimersByTimeAsync(6000);
     expect(published.filter((p) => p.topic === 'disk')).toHaveLength(6);
-    expect(published.filter((p) => p.topic === 'memory')).toHaveLength(2);
+    // Slow cadences also sample once at start, so their panel is not empty for a whole period.
+    expect(published.filter((p) => p.topic === 'memory')).toHaveLength(3);
     sampler.stop();
   });
 

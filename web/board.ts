@@ -1,0 +1,142 @@
+import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Topic } from '../server/protocol.js';
+import { cpuPanel } from './charts/cpu.js';
+import { diskPanel } from './charts/disk.js';
+import { filesystemPanel } from './charts/filesystem.js';
+import { memoryPanel } from './charts/memory.js';
+import { networkPanel } from './charts/network.js';
+import { processPanel } from './charts/process.js';
+import { requestsPanel } from './charts/requests.js';
+import { temperaturePanel } from './charts/temperature.js';
+import { METRICS } from './metrics.js';
+import { capacityFor, SeriesStore } from './store.js';
+import type { PanelContext, TopicPanel } from './ui/panel.js';
+
+const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
+  cpu: cpuPanel,
+  memory: memoryPanel,
+  network: networkPanel,
+  disk: diskPanel,
+  filesystem: filesystemPanel,
+  temperature: temperaturePanel,
+  process: processPanel,
+  requests: requestsPanel,
+};
+
+/** The longest window the page offers; the store is sized for it. */
+export const LONGEST_WINDOW_MS = 3_600_000;
+export const DEFAULT_WINDOW_MS = 300_000;
+
+/** Rows of one topic from the backfill's columns. */
+export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
+  const keys = Object.keys(columns);
+  const length = (columns.t as unknown[] | undefined)?.length ?? 0;
+  const rows: SampleByTopic[T][] = [];
+  for (let i = 0; i < length; i++) {
+    const row: Record<string, unknown> = {};
+    for (const key of keys) row[key] = (columns[key] as unknown[])[i];
+    rows.push(row as unknown as SampleByTopic[T]);
+  }
+  return rows;
+}
+
+/**
+ * The panels and the series behind them. Samples always go into the store; charts are drawn at most
+ * once per animation frame, and not at all while the tab is hidden (it redraws once on return).
+ */
+export class Board {
+  private store = new SeriesStore(capacityFor(LONGEST_WINDOW_MS, 1000));
+  private panels = new Map<Topic, TopicPanel>();
+  private topicsKey = '';
+  private pending = false;
+  private staleCharts = false;
+  private windowMs = DEFAULT_WINDOW_MS;
+
+  constructor(private readonly container: HTMLElement) {
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) this.redrawAll();
+    });
+  }
+
+  /** Builds the panels for the topics this stream carries (again only if they or the interval change). */
+  configure(hello: HelloPayload): void {
+    const capacity = capacityFor(Math.min(LONGEST_WINDOW_MS, hello.historyMs), hello.interval);
+    const key = `${hello.topics.join(',')}|${capacity}`;
+    if (key === this.topicsKey) return;
+    this.topicsKey = key;
+    for (const panel of this.panels.values()) for (const chart of panel.panel.charts) chart.destroy();
+    this.panels.clear();
+    this.container.replaceChildren();
+    this.store = new SeriesStore(capacity);
+    for (const topic of hello.topics) {
+      const panel = (PANELS[topic] as (context: PanelContext) => TopicPanel)({ store: this.store, windowMs: this.windowMs });
+      this.panels.set(topic, panel);
+      this.container.append(panel.panel.root);
+    }
+    this.showHealth(hello.collectors);
+  }
+
+  /** Replaces everything held with the backfill's history. */
+  applyBackfill(backfill: BackfillPayload): void {
+    this.store.clear();
+    for (const [topic, columns] of Object.entries(backfill.series) as [Topic, Record<string, unknown[]>][]) {
+      const rows = rowsOf(columns);
+      for (const row of rows) this.record(topic, row);
+      const last = rows.at(-1);
+      if (last) this.panels.get(topic)?.show(last as never);
+    }
+    this.redrawAll();
+  }
+
+  applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
+    this.record(topic, sample);
+    this.panels.get(topic)?.show(sample as never);
+    this.scheduleDraw();
+  }
+
+  showHealth(collectors: CollectorHealth[]): void {
+    for (const panel of this.panels.values()) panel.panel.setHealth(collectors.find((h) => h.topic === panel.topic));
+  }
+
+  /** Points held for a series such as `cpu.total` (tests and diagnostics). */
+  points(key: string): number {
+    return this.store.points(key);
+  }
+
+  private record(topic: Topic, sample: SampleByTopic[Topic]): void {
+    const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
+    for (const [name, value] of Object.entries(metrics)) this.store.push(`${topic}.${name}`, sample.t, value);
+  }
+
+  private scheduleDraw(): void {
+    if (document.hidden) {
+      this.staleCharts = true;
+      return;
+    }
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      if (this.staleCharts) return this.redrawAll();
+      for (const panel of this.panels.values()) {
+        for (const chart of panel.panel.charts) {
+          chart.append();
+          chart.draw();
+        }
+      }
+    });
+  }
+
+  private redrawAll(): void {
+    this.staleCharts = false;
+    if (document.hidden) {
+      this.staleCharts = true;
+      return;
+    }
+    for (const panel of this.panels.values()) {
+      for (const chart of panel.panel.charts) {
+        chart.reload(this.windowMs);
+        chart.draw();
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { Board } from './board.js';
+import { Stream } from './stream.js';
+import { Header } from './ui/header.js';
+import { StatusPill } from './ui/status-pill.js';
+
+const byId = (id: string) => document.getElementById(id) as HTMLElement;
+
+const board = new Board(byId('board'));
+const header = new Header(byId('host'), byId('facts'), byId('uptime'));
+const pill = new StatusPill(byId('status'));
+
+const stream = new Stream({
+  url: 'api/events',
+  online: navigator.onLine,
+  onState: (state) => pill.set(state),
+  handlers: {
+    hello: (hello) => {
+      header.show(hello);
+      board.configure(hello);
+    },
+    backfill: (backfill) => board.applyBackfill(backfill),
+    health: (health) => board.showHealth(health.collectors),
+    cpu: (sample) => board.applySample('cpu', sample),
+    memory: (sample) => board.applySample('memory', sample),
+    network: (sample) => board.applySample('network', sample),
+    disk: (sample) => board.applySample('disk', sample),
+    filesystem: (sample) => board.applySample('filesystem', sample),
+    temperature: (sample) => board.applySample('temperature', sample),
+    process: (sample) => board.applySample('process', sample),
+    requests: (sample) => board.applySample('requests', sample),
+  },
+});
+window.addEventListener('online', () => stream.setOnline(true));
+window.addEventListener('offline', () => stream.setOnline(false));
+stream.start();
+
+// Read-only hooks for the browser tests and for curious operators in the console.
+(window as unknown as { __pulseboardDebug: object }).__pulseboardDebug = {
+  points: (key: string) => board.points(key),
+  lastEventId: () => stream.lastEventId,
+  state: () => stream.connectionState.kind,
+};

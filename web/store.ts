@@ -1,0 +1,83 @@
+/**
+ * Bounded time series: one fixed-size ring of (time, value) per metric, sized at start for the longest
+ * window the page offers. Memory does not grow with uptime: a week-long wall screen holds what an hour holds.
+ */
+export class Ring {
+  readonly times: Float64Array;
+  readonly values: Float64Array;
+  private start = 0;
+  private size = 0;
+
+  constructor(readonly capacity: number) {
+    this.times = new Float64Array(capacity);
+    this.values = new Float64Array(capacity);
+  }
+
+  get length(): number {
+    return this.size;
+  }
+
+  push(t: number, value: number): void {
+    // Samples arrive in time order; an older one (a replay overlap) would fold the chart back on itself.
+    if (this.size > 0 && t <= (this.times[(this.start + this.size - 1) % this.capacity] as number)) return;
+    const slot = (this.start + this.size) % this.capacity;
+    this.times[slot] = t;
+    this.values[slot] = value;
+    if (this.size < this.capacity) this.size++;
+    else this.start = (this.start + 1) % this.capacity;
+  }
+
+  clear(): void {
+    this.start = 0;
+    this.size = 0;
+  }
+
+  last(): { t: number; value: number } | null {
+    if (this.size === 0) return null;
+    const slot = (this.start + this.size - 1) % this.capacity;
+    return { t: this.times[slot] as number, value: this.values[slot] as number };
+  }
+
+  /** Points with time >= `since`, oldest first, as Chart.js wants them (`parsing: false`). */
+  pointsSince(since: number): { x: number; y: number }[] {
+    const points: { x: number; y: number }[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const slot = (this.start + i) % this.capacity;
+      const t = this.times[slot] as number;
+      if (t >= since) points.push({ x: t, y: this.values[slot] as number });
+    }
+    return points;
+  }
+}
+
+export class SeriesStore {
+  private readonly rings = new Map<string, Ring>();
+
+  constructor(readonly capacity: number) {}
+
+  ring(key: string): Ring {
+    let ring = this.rings.get(key);
+    if (!ring) {
+      ring = new Ring(this.capacity);
+      this.rings.set(key, ring);
+    }
+    return ring;
+  }
+
+  push(key: string, t: number, value: number): void {
+    if (Number.isFinite(value)) this.ring(key).push(t, value);
+  }
+
+  points(key: string): number {
+    return this.rings.get(key)?.length ?? 0;
+  }
+
+  clear(): void {
+    for (const ring of this.rings.values()) ring.clear();
+  }
+}
+
+/** Points kept per metric: the longest window at the server's interval, within sane bounds. */
+export function capacityFor(longestWindowMs: number, intervalMs: number): number {
+  return Math.min(20_000, Math.max(60, Math.ceil(longestWindowMs / Math.max(intervalMs, 1)) + 1));
+}
