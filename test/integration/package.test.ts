@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RequestsSample } from '../../server/protocol.js';
+import { launchBrowser } from '../helpers/chromium.js';
 import { ROOT } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';
 
@@ -92,5 +93,32 @@ describe('pulseboard as a package, embedded in a sibling Hono app', () => {
     expect(last.source).toBe('embedded');
     expect(last.routes.find((r) => r.route === 'GET /boom')).toMatchObject({ count: 3, errors: 3 });
     expect(last.routes.some((r) => /\/users\/\d/.test(r.route))).toBe(false);
+  });
+
+  it('loads under the base path in Chromium and shows the app traffic', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      await page.goto(`${url}_pulse/`);
+      await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, {
+        timeout: 10_000,
+      });
+      const traffic = setInterval(() => void fetch(`${url}users/7`).then((r) => r.arrayBuffer()), 50);
+      try {
+        await page.waitForFunction(
+          () => (document.querySelector('[data-topic="requests"] table')?.textContent ?? '').includes('GET /users/:id'),
+          undefined,
+          { timeout: 10_000 },
+        );
+      } finally {
+        clearInterval(traffic);
+      }
+      expect(await page.textContent('[data-topic="requests"] [data-role="source"]')).toContain('embedded');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 });
