@@ -3,7 +3,7 @@ import { platform } from 'node:os';
 import type { Collector, CollectorOptions } from './collector.js';
 import { portableCpuCollector, procfsCpuCollector } from './cpu.js';
 import { portableDiskCollector, procfsDiskCollector } from './disk.js';
-import { filesystemCollector } from './filesystem.js';
+import { portableFilesystemCollector, procfsFilesystemCollector } from './filesystem.js';
 import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
 import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
 import { processCollector } from './process.js';
@@ -46,7 +46,12 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
         portableNetworkCollector(intervalMs, interfaces),
         portableDiskCollector(intervalMs),
       ];
-  collectors.push(filesystemCollector(options.filesystemIntervalMs, { excludeTypes: options.excludeFsTypes, maxItems: options.maxItems }));
+  const mounts = { excludeTypes: options.excludeFsTypes, maxItems: options.maxItems };
+  collectors.push(
+    useProcfs
+      ? procfsFilesystemCollector(options.filesystemIntervalMs, mounts)
+      : portableFilesystemCollector(options.filesystemIntervalMs, mounts),
+  );
   const temperature = useProcfs
     ? sysfsTemperatureCollector(Math.max(intervalMs, 5000), '/sys/class', options.maxItems)
     : await portableTemperatureCollector(Math.max(intervalMs, 10_000));

@@ -2,7 +2,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Collector } from './collector.js';
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
-const RESOLUTION_MS = 10;
+// A 10 ms timer costs ~0.6 % of a core by itself (measured); 50 ms gives 20 delay samples a second for ~0.2 %.
+const RESOLUTION_MS = 50;
 
 /** The monitor's samples are timer intervals (about the resolution when idle): the lag is what exceeds it. */
 const lagMs = (nanoseconds: number) => round2(Math.max(0, nanoseconds / 1e6 - RESOLUTION_MS));

@@ -1,0 +1,18 @@
+// The small Hono app of the middleware benchmark: `bare` or `measured` (with pulseboard's middleware).
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { RequestStats, requestMiddleware } from '../../../server/requests.js';
+
+const mode = process.argv[2] ?? 'bare';
+const app = new Hono();
+if (mode === 'measured') {
+  const stats = new RequestStats({ source: 'embedded' });
+  app.use('*', requestMiddleware(stats));
+  // Close a tick every second, as the sampler would.
+  setInterval(() => stats.sample(Date.now()), 1000);
+}
+app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), name: 'Ada' }));
+app.get('/', (c) => c.text('ok'));
+serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+  process.stdout.write(`listening on http://127.0.0.1:${info.port}/\n`);
+});
