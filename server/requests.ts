@@ -123,7 +123,8 @@ export class RequestStats {
       },
       routes: this.routeStats(),
     };
-    this.tick = this.newSlice();
+    // An idle tick's slice was not kept by the window: reuse it rather than build new histograms every second.
+    if (tick.count > 0) this.tick = this.newSlice();
     this.tickStatus = emptyStatus();
     this.tickBytes = 0;
     this.tickMaxMs = 0;
