@@ -1,7 +1,9 @@
-import type { Server } from 'node:http';
-import { createServer } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, Server } from 'node:http';
+import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { getRequestListener } from '@hono/node-server';
+import { getRequestListener, type HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { proxy } from 'hono/proxy';
 import { type RequestStats, requestMiddleware } from './requests.js';
@@ -20,28 +22,77 @@ export function routeOfProxiedPath(method: string, pathname: string): string {
   return `${method} /${shown.join('/')}${tail}`;
 }
 
-/** The reverse proxy as a Hono app: forwards everything to `target` and measures it. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-connection',
+]);
+
+function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const result: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) result[name] = value;
+  return result;
+}
+
+/**
+ * The reverse proxy as a Hono app: forwards everything to `target` and measures it. On Node the bytes are
+ * piped between the sockets with node:http (a keep-alive agent, no Web Streams in between); elsewhere
+ * Hono's fetch-based proxy helper does the job.
+ */
 export function createProxyApp(target: URL, stats: RequestStats): Hono {
   const app = new Hono();
-  app.use('*', requestMiddleware(stats, { routeOf: (c: Context) => routeOfProxiedPath(c.req.method, new URL(c.req.url).pathname) }));
-  app.all('*', async (c) => {
-    const incoming = new URL(c.req.url);
-    const upstream = new URL(incoming.pathname + incoming.search, target);
-    try {
-      return await proxy(upstream, {
-        raw: c.req.raw,
-        headers: {
-          ...c.req.header(),
-          'X-Forwarded-For': forwardedFor(c),
-          'X-Forwarded-Host': c.req.header('host'),
-          'X-Forwarded-Proto': incoming.protocol.replace(':', ''),
+  const agent = target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const unreachable = { error: `upstream ${target.origin} is unreachable` };
+  app.use('*', requestMiddleware(stats, { routeOf: (c: Context) => routeOfProxiedPath(c.req.method, c.req.path) }));
+  app.all('*', (c) => {
+    const { incoming, outgoing } = (c.env ?? {}) as Partial<HttpBindings>;
+    if (!incoming || !outgoing) return fetchProxy(c, target).catch(() => c.json(unreachable, 502));
+    return new Promise<Response>((resolve) => {
+      const headers = endToEndHeaders(incoming.headers);
+      headers['x-forwarded-for'] = forwardedFor(c);
+      headers['x-forwarded-host'] = incoming.headers.host;
+      headers['x-forwarded-proto'] = 'http';
+      delete headers.host;
+      const upstream = send(
+        {
+          protocol: target.protocol,
+          hostname: target.hostname,
+          port: target.port,
+          method: incoming.method,
+          path: incoming.url,
+          headers,
+          agent,
         },
+        (response) => {
+          outgoing.writeHead(response.statusCode ?? 502, endToEndHeaders(response.headers));
+          response.pipe(outgoing);
+          resolve(RESPONSE_ALREADY_SENT);
+        },
+      );
+      upstream.on('error', () => {
+        if (!outgoing.headersSent) resolve(c.json(unreachable, 502));
+        else outgoing.destroy();
       });
-    } catch {
-      return c.json({ error: `upstream ${target.origin} is unreachable` }, 502);
-    }
+      outgoing.on('close', () => upstream.destroy());
+      incoming.pipe(upstream);
+    });
   });
   return app;
+}
+
+async function fetchProxy(c: Context, target: URL): Promise<Response> {
+  const incoming = new URL(c.req.url);
+  return proxy(new URL(incoming.pathname + incoming.search, target), {
+    raw: c.req.raw,
+    headers: { ...c.req.header(), 'X-Forwarded-For': forwardedFor(c), 'X-Forwarded-Host': c.req.header('host') },
+  });
 }
 
 function forwardedFor(c: Context): string {

@@ -74,11 +74,6 @@ export class RequestStats {
     this.inFlight++;
   }
 
-  /** A request that started but is not measured (an event stream: long by design). */
-  requestIgnored(): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
-  }
-
   requestEnded(route: string, statusClass: StatusClass, ms: number, bytes: number): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const tick = this.tick;
@@ -205,16 +200,23 @@ export function routeOfContext(c: Context): string {
   return `${c.req.method} ${answered.path}`;
 }
 
-function isEventStream(c: Context): boolean {
-  const fromHono = c.res.headers.get('content-type') ?? '';
-  const outgoing = (c.env as { outgoing?: { getHeader?(name: string): unknown } } | undefined)?.outgoing;
-  const fromNode = String(outgoing?.getHeader?.('content-type') ?? '');
-  return fromHono.startsWith('text/event-stream') || fromNode.startsWith('text/event-stream');
+interface NodeOutgoing {
+  once(event: 'close', listener: () => void): unknown;
+  readonly statusCode: number;
+  readonly writableFinished: boolean;
+  readonly socket?: { bytesWritten: number } | null;
+  /** Present on HTTP/2 responses, whose socket is shared by many streams. */
+  readonly stream?: unknown;
 }
 
-interface NodeOutgoing {
-  once(event: 'finish' | 'close', listener: () => void): unknown;
-  readonly writableFinished?: boolean;
+function nodeOutgoing(c: Context): NodeOutgoing | null {
+  const outgoing = (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
+  return outgoing && typeof outgoing.once === 'function' ? outgoing : null;
+}
+
+/** EventSource always asks for `text/event-stream`: such requests are streams, long by design, not measured. */
+function wantsEventStream(c: Context): boolean {
+  return (c.req.header('accept') ?? '').includes('text/event-stream');
 }
 
 export interface MiddlewareOptions {
@@ -225,37 +227,41 @@ export interface MiddlewareOptions {
 /**
  * Hono middleware that measures each request from arrival until its response is fully sent (or the
  * client goes away: `aborted`). Event streams are left out: they are long by design.
+ *
+ * On Node it listens for the response's `close` from the start and reads the status the response really
+ * sent; it never reads `c.res.headers`, which would turn @hono/node-server's lightweight response into a
+ * full one and cost its fast write path.
  */
 export function requestMiddleware(stats: RequestStats, options: MiddlewareOptions = {}): MiddlewareHandler {
   const routeOf = options.routeOf ?? routeOfContext;
   return async (c, next) => {
+    if (wantsEventStream(c)) return next();
     const started = performance.now();
     stats.requestStarted();
+    const outgoing = nodeOutgoing(c);
+    if (outgoing) {
+      // Bytes on the wire: the socket's counter moves only for this response on HTTP/1.1 (one at a time).
+      const socket = outgoing.stream === undefined ? outgoing.socket : null;
+      const bytesBefore = socket?.bytesWritten ?? 0;
+      // 'close' follows every response: after 'finish' when it was sent, alone when the client left first.
+      outgoing.once('close', () => {
+        const sent = outgoing.writableFinished;
+        const bytes = sent && socket ? socket.bytesWritten - bytesBefore : 0;
+        stats.requestEnded(routeOf(c), sent ? statusClassOf(outgoing.statusCode) : 'aborted', performance.now() - started, bytes);
+      });
+      return next();
+    }
     try {
       await next();
     } catch (error) {
       stats.requestEnded(routeOf(c), '5xx', performance.now() - started, 0);
       throw error;
     }
-    if (isEventStream(c)) {
-      stats.requestIgnored();
-      return;
-    }
-    const route = routeOf(c);
-    const statusClass = statusClassOf(c.res.status);
-    const bytes = Number(c.res.headers.get('content-length') ?? 0) || 0;
-    const outgoing = (c.env as { outgoing?: NodeOutgoing } | undefined)?.outgoing;
-    if (!outgoing || typeof outgoing.once !== 'function') {
-      stats.requestEnded(route, statusClass, performance.now() - started, bytes);
-      return;
-    }
-    let done = false;
-    const end = (finalClass: StatusClass) => {
-      if (done) return;
-      done = true;
-      stats.requestEnded(route, finalClass, performance.now() - started, finalClass === 'aborted' ? 0 : bytes);
-    };
-    outgoing.once('finish', () => end(statusClass));
-    outgoing.once('close', () => end('aborted'));
+    stats.requestEnded(
+      routeOf(c),
+      statusClassOf(c.res.status),
+      performance.now() - started,
+      Number(c.res.headers.get('content-length')) || 0,
+    );
   };
 }
