@@ -214,9 +214,14 @@ function nodeOutgoing(c: Context): NodeOutgoing | null {
   return outgoing && typeof outgoing.once === 'function' ? outgoing : null;
 }
 
-/** EventSource always asks for `text/event-stream`: such requests are streams, long by design, not measured. */
+/**
+ * EventSource always asks for `text/event-stream`: such requests are streams, long by design, not measured.
+ * On Node the header is read from the Node request: `c.req.header()` would build a Web Headers object.
+ */
 function wantsEventStream(c: Context): boolean {
-  return (c.req.header('accept') ?? '').includes('text/event-stream');
+  const incoming = (c.env as { incoming?: { headers: Record<string, string | string[] | undefined> } } | undefined)?.incoming;
+  const accept = incoming ? incoming.headers.accept : c.req.header('accept');
+  return typeof accept === 'string' && accept.includes('text/event-stream');
 }
 
 export interface MiddlewareOptions {

@@ -1,5 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+
+/**
+ * On 2 cores the load generator and the server must not fight for one: servers run on CPU 0 and the
+ * bench process (the load generator) on CPU 1, when taskset is there.
+ */
+export const TASKSET = existsSync('/usr/bin/taskset') ? '/usr/bin/taskset' : null;
 
 export interface Started {
   child: ChildProcess;
@@ -14,7 +20,8 @@ export function startProcess(
   env: NodeJS.ProcessEnv = {},
   ready = /listening on (http:\/\/\S+?)\/?(\s|$)/,
 ): Promise<Started> {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, argv] = TASKSET ? [TASKSET, ['-c', '0', command, ...args]] : [command, args];
+  const child = spawn(file, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no listening line from ${command} ${args.join(' ')}:\n${output}`)), 30_000);

@@ -1,9 +1,12 @@
 // `npm run bench`: measures, prints one table, and writes the figures to test/bench/results/<date>.json.
 // Not part of `npm test`. Rows so far: request middleware cost and the reverse proxy.
+
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { benchMiddleware } from './middleware.js';
+import { TASKSET } from './procs.js';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -57,6 +60,15 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`results: ${file}`);
+}
+
+if (TASKSET && process.env.PULSEBOARD_BENCH_PINNED !== '1') {
+  // Re-run this script on CPU 1; the servers it starts go to CPU 0.
+  const result = spawnSync(TASKSET, ['-c', '1', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, PULSEBOARD_BENCH_PINNED: '1' },
+  });
+  process.exit(result.status ?? 1);
 }
 
 main().catch((error: unknown) => {
