@@ -97,6 +97,14 @@ export class Board {
     for (const panel of this.panels.values()) panel.panel.setHealth(collectors.find((h) => h.topic === panel.topic));
   }
 
+  /** Sample times held for a series (tests and diagnostics: gaps and doubles show up here). */
+  times(key: string): number[] {
+    return this.store
+      .ring(key)
+      .pointsSince(0)
+      .map((point) => point.x);
+  }
+
   /** Points held for a series such as `cpu.total` (tests and diagnostics). */
   points(key: string): number {
     return this.store.points(key);

@@ -1,5 +1,5 @@
 import { Board } from './board.js';
-import { Stream } from './stream.js';
+import { SharedStream } from './shared-stream.js';
 import { Header } from './ui/header.js';
 import { StatusPill } from './ui/status-pill.js';
 
@@ -9,9 +9,12 @@ const board = new Board(byId('board'));
 const header = new Header(byId('host'), byId('facts'), byId('uptime'));
 const pill = new StatusPill(byId('status'));
 
-const stream = new Stream({
+// `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
+const share = new URLSearchParams(location.search).get('share') !== '0';
+
+const stream = new SharedStream({
   url: 'api/events',
-  online: navigator.onLine,
+  share,
   onState: (state) => pill.set(state),
   handlers: {
     hello: (hello) => {
@@ -37,6 +40,7 @@ stream.start();
 // Read-only hooks for the browser tests and for curious operators in the console.
 (window as unknown as { __pulseboardDebug: object }).__pulseboardDebug = {
   points: (key: string) => board.points(key),
+  times: (key: string) => board.times(key),
   lastEventId: () => stream.lastEventId,
-  state: () => stream.connectionState.kind,
+  role: () => stream.currentRole,
 };

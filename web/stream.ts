@@ -1,4 +1,5 @@
 import type { EventName, HelloPayload, PayloadOf } from '../server/protocol.js';
+import { EventOrder } from './event-order.js';
 
 /** What the status pill shows. */
 export type ConnectionState =
@@ -37,6 +38,8 @@ export interface StreamOptions {
   random?: () => number;
   /** Whether the browser says it is online; listen for changes with `setOnline`. */
   online?: boolean;
+  /** What was applied before this stream existed (a tab taking over the shared stream resumes from it). */
+  order?: EventOrder;
 }
 
 const EVENT_NAMES: readonly EventName[] = [
@@ -54,6 +57,7 @@ const EVENT_NAMES: readonly EventName[] = [
   'alert',
 ];
 
+export const EVENT_NAMES_ALL = EVENT_NAMES;
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_CAP_MS = 30_000;
 export const STALE_FACTOR = 2.5;
@@ -86,9 +90,7 @@ export class Stream {
   private watchdog: unknown = null;
   private lastEventAt = 0;
   private expectedGapMs = 1000;
-  private bootId: string | null = null;
-  private lastSeq = -1;
-  private lastId: string | null = null;
+  private readonly order: EventOrder;
   private online: boolean;
   private stopped = true;
   private readonly clock: Clock;
@@ -99,11 +101,12 @@ export class Stream {
     this.clock = options.clock ?? browserClock;
     this.random = options.random ?? Math.random;
     this.online = options.online ?? true;
+    this.order = options.order ?? new EventOrder();
     this.createEventSource = options.createEventSource ?? ((url) => new EventSource(url) as EventSourceLike);
   }
 
   get lastEventId(): string | null {
-    return this.lastId;
+    return this.order.lastId;
   }
 
   get connectionState(): ConnectionState {
@@ -141,9 +144,10 @@ export class Stream {
   }
 
   private url(): string {
-    if (!this.lastId) return this.options.url;
+    const lastId = this.order.lastId;
+    if (!lastId) return this.options.url;
     const separator = this.options.url.includes('?') ? '&' : '?';
-    return `${this.options.url}${separator}lastEventId=${encodeURIComponent(this.lastId)}`;
+    return `${this.options.url}${separator}lastEventId=${encodeURIComponent(lastId)}`;
   }
 
   private connect(): void {
@@ -186,19 +190,11 @@ export class Stream {
     if (name === 'hello') {
       const hello = data as HelloPayload;
       this.expectedGapMs = Math.max(hello.interval, 50);
-      if (hello.bootId !== this.bootId || hello.mode !== 'resume') {
-        this.bootId = hello.bootId;
-        this.lastSeq = -1;
-      }
+      this.order.hello(hello);
       this.attempt = 0;
       this.setState({ kind: 'live' });
-    } else if (event.lastEventId) {
-      const seq = Number(event.lastEventId.slice(event.lastEventId.lastIndexOf('-') + 1));
-      const bootId = event.lastEventId.slice(0, event.lastEventId.lastIndexOf('-'));
-      if (bootId === this.bootId && seq <= this.lastSeq) return;
-      this.bootId = bootId;
-      this.lastSeq = seq;
-      this.lastId = event.lastEventId;
+    } else {
+      if (!this.order.accept(event.lastEventId)) return;
       if (this.state.kind === 'stale') this.setState({ kind: 'live' });
     }
     const handler = this.options.handlers[name] as ((payload: unknown, id: string) => void) | undefined;
