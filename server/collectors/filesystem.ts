@@ -23,12 +23,12 @@ export function filterMounts(mounts: MountUsage[], filter: MountFilter): MountUs
 
 /** `/proc/self/mounts` lines: device, mount point (octal escapes such as `\040` for a space), type. */
 export function parseMounts(text: string): { fs: string; mount: string; type: string }[] {
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  const decodeOctal = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
   return text
     .split('\n')
     .map((line) => line.split(' '))
     .filter((fields) => fields.length >= 3)
-    .map(([fs, mount, type]) => ({ fs: unescape(fs as string), mount: unescape(mount as string), type: type as string }));
+    .map(([fs, mount, type]) => ({ fs: decodeOctal(fs as string), mount: decodeOctal(mount as string), type: type as string }));
 }
 
 /**
