@@ -23,7 +23,8 @@ export function filterMounts(mounts: MountUsage[], filter: MountFilter): MountUs
 
 /** `/proc/self/mounts` lines: device, mount point (octal escapes such as `\040` for a space), type. */
 export function parseMounts(text: string): { fs: string; mount: string; type: string }[] {
-  const decodeOctal = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+  const decodeOctal = (field: string) =>
+    field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
   return text
     .split('\n')
     .map((line) => line.split(' '))
