@@ -1,3 +1,4 @@
+import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatDuration, parseDuration } from './duration.js';
 
@@ -19,12 +20,15 @@ export interface Config {
   /** Reverse-proxy mode: forward to this origin and measure the traffic. */
   proxy: URL | null;
   proxyPort: number;
+  /** PEM files: with both, the server speaks HTTPS with HTTP/2 (HTTP/1.1 by ALPN) on the same port. */
+  tlsCert: string | null;
+  tlsKey: string | null;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
 
-type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url';
+type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file';
 
 interface OptionSpec {
   key: keyof Config;
@@ -171,6 +175,22 @@ const OPTIONS: OptionSpec[] = [
     help: 'port the proxy listens on (with --proxy); the dashboard keeps --port',
   },
   {
+    key: 'tlsCert',
+    flag: 'tls-cert',
+    env: 'PULSEBOARD_TLS_CERT',
+    kind: 'file',
+    fallback: '',
+    help: 'PEM certificate: serve HTTPS with HTTP/2 (and HTTP/1.1 via ALPN); needs --tls-key',
+  },
+  {
+    key: 'tlsKey',
+    flag: 'tls-key',
+    env: 'PULSEBOARD_TLS_KEY',
+    kind: 'file',
+    fallback: '',
+    help: 'PEM private key of --tls-cert',
+  },
+  {
     key: 'portable',
     flag: 'portable',
     env: 'PULSEBOARD_PORTABLE',
@@ -225,6 +245,15 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('only http and https targets can be proxied');
       return url;
     }
+    case 'file': {
+      if (raw === '') return null;
+      try {
+        accessSync(raw, constants.R_OK);
+      } catch (error) {
+        throw bad(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      return raw;
+    }
     case 'boolean': {
       if (/^(1|true|yes)$/i.test(raw)) return true;
       if (/^(0|false|no|)$/i.test(raw)) return false;
@@ -266,6 +295,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   const result = config as unknown as Config;
   if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');
   if (result.backfillMs > result.historyMs) result.backfillMs = result.historyMs;
+  if ((result.tlsCert === null) !== (result.tlsKey === null)) throw new ConfigError('--tls-cert and --tls-key go together');
   if (result.proxy && result.proxyPort === result.port && result.port !== 0) {
     throw new ConfigError(`--proxy-port ${result.proxyPort} is the dashboard's --port; choose another`);
   }

@@ -35,8 +35,7 @@ async function main(): Promise<void> {
   try {
     running = await startServer({ config });
   } catch (error) {
-    if (error instanceof ListenError) fail(error.message, 1);
-    fail(firstLine(error), 1);
+    fail(error instanceof ListenError ? error.message : firstLine(error), 1);
   }
   process.stdout.write(`pulseboard ${running.monitor.version} listening on ${running.url}\n`);
   if (running.proxy) process.stdout.write(`pulseboard: proxying ${running.proxy.url} -> ${config.proxy?.origin} (measured)\n`);

@@ -1,6 +1,8 @@
-import type { Server } from 'node:http';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { createServer, Server as HttpServer, type Server } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
@@ -10,7 +12,9 @@ import { RequestStats } from './requests.js';
 
 export interface RunningServer {
   monitor: Monitor;
-  server: Server;
+  server: Server | Http2SecureServer;
+  /** Cuts every open connection (tests use it to force a reconnect). */
+  dropConnections(): void;
   /** The reverse proxy, with --proxy. */
   proxy: { server: Server; url: string } | null;
   /** e.g. http://127.0.0.1:3000/ */
@@ -28,11 +32,23 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
   const monitor = await Monitor.create({ ...options, requestStats });
   const app = createApp(monitor, { ...options, measure: config.proxy ? undefined : requestStats });
-  const server = createServer(getRequestListener(app.fetch));
-  // Streams are long-lived by design; the default request timeout would cut them every 5 minutes.
-  server.requestTimeout = 0;
-  server.headersTimeout = 10_000;
-  server.keepAliveTimeout = 5_000;
+  const listener = getRequestListener(app.fetch);
+  const server = config.tlsCert && config.tlsKey ? createTlsServer(config.tlsCert, config.tlsKey, listener) : createServer(listener);
+  if (server instanceof HttpServer) {
+    // Streams are long-lived by design; the default request timeout would cut them every 5 minutes.
+    server.requestTimeout = 0;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+  }
+  // Every socket, so that close() can end keep-alive and HTTP/2 sessions too (http2 has no closeAllConnections).
+  const sockets = new Set<Socket>();
+  server.on(server instanceof HttpServer ? 'connection' : 'secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  const dropConnections = () => {
+    for (const socket of sockets) socket.destroy();
+  };
 
   const { host, port } = config;
   await new Promise<void>((resolve, reject) => {
@@ -65,7 +81,8 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
     server,
     port: actualPort,
     proxy,
-    url: urlOf(host, actualPort),
+    dropConnections,
+    url: urlOf(host, actualPort, server instanceof HttpServer ? 'http' : 'https'),
     close() {
       closing ??= new Promise<void>((resolve) => {
         monitor.close();
@@ -74,7 +91,7 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
           if (--pending === 0) resolve();
         };
         server.close(closed);
-        server.closeAllConnections();
+        dropConnections();
         proxy?.server.close(closed);
         proxy?.server.closeAllConnections();
       });
@@ -83,6 +100,19 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   };
 }
 
-function urlOf(host: string, port: number): string {
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+function urlOf(host: string, port: number, scheme = 'http'): string {
+  return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+}
+
+/** HTTPS with HTTP/2, and HTTP/1.1 for clients that ask for it by ALPN. Bad PEM ends start-up with one line. */
+function createTlsServer(certPath: string, keyPath: string, listener: ReturnType<typeof getRequestListener>): Http2SecureServer {
+  const cert = readFileSync(certPath);
+  const key = readFileSync(keyPath);
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new ListenError(`--tls-cert ${certPath} / --tls-key ${keyPath}: not a usable PEM certificate and key (${reason})`);
+  }
+  return createSecureServer({ cert, key, allowHTTP1: true }, listener);
 }

@@ -8,6 +8,8 @@ export interface NodeResponse {
   readonly writableLength: number;
   on(event: 'close' | 'error', listener: () => void): unknown;
   readonly socket?: { on(event: 'close', listener: () => void): unknown } | null;
+  /** HTTP/2 only: the stream; its socket is shared by every stream of the session. */
+  readonly stream?: { on(event: 'close', listener: () => void): unknown };
   flushHeaders?(): void;
 }
 
@@ -68,7 +70,8 @@ export class NodeResponseSink extends ClosableSink {
     // Listen on the response and its socket, not only the request: a request-only listener leaks.
     response.on('close', onClosed);
     response.on('error', onClosed);
-    response.socket?.on('close', onClosed);
+    if (response.stream) response.stream.on('close', onClosed);
+    else response.socket?.on('close', onClosed);
     // setHeader, not writeHead(status, headers): middleware reads them back to recognise a stream.
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     response.writeHead(200);

@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launchBrowser } from '../helpers/chromium.js';
 import { type ServerProcess, spawnServer } from '../helpers/server.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 interface Debug {
   role(): string;
@@ -107,5 +108,68 @@ describe('many tabs share one stream', () => {
       expect(maxGap).toBeLessThanOrEqual(INTERVAL_MS * 1.5);
     }
     await waitFor(async () => ((await streamsOnServer(server)) === 1 ? true : undefined), 5000);
+  });
+});
+
+describe('tabs that do not share (?share=0)', () => {
+  async function openTabs(server: ServerProcess, browser: Browser, count: number): Promise<Page[]> {
+    const pages: Page[] = [];
+    for (let i = 0; i < count; i++) {
+      const page = await browser.context.newPage();
+      // Not awaited: past the browser's connection limit a navigation never completes.
+      void page.goto(`${server.url}?share=0`).catch(() => {});
+      pages.push(page);
+    }
+    return pages;
+  }
+  const liveCount = async (pages: Page[]) =>
+    (await Promise.all(pages.map((page) => page.getAttribute('#status', 'data-state')))).filter((state) => state === 'live').length;
+
+  it('on HTTP/1.1 hit the browser limit: only six of eight go live (the problem sharing solves)', async () => {
+    const server = await spawnServer(['--port', '0', '--interval', `${INTERVAL_MS}ms`]);
+    const browser = await launchBrowser();
+    try {
+      await openTabs(server, browser, 8);
+      await new Promise((resolve) => setTimeout(resolve, 4000));
+      // Node's fetch has its own connections, so the server can still be asked.
+      const streams = await streamsOnServer(server);
+      console.log(`HTTP/1.1, 8 tabs without sharing: the server holds ${streams} streams; the other tabs hang`);
+      expect(streams).toBe(6);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+
+  it('on HTTP/2 all eight stay live, each with its own stream', async () => {
+    const tls = selfSignedCertificate();
+    const server = await spawnServer([
+      '--port',
+      '0',
+      '--interval',
+      `${INTERVAL_MS}ms`,
+      '--tls-cert',
+      tls.certPath,
+      '--tls-key',
+      tls.keyPath,
+    ]);
+    const browser = await launchBrowser({ ignoreHTTPSErrors: true });
+    try {
+      expect(server.url).toMatch(/^https:/);
+      const pages = await openTabs(server, browser, 8);
+      await Promise.all(pages.map(isLive));
+      const protocol = await pages[0]?.evaluate(
+        () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
+      );
+      expect(protocol).toBe('h2');
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await liveCount(pages)).toBe(8);
+      const streams = await pages[0]?.evaluate(async () => ((await (await fetch('healthz')).json()) as { streams: number }).streams);
+      console.log(`HTTP/2, 8 tabs without sharing: 8 live, server streams ${streams}`);
+      expect(streams).toBe(8);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
   });
 });

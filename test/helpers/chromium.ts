@@ -45,7 +45,9 @@ export interface Browser {
 }
 
 /** A fresh Chromium with a fresh profile (`--user-data-dir`), removed on close. */
-export async function launchBrowser(options: { viewport?: { width: number; height: number } } = {}): Promise<Browser> {
+export async function launchBrowser(
+  options: { viewport?: { width: number; height: number }; ignoreHTTPSErrors?: boolean } = {},
+): Promise<Browser> {
   ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'pulseboard-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -53,6 +55,7 @@ export async function launchBrowser(options: { viewport?: { width: number; heigh
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: options.viewport ?? { width: 1440, height: 900 },
+    ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
   });
   return {
     context,

@@ -41,7 +41,7 @@ export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start in 15 s:\n${output}`)), 15_000);
     const onData = () => {
-      const match = /listening on (http:\/\/[^\s]+)/.exec(output);
+      const match = /listening on (https?:\/\/[^\s]+)/.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.stdout?.off('data', onData);

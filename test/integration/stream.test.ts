@@ -148,7 +148,7 @@ describe('GET /api/events', () => {
     }
     try {
       await waitFor(() => ids.length >= 10);
-      server.server.closeAllConnections();
+      server.dropConnections();
       const cutAt = ids.length;
       await waitFor(() => opened.length >= 2 && ids.length >= cutAt + 15, 10_000);
       for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1] as number);
