@@ -315,7 +315,7 @@ describe('GET /api/events', () => {
 describe('JSON routes', () => {
   it('GET /api/snapshot returns the newest sample per topic', async () => {
     const server = await start();
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await waitFor(() => ['cpu', 'memory', 'network', 'disk', 'process'].every((topic) => server.monitor.hub.latest(topic as 'cpu')));
     const response = await fetch(`${server.url}api/snapshot`);
     expect(response.status).toBe(200);
     const body = await response.json();
