@@ -31,7 +31,17 @@ async function main(): Promise<void> {
     process.stderr.write(`pulseboard: warning: listening on ${config.host} exposes host metrics to the network.\n`);
   }
 
-  let running: Awaited<ReturnType<typeof startServer>>;
+  // Signal handlers go in before the URL is printed: whoever reads that line may signal at once.
+  let running: Awaited<ReturnType<typeof startServer>> | undefined;
+  const shutdown = (signal: string) => {
+    process.stdout.write(`pulseboard: ${signal}, closing streams\n`);
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    if (!running) process.exit(0);
+    void running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+
   try {
     running = await startServer({ config });
   } catch (error) {
@@ -39,14 +49,6 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`pulseboard ${running.monitor.version} listening on ${running.url}\n`);
   if (running.proxy) process.stdout.write(`pulseboard: proxying ${running.proxy.url} -> ${config.proxy?.origin} (measured)\n`);
-
-  const shutdown = (signal: string) => {
-    process.stdout.write(`pulseboard: ${signal}, closing streams\n`);
-    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
-    void running.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 function isLoopback(host: string): boolean {
