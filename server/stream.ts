@@ -110,6 +110,19 @@ export function buildBackfill(hub: Hub, topics: readonly Topic[], since: number,
   return { reset, lastSeq: hub.lastSeq, series: seriesSince(hub, topics, since) };
 }
 
+/**
+ * Lists the page shows only as of now (the route table, the interface list) are kept on the newest row
+ * alone: on every row they would make a 5-minute backfill of a busy app weigh half a megabyte.
+ */
+const LATEST_ONLY: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces' };
+
+function latestOnly(topic: Topic, columns: Record<string, unknown[]>): Record<string, unknown[]> {
+  const field = LATEST_ONLY[topic];
+  const values = field ? columns[field] : undefined;
+  if (field && values) columns[field] = values.map((value, i) => (i === values.length - 1 ? value : []));
+  return columns;
+}
+
 /** Columnar history per topic from the log, for the backfill and `/api/history`. */
 export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): BackfillPayload['series'] {
   const wanted = new Set<EventName>(topics);
@@ -121,6 +134,6 @@ export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): 
     list.push((entry as LogEntry<Topic>).data);
   }
   const series: Record<string, unknown> = {};
-  for (const [topic, list] of rows) series[topic] = toColumns(list);
+  for (const [topic, list] of rows) series[topic] = latestOnly(topic, toColumns(list) as Record<string, unknown[]>);
   return series as BackfillPayload['series'];
 }

@@ -75,3 +75,14 @@ describe('Hub event log', () => {
     expect(hub.latest('cpu')).toBeUndefined();
   });
 });
+
+describe('history series', () => {
+  it('keeps route and interface lists on the newest row only, so a backfill stays small', async () => {
+    const { seriesSince } = await import('../../server/stream.js');
+    const hub = new Hub({ capacity: 100, maxAgeMs: 1e12, bootId: 'test1' });
+    for (let t = 1; t <= 3; t++) hub.publish('network', { t, rx: t, tx: 0, interfaces: [{ name: 'eth0', rx: t, tx: 0 }] });
+    const series = seriesSince(hub, ['network'], 0);
+    expect(series.network?.rx).toEqual([1, 2, 3]);
+    expect(series.network?.interfaces).toEqual([[], [], [{ name: 'eth0', rx: 3, tx: 0 }]]);
+  });
+});
