@@ -1,6 +1,6 @@
 import type { BackfillPayload, EventName, HelloPayload, HistoryResponse } from '../server/protocol.js';
 import { EventOrder } from './event-order.js';
-import { type ConnectionState, EVENT_NAMES_ALL, type Handlers, STALE_FACTOR, Stream } from './stream.js';
+import { type ConnectionState, EVENT_NAMES, type Handlers, STALE_FACTOR, Stream } from './stream.js';
 
 type Message =
   | { type: 'event'; name: EventName; data: unknown; id: string }
@@ -73,7 +73,7 @@ export class SharedStream {
 
   private becomeStreamHolder(): void {
     const handlers: Handlers = {};
-    for (const name of EVENT_NAMES_ALL) {
+    for (const name of EVENT_NAMES) {
       const local = this.options.handlers[name] as ((data: unknown, id: string) => void) | undefined;
       (handlers as Record<string, (data: unknown, id: string) => void>)[name] = (data, id) => {
         if (name === 'hello') this.lastHello = data as HelloPayload;

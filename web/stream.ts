@@ -42,7 +42,7 @@ export interface StreamOptions {
   order?: EventOrder;
 }
 
-const EVENT_NAMES: readonly EventName[] = [
+export const EVENT_NAMES: readonly EventName[] = [
   'hello',
   'backfill',
   'cpu',
@@ -57,7 +57,6 @@ const EVENT_NAMES: readonly EventName[] = [
   'alert',
 ];
 
-export const EVENT_NAMES_ALL = EVENT_NAMES;
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_CAP_MS = 30_000;
 export const STALE_FACTOR = 2.5;
