@@ -1,0 +1,158 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cpuUsage } from '../../server/collectors/cpu.js';
+import { filterMounts, parseMounts } from '../../server/collectors/filesystem.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collectors/index.js';
+import { memoryFromMeminfo } from '../../server/collectors/memory.js';
+import { networkSample } from '../../server/collectors/network.js';
+import { parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat } from '../../server/collectors/procfs-parse.js';
+import { CounterRates, counterDelta, perSecond } from '../../server/collectors/rate.js';
+import { discoverSensors, sysfsTemperatureCollector } from '../../server/collectors/temperature.js';
+import { findInvalidNumber } from '../../server/sampler.js';
+
+describe('rate math', () => {
+  it('has no rate for the first reading, then per-second deltas', () => {
+    const rates = new CounterRates<'rx'>();
+    expect(rates.update(1000, new Map([['eth0', { rx: 100 }]]))).toBeNull();
+    expect(rates.update(3000, new Map([['eth0', { rx: 2100 }]]))?.get('eth0')).toEqual({ rx: 1000 });
+  });
+
+  it('never goes negative when a counter resets or wraps: counts from zero', () => {
+    expect(counterDelta(4_294_967_000, 200)).toBe(200);
+    expect(perSecond(5000, 1000, 1000)).toBe(1000);
+  });
+
+  it('gives 0, not Infinity, when no time passed', () => {
+    expect(perSecond(0, 100, 0)).toBe(0);
+  });
+
+  it('gives 0 for an interface that appears between readings', () => {
+    const rates = new CounterRates<'rx'>();
+    rates.update(0, new Map([['eth0', { rx: 1 }]]));
+    expect(rates.update(1000, new Map([['eth1', { rx: 500 }]]))?.get('eth1')).toEqual({ rx: 0 });
+  });
+});
+
+describe('/proc parsers', () => {
+  it('parses /proc/stat, including old kernels without iowait columns', () => {
+    const text = 'cpu  100 5 50 800 20 1 2 3 0 0\ncpu0 50 2 25 400 10 1 1 1 0 0\ncpu1 50 3 25 400\nintr 1 2 3\nctxt 99\n';
+    const { total, cores } = parseProcStat(text);
+    expect(total).toMatchObject({ user: 100, nice: 5, system: 50, idle: 800, iowait: 20, steal: 3 });
+    expect(cores).toHaveLength(2);
+    expect(cores[1]).toMatchObject({ idle: 400, iowait: 0 });
+  });
+
+  it('turns two /proc/stat readings into percentages of the interval', () => {
+    const before = parseProcStat('cpu  100 0 100 700 100 0 0 0\n').total;
+    const after = parseProcStat('cpu  200 0 150 950 100 0 0 0\n').total;
+    expect(cpuUsage(before, after)).toEqual({ total: 37.5, user: 25, system: 12.5, iowait: 0 });
+    expect(cpuUsage(after, after)).toEqual({ total: 0, user: 0, system: 0, iowait: 0 });
+  });
+
+  it('parses /proc/meminfo into bytes and derives used from MemAvailable', () => {
+    const fields = parseMeminfo(
+      'MemTotal:       1000 kB\nMemFree:         100 kB\nMemAvailable:    600 kB\nBuffers:          10 kB\nCached:          200 kB\nSReclaimable:     50 kB\nSwapTotal:       100 kB\nSwapFree:         40 kB\n',
+    );
+    expect(memoryFromMeminfo(1, fields)).toEqual({
+      t: 1,
+      total: 1_024_000,
+      used: 409_600,
+      available: 614_400,
+      cached: 256_000,
+      buffers: 10_240,
+      swapTotal: 102_400,
+      swapUsed: 61_440,
+    });
+  });
+
+  it('parses /proc/net/dev, also when the name is glued to the first number', () => {
+    const text =
+      'Inter-|   Receive\n face |bytes packets\n  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\nveth12345:123 1 0 0 0 0 0 0 456 2 0 0 0 0 0 0\n';
+    expect([...parseNetDev(text)]).toEqual([
+      ['eth0', { rx: 1000, tx: 2000 }],
+      ['veth12345', { rx: 123, tx: 456 }],
+    ]);
+  });
+
+  it('parses /proc/diskstats sectors into bytes', () => {
+    const text = '   8       0 sda 100 0 2000 0 50 0 4000 0 0 0 0\n   8       1 sda1 10 0 200 0 5 0 400 0 0 0 0\n';
+    expect(parseDiskstats(text).get('sda')).toEqual({ read: 2000 * 512, write: 4000 * 512 });
+  });
+
+  it('parses /proc/loadavg', () => {
+    expect(parseLoadavg('0.52 0.40 0.31 1/234 5678\n')).toEqual([0.52, 0.4, 0.31]);
+  });
+
+  it('parses /proc/self/mounts with escaped spaces', () => {
+    expect(parseMounts('/dev/sda1 /mnt/my\\040disk ext4 rw 0 0\n')).toEqual([{ fs: '/dev/sda1', mount: '/mnt/my disk', type: 'ext4' }]);
+  });
+});
+
+describe('filters that keep payloads bounded on container hosts', () => {
+  it('drops virtual interfaces, totals the kept ones and lists the busiest few', () => {
+    const rates = [
+      { name: 'lo', rx: 1e9, tx: 1e9 },
+      { name: 'eth0', rx: 100, tx: 50 },
+      { name: 'eth1', rx: 10, tx: 5 },
+      ...Array.from({ length: 300 }, (_, i) => ({ name: `veth${i}`, rx: 7, tx: 7 })),
+    ];
+    const sample = networkSample(1, rates, { exclude: DEFAULT_EXCLUDE_INTERFACES, maxItems: 1 });
+    expect(sample).toEqual({ t: 1, rx: 110, tx: 55, interfaces: [{ name: 'eth0', rx: 100, tx: 50 }] });
+  });
+
+  it('drops virtual filesystems and bind mounts of the same device, largest first', () => {
+    const mounts = filterMounts(
+      [
+        { mount: '/', fs: '/dev/vda', type: 'ext4', size: 100, used: 10 },
+        { mount: '/etc/hosts', fs: '/dev/vda', type: 'ext4', size: 100, used: 10 },
+        { mount: '/run', fs: 'tmpfs', type: 'tmpfs', size: 5, used: 1 },
+        { mount: '/data', fs: '/dev/vdb', type: 'xfs', size: 500, used: 50 },
+      ],
+      { excludeTypes: DEFAULT_EXCLUDE_FS_TYPES, maxItems: 16 },
+    );
+    expect(mounts.map((m) => m.mount)).toEqual(['/data', '/']);
+  });
+});
+
+describe('temperature sensors', () => {
+  it('finds hwmon sensors with their labels, and reads them in degrees', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pulseboard-sysfs-'));
+    mkdirSync(join(root, 'hwmon', 'hwmon0'), { recursive: true });
+    writeFileSync(join(root, 'hwmon', 'hwmon0', 'name'), 'k10temp\n');
+    writeFileSync(join(root, 'hwmon', 'hwmon0', 'temp1_input'), '48250\n');
+    writeFileSync(join(root, 'hwmon', 'hwmon0', 'temp1_label'), 'Tctl\n');
+    expect(discoverSensors(root).map((s) => s.name)).toEqual(['k10temp Tctl']);
+    const collector = sysfsTemperatureCollector(5000, root);
+    expect(collector?.sample(1)).toEqual({ t: 1, main: 48.3, max: 48.3, sensors: [{ name: 'k10temp Tctl', celsius: 48.3 }] });
+    collector?.close?.();
+  });
+
+  it('gives no collector at all on a host without sensors: never a fake value', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pulseboard-sysfs-'));
+    expect(sysfsTemperatureCollector(5000, root)).toBeNull();
+  });
+});
+
+describe('the collectors of this host', () => {
+  it('sample finite, non-negative numbers of the right shape', async () => {
+    const collectors = await createCollectors({
+      intervalMs: 1000,
+      filesystemIntervalMs: 30_000,
+      excludeInterfaces: DEFAULT_EXCLUDE_INTERFACES,
+      excludeFsTypes: DEFAULT_EXCLUDE_FS_TYPES,
+      maxItems: 16,
+      portable: false,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const topics = collectors.map((c) => c.topic);
+    expect(topics).toEqual(expect.arrayContaining(['cpu', 'memory', 'network', 'disk', 'filesystem', 'process']));
+    for (const collector of collectors) {
+      const sample = await collector.sample(Date.now());
+      expect(sample, collector.topic).not.toBeNull();
+      expect(findInvalidNumber(sample, collector.topic !== 'temperature'), collector.topic).toBeNull();
+      collector.close?.();
+    }
+  });
+});
