@@ -86,6 +86,26 @@ describe('request statistics, embedded middleware', () => {
     }
   });
 
+  it('counts a request whose client leaves before the response as aborted', async () => {
+    const stats = new RequestStats({ source: 'embedded' });
+    const monitor = await Monitor.create({ config: testConfig(), collectors: [], requestStats: stats });
+    monitor.start();
+    cleanup.push(() => monitor.close());
+    const app = fixtureApp(requestMiddleware(stats));
+    app.route('/_pulse', createApp(monitor));
+    const { server, url } = await listen(app);
+    cleanup.push(closeServer(server));
+    const samples = await collectRequests(`${url}/_pulse/api/events`, 2, async () => {
+      const controller = new AbortController();
+      const leaving = fetch(`${url}/slow/1`, { signal: controller.signal }).catch(() => 'aborted');
+      setTimeout(() => controller.abort(), 10);
+      expect(await leaving).toBe('aborted');
+      await (await fetch(`${url}/fast`)).arrayBuffer();
+    });
+    expect(totals(samples).status).toMatchObject({ aborted: 1, '2xx': 1 });
+    expect((samples.at(-1) as RequestsSample).routes.find((r) => r.route === 'GET /slow/:id')).toMatchObject({ count: 1, errors: 1 });
+  });
+
   it('does not count the event stream, and counts idle ticks as zeros', async () => {
     const server = await startTestServer();
     cleanup.push(() => server.close());
