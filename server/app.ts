@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { tokenAuth } from './auth.js';
 import type { Monitor } from './monitor.js';
 import { findWebDir } from './paths.js';
 import type { HistoryResponse, SnapshotResponse, Topic } from './protocol.js';
@@ -16,6 +17,8 @@ export interface AppOptions {
   webDir?: string | null;
   /** Measure this app's own routes into these statistics (standalone mode). */
   measure?: RequestStats;
+  /** Require this token on every route but /healthz. */
+  token?: string | null;
 }
 
 type Env = { Bindings: Partial<HttpBindings> };
@@ -37,6 +40,7 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
   const ready = Promise.resolve(source);
   const app = new Hono<Env>();
   if (options.measure) app.use('*', requestMiddleware(options.measure));
+  if (options.token) app.use('*', tokenAuth(options.token));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
 

@@ -23,12 +23,14 @@ export interface Config {
   /** PEM files: with both, the server speaks HTTPS with HTTP/2 (HTTP/1.1 by ALPN) on the same port. */
   tlsCert: string | null;
   tlsKey: string | null;
+  /** When set, every route but /healthz requires it. */
+  token: string | null;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
 
-type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file';
+type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file' | 'secret';
 
 interface OptionSpec {
   key: keyof Config;
@@ -175,6 +177,14 @@ const OPTIONS: OptionSpec[] = [
     help: 'port the proxy listens on (with --proxy); the dashboard keeps --port',
   },
   {
+    key: 'token',
+    flag: 'token',
+    env: 'PULSEBOARD_TOKEN',
+    kind: 'secret',
+    fallback: '',
+    help: 'require this token on every route but /healthz (Bearer header, or open the page once with ?token=)',
+  },
+  {
     key: 'tlsCert',
     flag: 'tls-cert',
     env: 'PULSEBOARD_TLS_CERT',
@@ -244,6 +254,13 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       }
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('only http and https targets can be proxied');
       return url;
+    }
+    case 'secret': {
+      if (raw === '') return null;
+      // The value is never echoed back in an error: it is a secret.
+      if (!/^[\x21-\x7e]{16,256}$/.test(raw))
+        throw new ConfigError(`${origin}: a token must be 16 to 256 printable characters without spaces`);
+      return raw;
     }
     case 'file': {
       if (raw === '') return null;

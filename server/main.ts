@@ -27,8 +27,10 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
-  if (!isLoopback(config.host)) {
-    process.stderr.write(`pulseboard: warning: listening on ${config.host} exposes host metrics to the network.\n`);
+  if (!isLoopback(config.host) && !config.token) {
+    process.stderr.write(
+      `pulseboard: warning: listening on ${config.host} without --token exposes host metrics to anyone on the network.\n`,
+    );
   }
 
   // Signal handlers go in before the URL is printed: whoever reads that line may signal at once.

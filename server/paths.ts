@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 // This module runs from server/ (sources, tests) or dist/server/ (the build); look upward from both.
@@ -9,10 +9,10 @@ function firstExisting(candidates: string[]): string | null {
   return candidates.find((candidate) => existsSync(candidate)) ?? null;
 }
 
-/** The built page (dist/web), or null when `npm run build` has not run. */
+/** The built page (dist/web), or null when `npm run build` has not run. Never the sources in web/. */
 export function findWebDir(): string | null {
-  const index = firstExisting([join(here, '..', 'web', 'index.html'), join(here, '..', 'dist', 'web', 'index.html')]);
-  return index ? dirname(index) : null;
+  const built = basename(dirname(here)) === 'dist' ? join(here, '..', 'web') : join(here, '..', 'dist', 'web');
+  return existsSync(join(built, 'index.html')) ? built : null;
 }
 
 export function readVersion(): string {

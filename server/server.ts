@@ -31,7 +31,7 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
   const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
   const monitor = await Monitor.create({ ...options, requestStats });
-  const app = createApp(monitor, { ...options, measure: config.proxy ? undefined : requestStats });
+  const app = createApp(monitor, { ...options, measure: config.proxy ? undefined : requestStats, token: config.token });
   const listener = getRequestListener(app.fetch);
   const server = config.tlsCert && config.tlsKey ? createTlsServer(config.tlsCert, config.tlsKey, listener) : createServer(listener);
   if (server instanceof HttpServer) {

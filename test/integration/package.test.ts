@@ -81,13 +81,11 @@ describe('pulseboard as a package, embedded in a sibling Hono app', () => {
         .events()
         .filter((e) => e.event === 'requests')
         .map((e) => e.data as RequestsSample);
-    await stream.until(
-      () =>
-        (samples()
-          .at(-1)
-          ?.routes.find((r) => r.route === 'GET /users/:id')?.count ?? 0) >= 20,
-      10_000,
-    );
+    const countOf = (route: string) =>
+      samples()
+        .at(-1)
+        ?.routes.find((r) => r.route === route)?.count ?? 0;
+    await stream.until(() => countOf('GET /users/:id') >= 20 && countOf('GET /boom') >= 3, 10_000);
     stream.close();
     const last = samples().at(-1) as RequestsSample;
     expect(last.source).toBe('embedded');
