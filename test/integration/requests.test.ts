@@ -74,7 +74,8 @@ describe('request statistics, embedded middleware', () => {
     expect(route('GET /slow/:id')?.latency.p50).toBeGreaterThanOrEqual(SLOW_MS * 0.99);
 
     // The test's exact timer runs just inside our middleware and ends on the same 'close' event: the two
-    // spans differ by a few microseconds, hence 20 µs of slack on top of the histogram's 0.1 %.
+    // spans differ by a few microseconds (more when the scheduler cuts in between), hence 0.1 ms of slack
+    // on top of the histogram's 0.1 %.
     const sorted = [...exact.values].sort((a, b) => a - b);
     expect(sorted).toHaveLength(TOTAL);
     for (const [p, got] of [
@@ -82,7 +83,7 @@ describe('request statistics, embedded middleware', () => {
       [99, last.window.latency.p99],
     ] as const) {
       const truth = percentile(sorted, p);
-      expect(Math.abs(got - truth)).toBeLessThanOrEqual(truth * 0.001 + 0.02);
+      expect(Math.abs(got - truth)).toBeLessThanOrEqual(truth * 0.001 + 0.1);
     }
   });
 
