@@ -5,7 +5,7 @@ import { compress } from 'hono/compress';
 import { tokenAuth } from './auth.js';
 import type { Monitor } from './monitor.js';
 import { findWebDir } from './paths.js';
-import type { HistoryResponse, SnapshotResponse, Topic } from './protocol.js';
+import type { HistoryResponse, SnapshotResponse } from './protocol.js';
 import { parseSince, parseTopics } from './query.js';
 import { type RequestStats, requestMiddleware } from './requests.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from './sink.js';
@@ -97,7 +97,7 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
     const body: HistoryResponse = {
       bootId: monitor.hub.bootId,
       since: since.value,
-      series: seriesSince(monitor.hub, topics.value as Topic[], since.value),
+      series: seriesSince(monitor.hub, topics.value, since.value),
     };
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });

@@ -11,10 +11,6 @@ if (mode === 'measured') {
   // Close a tick every second, as the sampler would.
   setInterval(() => stats.sample(Date.now()), 1000);
 }
-if (mode === 'noop')
-  app.use('*', async (_c, next) => {
-    await next();
-  });
 app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), name: 'Ada' }));
 app.get('/', (c) => c.text('ok'));
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
