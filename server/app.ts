@@ -3,10 +3,12 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { tokenAuth } from './auth.js';
+import { cors, corsHeaders } from './cors.js';
 import type { Monitor } from './monitor.js';
 import { findWebDir } from './paths.js';
 import type { HistoryResponse, SnapshotResponse } from './protocol.js';
 import { parseSince, parseTopics } from './query.js';
+import { boundedBodies } from './request-bounds.js';
 import { type RequestStats, requestMiddleware } from './requests.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from './sink.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
@@ -19,6 +21,8 @@ export interface AppOptions {
   measure?: RequestStats;
   /** Require this token on every route but /healthz. */
   token?: string | null;
+  /** Origins whose pages may call the API (`--cors-origin`); none by default. */
+  corsOrigins?: readonly string[];
 }
 
 type Env = { Bindings: Partial<HttpBindings> };
@@ -40,6 +44,10 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
   const ready = Promise.resolve(source);
   const app = new Hono<Env>();
   if (options.measure) app.use('*', requestMiddleware(options.measure));
+  app.use('*', boundedBodies());
+  const corsOrigins = options.corsOrigins ?? [];
+  // Before the token check: a browser's preflight never carries credentials.
+  if (corsOrigins.length > 0) app.use('*', cors(corsOrigins));
   if (options.token) app.use('*', tokenAuth(options.token));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
@@ -58,16 +66,19 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
       topics: topics.value,
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
     };
+    const admission = monitor.streamLimits.admit(c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
+    if (!admission.ok) {
+      return c.json({ error: admission.error }, admission.status, { 'Retry-After': String(admission.retryAfterSeconds) });
+    }
     const maxBuffered = monitor.config.maxClientBufferBytes;
     // The one route that writes to the Node socket itself: encoded bytes, shared by all clients.
     const outgoing = c.env?.outgoing;
-    if (outgoing) {
-      monitor.streams.start(new NodeResponseSink(outgoing, maxBuffered, SSE_HEADERS), request);
-      return RESPONSE_ALREADY_SENT;
-    }
-    const sink = new WebStreamSink(maxBuffered);
+    const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
+    const sink = outgoing ? new NodeResponseSink(outgoing, maxBuffered, headers) : new WebStreamSink(maxBuffered);
+    sink.onClose(admission.release);
     monitor.streams.start(sink, request);
-    return new Response(sink.stream, { headers: SSE_HEADERS });
+    if (sink instanceof NodeResponseSink) return RESPONSE_ALREADY_SENT;
+    return new Response(sink.stream, { headers });
   });
 
   const json = compress();

@@ -25,12 +25,17 @@ export interface Config {
   tlsKey: string | null;
   /** When set, every route but /healthz requires it. */
   token: string | null;
+  /** Origins allowed to read the API cross-origin; empty means CORS stays off. */
+  corsOrigins: string[];
+  /** Concurrent streams in all (503 past it) and per client address (429 past it). */
+  maxStreams: number;
+  maxStreamsPerClient: number;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
 
-type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file' | 'secret';
+type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file' | 'secret' | 'origins';
 
 interface OptionSpec {
   key: keyof Config;
@@ -185,6 +190,34 @@ const OPTIONS: OptionSpec[] = [
     help: 'require this token on every route but /healthz (Bearer header, or open the page once with ?token=)',
   },
   {
+    key: 'corsOrigins',
+    flag: 'cors-origin',
+    env: 'PULSEBOARD_CORS_ORIGIN',
+    kind: 'origins',
+    fallback: '',
+    help: 'comma-separated origins (https://ops.example.com) allowed to call the API from their pages; CORS is off without it',
+  },
+  {
+    key: 'maxStreams',
+    flag: 'max-streams',
+    env: 'PULSEBOARD_MAX_STREAMS',
+    kind: 'count',
+    fallback: '10000',
+    min: 1,
+    max: 1_000_000,
+    help: 'concurrent event streams in all; past it a new one gets 503 with Retry-After',
+  },
+  {
+    key: 'maxStreamsPerClient',
+    flag: 'max-streams-per-client',
+    env: 'PULSEBOARD_MAX_STREAMS_PER_CLIENT',
+    kind: 'count',
+    fallback: '64',
+    min: 1,
+    max: 1_000_000,
+    help: 'concurrent event streams per client address; past it a new one gets 429 with Retry-After',
+  },
+  {
     key: 'tlsCert',
     flag: 'tls-cert',
     env: 'PULSEBOARD_TLS_CERT',
@@ -261,6 +294,22 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       if (!/^[\x21-\x7e]{16,256}$/.test(raw))
         throw new ConfigError(`${origin}: a token must be 16 to 256 printable characters without spaces`);
       return raw;
+    }
+    case 'origins': {
+      const origins = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+      for (const origin of origins) {
+        let url: URL | null = null;
+        try {
+          url = new URL(origin);
+        } catch {}
+        const isOrigin = url !== null && (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === origin;
+        if (!isOrigin)
+          throw bad(`${JSON.stringify(origin)} is not an origin such as https://ops.example.com (scheme, host, optional port; no path)`);
+      }
+      return origins;
     }
     case 'file': {
       if (raw === '') return null;

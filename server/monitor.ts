@@ -10,6 +10,7 @@ import type { RequestStats } from './requests.js';
 import { Sampler } from './sampler.js';
 import { HEARTBEAT } from './sse.js';
 import { StreamService } from './stream.js';
+import { StreamLimits } from './stream-limits.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -33,6 +34,7 @@ export class Monitor {
   readonly hub: Hub;
   readonly sampler: Sampler;
   readonly streams: StreamService;
+  readonly streamLimits: StreamLimits;
   readonly version = readVersion();
   private heartbeat: NodeJS.Timeout | undefined;
 
@@ -49,6 +51,7 @@ export class Monitor {
       publish: (topic: Topic, sample: Sample) => this.hub.publish(topic, sample as never),
       onHealthChange: (collectors) => this.hub.publish('health', { t: Date.now(), collectors }),
     });
+    this.streamLimits = new StreamLimits(config.maxStreams, config.maxStreamsPerClient);
     this.streams = new StreamService({
       hub: this.hub,
       retryMs: config.retryMs,

@@ -8,6 +8,7 @@ import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 import { startProxyServer } from './proxy.js';
+import { MAX_HEADER_BYTES } from './request-bounds.js';
 import { RequestStats } from './requests.js';
 
 export interface RunningServer {
@@ -31,9 +32,17 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
   const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
   const monitor = await Monitor.create({ ...options, requestStats });
-  const app = createApp(monitor, { ...options, measure: config.proxy ? undefined : requestStats, token: config.token });
+  const app = createApp(monitor, {
+    ...options,
+    measure: config.proxy ? undefined : requestStats,
+    token: config.token,
+    corsOrigins: config.corsOrigins,
+  });
   const listener = getRequestListener(app.fetch);
-  const server = config.tlsCert && config.tlsKey ? createTlsServer(config.tlsCert, config.tlsKey, listener) : createServer(listener);
+  const server =
+    config.tlsCert && config.tlsKey
+      ? createTlsServer(config.tlsCert, config.tlsKey, listener)
+      : createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
   if (server instanceof HttpServer) {
     // Streams are long-lived by design; the default request timeout would cut them every 5 minutes.
     server.requestTimeout = 0;
@@ -114,5 +123,5 @@ function createTlsServer(certPath: string, keyPath: string, listener: ReturnType
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     throw new ListenError(`--tls-cert ${certPath} / --tls-key ${keyPath}: not a usable PEM certificate and key (${reason})`);
   }
-  return createSecureServer({ cert, key, allowHTTP1: true }, listener);
+  return createSecureServer({ cert, key, allowHTTP1: true, settings: { maxHeaderListSize: MAX_HEADER_BYTES } }, listener);
 }

@@ -1,6 +1,6 @@
-import { ensureChromium } from './helpers/chromium.js';
+import { CHROMIUM, ensureDebianTools, NGINX } from './helpers/debian.js';
 
-/** Once per test run: the browser the e2e tests drive (installed from Debian's packages when missing). */
+/** Once per test run: the browser and the reverse proxy the tests drive, from Debian's packages when missing. */
 export default function setup(): void {
-  ensureChromium();
+  ensureDebianTools([CHROMIUM, NGINX]);
 }

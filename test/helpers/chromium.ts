@@ -1,31 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
+import { CHROMIUM, ensureDebianTools } from './debian.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
-const INSTALL = 'apt-get install -y chromium';
-
-/**
- * Debian's Chromium is the only browser that works here (downloads are blocked). Installs it when
- * missing and we are root with apt-get; otherwise fails with the exact command to run.
- */
+/** Debian's Chromium is the only browser that works here (downloads are blocked). */
 export function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const canInstall = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
-  if (canInstall) {
-    try {
-      execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-      execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], {
-        stdio: 'inherit',
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-    } catch {
-      // fall through to the message below
-    }
-  }
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}; install it with: ${INSTALL}`);
+  ensureDebianTools([CHROMIUM]);
 }
 
 export const CHROMIUM_ARGS = [
@@ -51,7 +32,7 @@ export async function launchBrowser(
   ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'pulseboard-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM.binary,
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: options.viewport ?? { width: 1440, height: 900 },

@@ -26,9 +26,13 @@ export interface SseConnection {
  * A byte-level SSE reader over node:http, for what EventSource hides: `retry:`, comments, the exact
  * order of frames, headers. The `eventsource` package is used where a real browser-like client matters.
  */
-export function openSse(url: string, headers: Record<string, string> = {}): Promise<SseConnection> {
+export function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+  options: { localAddress?: string } = {},
+): Promise<SseConnection> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
+    const req = request(url, { headers: { Accept: 'text/event-stream', ...headers }, ...options }, (res) => {
       const frames: Frame[] = [];
       const waiters: (() => void)[] = [];
       let buffer = '';

@@ -38,6 +38,11 @@ describe('config parsing', () => {
     [['--bogus'], /Unknown option '--bogus'/],
     [['stray'], /Unexpected argument 'stray'/],
     [['--port'], /argument missing/],
+    [['--cors-origin', 'ops.example.com'], /is not an origin such as https:\/\/ops.example.com/],
+    [['--cors-origin', 'https://ops.example.com/dashboard'], /is not an origin/],
+    [['--cors-origin', 'https://a.example,ftp://b.example'], /"ftp:\/\/b.example" is not an origin/],
+    [['--max-streams', '0'], /--max-streams "0": must be at least 1/],
+    [['--max-streams-per-client', 'many'], /expected a whole number/],
   ])('rejects %j with one clear line', (argv, message) => {
     let error: unknown;
     try {
@@ -48,6 +53,17 @@ describe('config parsing', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads a list of CORS origins and the stream caps', () => {
+    expect(run(['--cors-origin', 'https://a.example, http://b.example:8080'])).toMatchObject({
+      corsOrigins: ['https://a.example', 'http://b.example:8080'],
+    });
+    expect(run([])).toMatchObject({ corsOrigins: [], maxStreams: 10_000, maxStreamsPerClient: 64 });
+    expect(run([], { PULSEBOARD_MAX_STREAMS: '500', PULSEBOARD_MAX_STREAMS_PER_CLIENT: '5' })).toMatchObject({
+      maxStreams: 500,
+      maxStreamsPerClient: 5,
+    });
   });
 
   it('names the environment variable when the bad value came from it', () => {
