@@ -109,6 +109,7 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
       bootId: monitor.hub.bootId,
       since: since.value,
       series: seriesSince(monitor.hub, topics.value, since.value),
+      alerts: monitor.alerts.active(),
     };
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });

@@ -1,5 +1,6 @@
 import { accessSync, constants } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alert-rules.js';
 import { formatDuration, parseDuration } from './duration.js';
 
 export interface Config {
@@ -30,6 +31,12 @@ export interface Config {
   /** Concurrent streams in all (503 past it) and per client address (429 past it). */
   maxStreams: number;
   maxStreamsPerClient: number;
+  /** `--alert-rules`: a JSON file of rules and thresholds; null for the defaults. */
+  alertRulesFile: string | null;
+  /** The rules and thresholds in force (from the file, or the defaults). */
+  alerts: AlertSettings;
+  /** Each alert change is POSTed here as JSON. */
+  alertWebhook: URL | null;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
@@ -218,6 +225,22 @@ const OPTIONS: OptionSpec[] = [
     help: 'concurrent event streams per client address; past it a new one gets 429 with Retry-After',
   },
   {
+    key: 'alertRulesFile',
+    flag: 'alert-rules',
+    env: 'PULSEBOARD_ALERT_RULES',
+    kind: 'file',
+    fallback: '',
+    help: 'JSON file of alert rules and warning/critical thresholds (see the README); replaces the default rules',
+  },
+  {
+    key: 'alertWebhook',
+    flag: 'alert-webhook',
+    env: 'PULSEBOARD_ALERT_WEBHOOK',
+    kind: 'url',
+    fallback: '',
+    help: 'POST every alert change as JSON to this http(s) URL (retried with backoff)',
+  },
+  {
     key: 'tlsCert',
     flag: 'tls-cert',
     env: 'PULSEBOARD_TLS_CERT',
@@ -285,7 +308,7 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       } catch {
         throw bad('expected a URL such as http://127.0.0.1:8080');
       }
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('only http and https targets can be proxied');
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('expected an http or https URL');
       return url;
     }
     case 'secret': {
@@ -359,6 +382,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     }
   }
   const result = config as unknown as Config;
+  try {
+    result.alerts = loadAlertSettings(result.alertRulesFile);
+  } catch (error) {
+    if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${error.message}`);
+    throw error;
+  }
   if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');
   if (result.backfillMs > result.historyMs) result.backfillMs = result.historyMs;
   if ((result.tlsCert === null) !== (result.tlsKey === null)) throw new ConfigError('--tls-cert and --tls-key go together');

@@ -1,4 +1,5 @@
 import { uptime } from 'node:os';
+import { AlertEngine } from './alerts.js';
 import type { Collector } from './collectors/collector.js';
 import { readHostInfo } from './collectors/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
@@ -11,6 +12,7 @@ import { Sampler } from './sampler.js';
 import { HEARTBEAT } from './sse.js';
 import { StreamService } from './stream.js';
 import { StreamLimits } from './stream-limits.js';
+import { AlertWebhook } from './webhook.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -21,6 +23,8 @@ export interface MonitorOptions {
   host?: HostInfo;
   /** HTTP traffic to publish as the `requests` topic. */
   requestStats?: RequestStats;
+  /** The version `hello` reports (pages reload when it changes); defaults to pulseboard's own. */
+  version?: string;
 }
 
 /** Slots in the log for events that are not samples (health changes, alerts). */
@@ -35,7 +39,9 @@ export class Monitor {
   readonly sampler: Sampler;
   readonly streams: StreamService;
   readonly streamLimits: StreamLimits;
-  readonly version = readVersion();
+  readonly alerts: AlertEngine;
+  private readonly webhook: AlertWebhook | null;
+  readonly version: string;
   private heartbeat: NodeJS.Timeout | undefined;
 
   private constructor(
@@ -43,12 +49,22 @@ export class Monitor {
     readonly host: HostInfo,
     collectors: Collector[],
     readonly requestStats: RequestStats | null,
+    version: string,
   ) {
+    this.version = version;
     const capacity = collectors.reduce((sum, c) => sum + Math.ceil(config.historyMs / c.cadenceMs) + 1, NON_SAMPLE_SLOTS);
     this.hub = new Hub({ capacity, maxAgeMs: config.historyMs });
+    this.webhook = config.alertWebhook ? new AlertWebhook(config.alertWebhook) : null;
+    this.alerts = new AlertEngine(config.alerts.rules, (change) => {
+      this.hub.publish('alert', change);
+      this.webhook?.send(change);
+    });
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
-      publish: (topic: Topic, sample: Sample) => this.hub.publish(topic, sample as never),
+      publish: (topic: Topic, sample: Sample) => {
+        this.hub.publish(topic, sample as never);
+        this.alerts.observe(topic, sample);
+      },
       onHealthChange: (collectors) => this.hub.publish('health', { t: Date.now(), collectors }),
     });
     this.streamLimits = new StreamLimits(config.maxStreams, config.maxStreamsPerClient);
@@ -57,6 +73,7 @@ export class Monitor {
       retryMs: config.retryMs,
       backfillMs: config.backfillMs,
       hello: (topics, mode) => this.hello(topics, mode),
+      activeAlerts: () => this.alerts.active(),
     });
   }
 
@@ -79,6 +96,7 @@ export class Monitor {
       host,
       [...hostCollectors, ...requestCollectors, ...(options.extraCollectors ?? [])],
       options.requestStats ?? null,
+      options.version ?? readVersion(),
     );
   }
 
@@ -96,6 +114,7 @@ export class Monitor {
   close(): void {
     clearInterval(this.heartbeat);
     this.sampler.stop();
+    this.webhook?.close();
     this.streams.endAll();
   }
 
@@ -114,6 +133,7 @@ export class Monitor {
       topics,
       mode,
       collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
+      thresholds: config.alerts.thresholds,
     };
   }
 }

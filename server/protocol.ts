@@ -5,7 +5,7 @@
  */
 
 /** Topics a client can subscribe to with `?topics=`; each is also the SSE event name of its samples. */
-export const TOPICS = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'requests'] as const;
+export const TOPICS = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'processes', 'requests'] as const;
 export type Topic = (typeof TOPICS)[number];
 
 /** CPU use in percent (0..100) over the last interval; load averages as the kernel reports them. */
@@ -91,6 +91,24 @@ export interface ProcessSample {
   uptime: number;
 }
 
+export interface ProcessInfo {
+  pid: number;
+  /** The kernel's short command name (up to 15 characters). */
+  name: string;
+  /** Percent of one core over the last sample period (a busy 4-thread process can show 400). */
+  cpu: number;
+  /** Resident memory, bytes. */
+  rss: number;
+}
+
+/** The host's busiest processes: the top ones by CPU and the top ones by memory (each listed once). */
+export interface ProcessesSample {
+  t: number;
+  /** Processes on the host. */
+  count: number;
+  top: ProcessInfo[];
+}
+
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
 
 export interface LatencySummary {
@@ -139,6 +157,7 @@ export interface SampleByTopic {
   filesystem: FilesystemSample;
   temperature: TemperatureSample;
   process: ProcessSample;
+  processes: ProcessesSample;
   requests: RequestsSample;
 }
 export type Sample = SampleByTopic[Topic];
@@ -194,6 +213,8 @@ export interface HelloPayload {
   /** fresh: first connect; resume: missed events follow; reset: discard what you hold, a backfill follows. */
   mode: HelloMode;
   collectors: CollectorHealth[];
+  /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C). */
+  thresholds: Thresholds;
 }
 
 /**
@@ -208,6 +229,8 @@ export interface BackfillPayload {
   /** Seq of the newest event included; the live stream continues after it. */
   lastSeq: number;
   series: { [T in Topic]?: Columns<SampleByTopic[T]> };
+  /** Alerts firing now, so a page that just opened shows them. */
+  alerts: AlertPayload[];
 }
 
 export interface HealthPayload {
@@ -217,9 +240,22 @@ export interface HealthPayload {
 
 export type AlertSeverity = 'warning' | 'critical';
 
+/** The single numbers alert rules and thresholds are about, each derived from one topic's samples. */
+export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature'] as const;
+export type Gauge = (typeof GAUGES)[number];
+
+/** Levels at which the page colours a gauge's number and bands its chart; same unit as the gauge. */
+export interface Level {
+  warning: number;
+  critical: number;
+}
+export type Thresholds = { [G in Gauge]?: Level };
+
+/** A change of an alert rule's state. `since` is when the current state began. */
 export interface AlertPayload {
   t: number;
   rule: string;
+  metric: Gauge;
   state: 'firing' | 'resolved';
   severity: AlertSeverity;
   value: number;
@@ -255,4 +291,6 @@ export interface HistoryResponse {
   bootId: string;
   since: number;
   series: { [T in Topic]?: Columns<SampleByTopic[T]> };
+  /** Alerts firing now. */
+  alerts: AlertPayload[];
 }

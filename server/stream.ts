@@ -1,6 +1,6 @@
 import { toColumns } from './columns.js';
 import type { Hub, LogEntry } from './hub.js';
-import type { BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from './protocol.js';
+import type { AlertPayload, BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from './protocol.js';
 import type { SseSink } from './sink.js';
 import { encodeEvent, formatEventId, frameRetry, parseEventId } from './sse.js';
 
@@ -16,6 +16,8 @@ export interface StreamServiceOptions {
   retryMs: number;
   backfillMs: number;
   hello: (topics: Topic[], mode: HelloMode) => HelloPayload;
+  /** Alerts firing now: part of every backfill. */
+  activeAlerts: () => AlertPayload[];
   now?: () => number;
 }
 
@@ -87,7 +89,12 @@ export class StreamService {
     if (!bytes) {
       bytes = encodeEvent(
         'backfill',
-        buildBackfill(hub, topics, this.now() - this.options.backfillMs, reset),
+        {
+          reset,
+          lastSeq: hub.lastSeq,
+          series: seriesSince(hub, topics, this.now() - this.options.backfillMs),
+          alerts: this.options.activeAlerts(),
+        },
         formatEventId(hub.bootId, hub.lastSeq),
       );
       this.backfillCache.byKey.set(key, bytes);
@@ -106,15 +113,11 @@ function boundedReplay(entries: LogEntry[] | null): LogEntry[] | null {
   return bytes <= MAX_REPLAY_BYTES ? entries : null;
 }
 
-export function buildBackfill(hub: Hub, topics: readonly Topic[], since: number, reset: boolean): BackfillPayload {
-  return { reset, lastSeq: hub.lastSeq, series: seriesSince(hub, topics, since) };
-}
-
 /**
  * Lists the page shows only as of now (the route table, the interface list) are kept on the newest row
  * alone: on every row they would make a 5-minute backfill of a busy app weigh half a megabyte.
  */
-const LATEST_ONLY: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces' };
+const LATEST_ONLY: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces', processes: 'top' };
 
 function latestOnly(topic: Topic, columns: Record<string, unknown[]>): Record<string, unknown[]> {
   const field = LATEST_ONLY[topic];

@@ -1,12 +1,14 @@
-import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Topic } from '../server/protocol.js';
+import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Thresholds, Topic } from '../server/protocol.js';
 import { cpuPanel } from './charts/cpu.js';
 import { diskPanel } from './charts/disk.js';
 import { filesystemPanel } from './charts/filesystem.js';
 import { memoryPanel } from './charts/memory.js';
 import { networkPanel } from './charts/network.js';
 import { processPanel } from './charts/process.js';
+import { processesPanel } from './charts/processes.js';
 import { requestsPanel } from './charts/requests.js';
 import { temperaturePanel } from './charts/temperature.js';
+import type { TimeChart } from './charts/time-chart.js';
 import { METRICS } from './metrics.js';
 import { capacityFor, SeriesStore } from './store.js';
 import type { PanelContext, TopicPanel } from './ui/panel.js';
@@ -19,6 +21,7 @@ const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
   filesystem: filesystemPanel,
   temperature: temperaturePanel,
   process: processPanel,
+  processes: processesPanel,
   requests: requestsPanel,
 };
 
@@ -50,6 +53,8 @@ export class Board {
   private pending = false;
   private staleCharts = false;
   private windowMs = DEFAULT_WINDOW_MS;
+  private paused = false;
+  private thresholds: Thresholds = {};
 
   constructor(private readonly container: HTMLElement) {
     document.addEventListener('visibilitychange', () => {
@@ -59,6 +64,7 @@ export class Board {
 
   /** Builds the panels for the topics this stream carries (again only if they or the interval change). */
   configure(hello: HelloPayload): void {
+    this.thresholds = hello.thresholds;
     const capacity = capacityFor(Math.min(LONGEST_WINDOW_MS, hello.historyMs), hello.interval);
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
@@ -68,10 +74,12 @@ export class Board {
     this.container.replaceChildren();
     this.store = new SeriesStore(capacity);
     for (const topic of hello.topics) {
-      const panel = (PANELS[topic] as (context: PanelContext) => TopicPanel)({ store: this.store, windowMs: this.windowMs });
+      const context: PanelContext = { store: this.store, windowMs: this.windowMs, thresholds: () => this.thresholds };
+      const panel = (PANELS[topic] as (context: PanelContext) => TopicPanel)(context);
       this.panels.set(topic, panel);
       this.container.append(panel.panel.root);
     }
+    for (const chart of this.charts()) chart.freeze(this.paused);
     this.showHealth(hello.collectors);
   }
 
@@ -91,6 +99,35 @@ export class Board {
     this.record(topic, sample);
     this.panels.get(topic)?.show(sample as never);
     this.scheduleDraw();
+  }
+
+  /** Shows this much time in every chart, from what the store holds: no refetch. */
+  setWindow(windowMs: number): void {
+    this.windowMs = windowMs;
+    this.redrawAll();
+  }
+
+  /** Paused, samples keep going into the store but the charts hold still; resuming jumps to now. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    for (const chart of this.charts()) chart.freeze(paused);
+    this.redrawAll();
+  }
+
+  /** Re-reads the theme's colours into every chart and draws. */
+  recolor(): void {
+    for (const chart of this.charts()) chart.applyColors();
+    this.redrawAll();
+  }
+
+  /** Colour of the first line of each chart (tests: a theme switch recolours without reload). */
+  chartColors(): string[] {
+    return [...this.panels.values()].flatMap((panel) => panel.panel.charts.map((chart) => chart.lineColor));
+  }
+
+  /** The x range the first chart shows (tests: window switches and pause). */
+  visibleRange(): { min: number; max: number } | null {
+    return this.charts()[0]?.range() ?? null;
   }
 
   showHealth(collectors: CollectorHealth[]): void {
@@ -115,7 +152,12 @@ export class Board {
     for (const [name, value] of Object.entries(metrics)) this.store.push(`${topic}.${name}`, sample.t, value);
   }
 
+  private charts(): TimeChart[] {
+    return [...this.panels.values()].flatMap((panel) => panel.panel.charts);
+  }
+
   private scheduleDraw(): void {
+    if (this.paused) return;
     if (document.hidden) {
       this.staleCharts = true;
       return;

@@ -1,13 +1,52 @@
 import { Board } from './board.js';
+import { enterKiosk, VersionWatch } from './kiosk.js';
+import { readPreferences, savePreference, WINDOWS, windowMs } from './preferences.js';
 import { SharedStream } from './shared-stream.js';
+import { applyTheme, onSystemThemeChange } from './theme.js';
+import { AlertCenter } from './ui/alerts.js';
 import { Header } from './ui/header.js';
 import { StatusPill } from './ui/status-pill.js';
+import { Toolbar } from './ui/toolbar.js';
 
 const byId = (id: string) => document.getElementById(id) as HTMLElement;
 
+const preferences = readPreferences();
+if (preferences.kiosk) enterKiosk();
+let theme = preferences.theme;
+applyTheme(theme);
+
 const board = new Board(byId('board'));
+board.setWindow(windowMs(preferences.window));
 const header = new Header(byId('host'), byId('facts'), byId('uptime'));
 const pill = new StatusPill(byId('status'));
+const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
+const versions = new VersionWatch();
+
+const toolbar = new Toolbar(byId('controls'), {
+  onWindow(label) {
+    toolbar.setWindow(label);
+    board.setWindow(windowMs(label));
+    savePreference('window', label);
+  },
+  onPause: (paused) => board.setPaused(paused),
+  onTheme(choice) {
+    theme = choice;
+    applyTheme(choice);
+    board.recolor();
+    savePreference('theme', choice);
+  },
+  onNotify() {
+    void AlertCenter.askPermission().then(() => toolbar.showNotify(AlertCenter.canAsk()));
+  },
+});
+toolbar.setWindow(preferences.window);
+toolbar.setTheme(theme);
+toolbar.showNotify(AlertCenter.canAsk());
+onSystemThemeChange(() => {
+  if (theme !== 'auto') return;
+  applyTheme('auto');
+  board.recolor();
+});
 
 // `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
 const share = new URLSearchParams(location.search).get('share') !== '0';
@@ -18,11 +57,17 @@ const stream = new SharedStream({
   onState: (state) => pill.set(state),
   handlers: {
     hello: (hello) => {
+      versions.seen(hello.version);
       header.show(hello);
       board.configure(hello);
+      toolbar.limitWindows(hello.historyMs, WINDOWS);
     },
-    backfill: (backfill) => board.applyBackfill(backfill),
+    backfill: (backfill) => {
+      board.applyBackfill(backfill);
+      alerts.replaceActive(backfill.alerts);
+    },
     health: (health) => board.showHealth(health.collectors),
+    alert: (change) => alerts.apply(change),
     cpu: (sample) => board.applySample('cpu', sample),
     memory: (sample) => board.applySample('memory', sample),
     network: (sample) => board.applySample('network', sample),
@@ -30,6 +75,7 @@ const stream = new SharedStream({
     filesystem: (sample) => board.applySample('filesystem', sample),
     temperature: (sample) => board.applySample('temperature', sample),
     process: (sample) => board.applySample('process', sample),
+    processes: (sample) => board.applySample('processes', sample),
     requests: (sample) => board.applySample('requests', sample),
   },
 });
@@ -41,6 +87,9 @@ stream.start();
 (window as unknown as { __pulseboardDebug: object }).__pulseboardDebug = {
   points: (key: string) => board.points(key),
   times: (key: string) => board.times(key),
+  chartColors: () => board.chartColors(),
+  visibleRange: () => board.visibleRange(),
+  activeAlerts: () => alerts.activeRules(),
   lastEventId: () => stream.lastEventId,
   role: () => stream.currentRole,
 };

@@ -11,6 +11,7 @@ export const METRICS: { [T in Topic]: (sample: SampleByTopic[T]) => Record<strin
   disk: (s) => ({ read: s.read, write: s.write }),
   filesystem: () => ({}),
   temperature: (s) => ({ main: s.main, max: s.max }),
+  processes: () => ({}),
   process: (s) => ({ rss: s.rss, heapUsed: s.heapUsed, cpu: s.cpu, lagP50: s.lagP50, lagP99: s.lagP99 }),
   requests: (s) => {
     const perSecond = (n: number) => (s.count > 0 ? (n * s.rate) / s.count : 0);

@@ -143,7 +143,7 @@ export class SharedStream {
       const url = new URL(this.options.url.replace(/events(\?.*)?$/, 'history'), location.href);
       url.searchParams.set('since', String(Date.now() - hello.backfillMs));
       const history = (await (await fetch(url)).json()) as HistoryResponse;
-      const backfill: BackfillPayload = { reset: true, lastSeq: -1, series: history.series };
+      const backfill: BackfillPayload = { reset: true, lastSeq: -1, series: history.series, alerts: history.alerts };
       this.options.handlers.backfill?.(backfill, '');
     } catch {
       // The live events still flow; the charts fill as they come.

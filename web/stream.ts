@@ -42,20 +42,23 @@ export interface StreamOptions {
   order?: EventOrder;
 }
 
-export const EVENT_NAMES: readonly EventName[] = [
-  'hello',
-  'backfill',
-  'cpu',
-  'memory',
-  'network',
-  'disk',
-  'filesystem',
-  'temperature',
-  'process',
-  'requests',
-  'health',
-  'alert',
-];
+/** Every event the server sends; a Record, so a new event name in the protocol fails to compile until listed. */
+const EVENTS: Record<EventName, true> = {
+  hello: true,
+  backfill: true,
+  cpu: true,
+  memory: true,
+  network: true,
+  disk: true,
+  filesystem: true,
+  temperature: true,
+  process: true,
+  processes: true,
+  requests: true,
+  health: true,
+  alert: true,
+};
+export const EVENT_NAMES = Object.keys(EVENTS) as EventName[];
 
 export const BACKOFF_BASE_MS = 1000;
 export const BACKOFF_CAP_MS = 30_000;

@@ -7,12 +7,16 @@ import { portableFilesystemCollector, procfsFilesystemCollector } from './filesy
 import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
 import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
 import { processCollector } from './process.js';
+import { pageSizeFromStatm, portableProcessesCollector, procfsProcessesCollector } from './processes.js';
 import { portableTemperatureCollector, sysfsTemperatureCollector } from './temperature.js';
 
 export const DEFAULT_EXCLUDE_INTERFACES =
   /^(lo\d*|ifb\d+|veth.*|docker\d*|br-.*|virbr.*|cni.*|flannel.*|cali.*|vxlan.*|tun\d*|tap.*|kube-.*|cilium.*|weave.*|lxc.*|genev_sys.*)$/;
 export const DEFAULT_EXCLUDE_FS_TYPES =
   /^(tmpfs|devtmpfs|overlay|squashfs|proc|sysfs|cgroup2?|nsfs|autofs|fuse\.lxcfs|ramfs|efivarfs|tracefs|debugfs|securityfs|pstore|bpf|configfs|mqueue|hugetlbfs|devpts|fusectl|binfmt_misc|rpc_pipefs|nfsd|selinuxfs|none)$/;
+
+/** Top processes are listed every 5 s: a full /proc walk at 1 Hz would cost more than everything else. */
+export const PROCESSES_INTERVAL_MS = 5000;
 
 function procfsReadable(): boolean {
   if (platform() !== 'linux') return false;
@@ -57,6 +61,12 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
     : await portableTemperatureCollector(Math.max(intervalMs, 10_000));
   if (temperature) collectors.push(temperature);
   collectors.push(processCollector(intervalMs));
+  const processesCadence = Math.max(intervalMs, PROCESSES_INTERVAL_MS);
+  collectors.push(
+    useProcfs
+      ? procfsProcessesCollector(processesCadence, pageSizeFromStatm())
+      : portableProcessesCollector(Math.max(processesCadence, 10_000)),
+  );
   await Promise.all(collectors.map((collector) => collector.init?.()));
   return collectors;
 }

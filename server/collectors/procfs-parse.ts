@@ -80,3 +80,30 @@ export function parseLoadavg(text: string): [number, number, number] {
   const [one, five, fifteen] = text.trim().split(/\s+/).map(Number);
   return [one ?? 0, five ?? 0, fifteen ?? 0];
 }
+
+export interface ProcessStat {
+  name: string;
+  userTicks: number;
+  systemTicks: number;
+  /** Start time after boot, in ticks: with the pid, it names one process for its whole life. */
+  startTicks: number;
+  rssPages: number;
+}
+
+/**
+ * `/proc/<pid>/stat`. The command name sits in parentheses and may itself hold spaces and parentheses,
+ * so the fields are counted from the last `)`.
+ */
+export function parseProcessStat(text: string): ProcessStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state) of proc(5): utime is field 14, stime 15, starttime 22, rss 24.
+  const userTicks = Number(fields[11]);
+  const systemTicks = Number(fields[12]);
+  const startTicks = Number(fields[19]);
+  const rssPages = Number(fields[21]);
+  if (![userTicks, systemTicks, startTicks, rssPages].every(Number.isFinite)) return null;
+  return { name: text.slice(open + 1, close), userTicks, systemTicks, startTicks, rssPages: Math.max(0, rssPages) };
+}

@@ -7,9 +7,18 @@ import { filterMounts, parseMounts } from '../../server/collectors/filesystem.js
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collectors/index.js';
 import { memoryFromMeminfo } from '../../server/collectors/memory.js';
 import { networkSample } from '../../server/collectors/network.js';
-import { parseDiskstats, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat } from '../../server/collectors/procfs-parse.js';
+import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collectors/processes.js';
+import {
+  parseDiskstats,
+  parseLoadavg,
+  parseMeminfo,
+  parseNetDev,
+  parseProcessStat,
+  parseProcStat,
+} from '../../server/collectors/procfs-parse.js';
 import { CounterRates, counterDelta, perSecond } from '../../server/collectors/rate.js';
 import { discoverSensors, sysfsTemperatureCollector } from '../../server/collectors/temperature.js';
+import type { ProcessesSample } from '../../server/protocol.js';
 import { findInvalidNumber } from '../../server/sampler.js';
 
 describe('rate math', () => {
@@ -154,5 +163,33 @@ describe('the collectors of this host', () => {
       expect(findInvalidNumber(sample, collector.topic !== 'temperature'), collector.topic).toBeNull();
       collector.close?.();
     }
+  });
+});
+
+describe('top processes', () => {
+  it('parses /proc/<pid>/stat, also when the name holds spaces and parentheses', () => {
+    const line = '4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 500 0 0 0 150 50 0 0 20 0 4 0 123456 104857600 2560 18446744073709551615';
+    expect(parseProcessStat(line)).toEqual({ name: 'my (odd) app', userTicks: 150, systemTicks: 50, startTicks: 123456, rssPages: 2560 });
+    expect(parseProcessStat('garbage')).toBeNull();
+  });
+
+  it('lists the top by CPU and the top by memory, each process once', () => {
+    const all = Array.from({ length: 30 }, (_, i) => ({ pid: i + 1, name: `p${i}`, cpu: i, rss: (30 - i) * 1000 }));
+    const top = topProcesses(all, 3);
+    expect(top.map((p) => p.pid)).toEqual([30, 29, 28, 1, 2, 3]);
+    const both = topProcesses([{ pid: 1, name: 'a', cpu: 50, rss: 10 ** 9 }], 3);
+    expect(both).toHaveLength(1);
+  });
+
+  it('samples this host: its own process among them, with CPU after the baseline', async () => {
+    const collector = procfsProcessesCollector(5000, pageSizeFromStatm());
+    await collector.init?.();
+    const busyUntil = Date.now() + 200;
+    while (Date.now() < busyUntil) Math.sqrt(Math.random());
+    const sample = (await collector.sample(Date.now())) as ProcessesSample;
+    expect(sample.count).toBeGreaterThan(1);
+    const self = sample.top.find((p) => p.pid === process.pid);
+    expect(self?.rss).toBeGreaterThan(10 * 1024 * 1024);
+    expect(self?.cpu).toBeGreaterThan(10);
   });
 });

@@ -12,7 +12,7 @@ export function cpuPanel(context: PanelContext): TopicPanel<'cpu'> {
       { key: 'cpu.system', label: 'system', color: '--c2', fill: true },
       { key: 'cpu.iowait', label: 'iowait', color: '--c3', fill: true },
     ],
-    { formatY: formatPercent, stacked: true, yMax: 100 },
+    { formatY: formatPercent, stacked: true, yMax: 100, bands: panel.bandsOf('cpu') },
     'CPU use over time',
   );
   const cores = el('div', { class: 'cores', 'aria-label': 'use per core' });
@@ -23,6 +23,7 @@ export function cpuPanel(context: PanelContext): TopicPanel<'cpu'> {
     panel,
     show(sample: CpuSample) {
       panel.setValue(formatPercent(sample.total));
+      panel.setLevel('cpu', sample.total);
       panel.setDetail(`load ${sample.load.map((n) => n.toFixed(2)).join(' / ')}`);
       while (bars.length < sample.cores.length) {
         const bar = el('span', { class: 'core' }, [el('span', { class: 'fill' })]);

@@ -52,6 +52,7 @@ export function requestsPanel(context: PanelContext): TopicPanel<'requests'> {
     show(sample: RequestsSample) {
       panel.setValue(perSecond(sample.rate));
       const errors = sample.window.count > 0 ? (sample.window.errors * 100) / sample.window.count : 0;
+      panel.setLevel('errors', errors);
       panel.setDetail(
         `${sample.inFlight} in flight · p99 ${formatMs(sample.latency.p99)} · last ${sample.window.ms / 1000}s: ${sample.window.count} requests, ${errors.toFixed(1)} % errors`,
       );

@@ -10,7 +10,7 @@ export function temperaturePanel(context: PanelContext): TopicPanel<'temperature
       { key: 'temperature.main', label: 'main', color: '--c1' },
       { key: 'temperature.max', label: 'hottest', color: '--c3' },
     ],
-    { formatY: celsius },
+    { formatY: celsius, bands: panel.bandsOf('temperature') },
     'temperature over time',
   );
   return {
@@ -18,6 +18,7 @@ export function temperaturePanel(context: PanelContext): TopicPanel<'temperature
     panel,
     show(sample: TemperatureSample) {
       panel.setValue(celsius(sample.main));
+      panel.setLevel('temperature', sample.main);
       panel.setDetail(`hottest ${celsius(sample.max)} · ${sample.sensors.length} sensor${sample.sensors.length === 1 ? '' : 's'}`);
     },
   };

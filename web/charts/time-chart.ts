@@ -7,13 +7,40 @@ import {
   LinearScale,
   LineController,
   LineElement,
+  type Plugin,
   PointElement,
   Tooltip,
 } from 'chart.js';
+import type { Level } from '../../server/protocol.js';
 import { formatClock } from '../format.js';
 import type { SeriesStore } from '../store.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend, Decimation);
+
+const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+
+/** Shades the y range from the warning level up (amber), and from the critical level up (red). */
+const thresholdBands: Plugin<'line'> = {
+  id: 'pulseboardBands',
+  beforeDatasetsDraw(chart) {
+    const level = (chart.options.plugins as { pulseboardBands?: { level?: Level } }).pulseboardBands?.level;
+    const y = chart.scales.y;
+    if (!level || !y) return;
+    const { ctx, chartArea } = chart;
+    const band = (from: number, to: number, color: string) => {
+      const top = Math.max(chartArea.top, y.getPixelForValue(to));
+      const bottom = Math.min(chartArea.bottom, y.getPixelForValue(from));
+      if (bottom <= top) return;
+      ctx.save();
+      ctx.fillStyle = color;
+      ctx.globalAlpha = 0.12;
+      ctx.fillRect(chartArea.left, top, chartArea.right - chartArea.left, bottom - top);
+      ctx.restore();
+    };
+    band(level.warning, level.critical, cssColor('--warn'));
+    band(level.critical, Math.max(y.max, level.critical), cssColor('--bad'));
+  },
+};
 
 export interface LineSpec {
   /** Store key, e.g. `cpu.user`. */
@@ -28,6 +55,8 @@ export interface TimeChartOptions {
   formatY: (value: number) => string;
   stacked?: boolean;
   yMax?: number;
+  /** Warning / critical levels in this chart's y unit, drawn as bands behind the lines. */
+  bands?: () => Level | undefined;
 }
 
 type Point = { x: number; y: number };
@@ -39,6 +68,9 @@ type Point = { x: number; y: number };
 export class TimeChart {
   private readonly chart: Chart<'line', Point[]>;
   private windowMs: number;
+  /** While paused: the chart shows the window ending here and ignores newer points. */
+  private frozenAt: number | null = null;
+  private readonly bands: TimeChartOptions['bands'];
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -48,22 +80,18 @@ export class TimeChart {
     windowMs: number,
   ) {
     this.windowMs = windowMs;
-    const style = getComputedStyle(document.documentElement);
-    const color = (name: string) => style.getPropertyValue(name).trim() || '#888';
+    this.bands = options.bands;
     const datasets: ChartDataset<'line', Point[]>[] = lines.map((line) => ({
       label: line.label,
       data: [],
-      borderColor: color(line.color),
-      backgroundColor: `${color(line.color)}55`,
       fill: line.fill ? (options.stacked ? 'stack' : 'origin') : false,
       borderWidth: 1.5,
       pointRadius: 0,
       tension: 0,
     }));
-    const grid = color('--grid');
-    const text = color('--muted');
     this.chart = new Chart<'line', Point[]>(canvas, {
       type: 'line',
+      plugins: [thresholdBands],
       data: { datasets },
       options: {
         animation: false,
@@ -73,7 +101,7 @@ export class TimeChart {
         maintainAspectRatio: false,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         plugins: {
-          legend: { display: lines.length > 1, labels: { color: text, boxWidth: 10, boxHeight: 10 } },
+          legend: { display: lines.length > 1, labels: { boxWidth: 10, boxHeight: 10 } },
           tooltip: {
             callbacks: {
               title: (items) => formatClock(items[0]?.parsed.x ?? 0),
@@ -85,29 +113,61 @@ export class TimeChart {
         scales: {
           x: {
             type: 'linear',
-            ticks: { color: text, maxTicksLimit: 5, maxRotation: 0, callback: (value) => formatClock(Number(value)) },
-            grid: { color: grid },
+            ticks: { maxTicksLimit: 5, maxRotation: 0, callback: (value) => formatClock(Number(value)) },
           },
           y: {
             type: 'linear',
             beginAtZero: true,
             stacked: options.stacked ?? false,
             max: options.yMax,
-            ticks: { color: text, maxTicksLimit: 4, callback: (value) => options.formatY(Number(value)) },
-            grid: { color: grid },
+            ticks: { maxTicksLimit: 4, callback: (value) => options.formatY(Number(value)) },
           },
         },
       },
     });
+    this.applyColors();
   }
 
-  /** Refills the datasets from the store (after a backfill, a reset, or a window change). */
-  reload(windowMs = this.windowMs): void {
-    this.windowMs = windowMs;
-    const since = this.latestTime() - windowMs;
+  /** Takes the colours from the page's CSS variables again (after a theme change); drawn on the next draw(). */
+  applyColors(): void {
+    const text = cssColor('--muted');
+    const grid = cssColor('--grid');
     this.lines.forEach((line, i) => {
       const dataset = this.chart.data.datasets[i];
-      if (dataset) dataset.data = this.store.ring(line.key).pointsSince(since);
+      if (!dataset) return;
+      dataset.borderColor = cssColor(line.color);
+      dataset.backgroundColor = `${cssColor(line.color)}55`;
+    });
+    const { options } = this.chart;
+    if (options.plugins?.legend?.labels) options.plugins.legend.labels.color = text;
+    for (const scale of [options.scales?.x, options.scales?.y]) {
+      if (!scale) continue;
+      if (scale.ticks) scale.ticks.color = text;
+      if (scale.grid) scale.grid.color = grid;
+    }
+  }
+
+  /** The colour of the first line, as drawn (tests check that a theme switch recolours). */
+  get lineColor(): string {
+    return String(this.chart.data.datasets[0]?.borderColor ?? '');
+  }
+
+  /** Holds the chart at its newest point, or lets it follow the data again. */
+  freeze(paused: boolean): void {
+    this.frozenAt = null;
+    if (paused) this.frozenAt = this.latestTime();
+  }
+
+  /** Refills the datasets from the store (after a backfill, a reset, a window change, or a pause). */
+  reload(windowMs = this.windowMs): void {
+    this.windowMs = windowMs;
+    const until = this.latestTime();
+    const since = until - windowMs;
+    this.lines.forEach((line, i) => {
+      const dataset = this.chart.data.datasets[i];
+      if (!dataset) return;
+      const points = this.store.ring(line.key).pointsSince(since);
+      dataset.data = this.frozenAt === null ? points : points.filter((point) => point.x <= until);
     });
   }
 
@@ -126,6 +186,7 @@ export class TimeChart {
   }
 
   draw(): void {
+    (this.chart.options.plugins as { pulseboardBands?: { level?: Level } }).pulseboardBands = { level: this.bands?.() };
     const latest = this.latestTime();
     const x = this.chart.options.scales?.x;
     if (x) {
@@ -134,6 +195,12 @@ export class TimeChart {
       x.max = latest;
     }
     this.chart.update('none');
+  }
+
+  /** The time span on the x axis as last drawn. */
+  range(): { min: number; max: number } {
+    const x = this.chart.options.scales?.x;
+    return { min: Number(x?.min ?? 0), max: Number(x?.max ?? 0) };
   }
 
   destroy(): void {
@@ -147,6 +214,7 @@ export class TimeChart {
   }
 
   private latestTime(): number {
+    if (this.frozenAt !== null) return this.frozenAt;
     let latest = 0;
     for (const line of this.lines) latest = Math.max(latest, this.store.ring(line.key).last()?.t ?? 0);
     return latest || Date.now();

@@ -1,4 +1,4 @@
-import type { CollectorHealth, SampleByTopic, Topic } from '../../server/protocol.js';
+import type { CollectorHealth, Gauge, Level, SampleByTopic, Thresholds, Topic } from '../../server/protocol.js';
 import { type LineSpec, TimeChart, type TimeChartOptions } from '../charts/time-chart.js';
 import type { SeriesStore } from '../store.js';
 import { el, setText } from './dom.js';
@@ -6,6 +6,17 @@ import { el, setText } from './dom.js';
 export interface PanelContext {
   store: SeriesStore;
   windowMs: number;
+  /** The server's levels from `hello`; read on every sample, so new levels apply at once. */
+  thresholds: () => Thresholds;
+}
+
+export type LevelName = 'ok' | 'warning' | 'critical';
+
+export function levelOf(value: number, level: Level | undefined): LevelName {
+  if (!level) return 'ok';
+  if (value >= level.critical) return 'critical';
+  if (value >= level.warning) return 'warning';
+  return 'ok';
 }
 
 /** A topic's card: title, the current value in large type, a detail line, charts, and a failure note. */
@@ -45,6 +56,20 @@ export class Panel {
 
   setValue(text: string): void {
     setText(this.value, text);
+  }
+
+  /** Colours the big number by the gauge's warning / critical levels. */
+  setLevel(gauge: Gauge, value: number): void {
+    const level = levelOf(value, this.context.thresholds()[gauge]);
+    if (this.value.dataset.level !== level) this.value.dataset.level = level;
+  }
+
+  /** Bands for a chart of this gauge, in the chart's unit (`scale` converts from the gauge's). */
+  bandsOf(gauge: Gauge, scale: () => number = () => 1): () => Level | undefined {
+    return () => {
+      const level = this.context.thresholds()[gauge];
+      return level && { warning: level.warning * scale(), critical: level.critical * scale() };
+    };
   }
 
   setDetail(text: string): void {

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import type { AlertRule } from './alerts.js';
+import { parseDuration } from './duration.js';
+import { GAUGES, type Gauge, type Level, type Thresholds } from './protocol.js';
+
+export interface AlertSettings {
+  rules: AlertRule[];
+  thresholds: Thresholds;
+}
+
+/** The rules a host gets without `--alert-rules`. */
+export const DEFAULT_RULES: AlertRule[] = [
+  { name: 'cpu-busy', metric: 'cpu', above: 90, forMs: 60_000, severity: 'critical' },
+  { name: 'memory-high', metric: 'memory', above: 90, forMs: 0, severity: 'critical' },
+  { name: 'filesystem-full', metric: 'filesystem', above: 90, forMs: 0, severity: 'critical' },
+  { name: 'event-loop-lag', metric: 'lag', above: 200, forMs: 0, severity: 'critical' },
+  { name: 'request-errors', metric: 'errors', above: 5, forMs: 0, severity: 'critical' },
+];
+
+export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
+  cpu: { warning: 75, critical: 90 },
+  memory: { warning: 80, critical: 90 },
+  filesystem: { warning: 80, critical: 90 },
+  lag: { warning: 100, critical: 200 },
+  errors: { warning: 1, critical: 5 },
+  temperature: { warning: 75, critical: 90 },
+};
+
+export const DEFAULT_ALERT_SETTINGS: AlertSettings = { rules: DEFAULT_RULES, thresholds: DEFAULT_THRESHOLDS };
+
+/** A rules file that cannot be used; the message fits on one line and names the place. */
+export class AlertRulesError extends Error {}
+
+const RULE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Reads `--alert-rules`: `{"rules": [...], "thresholds": {...}}`, both optional. `rules` replaces the
+ * defaults (an empty list turns alerting off); `thresholds` is merged over the default levels.
+ */
+export function loadAlertSettings(path: string | null): AlertSettings {
+  if (path === null) return DEFAULT_ALERT_SETTINGS;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AlertRulesError(`${path}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AlertRulesError(`${path}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+  }
+  return parseAlertSettings(parsed, path);
+}
+
+export function parseAlertSettings(input: unknown, where: string): AlertSettings {
+  const fail = (place: string, why: string) => new AlertRulesError(`${where}: ${place}: ${why}`);
+  if (!isObject(input)) throw fail('top level', 'expected an object with "rules" and/or "thresholds"');
+  checkKeys(input, ['rules', 'thresholds'], 'top level', fail);
+
+  let rules = DEFAULT_RULES;
+  if (input.rules !== undefined) {
+    if (!Array.isArray(input.rules)) throw fail('rules', 'expected a list');
+    const names = new Set<string>();
+    rules = input.rules.map((raw: unknown, i: number) => {
+      const place = `rules[${i}]`;
+      if (!isObject(raw)) throw fail(place, 'expected an object');
+      checkKeys(raw, ['name', 'metric', 'above', 'for', 'severity'], place, fail);
+      const { name, metric, above, severity } = raw;
+      if (typeof name !== 'string' || !RULE_NAME.test(name)) throw fail(`${place}.name`, 'expected 1-64 letters, digits, ".", "_" or "-"');
+      if (names.has(name)) throw fail(`${place}.name`, `"${name}" is used twice`);
+      names.add(name);
+      if (!isGauge(metric)) throw fail(`${place}.metric`, `expected one of ${GAUGES.join(', ')}`);
+      if (typeof above !== 'number' || !Number.isFinite(above)) throw fail(`${place}.above`, 'expected a number');
+      const forMs = raw.for === undefined ? 0 : typeof raw.for === 'string' ? parseDuration(raw.for) : null;
+      if (forMs === null || forMs > 86_400_000) throw fail(`${place}.for`, 'expected a duration such as "30s" or "5m", up to 1d');
+      if (severity !== undefined && severity !== 'warning' && severity !== 'critical') {
+        throw fail(`${place}.severity`, 'expected "warning" or "critical"');
+      }
+      return { name, metric, above, forMs, severity: severity ?? 'critical' };
+    });
+  }
+
+  const thresholds: Thresholds = { ...DEFAULT_THRESHOLDS };
+  if (input.thresholds !== undefined) {
+    if (!isObject(input.thresholds)) throw fail('thresholds', 'expected an object keyed by metric');
+    checkKeys(input.thresholds, GAUGES, 'thresholds', fail);
+    for (const [gauge, raw] of Object.entries(input.thresholds)) {
+      const place = `thresholds.${gauge}`;
+      if (!isObject(raw)) throw fail(place, 'expected {"warning": number, "critical": number}');
+      checkKeys(raw, ['warning', 'critical'], place, fail);
+      const { warning, critical } = raw;
+      if (typeof warning !== 'number' || typeof critical !== 'number' || !Number.isFinite(warning) || !Number.isFinite(critical)) {
+        throw fail(place, 'expected {"warning": number, "critical": number}');
+      }
+      if (warning > critical) throw fail(place, 'warning must not be above critical');
+      thresholds[gauge as Gauge] = { warning, critical } satisfies Level;
+    }
+  }
+  return { rules, thresholds };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isGauge(value: unknown): value is Gauge {
+  return typeof value === 'string' && (GAUGES as readonly string[]).includes(value);
+}
+
+function checkKeys(
+  object: Record<string, unknown>,
+  allowed: readonly string[],
+  place: string,
+  fail: (place: string, why: string) => Error,
+): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) throw fail(place, `unknown key "${key}" (expected ${allowed.join(', ')})`);
+  }
+}

@@ -1,0 +1,116 @@
+import type { AlertPayload, AlertSeverity, Gauge, Sample, SampleByTopic, Topic } from './protocol.js';
+
+export interface AlertRule {
+  /** Unique; the page and the webhook name the alert by it. */
+  name: string;
+  metric: Gauge;
+  /** Fires when the gauge is above this... */
+  above: number;
+  /** ...continuously for this long (0: at once). */
+  forMs: number;
+  severity: AlertSeverity;
+}
+
+const UNITS: Record<Gauge, { label: string; unit: string }> = {
+  cpu: { label: 'CPU', unit: ' %' },
+  memory: { label: 'memory used', unit: ' %' },
+  filesystem: { label: 'fullest filesystem', unit: ' %' },
+  lag: { label: 'event-loop lag p99', unit: ' ms' },
+  errors: { label: 'failed requests (5xx, aborted) over the last minute', unit: ' %' },
+  temperature: { label: 'temperature', unit: ' °C' },
+};
+
+/** Fewer requests than this in the minute make the error share meaningless (1 of 2 is not "50 % errors"). */
+export const MIN_REQUESTS_FOR_ERROR_SHARE = 20;
+
+type Reading = { gauge: Gauge; value: number } | null;
+const percent = (part: number, whole: number) => (whole > 0 ? (part * 100) / whole : 0);
+
+const READERS: { [T in Topic]?: (sample: SampleByTopic[T]) => Reading } = {
+  cpu: (sample) => ({ gauge: 'cpu', value: sample.total }),
+  memory: (sample) => (sample.total > 0 ? { gauge: 'memory', value: percent(sample.used, sample.total) } : null),
+  filesystem: (sample) =>
+    sample.mounts.length > 0 ? { gauge: 'filesystem', value: Math.max(...sample.mounts.map((m) => percent(m.used, m.size))) } : null,
+  process: (sample) => ({ gauge: 'lag', value: sample.lagP99 }),
+  requests: ({ window }) =>
+    window.count >= MIN_REQUESTS_FOR_ERROR_SHARE ? { gauge: 'errors', value: percent(window.errors, window.count) } : null,
+  temperature: (sample) => ({ gauge: 'temperature', value: sample.main }),
+};
+
+/** The gauge a sample of `topic` gives, or null (a topic no rule looks at, or too little data). */
+export function gaugeOf<T extends Topic>(topic: T, sample: SampleByTopic[T]): Reading {
+  const read = READERS[topic] as ((sample: SampleByTopic[T]) => Reading) | undefined;
+  return read ? read(sample) : null;
+}
+
+export function describeAlert(rule: AlertRule, value: number, state: AlertPayload['state']): string {
+  const { label, unit } = UNITS[rule.metric];
+  const shown = `${Math.round(value * 10) / 10}${unit}`;
+  if (state === 'resolved') return `${label} back to ${shown} (${rule.name}: above ${rule.above}${unit})`;
+  const held = rule.forMs > 0 ? ` for ${Math.round(rule.forMs / 1000)} s` : '';
+  return `${label} ${shown}, above ${rule.above}${unit}${held}`;
+}
+
+interface RuleState {
+  /** Sample time the condition started to hold, while it holds. */
+  pendingSince: number | null;
+  firing: AlertPayload | null;
+}
+
+/**
+ * Evaluates the rules on every sample, whether or not a browser is open, and emits one payload per change
+ * of state (firing, resolved). Time is the samples' own, so a rule's `for` means sampled time.
+ */
+export class AlertEngine {
+  private readonly states = new Map<string, RuleState>();
+
+  constructor(
+    private readonly rules: readonly AlertRule[],
+    private readonly emit: (change: AlertPayload) => void,
+  ) {
+    for (const rule of rules) this.states.set(rule.name, { pendingSince: null, firing: null });
+  }
+
+  observe(topic: Topic, sample: Sample): void {
+    const reading = gaugeOf(topic, sample as SampleByTopic[Topic]);
+    if (!reading) return;
+    for (const rule of this.rules) {
+      if (rule.metric !== reading.gauge) continue;
+      this.step(rule, this.states.get(rule.name) as RuleState, reading.value, sample.t);
+    }
+  }
+
+  /** Alerts firing now, oldest first. */
+  active(): AlertPayload[] {
+    const firing: AlertPayload[] = [];
+    for (const state of this.states.values()) if (state.firing) firing.push(state.firing);
+    return firing.sort((a, b) => a.since - b.since);
+  }
+
+  private step(rule: AlertRule, state: RuleState, value: number, t: number): void {
+    const change = (kind: AlertPayload['state'], since: number): AlertPayload => ({
+      t,
+      rule: rule.name,
+      metric: rule.metric,
+      state: kind,
+      severity: rule.severity,
+      value,
+      threshold: rule.above,
+      since,
+      message: describeAlert(rule, value, kind),
+    });
+    if (value > rule.above) {
+      state.pendingSince ??= t;
+      if (!state.firing && t - state.pendingSince >= rule.forMs) {
+        state.firing = change('firing', state.pendingSince);
+        this.emit(state.firing);
+      }
+      return;
+    }
+    state.pendingSince = null;
+    if (state.firing) {
+      state.firing = null;
+      this.emit(change('resolved', t));
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../server/alert-rules.js';
+import type { AlertPayload, BackfillPayload, HelloPayload } from '../../server/protocol.js';
+import type { RunningServer } from '../../server/server.js';
+import { runCli, startTestServer } from '../helpers/server.js';
+import { openSse, type SseConnection } from '../helpers/sse-reader.js';
+import { steerableCpu } from '../helpers/steerable.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** An HTTP receiver that answers the first `failFirst` POSTs with 500. */
+async function webhookReceiver(failFirst: number): Promise<{ url: URL; received: { at: number; body: AlertPayload; status: number }[] }> {
+  const received: { at: number; body: AlertPayload; status: number }[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => (body += chunk));
+    request.on('end', () => {
+      const status = received.length < failFirst ? 500 : 200;
+      received.push({ at: Date.now(), body: JSON.parse(body) as AlertPayload, status });
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return { url: new URL(`http://127.0.0.1:${(server.address() as { port: number }).port}/hook`), received };
+}
+
+async function start(webhook: URL | null): Promise<{ server: RunningServer; cpu: ReturnType<typeof steerableCpu> }> {
+  const cpu = steerableCpu();
+  const server = await startTestServer(
+    {
+      alerts: { rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, forMs: 300, severity: 'critical' }], thresholds: DEFAULT_THRESHOLDS },
+      alertWebhook: webhook,
+    },
+    { collectors: [cpu.collector] },
+  );
+  cleanups.push(() => server.close());
+  return { server, cpu };
+}
+
+const alertsIn = (stream: SseConnection) =>
+  stream
+    .events()
+    .filter((e) => e.event === 'alert')
+    .map((e) => e.data as AlertPayload);
+
+describe('alerts', () => {
+  it('fire and resolve as `alert` events with ids, are in the backfill while active, and reach the webhook in order despite a failure', async () => {
+    const hook = await webhookReceiver(1);
+    const { server, cpu } = await start(hook.url);
+    const stream = await openSse(`${server.url}api/events?topics=cpu`);
+    cleanups.push(() => stream.close());
+    const hello = (await stream.until((f) => f.some((x) => x.event === 'hello')), stream.events()[0]?.data as HelloPayload);
+    expect(hello.thresholds.cpu).toEqual({ warning: 75, critical: 90 });
+
+    cpu.set(95);
+    await stream.until(() => alertsIn(stream).length >= 1);
+    const firing = alertsIn(stream)[0] as AlertPayload;
+    expect(firing).toMatchObject({ rule: 'cpu-test', state: 'firing', severity: 'critical', value: 95, threshold: 50 });
+    expect(stream.events().find((e) => e.event === 'alert')?.id).toMatch(/^[a-z0-9]+-\d+$/);
+
+    // A page opened now learns of the alert from its backfill, and so does /api/history.
+    const late = await openSse(`${server.url}api/events?topics=cpu`);
+    cleanups.push(() => late.close());
+    await late.until((f) => f.some((x) => x.event === 'backfill'));
+    const backfill = late.events().find((e) => e.event === 'backfill')?.data as BackfillPayload;
+    expect(backfill.alerts.map((a) => a.rule)).toEqual(['cpu-test']);
+    const history = await fetch(`${server.url}api/history?topics=cpu&since=1m`).then((r) => r.json());
+    expect(history.alerts.map((a: AlertPayload) => a.state)).toEqual(['firing']);
+
+    cpu.set(10);
+    await stream.until(() => alertsIn(stream).length >= 2);
+    expect(alertsIn(stream)[1]).toMatchObject({ rule: 'cpu-test', state: 'resolved', value: 10 });
+
+    // The receiver failed the first POST: it was retried after a pause, and the resolved change came after it.
+    const deadline = Date.now() + 10_000;
+    while (hook.received.filter((r) => r.status === 200).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(hook.received.map((r) => `${r.status} ${r.body.state}`)).toEqual(['500 firing', '200 firing', '200 resolved']);
+    expect((hook.received[1]?.at ?? 0) - (hook.received[0]?.at ?? 0)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('keep sampling on time while the webhook receiver hangs', async () => {
+    const hanging = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      hanging.closeAllConnections();
+      return new Promise((resolve) => hanging.close(resolve));
+    });
+    const { server, cpu } = await start(new URL(`http://127.0.0.1:${(hanging.address() as { port: number }).port}/`));
+    const stream = await openSse(`${server.url}api/events?topics=cpu`);
+    cleanups.push(() => stream.close());
+    cpu.set(99);
+    await stream.until(() => alertsIn(stream).length >= 1);
+    const before = stream.events().filter((e) => e.event === 'cpu').length;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const after = stream.events().filter((e) => e.event === 'cpu').length;
+    expect(after - before).toBeGreaterThanOrEqual(8); // 100 ms interval: the hung POST holds nothing up
+  });
+
+  it('a bad --alert-rules file ends start-up with one line naming the file and the place, exit 2', async () => {
+    const file = join(tmpdir(), `pulseboard-rules-${process.pid}.json`);
+    writeFileSync(file, JSON.stringify({ rules: [{ name: 'x', metric: 'gpu', above: 1 }] }));
+    const bad = await runCli(['--alert-rules', file]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toContain(`--alert-rules ${file}: rules[0].metric: expected one of cpu, memory`);
+
+    writeFileSync(file, '{"rules": [');
+    const broken = await runCli(['--alert-rules', file]);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toMatch(/not valid JSON/);
+
+    const missing = await runCli(['--alert-rules', '/nonexistent/rules.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read the file \(ENOENT\)/);
+  });
+});
