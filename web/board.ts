@@ -28,6 +28,8 @@ const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
 /** The longest window the page offers; the store is sized for it. */
 export const LONGEST_WINDOW_MS = 3_600_000;
 export const DEFAULT_WINDOW_MS = 300_000;
+/** Charts spanning minutes gain nothing from more than four updates a second. */
+export const MIN_DRAW_GAP_MS = 250;
 
 /** Rows of one topic from the backfill's columns. */
 export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
@@ -54,6 +56,9 @@ export class Board {
   private staleCharts = false;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
+  private lastDrawAt = Number.NEGATIVE_INFINITY;
+  /** Counters for diagnostics and the soak test: samples taken in, and chart updates drawn. */
+  readonly counters = { applied: 0, draws: 0, drawMs: 0 };
   private thresholds: Thresholds = {};
 
   constructor(private readonly container: HTMLElement) {
@@ -96,6 +101,7 @@ export class Board {
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
+    this.counters.applied++;
     this.record(topic, sample);
     this.panels.get(topic)?.show(sample as never);
     this.scheduleDraw();
@@ -121,6 +127,10 @@ export class Board {
   }
 
   /** Colour of the first line of each chart (tests: a theme switch recolours without reload). */
+  chartPoints(): number[] {
+    return this.charts().map((chart) => chart.pointCount);
+  }
+
   chartColors(): string[] {
     return [...this.panels.values()].flatMap((panel) => panel.panel.charts.map((chart) => chart.lineColor));
   }
@@ -164,16 +174,26 @@ export class Board {
     }
     if (this.pending) return;
     this.pending = true;
-    requestAnimationFrame(() => {
-      this.pending = false;
-      if (this.staleCharts) return this.redrawAll();
-      for (const panel of this.panels.values()) {
-        for (const chart of panel.panel.charts) {
-          chart.append();
-          chart.draw();
-        }
-      }
-    });
+    // At most one chart update per MIN_DRAW_GAP_MS: a server sampling every 10 ms must not cost 60 redraws a second.
+    const wait = Math.max(0, this.lastDrawAt + MIN_DRAW_GAP_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(() => this.drawNewPoints()), wait);
+  }
+
+  private drawNewPoints(): void {
+    this.pending = false;
+    const started = performance.now();
+    this.lastDrawAt = started;
+    if (this.paused) return;
+    if (this.staleCharts) {
+      this.redrawAll();
+      return;
+    }
+    for (const chart of this.charts()) {
+      chart.append();
+      chart.draw();
+    }
+    this.counters.draws++;
+    this.counters.drawMs += performance.now() - started;
   }
 
   private redrawAll(): void {

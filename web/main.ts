@@ -88,8 +88,10 @@ stream.start();
   points: (key: string) => board.points(key),
   times: (key: string) => board.times(key),
   chartColors: () => board.chartColors(),
+  chartPoints: () => board.chartPoints(),
   visibleRange: () => board.visibleRange(),
   activeAlerts: () => alerts.activeRules(),
+  counters: () => ({ ...board.counters }),
   lastEventId: () => stream.lastEventId,
   role: () => stream.currentRole,
 };

@@ -32,10 +32,27 @@ export class Ring {
     this.size = 0;
   }
 
+  /** Time of the oldest point held; Infinity when empty. */
+  firstTime(): number {
+    return this.size === 0 ? Number.POSITIVE_INFINITY : (this.times[this.start] as number);
+  }
+
   last(): { t: number; value: number } | null {
     if (this.size === 0) return null;
     const slot = (this.start + this.size - 1) % this.capacity;
     return { t: this.times[slot] as number, value: this.values[slot] as number };
+  }
+
+  /** Points newer than `t`, oldest first; walks back from the newest, so a draw costs what arrived since. */
+  pointsAfter(t: number): { x: number; y: number }[] {
+    const points: { x: number; y: number }[] = [];
+    for (let i = this.size - 1; i >= 0; i--) {
+      const slot = (this.start + i) % this.capacity;
+      const time = this.times[slot] as number;
+      if (time <= t) break;
+      points.push({ x: time, y: this.values[slot] as number });
+    }
+    return points.reverse();
   }
 
   /** Points with time >= `since`, oldest first, as Chart.js wants them (`parsing: false`). */

@@ -11,12 +11,15 @@ const TICKS_PER_SECOND = 100;
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
-/** The top processes by CPU and by memory, each once, busiest first. */
+/**
+ * The top processes by CPU, then the largest by memory not already listed, up to twice `perRanking`:
+ * either ranking's top `perRanking` is always in, and the list has the same length from sample to sample.
+ */
 export function topProcesses(all: ProcessInfo[], perRanking = TOP_PER_RANKING): ProcessInfo[] {
   const byCpu = [...all].sort((a, b) => b.cpu - a.cpu || b.rss - a.rss).slice(0, perRanking);
-  const byMemory = [...all].sort((a, b) => b.rss - a.rss).slice(0, perRanking);
-  const seen = new Set<number>();
-  return [...byCpu, ...byMemory].filter((p) => !seen.has(p.pid) && seen.add(p.pid));
+  const listed = new Set(byCpu.map((p) => p.pid));
+  const byMemory = [...all].sort((a, b) => b.rss - a.rss).filter((p) => !listed.has(p.pid));
+  return [...byCpu, ...byMemory.slice(0, 2 * perRanking - byCpu.length)];
 }
 
 /**

@@ -173,10 +173,12 @@ describe('top processes', () => {
     expect(parseProcessStat('garbage')).toBeNull();
   });
 
-  it('lists the top by CPU and the top by memory, each process once', () => {
+  it('lists the top by CPU and the top by memory, each process once, always as many', () => {
     const all = Array.from({ length: 30 }, (_, i) => ({ pid: i + 1, name: `p${i}`, cpu: i, rss: (30 - i) * 1000 }));
-    const top = topProcesses(all, 3);
-    expect(top.map((p) => p.pid)).toEqual([30, 29, 28, 1, 2, 3]);
+    expect(topProcesses(all, 3).map((p) => p.pid)).toEqual([30, 29, 28, 1, 2, 3]);
+    // The busiest is also the largest: the memory ranking continues further down, same length.
+    const overlapping = all.map((p) => ({ ...p, rss: p.cpu * 1000 }));
+    expect(topProcesses(overlapping, 3).map((p) => p.pid)).toEqual([30, 29, 28, 27, 26, 25]);
     const both = topProcesses([{ pid: 1, name: 'a', cpu: 50, rss: 10 ** 9 }], 3);
     expect(both).toHaveLength(1);
   });

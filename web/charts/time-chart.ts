@@ -19,11 +19,18 @@ Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, T
 
 const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
+interface BandOptions {
+  level?: Level;
+  /** Resolved when the theme is applied: reading CSS on every frame would force a style recalculation. */
+  colors: { warning: string; critical: string };
+}
+
 /** Shades the y range from the warning level up (amber), and from the critical level up (red). */
 const thresholdBands: Plugin<'line'> = {
   id: 'pulseboardBands',
   beforeDatasetsDraw(chart) {
-    const level = (chart.options.plugins as { pulseboardBands?: { level?: Level } }).pulseboardBands?.level;
+    const options = (chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands;
+    const level = options?.level;
     const y = chart.scales.y;
     if (!level || !y) return;
     const { ctx, chartArea } = chart;
@@ -37,8 +44,8 @@ const thresholdBands: Plugin<'line'> = {
       ctx.fillRect(chartArea.left, top, chartArea.right - chartArea.left, bottom - top);
       ctx.restore();
     };
-    band(level.warning, level.critical, cssColor('--warn'));
-    band(level.critical, Math.max(y.max, level.critical), cssColor('--bad'));
+    band(level.warning, level.critical, options.colors.warning);
+    band(level.critical, Math.max(y.max, level.critical), options.colors.critical);
   },
 };
 
@@ -59,7 +66,8 @@ export interface TimeChartOptions {
   bands?: () => Level | undefined;
 }
 
-type Point = { x: number; y: number };
+/** `y` is what is drawn; on a stacked chart it is the running sum and `v` the line's own value. */
+type Point = { x: number; y: number; v?: number };
 
 /**
  * A Chart.js line chart over a linear time axis (ms, formatted ticks: no date adapter). Its datasets
@@ -68,9 +76,16 @@ type Point = { x: number; y: number };
 export class TimeChart {
   private readonly chart: Chart<'line', Point[]>;
   private windowMs: number;
+  /**
+   * The points of each line, owned here. With decimation on, Chart.js's `dataset.data` reads back its
+   * decimated copy, so appending to what it returns would be lost: the chart only ever gets these arrays.
+   */
+  private readonly series: Point[][];
+  private bandColors = { warning: '#b45309', critical: '#b91c1c' };
   /** While paused: the chart shows the window ending here and ignores newer points. */
   private frozenAt: number | null = null;
   private readonly bands: TimeChartOptions['bands'];
+  private readonly stacked: boolean;
 
   constructor(
     canvas: HTMLCanvasElement,
@@ -80,11 +95,13 @@ export class TimeChart {
     windowMs: number,
   ) {
     this.windowMs = windowMs;
+    this.series = lines.map(() => []);
     this.bands = options.bands;
-    const datasets: ChartDataset<'line', Point[]>[] = lines.map((line) => ({
+    this.stacked = options.stacked ?? false;
+    const datasets: ChartDataset<'line', Point[]>[] = lines.map((line, i) => ({
       label: line.label,
-      data: [],
-      fill: line.fill ? (options.stacked ? 'stack' : 'origin') : false,
+      data: this.series[i] as Point[],
+      fill: line.fill ? (this.stacked && i > 0 ? '-1' : 'origin') : false,
       borderWidth: 1.5,
       pointRadius: 0,
       tension: 0,
@@ -105,7 +122,7 @@ export class TimeChart {
           tooltip: {
             callbacks: {
               title: (items) => formatClock(items[0]?.parsed.x ?? 0),
-              label: (item) => `${item.dataset.label}: ${options.formatY(item.parsed.y ?? 0)}`,
+              label: (item) => `${item.dataset.label}: ${options.formatY((item.raw as Point).v ?? item.parsed.y ?? 0)}`,
             },
           },
           decimation: { enabled: true, algorithm: 'min-max' },
@@ -118,7 +135,6 @@ export class TimeChart {
           y: {
             type: 'linear',
             beginAtZero: true,
-            stacked: options.stacked ?? false,
             max: options.yMax,
             ticks: { maxTicksLimit: 4, callback: (value) => options.formatY(Number(value)) },
           },
@@ -132,6 +148,7 @@ export class TimeChart {
   applyColors(): void {
     const text = cssColor('--muted');
     const grid = cssColor('--grid');
+    this.bandColors = { warning: cssColor('--warn'), critical: cssColor('--bad') };
     this.lines.forEach((line, i) => {
       const dataset = this.chart.data.datasets[i];
       if (!dataset) return;
@@ -145,6 +162,11 @@ export class TimeChart {
       if (scale.ticks) scale.ticks.color = text;
       if (scale.grid) scale.grid.color = grid;
     }
+  }
+
+  /** Points the chart holds, all lines together (bounded by the window and the store). */
+  get pointCount(): number {
+    return this.series.reduce((sum, points) => sum + points.length, 0);
   }
 
   /** The colour of the first line, as drawn (tests check that a theme switch recolours). */
@@ -163,30 +185,52 @@ export class TimeChart {
     this.windowMs = windowMs;
     const until = this.latestTime();
     const since = until - windowMs;
+    let below: Point[] = [];
     this.lines.forEach((line, i) => {
       const dataset = this.chart.data.datasets[i];
       if (!dataset) return;
       const points = this.store.ring(line.key).pointsSince(since);
-      dataset.data = this.frozenAt === null ? points : points.filter((point) => point.x <= until);
+      const held = this.frozenAt === null ? points : points.filter((point) => point.x <= until);
+      this.series[i] = this.stackOn(below, held);
+      below = this.series[i];
+      dataset.data = this.series[i];
     });
   }
 
-  /** Appends each line's newest stored point, if newer than what the chart has, and trims the window. */
+  /**
+   * Appends each line's newest stored point, if newer than what the chart has, and trims the window. The
+   * chart never holds a point its ring has dropped: a window longer than the server's history stays bounded.
+   */
   append(): void {
-    const cutoff = this.latestTime() - this.windowMs;
+    const windowStart = this.latestTime() - this.windowMs;
+    let below: Point[] = [];
     this.lines.forEach((line, i) => {
-      const data = this.chart.data.datasets[i]?.data;
-      const last = this.store.ring(line.key).last();
-      if (!data || !last) return;
-      if (data.length === 0 || (data[data.length - 1] as Point).x < last.t) data.push({ x: last.t, y: last.value });
+      const data = this.series[i];
+      const ring = this.store.ring(line.key);
+      if (!data) return;
+      // Every point since the last draw: draws are fewer than samples when the server samples fast.
+      const added = this.stackOn(below, ring.pointsAfter(data.at(-1)?.x ?? Number.NEGATIVE_INFINITY));
+      for (const point of added) data.push(point);
+      below = added;
+      const cutoff = Math.max(windowStart, ring.firstTime());
       let drop = 0;
       while (drop < data.length && (data[drop] as Point).x < cutoff) drop++;
       if (drop > 0) data.splice(0, drop);
     });
   }
 
+  /**
+   * On a stacked chart, each line is drawn on top of the line before it (the points at the same times).
+   * Chart.js's own stacking keeps an entry per x value forever, which leaks on a chart that scrolls.
+   */
+  private stackOn(below: Point[], points: Point[]): Point[] {
+    if (!this.stacked) return points;
+    const base = new Map(below.map((point) => [point.x, point.y]));
+    return points.map((point) => ({ x: point.x, y: point.y + (base.get(point.x) ?? 0), v: point.y }));
+  }
+
   draw(): void {
-    (this.chart.options.plugins as { pulseboardBands?: { level?: Level } }).pulseboardBands = { level: this.bands?.() };
+    (this.chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands = { level: this.bands?.(), colors: this.bandColors };
     const latest = this.latestTime();
     const x = this.chart.options.scales?.x;
     if (x) {
@@ -209,7 +253,7 @@ export class TimeChart {
 
   private oldestTime(fallback: number): number {
     let oldest = fallback;
-    for (const dataset of this.chart.data.datasets) oldest = Math.min(oldest, dataset.data[0]?.x ?? fallback);
+    for (const points of this.series) oldest = Math.min(oldest, points[0]?.x ?? fallback);
     return oldest;
   }
 

@@ -1,0 +1,250 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_THRESHOLDS } from '../../server/alert-rules.js';
+import type { CpuSample } from '../../server/protocol.js';
+import type { RunningServer } from '../../server/server.js';
+import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { ROOT, type ServerProcess, spawnServer, startTestServer } from '../helpers/server.js';
+import { steerableCpu } from '../helpers/steerable.js';
+
+const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
+const HOUR = 3_600_000;
+
+type Debug = {
+  points(key: string): number;
+  chartColors(): string[];
+  visibleRange(): { min: number; max: number } | null;
+  activeAlerts(): string[];
+};
+const debug = <T>(page: Page, read: (debug: Debug) => T): Promise<T> =>
+  page.evaluate(`(${read.toString()})(window.__pulseboardDebug)`) as Promise<T>;
+const rangeWidth = async (page: Page) => {
+  const range = await debug(page, (d) => d.visibleRange());
+  return range ? range.max - range.min : 0;
+};
+const waitLive = (page: Page) =>
+  page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live', undefined, { timeout: 10_000 });
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A server whose log already holds 70 minutes of 1 Hz CPU history, so every window has something to show. */
+async function serverWithHistory(): Promise<{ server: RunningServer; cpu: ReturnType<typeof steerableCpu> }> {
+  const cpu = steerableCpu(1000);
+  const server = await startTestServer(
+    {
+      intervalMs: 1000,
+      historyMs: HOUR,
+      backfillMs: HOUR,
+      alerts: { rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, forMs: 0, severity: 'critical' }], thresholds: DEFAULT_THRESHOLDS },
+    },
+    { collectors: [cpu.collector] },
+  );
+  const now = Date.now() - 1000;
+  for (let t = now - 70 * 60_000; t < now; t += 1000) {
+    const total = 20 + 10 * Math.sin(t / 60_000);
+    server.monitor.hub.publish('cpu', { t, total, user: total, system: 0, iowait: 0, cores: [total], load: [0, 0, 0] } satisfies CpuSample);
+  }
+  cleanups.push(() => server.close());
+  return { server, cpu };
+}
+
+async function openPage(url: string, viewport?: { width: number; height: number }): Promise<Page> {
+  const browser: Browser = await launchBrowser(viewport ? { viewport } : {});
+  cleanups.push(() => browser.close());
+  const page = await browser.context.newPage();
+  await page.goto(url);
+  await waitLive(page);
+  return page;
+}
+
+describe('time window and pause', () => {
+  it('switches among 1m, 5m, 15m and 1h at once from the page store, and keeps the choice in the URL and localStorage', async () => {
+    const { server } = await serverWithHistory();
+    const page = await openPage(server.url);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug.points('cpu.total') > 3500);
+    expect(Math.abs((await rangeWidth(page)) - 5 * 60_000)).toBeLessThanOrEqual(2000); // the default
+
+    const requests: string[] = [];
+    page.on('request', (request) => requests.push(request.url()));
+    for (const [label, ms] of [
+      ['1m', 60_000],
+      ['15m', 15 * 60_000],
+      ['1h', HOUR],
+      ['5m', 5 * 60_000],
+    ] as const) {
+      await page.click(`button[data-window="${label}"]`);
+      expect(Math.abs((await rangeWidth(page)) - ms)).toBeLessThanOrEqual(2000);
+      expect(await page.getAttribute(`button[data-window="${label}"]`, 'aria-pressed')).toBe('true');
+      expect(new URL(page.url()).searchParams.get('window')).toBe(label);
+    }
+    expect(requests).toEqual([]); // no refetch: the store already holds the hour
+
+    await page.click('button[data-window="15m"]');
+    await page.goto(server.url); // no ?window: the browser remembers
+    await waitLive(page);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug.points('cpu.total') > 3500);
+    expect(await page.getAttribute('button[data-window="15m"]', 'aria-pressed')).toBe('true');
+    expect(Math.abs((await rangeWidth(page)) - 15 * 60_000)).toBeLessThanOrEqual(2000);
+    await page.goto(`${server.url}?window=1m`); // a shared link wins over what is remembered
+    await waitLive(page);
+    expect(await page.getAttribute('button[data-window="1m"]', 'aria-pressed')).toBe('true');
+  });
+
+  it('pause freezes the charts while data keeps arriving; resume jumps to now', async () => {
+    const { server } = await serverWithHistory();
+    const page = await openPage(`${server.url}?window=1m`);
+    await page.click('button[data-control="pause"]');
+    const frozen = await debug(page, (d) => d.visibleRange());
+    const pointsAtPause = await debug(page, (d) => d.points('cpu.total'));
+    await page.waitForTimeout(2500);
+    expect(await debug(page, (d) => d.points('cpu.total'))).toBeGreaterThan(pointsAtPause);
+    expect(await debug(page, (d) => d.visibleRange())).toEqual(frozen);
+    expect(await page.textContent('button[data-control="pause"]')).toBe('resume');
+
+    await page.click('button[data-control="pause"]');
+    const resumed = await debug(page, (d) => d.visibleRange());
+    expect(resumed?.max).toBeGreaterThanOrEqual((frozen?.max ?? 0) + 2000);
+  });
+});
+
+describe('themes', () => {
+  it('follow the system, and the toggle recolours the charts without a reload', async () => {
+    const { server } = await serverWithHistory();
+    const browser = await launchBrowser();
+    cleanups.push(() => browser.close());
+    const page = await browser.context.newPage();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(server.url);
+    await waitLive(page);
+    await page.evaluate(() => {
+      (window as any).__sameDocument = true;
+    });
+    expect(await page.getAttribute('html', 'data-theme')).toBe('dark');
+    const dark = await debug(page, (d) => d.chartColors());
+
+    await page.click('button[data-control="theme"]'); // auto -> light
+    expect(await page.getAttribute('html', 'data-theme')).toBe('light');
+    const light = await debug(page, (d) => d.chartColors());
+    expect(light).not.toEqual(dark);
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(background).toBe('rgb(244, 245, 247)');
+
+    await page.click('button[data-control="theme"]'); // light -> dark
+    expect(await debug(page, (d) => d.chartColors())).toEqual(dark);
+    expect(new URL(page.url()).searchParams.get('theme')).toBe('dark');
+    expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+    await page.click('button[data-control="theme"]'); // dark -> auto, then the system turns light
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.waitForFunction(() => document.documentElement.dataset.theme === 'light');
+    expect(await debug(page, (d) => d.chartColors())).toEqual(light);
+  });
+});
+
+describe('alerts in the page', () => {
+  it('show a firing alert as a banner, a log entry and a notification, and clear the banner when it resolves', async () => {
+    const { server, cpu } = await serverWithHistory();
+    const browser = await launchBrowser();
+    cleanups.push(() => browser.close());
+    await browser.context.grantPermissions(['notifications'], { origin: new URL(server.url).origin });
+    const page = await browser.context.newPage();
+    // Counts the notifications the page creates, then lets the browser's own constructor do its work.
+    await page.addInitScript(() => {
+      const Original = window.Notification;
+      const shown: string[] = [];
+      (window as any).__notifications = shown;
+      window.Notification = class extends Original {
+        constructor(title: string, options?: NotificationOptions) {
+          super(title, options);
+          shown.push(title);
+        }
+      } as typeof Notification;
+    });
+    await page.goto(server.url);
+    await waitLive(page);
+    expect(await page.isHidden('#alert-banner')).toBe(true);
+    expect(await page.getAttribute('#alert-banner', 'aria-live')).toBe('assertive');
+
+    cpu.set(97);
+    await page.waitForSelector('#alert-banner .alert[data-rule="cpu-test"]', { timeout: 5000 });
+    expect(await page.textContent('#alert-banner')).toMatch(/critical cpu-test: CPU 97 %, above 50 %/);
+    expect(await page.textContent('#alert-log')).toMatch(/FIRING cpu-test/);
+    expect(await page.getAttribute('[data-topic="cpu"] [data-role="value"]', 'data-level')).toBe('critical');
+    expect(await page.evaluate(() => (window as any).__notifications)).toEqual(['CRITICAL: cpu-test']);
+
+    // A page opened while the alert fires shows it from the backfill.
+    const late = await browser.context.newPage();
+    await late.goto(`${server.url}?share=0`);
+    await late.waitForSelector('#alert-banner .alert[data-rule="cpu-test"]', { timeout: 5000 });
+    await late.close();
+
+    cpu.set(10);
+    await page.waitForSelector('#alert-banner', { state: 'hidden', timeout: 5000 });
+    expect(await page.textContent('#alert-log li:first-child')).toMatch(/resolved cpu-test/);
+    expect(await page.getAttribute('[data-topic="cpu"] [data-role="value"]', 'data-level')).toBe('ok');
+  });
+});
+
+describe('kiosk and layouts', () => {
+  let server: ServerProcess;
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    server = await spawnServer(['--port', '0', '--interval', '500ms']);
+  });
+  afterAll(() => server?.stop());
+
+  const overflow = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+  it('kiosk at 3840x2160: no controls, no cursor, type scaled for the room, no overflow', async () => {
+    const page = await openPage(`${server.url}?kiosk`, { width: 3840, height: 2160 });
+    await page.waitForTimeout(1200);
+    expect(await page.isHidden('#controls')).toBe(true);
+    expect(await page.evaluate(() => getComputedStyle(document.body).cursor)).toBe('none');
+    const rootPx = await page.evaluate(() => Number.parseFloat(getComputedStyle(document.documentElement).fontSize));
+    expect(rootPx).toBeGreaterThanOrEqual(30);
+    expect(await overflow(page)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-3840x2160.png') });
+  });
+
+  it.each([
+    ['phone', 375, 812],
+    ['laptop', 1440, 900],
+  ])('%s at %ix%i: a sensible grid and nothing wider than the screen', async (name, width, height) => {
+    const page = await openPage(server.url, { width, height });
+    await page.waitForTimeout(1200);
+    expect(await overflow(page)).toBeLessThanOrEqual(0);
+    const wide = await page.evaluate(() =>
+      [...document.querySelectorAll('.panel, .routes, .controls, .alert-log')]
+        .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 1)
+        .map((element) => element.className),
+    );
+    expect(wide).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}x${height}.png`), fullPage: true });
+  });
+});
+
+describe('a new server version', () => {
+  it('reloads the page once when the server comes back with another version', async () => {
+    const first = await startTestServer({}, { version: '1.0.0' });
+    const port = first.port;
+    const page = await openPage(first.url);
+    let loads = 0;
+    page.on('load', () => loads++);
+    await page.evaluate(() => {
+      (window as any).__beforeUpgrade = true;
+    });
+    await first.close();
+    const second = await startTestServer({ port }, { version: '1.1.0' });
+    cleanups.push(() => second.close());
+    await page.waitForFunction(() => !(window as any).__beforeUpgrade, undefined, { timeout: 15_000 });
+    await waitLive(page);
+    expect(await page.textContent('#facts')).toMatch(/pulseboard 1\.1\.0/);
+    await page.waitForTimeout(1500);
+    expect(loads).toBe(1);
+  });
+});

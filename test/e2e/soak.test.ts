@@ -1,0 +1,94 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { type ServerProcess, spawnServer } from '../helpers/server.js';
+
+/**
+ * The page under a long run, compressed: the server samples every 20 ms, so each second pushes 50
+ * samples per topic through the page. `npm test` pushes 2 000 per topic after the warm-up; `npm run soak`
+ * pushes 86 400 (a day of 1 Hz samples) every 10 ms with 36 s of history, i.e. 3 600 points per series:
+ * what a 1 h window holds at 1 Hz.
+ */
+const SAMPLES = Number(process.env.PULSEBOARD_SOAK_SAMPLES ?? 2000);
+const HISTORY_S = Number(process.env.PULSEBOARD_SOAK_HISTORY_S ?? 12);
+const INTERVAL_MS = Number(process.env.PULSEBOARD_SOAK_INTERVAL_MS ?? 20);
+
+type Counters = { applied: number; draws: number; drawMs: number };
+
+describe('soak', () => {
+  let server: ServerProcess;
+  let browser: Browser;
+  beforeAll(async () => {
+    // No alert rules: the DOM must stay exactly the same size, and a busy machine could fire one.
+    const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-soak-')), 'rules.json');
+    writeFileSync(rules, '{"rules": []}');
+    server = await spawnServer([
+      '--port',
+      '0',
+      '--interval',
+      `${INTERVAL_MS}ms`,
+      '--history',
+      `${HISTORY_S}s`,
+      '--backfill',
+      `${HISTORY_S}s`,
+      '--alert-rules',
+      rules,
+    ]);
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it(`keeps the JS heap within 10 % and the DOM node count unchanged over ${SAMPLES} samples per topic`, async () => {
+    const page = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(`${server.url}?window=1h`);
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live');
+    const counters = () => page.evaluate(() => (window as any).__pulseboardDebug.counters() as Counters);
+    const measure = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await cdp.send('HeapProfiler.collectGarbage');
+      const heap = await cdp.send('Runtime.getHeapUsage');
+      const dom = await cdp.send('Memory.getDOMCounters');
+      const nodes = await page.evaluate(() => {
+        const walker = document.createTreeWalker(document, NodeFilter.SHOW_ALL);
+        let count = 0;
+        while (walker.nextNode()) count++;
+        return count;
+      });
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const metric = (name: string) => metrics.find((m) => m.name === name)?.value ?? 0;
+      return {
+        heapUsed: heap.usedSize,
+        nodes,
+        listeners: dom.jsEventListeners,
+        taskSeconds: metric('TaskDuration'),
+        ...(await counters()),
+      };
+    };
+
+    // Warm-up: the history fills, so every series and chart holds all it ever will.
+    await page.waitForTimeout((HISTORY_S + 3) * 1000);
+    const before = await measure();
+    const topics = 6; // cpu, memory, network, disk, process, requests tick with the interval
+    const target = before.applied + SAMPLES * topics;
+    const started = Date.now();
+    while ((await counters()).applied < target) await page.waitForTimeout(1000);
+    const after = await measure();
+
+    const draws = Math.max(1, after.draws - before.draws);
+    const perDrawMs = (after.drawMs - before.drawMs) / draws;
+    const busyMs = (after.taskSeconds - before.taskSeconds) * 1000;
+    console.log(
+      `soak: ${SAMPLES} samples per topic in ${Math.round((Date.now() - started) / 1000)} s; heap ${(before.heapUsed / 2 ** 20).toFixed(2)} -> ${(after.heapUsed / 2 ** 20).toFixed(2)} MiB; DOM nodes ${before.nodes} -> ${after.nodes}; listeners ${before.listeners} -> ${after.listeners}; drawing all charts ${perDrawMs.toFixed(2)} ms per update (${draws} updates, ${Math.round((HISTORY_S * 1000) / INTERVAL_MS)} points per series); main thread busy ${busyMs.toFixed(0)} ms in all for ${SAMPLES * topics} samples`,
+    );
+    expect(after.heapUsed).toBeLessThanOrEqual(before.heapUsed * 1.1);
+    expect(after.nodes).toBe(before.nodes);
+    expect(after.listeners).toBe(before.listeners);
+  }, 3_600_000);
+});
