@@ -1,10 +1,12 @@
 import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { compress } from 'hono/compress';
 import { tokenAuth } from './auth.js';
+import type { Board, Boards } from './board.js';
 import { cors, corsHeaders } from './cors.js';
-import type { Monitor } from './monitor.js';
+import { PrometheusExport } from './metrics.js';
+import { Monitor } from './monitor.js';
 import { findWebDir } from './paths.js';
 import type { HistoryResponse, SnapshotResponse } from './protocol.js';
 import { parseSince, parseTopics } from './query.js';
@@ -37,11 +39,18 @@ const PAGE_HEADERS: Record<string, string> = {
 };
 
 /**
- * The HTTP face of a monitor: the stream, the JSON routes and the page. Mountable under any base path.
- * Takes the monitor or its promise, so an embedding app can mount the routes before sampling is ready.
+ * The HTTP face of a monitor (or of a fleet hub's boards): the stream, the JSON routes, `/metrics` and the
+ * page. Mountable under any base path. Takes the monitor or its promise, so an embedding app can mount the
+ * routes before sampling is ready.
  */
-export function createApp(source: Monitor | Promise<Monitor>, options: AppOptions = {}): Hono<Env> {
-  const ready = Promise.resolve(source);
+export function createApp(source: Monitor | Promise<Monitor> | Boards, options: AppOptions = {}): Hono<Env> {
+  const ready: Promise<Boards> =
+    source instanceof Monitor
+      ? Promise.resolve(source.asBoards())
+      : 'board' in source
+        ? Promise.resolve(source)
+        : source.then((m) => m.asBoards());
+  const metrics = ready.then((boards) => new PrometheusExport(boards, options.measure ?? null));
   const app = new Hono<Env>();
   if (options.measure) app.use('*', requestMiddleware(options.measure));
   app.use('*', boundedBodies());
@@ -58,25 +67,33 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
   });
   app.notFound((c) => c.json({ error: 'not found' }, 404));
 
+  /** The board `?host=` asks for, or the JSON error response. */
+  const boardOf = async (c: Context<Env>): Promise<Board | Response> => {
+    const lookup = (await ready).board(c.req.query('host'));
+    return lookup.ok ? lookup.board : c.json({ error: lookup.error }, lookup.status);
+  };
+
   app.get('/api/events', async (c) => {
-    const monitor = await ready;
-    const topics = parseTopics(c.req.query('topics'), monitor.topics);
+    const boards = await ready;
+    const board = await boardOf(c);
+    if (board instanceof Response) return board;
+    const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const request = {
       topics: topics.value,
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
     };
-    const admission = monitor.streamLimits.admit(c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
+    const admission = boards.streamLimits.admit(c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
     if (!admission.ok) {
       return c.json({ error: admission.error }, admission.status, { 'Retry-After': String(admission.retryAfterSeconds) });
     }
-    const maxBuffered = monitor.config.maxClientBufferBytes;
+    const maxBuffered = boards.maxClientBufferBytes;
     // The one route that writes to the Node socket itself: encoded bytes, shared by all clients.
     const outgoing = c.env?.outgoing;
     const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
     const sink = outgoing ? new NodeResponseSink(outgoing, maxBuffered, headers) : new WebStreamSink(maxBuffered);
     sink.onClose(admission.release);
-    monitor.streams.start(sink, request);
+    board.streams.start(sink, request);
     if (sink instanceof NodeResponseSink) return RESPONSE_ALREADY_SENT;
     return new Response(sink.stream, { headers });
   });
@@ -84,51 +101,49 @@ export function createApp(source: Monitor | Promise<Monitor>, options: AppOption
   const json = compress();
 
   app.get('/api/snapshot', json, async (c) => {
-    const monitor = await ready;
+    const board = await boardOf(c);
+    if (board instanceof Response) return board;
     const samples: Record<string, unknown> = {};
-    for (const topic of monitor.topics) {
-      const latest = monitor.hub.latest(topic);
+    for (const topic of board.topics) {
+      const latest = board.hub.latest(topic);
       if (latest) samples[topic] = latest.data;
     }
     const body: SnapshotResponse = {
-      bootId: monitor.hub.bootId,
+      bootId: board.hub.bootId,
       t: Date.now(),
       samples: samples as SnapshotResponse['samples'],
-      collectors: monitor.sampler.health(),
+      collectors: board.health(),
     };
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
   app.get('/api/history', json, async (c) => {
-    const monitor = await ready;
-    const topics = parseTopics(c.req.query('topics'), monitor.topics);
+    const board = await boardOf(c);
+    if (board instanceof Response) return board;
+    const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const since = parseSince(c.req.query('since'), Date.now());
     if (!since.ok) return c.json({ error: since.error }, 400);
     const body: HistoryResponse = {
-      bootId: monitor.hub.bootId,
+      bootId: board.hub.bootId,
       since: since.value,
-      series: seriesSince(monitor.hub, topics.value, since.value),
-      alerts: monitor.alerts.active(),
+      series: seriesSince(board.hub, topics.value, since.value),
+      alerts: board.activeAlerts(),
     };
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  app.get('/healthz', async (c) => {
-    const monitor = await ready;
-    const collectors = monitor.sampler.health();
-    return c.json(
-      {
-        status: 'ok',
-        version: monitor.version,
-        bootId: monitor.hub.bootId,
-        uptime: Math.round(process.uptime()),
-        streams: monitor.streams.count,
-        collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
-      },
-      200,
-      { 'Cache-Control': 'no-store' },
-    );
+  app.get('/healthz', async (c) => c.json((await ready).status(), 200, { 'Cache-Control': 'no-store' }));
+
+  app.get('/api/fleet', json, async (c) => {
+    const boards = await ready;
+    if (!boards.fleet) return c.json({ error: 'not a fleet hub: start with --redis to show many hosts' }, 404);
+    return c.json(boards.fleet(), 200, { 'Cache-Control': 'no-store' });
+  });
+
+  app.get('/metrics', async (c) => {
+    const exported = await metrics;
+    return c.body(await exported.text(), 200, { 'Content-Type': exported.contentType, 'Cache-Control': 'no-store' });
   });
 
   app.get('*', (c) => {

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alert-rules.js';
 import { formatDuration, parseDuration } from './duration.js';
@@ -37,12 +38,34 @@ export interface Config {
   alerts: AlertSettings;
   /** Each alert change is POSTed here as JSON. */
   alertWebhook: URL | null;
+  /** Fleet: an agent appends its events to Redis; a server with it serves every host found there. */
+  redis: URL | null;
+  /** Fleet: the agent's host name in Redis and in `?host=`. */
+  name: string;
+  /** Fleet: events an agent keeps while Redis is unreachable; the oldest go first past it. */
+  backlog: number;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
 export class ConfigError extends Error {}
 
-type Kind = 'port' | 'host' | 'duration' | 'count' | 'bytes' | 'regex' | 'boolean' | 'url' | 'file' | 'secret' | 'origins';
+type Kind =
+  | 'port'
+  | 'host'
+  | 'duration'
+  | 'count'
+  | 'bytes'
+  | 'regex'
+  | 'boolean'
+  | 'url'
+  | 'file'
+  | 'secret'
+  | 'origins'
+  | 'redis'
+  | 'name';
+
+/** A fleet host's name: what `?host=` and the Redis keys carry. */
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 interface OptionSpec {
   key: keyof Config;
@@ -241,6 +264,32 @@ const OPTIONS: OptionSpec[] = [
     help: 'POST every alert change as JSON to this http(s) URL (retried with backoff)',
   },
   {
+    key: 'redis',
+    flag: 'redis',
+    env: 'PULSEBOARD_REDIS',
+    kind: 'redis',
+    fallback: '',
+    help: 'Redis URL (redis://host:6379): an agent appends to it; a server serves every host found in it',
+  },
+  {
+    key: 'name',
+    flag: 'name',
+    env: 'PULSEBOARD_NAME',
+    kind: 'name',
+    fallback: '',
+    help: "agent: this host's name in the fleet (default: the hostname)",
+  },
+  {
+    key: 'backlog',
+    flag: 'backlog',
+    env: 'PULSEBOARD_BACKLOG',
+    kind: 'count',
+    fallback: '100000',
+    min: 100,
+    max: 10_000_000,
+    help: 'agent: events kept while Redis is unreachable, flushed in order when it returns',
+  },
+  {
     key: 'tlsCert',
     flag: 'tls-cert',
     env: 'PULSEBOARD_TLS_CERT',
@@ -300,6 +349,22 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
         throw bad('not a valid regular expression');
       }
     }
+    case 'redis': {
+      if (raw === '') return null;
+      let url: URL | null = null;
+      try {
+        url = new URL(raw);
+      } catch {}
+      if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+        throw bad('expected a Redis URL such as redis://127.0.0.1:6379');
+      }
+      return url;
+    }
+    case 'name': {
+      if (raw === '') return defaultHostName();
+      if (!HOST_NAME.test(raw)) throw bad('expected 1-63 letters, digits, ".", "_" or "-", starting with a letter or digit');
+      return raw;
+    }
     case 'url': {
       if (raw === '') return null;
       let url: URL;
@@ -351,10 +416,21 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
   }
 }
 
-export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config };
+export type CliCommand = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: Config } | { kind: 'agent'; config: Config };
+
+/** The machine's hostname as a fleet name: characters a name cannot hold become `-`. */
+function defaultHostName(): string {
+  const name = hostname()
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 63);
+  return name === '' ? 'host' : name;
+}
 
 /** Flags win over environment variables, which win over defaults. Throws ConfigError. */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
+  const agent = argv[0] === 'agent';
+  if (agent) argv = argv.slice(1);
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
@@ -394,7 +470,11 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if (result.proxy && result.proxyPort === result.port && result.port !== 0) {
     throw new ConfigError(`--proxy-port ${result.proxyPort} is the dashboard's --port; choose another`);
   }
-  return { kind: 'run', config: result };
+  if (agent && !result.redis) throw new ConfigError('agent needs --redis <url> to send its events to');
+  if (!agent && (values.name !== undefined || values.backlog !== undefined)) {
+    throw new ConfigError('--name and --backlog are for `pulseboard agent`');
+  }
+  return { kind: agent ? 'agent' : 'run', config: result };
 }
 
 /** The configuration a library user gets when they pass nothing. */
@@ -411,7 +491,8 @@ export function helpText(): string {
     return `  ${flag.padEnd(34)} ${spec.help}${fallback}\n  ${''.padEnd(34)} env ${spec.env}`;
   });
   return [
-    'Usage: pulseboard [options]',
+    'Usage: pulseboard [options]                       serve the dashboard (of every host in Redis, with --redis)',
+    '       pulseboard agent --redis <url> [options]   sample this host into Redis; serves no page',
     '',
     'Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.',
     'Durations take ms, s, m, h or d (a bare number is milliseconds).',

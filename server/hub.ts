@@ -24,6 +24,8 @@ export interface HubOptions {
   /** Events older than this (by sample time) are dropped too. */
   maxAgeMs: number;
   bootId?: string;
+  /** Seq of the first event published (a mirror of another process's log starts where that log is). */
+  firstSeq?: number;
 }
 
 export function newBootId(): string {
@@ -50,6 +52,7 @@ export class Hub {
     this.ring = new Array(options.capacity);
     this.maxAgeMs = options.maxAgeMs;
     this.bootId = options.bootId ?? newBootId();
+    this.nextSeq = options.firstSeq ?? 1;
   }
 
   get capacity(): number {

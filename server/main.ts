@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-import { ConfigError, firstLine, helpText, parseCli } from './config.js';
+import { type Config, ConfigError, firstLine, helpText, parseCli } from './config.js';
+import { FleetAgent } from './fleet/agent.js';
+import { Monitor } from './monitor.js';
 import { readVersion } from './paths.js';
-import { ListenError, startServer } from './server.js';
+import { ListenError, startFleetHub, startServer } from './server.js';
 
 const SHUTDOWN_GRACE_MS = 1500;
 
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
+  if (command.kind === 'agent') return runAgent(config);
   if (!isLoopback(config.host) && !config.token) {
     process.stderr.write(
       `pulseboard: warning: listening on ${config.host} without --token exposes host metrics to anyone on the network.\n`,
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
   }
 
   // Signal handlers go in before the URL is printed: whoever reads that line may signal at once.
-  let running: Awaited<ReturnType<typeof startServer>> | undefined;
+  let running: { close(): Promise<void> } | undefined;
   const shutdown = (signal: string) => {
     process.stdout.write(`pulseboard: ${signal}, closing streams\n`);
     setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
@@ -45,12 +48,38 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 
   try {
-    running = await startServer({ config });
+    if (config.redis) {
+      const hub = await startFleetHub(config);
+      running = hub;
+      process.stdout.write(`pulseboard ${readVersion()} fleet hub on ${config.redis.host}, listening on ${hub.url}\n`);
+      return;
+    }
+    const server = await startServer({ config });
+    running = server;
+    process.stdout.write(`pulseboard ${server.monitor.version} listening on ${server.url}\n`);
+    if (server.proxy) process.stdout.write(`pulseboard: proxying ${server.proxy.url} -> ${config.proxy?.origin} (measured)\n`);
   } catch (error) {
     fail(error instanceof ListenError ? error.message : firstLine(error), 1);
   }
-  process.stdout.write(`pulseboard ${running.monitor.version} listening on ${running.url}\n`);
-  if (running.proxy) process.stdout.write(`pulseboard: proxying ${running.proxy.url} -> ${config.proxy?.origin} (measured)\n`);
+}
+
+/** `pulseboard agent`: samples this host into Redis; serves nothing. */
+async function runAgent(config: Config): Promise<void> {
+  const monitor = await Monitor.create({ config });
+  const agent = new FleetAgent(monitor, { redis: config.redis as URL, name: config.name, backlog: config.backlog });
+  const shutdown = (signal: string) => {
+    process.stdout.write(`pulseboard agent: ${signal}, sending what is left\n`);
+    monitor.close();
+    setTimeout(() => process.exit(0), SHUTDOWN_GRACE_MS).unref();
+    void agent.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  agent.start();
+  monitor.start();
+  process.stdout.write(
+    `pulseboard agent ${monitor.version} "${config.name}" sampling every ${config.intervalMs} ms into ${config.redis?.host}\n`,
+  );
 }
 
 function isLoopback(host: string): boolean {

@@ -1,12 +1,23 @@
 import { uptime } from 'node:os';
 import { AlertEngine } from './alerts.js';
+import type { Board, Boards } from './board.js';
 import type { Collector } from './collectors/collector.js';
 import { readHostInfo } from './collectors/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { readVersion } from './paths.js';
-import type { HelloMode, HelloPayload, HostInfo, Sample, Topic } from './protocol.js';
+import type {
+  AlertPayload,
+  CollectorHealth,
+  HelloMode,
+  HelloPayload,
+  HostInfo,
+  LoggedEventName,
+  PayloadOf,
+  Sample,
+  Topic,
+} from './protocol.js';
 import type { RequestStats } from './requests.js';
 import { Sampler } from './sampler.js';
 import { HEARTBEAT } from './sse.js';
@@ -27,6 +38,9 @@ export interface MonitorOptions {
   version?: string;
 }
 
+/** Receives every event the monitor logs, as data (a fleet agent forwards them to Redis). */
+export type EventListener = <E extends LoggedEventName>(event: E, data: PayloadOf<E>) => void;
+
 /** Slots in the log for events that are not samples (health changes, alerts). */
 const NON_SAMPLE_SLOTS = 1024;
 
@@ -34,7 +48,7 @@ const NON_SAMPLE_SLOTS = 1024;
  * The running core: collectors on their cadences feed the hub, and the hub feeds the streams.
  * One per process; the HTTP layer (app.ts) only reads from it.
  */
-export class Monitor {
+export class Monitor implements Board {
   readonly hub: Hub;
   readonly sampler: Sampler;
   readonly streams: StreamService;
@@ -43,6 +57,7 @@ export class Monitor {
   private readonly webhook: AlertWebhook | null;
   readonly version: string;
   private heartbeat: NodeJS.Timeout | undefined;
+  private readonly listeners: EventListener[] = [];
 
   private constructor(
     readonly config: Config,
@@ -56,16 +71,16 @@ export class Monitor {
     this.hub = new Hub({ capacity, maxAgeMs: config.historyMs });
     this.webhook = config.alertWebhook ? new AlertWebhook(config.alertWebhook) : null;
     this.alerts = new AlertEngine(config.alerts.rules, (change) => {
-      this.hub.publish('alert', change);
+      this.publish('alert', change);
       this.webhook?.send(change);
     });
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
       publish: (topic: Topic, sample: Sample) => {
-        this.hub.publish(topic, sample as never);
+        this.publish(topic, sample as never);
         this.alerts.observe(topic, sample);
       },
-      onHealthChange: (collectors) => this.hub.publish('health', { t: Date.now(), collectors }),
+      onHealthChange: (collectors) => this.publish('health', { t: Date.now(), collectors }),
     });
     this.streamLimits = new StreamLimits(config.maxStreams, config.maxStreamsPerClient);
     this.streams = new StreamService({
@@ -103,6 +118,52 @@ export class Monitor {
   /** Topics this host can sample, in protocol order. */
   get topics(): Topic[] {
     return this.sampler.topics;
+  }
+
+  get name(): string {
+    return this.host.hostname;
+  }
+
+  health(): CollectorHealth[] {
+    return this.sampler.health();
+  }
+
+  activeAlerts(): AlertPayload[] {
+    return this.alerts.active();
+  }
+
+  /** Events this monitor logs, in order; listeners are called after the event is in the log. */
+  onEvent(listener: EventListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The monitor as the only board of a standalone server. */
+  asBoards(): Boards {
+    return {
+      board: (host) =>
+        host === undefined
+          ? { ok: true, board: this }
+          : { ok: false, status: 404, error: 'this server shows one host; `host` needs a fleet hub (--redis)' },
+      all: () => [this],
+      streamLimits: this.streamLimits,
+      maxClientBufferBytes: this.config.maxClientBufferBytes,
+      status: () => {
+        const collectors = this.sampler.health();
+        return {
+          status: 'ok',
+          version: this.version,
+          bootId: this.hub.bootId,
+          uptime: Math.round(process.uptime()),
+          streams: this.streams.count,
+          collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
+        };
+      },
+    };
+  }
+
+  private publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): void {
+    this.hub.publish(event, data);
+    for (const listener of this.listeners) listener(event, data);
   }
 
   start(): void {

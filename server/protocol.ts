@@ -265,6 +265,31 @@ export interface AlertPayload {
   message: string;
 }
 
+/** One host of a fleet, as the overview (`/api/fleet`) shows it. */
+export interface FleetHost {
+  /** The agent's `--name`; `?host=` takes it. */
+  name: string;
+  hostname: string;
+  os: string;
+  version: string;
+  /** Sample time of the host's newest event, ms since epoch; null before the first. */
+  lastSeen: number | null;
+  /** Nothing new for three of its intervals (at least 5 s): the agent, its host or its link is down. */
+  stale: boolean;
+  /** Percent, from the newest cpu sample. */
+  cpu: number | null;
+  memory: { used: number; total: number } | null;
+  failing: Topic[];
+  alerts: AlertPayload[];
+}
+
+export interface FleetStatus {
+  t: number;
+  /** The hub's link to Redis; `since` is when the current state began. */
+  redis: { ok: boolean; error: string | null; since: number };
+  hosts: FleetHost[];
+}
+
 /** Every SSE event the server sends, discriminated by `event` (the SSE `event:` field). */
 export type ServerEvent =
   | { [T in Topic]: { event: T; data: SampleByTopic[T] } }[Topic]

@@ -17,6 +17,8 @@ export interface RequestStatsOptions {
   topRoutes?: number;
 }
 
+export type RequestObserver = (route: string, statusClass: StatusClass, ms: number, bytes: number) => void;
+
 interface RouteSlice {
   count: number;
   errors: number;
@@ -62,12 +64,22 @@ export class RequestStats {
   private readonly ring: { at: number; slice: Slice }[] = [];
   private readonly windowTotals = { count: 0, errors: 0, latency: new LatencyHistogram(3) };
   private readonly windowRoutes = new Map<string, RouteSlice>();
+  private readonly observers: RequestObserver[] = [];
 
   constructor(options: RequestStatsOptions) {
     this.source = options.source;
     this.windowMs = options.windowMs ?? 60_000;
     this.maxRoutes = options.maxRoutes ?? 100;
     this.topRoutes = options.topRoutes ?? 8;
+  }
+
+  /** Called for every request measured, with its route bucket (`other` past the route cap). */
+  onRequestEnded(observer: RequestObserver): void {
+    this.observers.push(observer);
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
   }
 
   requestStarted(): void {
@@ -92,6 +104,7 @@ export class RequestStats {
     perRoute.count++;
     if (isError(statusClass)) perRoute.errors++;
     perRoute.latency.record(ms);
+    for (const observer of this.observers) observer(key, statusClass, ms, bytes);
   }
 
   /** Closes the current tick and returns its sample. */

@@ -6,22 +6,33 @@ import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
+import { FleetHub } from './fleet/fleet-hub.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
+import { readVersion } from './paths.js';
 import { startProxyServer } from './proxy.js';
 import { MAX_HEADER_BYTES } from './request-bounds.js';
 import { RequestStats } from './requests.js';
 
-export interface RunningServer {
-  monitor: Monitor;
+interface Listening {
   server: Server | Http2SecureServer;
   /** Cuts every open connection (tests use it to force a reconnect). */
   dropConnections(): void;
   /** The reverse proxy, with --proxy. */
-  proxy: { server: Server; url: string } | null;
   /** e.g. http://127.0.0.1:3000/ */
   url: string;
   port: number;
+  /** Stops accepting, and ends every connection. */
   close(): Promise<void>;
+}
+
+export interface RunningServer extends Listening {
+  monitor: Monitor;
+  /** The reverse proxy, with --proxy. */
+  proxy: { server: Server; url: string } | null;
+}
+
+export interface RunningFleetHub extends Listening {
+  fleet: FleetHub;
 }
 
 /** A listen failure with a message fit for one line on the console. */
@@ -38,7 +49,61 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
     token: config.token,
     corsOrigins: config.corsOrigins,
   });
-  const listener = getRequestListener(app.fetch);
+  const listening = await listen(config, getRequestListener(app.fetch));
+  const { host } = config;
+  let proxy: RunningServer['proxy'] = null;
+  if (config.proxy) {
+    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
+      void listening.close();
+      throw new ListenError(
+        error.code === 'EADDRINUSE'
+          ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
+          : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
+      );
+    });
+    proxy = { server: proxyServer, url: urlOf(host, (proxyServer.address() as AddressInfo).port) };
+  }
+  monitor.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    ...listening,
+    monitor,
+    proxy,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        monitor.close();
+        const closed = listening.close();
+        if (!proxy) return void closed.then(resolve);
+        proxy.server.closeAllConnections();
+        proxy.server.close(() => void closed.then(resolve));
+      });
+      return closing;
+    },
+  };
+}
+
+/** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */
+export async function startFleetHub(config: Config, options: AppOptions = {}): Promise<RunningFleetHub> {
+  const fleet = new FleetHub(config, readVersion());
+  await fleet.start();
+  const requestStats = new RequestStats({ source: 'self' });
+  const app = createApp(fleet, { ...options, measure: requestStats, token: config.token, corsOrigins: config.corsOrigins });
+  const listening = await listen(config, getRequestListener(app.fetch)).catch((error: unknown) => {
+    fleet.close();
+    throw error;
+  });
+  return {
+    ...listening,
+    fleet,
+    close() {
+      fleet.close();
+      return listening.close();
+    },
+  };
+}
+
+async function listen(config: Config, listener: ReturnType<typeof getRequestListener>): Promise<Listening> {
   const server =
     config.tlsCert && config.tlsKey
       ? createTlsServer(config.tlsCert, config.tlsKey, listener)
@@ -69,40 +134,17 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
     });
     server.listen(port, host, () => resolve());
   });
-  let proxy: RunningServer['proxy'] = null;
-  if (config.proxy) {
-    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
-      server.close();
-      throw new ListenError(
-        error.code === 'EADDRINUSE'
-          ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
-          : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
-      );
-    });
-    proxy = { server: proxyServer, url: urlOf(host, (proxyServer.address() as AddressInfo).port) };
-  }
-  monitor.start();
-
   const actualPort = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
-    monitor,
     server,
     port: actualPort,
-    proxy,
     dropConnections,
     url: urlOf(host, actualPort, server instanceof HttpServer ? 'http' : 'https'),
     close() {
       closing ??= new Promise<void>((resolve) => {
-        monitor.close();
-        let pending = proxy ? 2 : 1;
-        const closed = () => {
-          if (--pending === 0) resolve();
-        };
-        server.close(closed);
+        server.close(() => resolve());
         dropConnections();
-        proxy?.server.close(closed);
-        proxy?.server.closeAllConnections();
       });
       return closing;
     },

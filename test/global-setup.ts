@@ -1,6 +1,6 @@
-import { CHROMIUM, ensureDebianTools, NGINX } from './helpers/debian.js';
+import { CHROMIUM, ensureDebianTools, NGINX, REDIS } from './helpers/debian.js';
 
-/** Once per test run: the browser and the reverse proxy the tests drive, from Debian's packages when missing. */
+/** Once per test run: the browser, the reverse proxy and Redis the tests drive, from Debian's packages when missing. */
 export default function setup(): void {
-  ensureDebianTools([CHROMIUM, NGINX]);
+  ensureDebianTools([CHROMIUM, NGINX, REDIS]);
 }

@@ -1,9 +1,11 @@
 import { Board } from './board.js';
+import { FleetOverview, fetchFleet } from './fleet.js';
 import { enterKiosk, VersionWatch } from './kiosk.js';
 import { readPreferences, savePreference, WINDOWS, windowMs } from './preferences.js';
 import { SharedStream } from './shared-stream.js';
 import { applyTheme, onSystemThemeChange } from './theme.js';
 import { AlertCenter } from './ui/alerts.js';
+import { el } from './ui/dom.js';
 import { Header } from './ui/header.js';
 import { StatusPill } from './ui/status-pill.js';
 import { Toolbar } from './ui/toolbar.js';
@@ -15,83 +17,106 @@ if (preferences.kiosk) enterKiosk();
 let theme = preferences.theme;
 applyTheme(theme);
 
-const board = new Board(byId('board'));
-board.setWindow(windowMs(preferences.window));
-const header = new Header(byId('host'), byId('facts'), byId('uptime'));
-const pill = new StatusPill(byId('status'));
-const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
-const versions = new VersionWatch();
+const params = new URLSearchParams(location.search);
+const host = params.get('host');
 
-const toolbar = new Toolbar(byId('controls'), {
-  onWindow(label) {
-    toolbar.setWindow(label);
-    board.setWindow(windowMs(label));
-    savePreference('window', label);
-  },
-  onPause: (paused) => board.setPaused(paused),
-  onTheme(choice) {
-    theme = choice;
-    applyTheme(choice);
+if (host !== null) startBoard(host);
+else {
+  // A fleet hub answers /api/fleet; a standalone server does not, and shows its own host.
+  void fetchFleet().then((fleet) => {
+    if (!fleet) return startBoard(null);
+    byId('controls').hidden = true;
+    byId('alert-log').hidden = true;
+    setTextOf('host', 'fleet');
+    new FleetOverview(byId('board'), byId('status')).start(fleet);
+  });
+}
+
+function setTextOf(id: string, text: string): void {
+  byId(id).textContent = text;
+}
+
+/** The full board of this server's host, or of one host of a fleet (`?host=`). */
+function startBoard(host: string | null): void {
+  if (host !== null) byId('host').before(el('a', { class: 'back', href: './', title: 'all hosts' }, ['fleet ›']));
+  const board = new Board(byId('board'));
+  board.setWindow(windowMs(preferences.window));
+  const header = new Header(byId('host'), byId('facts'), byId('uptime'));
+  const pill = new StatusPill(byId('status'));
+  const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
+  const versions = new VersionWatch();
+
+  const toolbar = new Toolbar(byId('controls'), {
+    onWindow(label) {
+      toolbar.setWindow(label);
+      board.setWindow(windowMs(label));
+      savePreference('window', label);
+    },
+    onPause: (paused) => board.setPaused(paused),
+    onTheme(choice) {
+      theme = choice;
+      applyTheme(choice);
+      board.recolor();
+      savePreference('theme', choice);
+    },
+    onNotify() {
+      void AlertCenter.askPermission().then(() => toolbar.showNotify(AlertCenter.canAsk()));
+    },
+  });
+  toolbar.setWindow(preferences.window);
+  toolbar.setTheme(theme);
+  toolbar.showNotify(AlertCenter.canAsk());
+  onSystemThemeChange(() => {
+    if (theme !== 'auto') return;
+    applyTheme('auto');
     board.recolor();
-    savePreference('theme', choice);
-  },
-  onNotify() {
-    void AlertCenter.askPermission().then(() => toolbar.showNotify(AlertCenter.canAsk()));
-  },
-});
-toolbar.setWindow(preferences.window);
-toolbar.setTheme(theme);
-toolbar.showNotify(AlertCenter.canAsk());
-onSystemThemeChange(() => {
-  if (theme !== 'auto') return;
-  applyTheme('auto');
-  board.recolor();
-});
+  });
 
-// `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
-const share = new URLSearchParams(location.search).get('share') !== '0';
+  // `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
+  const share = params.get('share') !== '0';
 
-const stream = new SharedStream({
-  url: 'api/events',
-  share,
-  onState: (state) => pill.set(state),
-  handlers: {
-    hello: (hello) => {
-      versions.seen(hello.version);
-      header.show(hello);
-      board.configure(hello);
-      toolbar.limitWindows(hello.historyMs, WINDOWS);
+  const stream = new SharedStream({
+    url: host === null ? 'api/events' : `api/events?host=${encodeURIComponent(host)}`,
+    share,
+    onState: (state) => pill.set(state),
+    handlers: {
+      hello: (hello) => {
+        versions.seen(hello.version);
+        header.show(hello);
+        board.configure(hello);
+        toolbar.limitWindows(hello.historyMs, WINDOWS);
+      },
+      backfill: (backfill) => {
+        board.applyBackfill(backfill);
+        alerts.replaceActive(backfill.alerts);
+      },
+      health: (health) => board.showHealth(health.collectors),
+      alert: (change) => alerts.apply(change),
+      cpu: (sample) => board.applySample('cpu', sample),
+      memory: (sample) => board.applySample('memory', sample),
+      network: (sample) => board.applySample('network', sample),
+      disk: (sample) => board.applySample('disk', sample),
+      filesystem: (sample) => board.applySample('filesystem', sample),
+      temperature: (sample) => board.applySample('temperature', sample),
+      process: (sample) => board.applySample('process', sample),
+      processes: (sample) => board.applySample('processes', sample),
+      requests: (sample) => board.applySample('requests', sample),
     },
-    backfill: (backfill) => {
-      board.applyBackfill(backfill);
-      alerts.replaceActive(backfill.alerts);
-    },
-    health: (health) => board.showHealth(health.collectors),
-    alert: (change) => alerts.apply(change),
-    cpu: (sample) => board.applySample('cpu', sample),
-    memory: (sample) => board.applySample('memory', sample),
-    network: (sample) => board.applySample('network', sample),
-    disk: (sample) => board.applySample('disk', sample),
-    filesystem: (sample) => board.applySample('filesystem', sample),
-    temperature: (sample) => board.applySample('temperature', sample),
-    process: (sample) => board.applySample('process', sample),
-    processes: (sample) => board.applySample('processes', sample),
-    requests: (sample) => board.applySample('requests', sample),
-  },
-});
-window.addEventListener('online', () => stream.setOnline(true));
-window.addEventListener('offline', () => stream.setOnline(false));
-stream.start();
+  });
+  window.addEventListener('online', () => stream.setOnline(true));
+  window.addEventListener('offline', () => stream.setOnline(false));
+  stream.start();
 
-// Read-only hooks for the browser tests and for curious operators in the console.
-(window as unknown as { __pulseboardDebug: object }).__pulseboardDebug = {
-  points: (key: string) => board.points(key),
-  times: (key: string) => board.times(key),
-  chartColors: () => board.chartColors(),
-  chartPoints: () => board.chartPoints(),
-  visibleRange: () => board.visibleRange(),
-  activeAlerts: () => alerts.activeRules(),
-  counters: () => ({ ...board.counters }),
-  lastEventId: () => stream.lastEventId,
-  role: () => stream.currentRole,
-};
+  // Read-only hooks for the browser tests and for curious operators in the console.
+  (window as unknown as { __pulseboardDebug: object }).__pulseboardDebug = {
+    points: (key: string) => board.points(key),
+    times: (key: string) => board.times(key),
+    chartColors: () => board.chartColors(),
+    chartPoints: () => board.chartPoints(),
+    visibleRange: () => board.visibleRange(),
+    activeAlerts: () => alerts.activeRules(),
+    counters: () => ({ ...board.counters }),
+    lastEventId: () => stream.lastEventId,
+    role: () => stream.currentRole,
+  };
+}

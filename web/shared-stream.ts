@@ -52,7 +52,9 @@ export class SharedStream {
       this.becomeStreamHolder();
       return;
     }
-    const scope = new URL(this.options.url, location.href).pathname;
+    // Path and query: tabs of one host of a fleet share a stream, tabs of two hosts do not.
+    const { pathname, search } = new URL(this.options.url, location.href);
+    const scope = `${pathname}${search}`;
     this.channel = new BroadcastChannel(`pulseboard ${scope}`);
     this.channel.onmessage = (event: MessageEvent<Message>) => this.onMessage(event.data);
     this.options.onState({ kind: 'connecting' });
@@ -140,7 +142,7 @@ export class SharedStream {
   private async loadHistory(hello: HelloPayload): Promise<void> {
     this.pending = [];
     try {
-      const url = new URL(this.options.url.replace(/events(\?.*)?$/, 'history'), location.href);
+      const url = new URL(this.options.url.replace(/events(?=\?|$)/, 'history'), location.href);
       url.searchParams.set('since', String(Date.now() - hello.backfillMs));
       const history = (await (await fetch(url)).json()) as HistoryResponse;
       const backfill: BackfillPayload = { reset: true, lastSeq: -1, series: history.series, alerts: history.alerts };

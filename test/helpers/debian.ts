@@ -10,6 +10,7 @@ export interface DebianTool {
 
 export const CHROMIUM: DebianTool = { binary: '/usr/bin/chromium', pkg: 'chromium' };
 export const NGINX: DebianTool = { binary: '/usr/sbin/nginx', pkg: 'nginx-light' };
+export const REDIS: DebianTool = { binary: '/usr/bin/redis-server', pkg: 'redis-server' };
 
 /**
  * Installs the missing tools from Debian's packages when we are root with apt-get (downloads from elsewhere

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NGINX } from './debian.js';
+import { freePort } from './ports.js';
 
 export interface RunningNginx {
   url: string;
@@ -23,14 +23,6 @@ export function pulseboardLocation(upstream: string): string {
         proxy_read_timeout 1h;
         gzip off;
     }`;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Debian's nginx in the foreground, in a temporary prefix, proxying a free port to `upstreamPort`. */

@@ -21,17 +21,31 @@ export function startTestServer(
   return startServer({ ...options, config: testConfig(overrides) });
 }
 
-export interface ServerProcess {
-  child: ChildProcess;
+export interface ServerProcess extends CliProcess {
   url: string;
   port: number;
+}
+
+export interface CliProcess {
+  child: ChildProcess;
   output: () => string;
   /** Sends the signal and resolves with the exit code and how long the exit took. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
 }
 
 /** The built CLI (`dist/server/main.js`) as a child process; resolves once it prints its URL. */
-export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  const { process: cli, match } = await spawnCli(args, env, /listening on (https?:\/\/[^\s]+)/);
+  const url = match[1] as string;
+  return { ...cli, url, port: Number(new URL(url).port) };
+}
+
+/** `pulseboard agent ...`; resolves once it says it is sampling. */
+export async function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+  return (await spawnCli(['agent', ...args], env, /sampling every/)).process;
+}
+
+function spawnCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ process: CliProcess; match: RegExpExecArray }> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
   const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -39,30 +53,30 @@ export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s:\n${output}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not ready in 15 s:\n${output}`)), 15_000);
     const onData = () => {
-      const match = /listening on (https?:\/\/[^\s]+)/.exec(output);
+      const match = ready.exec(output);
       if (!match) return;
       clearTimeout(timer);
       child.stdout?.off('data', onData);
-      const url = match[1] as string;
       resolve({
-        child,
-        url,
-        port: Number(new URL(url).port),
-        output: () => output,
-        async stop(signal = 'SIGTERM') {
-          const started = Date.now();
-          if (child.exitCode === null) child.kill(signal);
-          const code = await exited;
-          return { code, ms: Date.now() - started };
+        match,
+        process: {
+          child,
+          output: () => output,
+          async stop(signal = 'SIGTERM') {
+            const started = Date.now();
+            if (child.exitCode === null) child.kill(signal);
+            const code = await exited;
+            return { code, ms: Date.now() - started };
+          },
         },
       });
     };
     child.stdout?.on('data', onData);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output}`));
+      reject(new Error(`${args.join(' ')}: exited with ${code} before it was ready:\n${output}`));
     });
   });
 }

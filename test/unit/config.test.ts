@@ -43,6 +43,12 @@ describe('config parsing', () => {
     [['--cors-origin', 'https://a.example,ftp://b.example'], /"ftp:\/\/b.example" is not an origin/],
     [['--max-streams', '0'], /--max-streams "0": must be at least 1/],
     [['--max-streams-per-client', 'many'], /expected a whole number/],
+    [['--redis', 'http://127.0.0.1:6379'], /--redis "http:\/\/127.0.0.1:6379": expected a Redis URL/],
+    [['--redis', 'redis://'], /expected a Redis URL/],
+    [['agent'], /agent needs --redis/],
+    [['agent', '--redis', 'redis://r:6379', '--name', 'web 1'], /--name "web 1": expected 1-63 letters/],
+    [['agent', '--redis', 'redis://r:6379', '--backlog', '5'], /--backlog "5": must be at least 100/],
+    [['--name', 'web-1'], /--name and --backlog are for `pulseboard agent`/],
   ])('rejects %j with one clear line', (argv, message) => {
     let error: unknown;
     try {
@@ -53,6 +59,18 @@ describe('config parsing', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads the fleet settings: agent mode, Redis URL, name and backlog', () => {
+    const command = parseCli(['agent', '--redis', 'redis://10.0.0.5:6380/2', '--name', 'web-1', '--backlog', '5000'], {});
+    expect(command.kind).toBe('agent');
+    if (command.kind !== 'agent') return;
+    expect(command.config.redis?.href).toBe('redis://10.0.0.5:6380/2');
+    expect(command.config).toMatchObject({ name: 'web-1', backlog: 5000 });
+    expect(run(['--redis', 'rediss://cache.example:6379']).redis?.protocol).toBe('rediss:');
+    expect(run([]).redis).toBeNull();
+    // Without --name an agent is named after the machine.
+    expect(run([]).name).toMatch(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/);
   });
 
   it('reads a list of CORS origins and the stream caps', () => {

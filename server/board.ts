@@ -1,0 +1,33 @@
+import type { Hub } from './hub.js';
+import type { AlertPayload, CollectorHealth, FleetStatus, HelloMode, HelloPayload, Topic } from './protocol.js';
+import type { StreamService } from './stream.js';
+import type { StreamLimits } from './stream-limits.js';
+
+/** One host's dashboard: its event log and streams. A local monitor is one; a fleet hub holds one per host. */
+export interface Board {
+  /** The host's name as the fleet knows it (its hostname when standalone). */
+  readonly name: string;
+  readonly hub: Hub;
+  readonly streams: StreamService;
+  readonly version: string;
+  /** Topics this host samples, in protocol order. */
+  readonly topics: Topic[];
+  health(): CollectorHealth[];
+  activeAlerts(): AlertPayload[];
+  hello(topics: Topic[], mode: HelloMode): HelloPayload;
+}
+
+export type BoardLookup = { ok: true; board: Board } | { ok: false; status: 400 | 404; error: string };
+
+/** What the HTTP layer serves from: one board (standalone) or every host of a fleet (hub mode). */
+export interface Boards {
+  /** The board `?host=` names; standalone servers take no `host`. */
+  board(host: string | undefined): BoardLookup;
+  all(): Board[];
+  readonly streamLimits: StreamLimits;
+  readonly maxClientBufferBytes: number;
+  /** The body of `/healthz`. */
+  status(): Record<string, unknown>;
+  /** The fleet overview (`/api/fleet`); absent on a standalone server. */
+  fleet?(): FleetStatus;
+}

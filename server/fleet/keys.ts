@@ -1,0 +1,37 @@
+import type { AlertPayload, HelloPayload, LoggedEventName } from '../protocol.js';
+
+/** The Redis keys of a fleet. One stream per host holds its events; a hash holds what `hello` needs. */
+export const HOSTS_KEY = 'pulseboard:hosts';
+export const eventsKey = (name: string) => `pulseboard:events:${name}`;
+export const infoKey = (name: string) => `pulseboard:host:${name}`;
+
+/** What an agent says about itself, stored as JSON in its hash's `info` field: its hello, and more. */
+export interface AgentInfo extends Omit<HelloPayload, 't' | 'mode'> {
+  name: string;
+  alerts: AlertPayload[];
+  /** Most entries kept in the stream (MAXLEN): the agent's history as a count. */
+  capacity: number;
+}
+
+/** A stream entry's fields: the event name and its JSON payload. */
+export const EVENT_FIELD = 'e';
+export const DATA_FIELD = 'd';
+
+export type StreamEntry = [id: string, fields: string[]];
+
+/** Parses a stream id of an agent (`<boot>-<seq>`, both decimal); null for any other shape. */
+export function parseStreamId(id: string): { boot: string; seq: number } | null {
+  const match = /^(\d{1,16})-(\d{1,15})$/.exec(id);
+  if (!match) return null;
+  return { boot: match[1] as string, seq: Number(match[2]) };
+}
+
+export function entryEvent(fields: string[]): { event: LoggedEventName; json: string } | null {
+  let event: string | undefined;
+  let json: string | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === EVENT_FIELD) event = fields[i + 1];
+    else if (fields[i] === DATA_FIELD) json = fields[i + 1];
+  }
+  return event && json ? { event: event as LoggedEventName, json } : null;
+}

@@ -1,0 +1,153 @@
+import type { Board } from '../board.js';
+import { Hub } from '../hub.js';
+import {
+  type AlertPayload,
+  type CollectorHealth,
+  type HealthPayload,
+  type HelloMode,
+  type HelloPayload,
+  type LoggedEventName,
+  TOPICS,
+  type Topic,
+} from '../protocol.js';
+import { StreamService } from '../stream.js';
+import { type AgentInfo, entryEvent, parseStreamId, type StreamEntry } from './keys.js';
+
+const LOGGED_EVENTS: ReadonlySet<string> = new Set<LoggedEventName>([...TOPICS, 'health', 'alert']);
+
+/** Room for the entries MAXLEN's `~` leaves beyond the agent's capacity. */
+const TRIM_SLACK = 1.1;
+
+/**
+ * One fleet host on a hub: its Redis Stream replayed into an in-memory log whose ids are the stream ids,
+ * so a client can resume on any hub. A new agent boot, or a gap in the ids (entries trimmed or lost while
+ * this hub was away), starts a new log: open streams end and their clients reconnect with a reset.
+ */
+export class HostMirror implements Board {
+  hub: Hub;
+  streams: StreamService;
+  /** Id of the newest entry read: where reading the stream goes on. */
+  lastId = '0-0';
+  /** Sample time of the newest event. */
+  lastSeen: number | null = null;
+  private collectors = new Map<Topic, CollectorHealth>();
+  private alerts = new Map<string, AlertPayload>();
+  private rejected = 0;
+
+  constructor(
+    readonly name: string,
+    private info: AgentInfo,
+    private readonly log: (line: string) => void,
+  ) {
+    this.hub = this.newHub(info.bootId || String(Date.now()), 1);
+    this.streams = this.newStreams();
+    this.takeStateFrom(info);
+  }
+
+  get version(): string {
+    return this.info.version;
+  }
+
+  get topics(): Topic[] {
+    return this.info.topics;
+  }
+
+  get host(): AgentInfo['host'] {
+    return this.info.host;
+  }
+
+  get interval(): number {
+    return this.info.interval;
+  }
+
+  health(): CollectorHealth[] {
+    return [...this.collectors.values()];
+  }
+
+  activeAlerts(): AlertPayload[] {
+    return [...this.alerts.values()];
+  }
+
+  hello(topics: Topic[], mode: HelloMode): HelloPayload {
+    const { name: _name, alerts: _alerts, capacity: _capacity, ...hello } = this.info;
+    const collectors = this.health().filter((health) => topics.includes(health.topic));
+    return { ...hello, t: Date.now(), bootId: this.hub.bootId, topics, mode, collectors };
+  }
+
+  /** The agent rewrote its info (a restart, a health or alert change): take what does not come as events. */
+  updateInfo(info: AgentInfo): void {
+    const newBoot = info.bootId !== this.info.bootId;
+    this.info = info;
+    if (newBoot && this.hub.length === 0) this.takeStateFrom(info);
+  }
+
+  /** Appends stream entries, oldest first. */
+  ingest(entries: StreamEntry[]): void {
+    for (const [id, fields] of entries) {
+      this.lastId = id;
+      const position = parseStreamId(id);
+      const item = entryEvent(fields);
+      const data = item && LOGGED_EVENTS.has(item.event) ? parseObject(item.json) : null;
+      if (!position || !item || !data) {
+        if (this.rejected++ === 0) this.log(`host ${this.name}: skipping a malformed stream entry ${id}`);
+        continue;
+      }
+      if (position.boot === this.hub.bootId && position.seq <= this.hub.lastSeq) continue;
+      if (position.boot !== this.hub.bootId || position.seq !== this.hub.lastSeq + 1) this.restart(position.boot, position.seq);
+      this.hub.publish(item.event, data as never);
+      this.track(item.event, data);
+    }
+  }
+
+  private track(event: LoggedEventName, data: { t: number }): void {
+    this.lastSeen = Math.max(this.lastSeen ?? 0, data.t);
+    if (event === 'health') {
+      for (const health of (data as HealthPayload).collectors) this.collectors.set(health.topic, health);
+    } else if (event === 'alert') {
+      const change = data as AlertPayload;
+      if (change.state === 'firing') this.alerts.set(change.rule, change);
+      else this.alerts.delete(change.rule);
+    }
+  }
+
+  private restart(boot: string, firstSeq: number): void {
+    const wasEmpty = this.hub.length === 0;
+    this.streams.endAll();
+    const newBoot = boot !== this.hub.bootId;
+    this.hub = this.newHub(boot, firstSeq);
+    this.streams = this.newStreams();
+    if (newBoot && !wasEmpty) {
+      // A restarted agent: what it reported before is over; its info and events tell the new state.
+      this.alerts.clear();
+      this.takeStateFrom(this.info);
+    }
+  }
+
+  private takeStateFrom(info: AgentInfo): void {
+    this.collectors = new Map(info.collectors.map((health) => [health.topic, health]));
+    this.alerts = new Map(info.alerts.map((alert) => [alert.rule, alert]));
+  }
+
+  private newHub(bootId: string, firstSeq: number): Hub {
+    const capacity = Math.max(100, Math.ceil(this.info.capacity * TRIM_SLACK));
+    return new Hub({ capacity, maxAgeMs: this.info.historyMs, bootId, firstSeq });
+  }
+
+  private newStreams(): StreamService {
+    return new StreamService({
+      hub: this.hub,
+      retryMs: this.info.retryMs,
+      backfillMs: this.info.backfillMs,
+      hello: (topics, mode) => this.hello(topics, mode),
+      activeAlerts: () => this.activeAlerts(),
+    });
+  }
+}
+
+function parseObject(json: string): { t: number } | null {
+  try {
+    const value: unknown = JSON.parse(json);
+    if (typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'number') return value as { t: number };
+  } catch {}
+  return null;
+}

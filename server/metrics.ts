@@ -1,0 +1,174 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Board, Boards } from './board.js';
+import type { SampleByTopic, Topic } from './protocol.js';
+import type { RequestStats } from './requests.js';
+
+/** Request latency buckets, seconds: 0.5 ms to 10 s. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+const ratio = (percent: number) => percent / 100;
+
+type GaugeSpec = { help: string; labels?: string[] };
+
+/**
+ * Everything the dashboard shows, in the Prometheus text format (`GET /metrics`). Gauges are filled from
+ * each board's newest samples at scrape time, labelled by `host`; request latency is a histogram observed
+ * on every request this process measures, by route pattern and status class.
+ */
+export class PrometheusExport {
+  private readonly registry = new Registry();
+  private readonly gauges = new Map<string, Gauge>();
+
+  constructor(
+    private readonly boards: Boards,
+    requests: RequestStats | null,
+  ) {
+    if (requests) this.observeRequests(requests);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  async text(): Promise<string> {
+    for (const gauge of this.gauges.values()) gauge.reset();
+    for (const board of this.boards.all()) this.fill(board);
+    return this.registry.metrics();
+  }
+
+  private observeRequests(requests: RequestStats): void {
+    const duration = new Histogram({
+      name: 'pulseboard_http_request_duration_seconds',
+      help: 'Time from the arrival of a request until its response is sent, by route pattern and status class',
+      labelNames: ['route', 'status_class'],
+      buckets: LATENCY_BUCKETS,
+      registers: [this.registry],
+    });
+    const bytes = new Counter({
+      name: 'pulseboard_http_response_size_bytes_total',
+      help: 'Bytes of responses sent, headers included (HTTP/1.1 on Node)',
+      labelNames: ['route'],
+      registers: [this.registry],
+    });
+    new Gauge({
+      name: 'pulseboard_http_requests_in_flight',
+      help: 'Requests received and not yet answered',
+      registers: [this.registry],
+      collect() {
+        this.set(requests.requestsInFlight);
+      },
+    });
+    requests.onRequestEnded((route, statusClass, ms, sent) => {
+      duration.observe({ route, status_class: statusClass }, ms / 1000);
+      if (sent > 0) bytes.inc({ route }, sent);
+    });
+  }
+
+  private gauge(name: string, spec: GaugeSpec): Gauge {
+    let gauge = this.gauges.get(name);
+    if (!gauge) {
+      gauge = new Gauge({ name, help: spec.help, labelNames: ['host', ...(spec.labels ?? [])], registers: [this.registry] });
+      this.gauges.set(name, gauge);
+    }
+    return gauge;
+  }
+
+  private set(name: string, spec: GaugeSpec, labels: Record<string, string>, value: number): void {
+    if (Number.isFinite(value)) this.gauge(name, spec).set(labels, value);
+  }
+
+  private fill(board: Board): void {
+    const host = board.name;
+    const latest = <T extends Topic>(topic: T): SampleByTopic[T] | undefined =>
+      board.hub.latest(topic)?.data as SampleByTopic[T] | undefined;
+    const set = (name: string, help: string, value: number, labels: Record<string, string> = {}) =>
+      this.set(name, { help, labels: Object.keys(labels) }, { host, ...labels }, value);
+
+    set('pulseboard_info', 'Always 1; labels tell the pulseboard version', 1, { version: board.version });
+    set('pulseboard_sse_clients', 'Event streams open to this board', board.streams.count);
+    for (const health of board.health()) {
+      set('pulseboard_collector_up', '1 while the collector of a topic succeeds, 0 while it fails', health.ok ? 1 : 0, {
+        topic: health.topic,
+      });
+    }
+    const firing = new Set(board.activeAlerts().map((alert) => `${alert.rule}\u0000${alert.severity}`));
+    for (const key of firing) {
+      const [rule = '', severity = ''] = key.split('\u0000');
+      set('pulseboard_alert_firing', '1 for each alert rule firing now', 1, { rule, severity });
+    }
+
+    const cpu = latest('cpu');
+    if (cpu) {
+      set('pulseboard_cpu_usage_ratio', 'Share of all CPU time spent busy over the last sample', ratio(cpu.total));
+      for (const mode of ['user', 'system', 'iowait'] as const) {
+        set('pulseboard_cpu_mode_usage_ratio', 'Share of all CPU time by mode', ratio(cpu[mode]), { mode });
+      }
+      cpu.cores.forEach((busy, core) => {
+        set('pulseboard_cpu_core_usage_ratio', 'Share of one core busy', ratio(busy), { core: String(core) });
+      });
+      cpu.load.forEach((load, i) => {
+        set('pulseboard_load_average', 'Run-queue load average', load, { period: ['1m', '5m', '15m'][i] ?? String(i) });
+      });
+    }
+    const memory = latest('memory');
+    if (memory) {
+      set('pulseboard_memory_total_bytes', 'Physical memory', memory.total);
+      set('pulseboard_memory_used_bytes', 'Memory in use (total minus available)', memory.used);
+      set('pulseboard_memory_available_bytes', 'Memory available to new work without swapping', memory.available);
+      set('pulseboard_memory_cached_bytes', 'Page cache', memory.cached);
+      set('pulseboard_memory_buffers_bytes', 'Kernel buffers', memory.buffers);
+      set('pulseboard_swap_total_bytes', 'Swap space', memory.swapTotal);
+      set('pulseboard_swap_used_bytes', 'Swap in use', memory.swapUsed);
+    }
+    const network = latest('network');
+    if (network) {
+      for (const nic of network.interfaces) {
+        set('pulseboard_network_receive_bytes_per_second', 'Bytes received per second, by interface', nic.rx, { interface: nic.name });
+        set('pulseboard_network_transmit_bytes_per_second', 'Bytes sent per second, by interface', nic.tx, { interface: nic.name });
+      }
+    }
+    const disk = latest('disk');
+    if (disk) {
+      set('pulseboard_disk_read_bytes_per_second', 'Bytes read from disks per second', disk.read);
+      set('pulseboard_disk_written_bytes_per_second', 'Bytes written to disks per second', disk.write);
+    }
+    for (const mount of latest('filesystem')?.mounts ?? []) {
+      const labels = { mountpoint: mount.mount, device: mount.fs, fstype: mount.type };
+      set('pulseboard_filesystem_size_bytes', 'Filesystem size', mount.size, labels);
+      set('pulseboard_filesystem_used_bytes', 'Filesystem space used', mount.used, labels);
+    }
+    for (const sensor of latest('temperature')?.sensors ?? []) {
+      set('pulseboard_temperature_celsius', 'Sensor temperature', sensor.celsius, { sensor: sensor.name });
+    }
+    const own = latest('process');
+    if (own) {
+      set('pulseboard_process_cpu_usage_ratio', "pulseboard's own CPU use, share of one core", ratio(own.cpu));
+      set('pulseboard_process_resident_memory_bytes', "pulseboard's resident memory", own.rss);
+      set('pulseboard_process_heap_used_bytes', "pulseboard's V8 heap in use", own.heapUsed);
+      set('pulseboard_process_heap_total_bytes', "pulseboard's V8 heap reserved", own.heapTotal);
+      set('pulseboard_event_loop_lag_seconds', "pulseboard's event-loop delay", own.lagP50 / 1000, { quantile: '0.5' });
+      set('pulseboard_event_loop_lag_seconds', "pulseboard's event-loop delay", own.lagP99 / 1000, { quantile: '0.99' });
+      set('pulseboard_process_uptime_seconds', "Seconds since pulseboard's process started", own.uptime);
+    }
+    const processes = latest('processes');
+    if (processes) {
+      set('pulseboard_processes', 'Processes on the host', processes.count);
+      for (const top of processes.top) {
+        const labels = { pid: String(top.pid), name: top.name };
+        set(
+          'pulseboard_top_process_cpu_usage_ratio',
+          'CPU of the busiest and largest processes, share of one core',
+          ratio(top.cpu),
+          labels,
+        );
+        set('pulseboard_top_process_resident_memory_bytes', 'Resident memory of the busiest and largest processes', top.rss, labels);
+      }
+    }
+    const requests = latest('requests');
+    if (requests) {
+      set('pulseboard_requests_per_second', 'Requests completed per second over the last sample', requests.rate, {
+        source: requests.source,
+      });
+    }
+  }
+}

@@ -1,0 +1,119 @@
+import parsePrometheus from 'parse-prometheus-text-format';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../../server/server.js';
+import { startTestServer } from '../helpers/server.js';
+
+type Family = { name: string; type: string; help: string; metrics: { value?: string; labels?: Record<string, string> }[] };
+
+let server: RunningServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** Scrapes /metrics and parses it with a Prometheus text-format parser (it throws on a malformed line). */
+async function scrape(url: string): Promise<{ contentType: string; families: Map<string, Family>; untyped: Map<string, Family> }> {
+  const response = await fetch(`${url}metrics`);
+  expect(response.status).toBe(200);
+  const text = await response.text();
+  const families = new Map((parsePrometheus(text) as Family[]).map((family) => [family.name, family]));
+  // The parser folds a histogram's series into one; without the TYPE lines each _bucket/_sum/_count line keeps its labels.
+  const withoutTypes = text
+    .split('\n')
+    .filter((line) => !line.startsWith('# TYPE'))
+    .join('\n');
+  // Untyped, one series' lines come as their own group: gather the groups of each name.
+  const untyped = new Map<string, Family>();
+  for (const family of parsePrometheus(withoutTypes) as Family[]) {
+    const known = untyped.get(family.name);
+    if (known) known.metrics.push(...family.metrics);
+    else untyped.set(family.name, family);
+  }
+  return { contentType: response.headers.get('content-type') ?? '', families, untyped };
+}
+
+const sampleValue = (family: Family | undefined, labels: Record<string, string> = {}) =>
+  Number(family?.metrics.find((metric) => Object.entries(labels).every(([key, value]) => metric.labels?.[key] === value))?.value);
+
+describe('GET /metrics', () => {
+  it('exports every panel in the Prometheus text format, in base units and ratios', async () => {
+    server = await startTestServer({ intervalMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const { contentType, families } = await scrape(server.url);
+    expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    const host = server.monitor.host.hostname;
+
+    const gauges = [
+      'pulseboard_cpu_usage_ratio',
+      'pulseboard_cpu_mode_usage_ratio',
+      'pulseboard_cpu_core_usage_ratio',
+      'pulseboard_load_average',
+      'pulseboard_memory_total_bytes',
+      'pulseboard_memory_used_bytes',
+      'pulseboard_memory_available_bytes',
+      'pulseboard_network_receive_bytes_per_second',
+      'pulseboard_disk_read_bytes_per_second',
+      'pulseboard_filesystem_size_bytes',
+      'pulseboard_filesystem_used_bytes',
+      'pulseboard_process_resident_memory_bytes',
+      'pulseboard_event_loop_lag_seconds',
+      'pulseboard_collector_up',
+      'pulseboard_sse_clients',
+    ];
+    for (const name of gauges) {
+      const family = families.get(name);
+      expect(family, name).toBeDefined();
+      expect(family?.type, name).toBe('GAUGE');
+      expect(
+        family?.metrics.every((metric) => metric.labels?.host === host),
+        name,
+      ).toBe(true);
+    }
+    const cpu = sampleValue(families.get('pulseboard_cpu_usage_ratio'));
+    expect(cpu).toBeGreaterThanOrEqual(0);
+    expect(cpu).toBeLessThanOrEqual(1);
+    // Same figures as the stream's newest samples: percent becomes a ratio, bytes stay bytes.
+    const memory = server.monitor.hub.latest('memory')?.data;
+    expect(sampleValue(families.get('pulseboard_memory_total_bytes'))).toBe(memory?.total);
+    const cores = families.get('pulseboard_cpu_core_usage_ratio')?.metrics.length;
+    expect(cores).toBe(server.monitor.hub.latest('cpu')?.data.cores.length);
+    expect(sampleValue(families.get('pulseboard_collector_up'), { topic: 'cpu' })).toBe(1);
+  });
+
+  it('has request latency as a histogram by route pattern and status class', async () => {
+    server = await startTestServer({ intervalMs: 1000 });
+    for (let i = 0; i < 5; i++) await (await fetch(`${server.url}api/snapshot`)).arrayBuffer();
+    await (await fetch(`${server.url}api/history?since=nonsense`)).arrayBuffer();
+    const { families, untyped } = await scrape(server.url);
+    expect(families.get('pulseboard_http_request_duration_seconds')?.type).toBe('HISTOGRAM');
+
+    const count = (labels: Record<string, string>) => sampleValue(untyped.get('pulseboard_http_request_duration_seconds_count'), labels);
+    expect(count({ route: 'GET /api/snapshot', status_class: '2xx' })).toBe(5);
+    expect(count({ route: 'GET /api/history', status_class: '4xx' })).toBe(1);
+
+    // Buckets are cumulative and the +Inf bucket is the count.
+    const buckets = untyped
+      .get('pulseboard_http_request_duration_seconds_bucket')
+      ?.metrics.filter((metric) => metric.labels?.route === 'GET /api/snapshot' && metric.labels?.status_class === '2xx');
+    const values = (buckets ?? []).map((metric) => Number(metric.value));
+    expect(values.length).toBeGreaterThan(5);
+    expect(values).toEqual([...values].sort((a, b) => a - b));
+    expect(buckets?.find((metric) => metric.labels?.le === '+Inf')?.value).toBe('5');
+    const sum = sampleValue(untyped.get('pulseboard_http_request_duration_seconds_sum'), {
+      route: 'GET /api/snapshot',
+      status_class: '2xx',
+    });
+    expect(sum).toBeGreaterThan(0);
+    expect(sum).toBeLessThan(5); // seconds, not milliseconds
+  });
+
+  it('needs the token like every route but /healthz', async () => {
+    const token = 'metrics-token-0123456789';
+    server = await startTestServer({ token });
+    expect((await fetch(`${server.url}metrics`)).status).toBe(401);
+    const response = await fetch(`${server.url}metrics`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    const names = (parsePrometheus(await response.text()) as Family[]).map((family) => family.name);
+    expect(names).toContain('pulseboard_info');
+  });
+});
