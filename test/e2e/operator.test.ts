@@ -112,7 +112,75 @@ describe('time window and pause', () => {
   });
 });
 
+describe('a hidden tab', () => {
+  it('keeps storing events but does not draw; on its return it draws once', async () => {
+    const server = await startTestServer({ intervalMs: 100 });
+    cleanups.push(() => server.close());
+    const page = await openPage(server.url);
+    const counters = () => page.evaluate(() => (window as any).__pulseboardDebug.counters() as { applied: number; draws: number });
+    const setHidden = (hidden: boolean) =>
+      page.evaluate((value) => {
+        Object.defineProperty(document, 'hidden', { configurable: true, get: () => value });
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (value ? 'hidden' : 'visible') });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+    await page.waitForTimeout(1000);
+    await setHidden(true);
+    await page.waitForTimeout(400); // a draw already scheduled may still land
+    const hidden = await counters();
+    await page.waitForTimeout(2000);
+    const later = await counters();
+    expect(later.applied).toBeGreaterThan(hidden.applied + 50); // 2 s of 100 ms samples, every topic
+    expect(later.draws).toBe(hidden.draws);
+
+    await setHidden(false);
+    await page.waitForTimeout(150);
+    const back = await counters();
+    expect(back.draws).toBe(hidden.draws + 1);
+  });
+});
+
 describe('themes', () => {
+  it('keep text readable: a contrast of at least 4.5:1 in the light and the dark theme', async () => {
+    const { server } = await serverWithHistory();
+    for (const theme of ['light', 'dark']) {
+      const page = await openPage(`${server.url}?theme=${theme}`);
+      const worst = await page.evaluate(() => {
+        const channels = (color: string) => (color.match(/[\d.]+/g) ?? []).map(Number);
+        const luminance = ([r = 0, g = 0, b = 0]: number[]) => {
+          const linear = (c: number) => (c / 255 <= 0.03928 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
+          return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+        };
+        const backgroundOf = (element: Element | null): number[] => {
+          for (let node = element; node; node = node.parentElement) {
+            const rgba = channels(getComputedStyle(node).backgroundColor);
+            if (rgba.length === 3 || (rgba[3] ?? 0) > 0.9) return rgba;
+          }
+          return channels(getComputedStyle(document.body).backgroundColor);
+        };
+        const results: { text: string; ratio: number }[] = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const element = walker.currentNode.parentElement;
+          const text = walker.currentNode.textContent?.trim() ?? '';
+          if (!element || text === '' || element.closest('[hidden]') || element.getClientRects().length === 0) continue;
+          const [lighter, darker] = [luminance(channels(getComputedStyle(element).color)), luminance(backgroundOf(element))].sort(
+            (a, b) => b - a,
+          );
+          results.push({
+            text: `${element.tagName}.${element.className}: ${text.slice(0, 30)}`,
+            ratio: ((lighter ?? 0) + 0.05) / ((darker ?? 0) + 0.05),
+          });
+        }
+        results.sort((a, b) => a.ratio - b.ratio);
+        return { count: results.length, lowest: results.slice(0, 3) };
+      });
+      console.log(`contrast, ${theme}: lowest ${worst.lowest[0]?.ratio.toFixed(2)}:1 (${worst.lowest[0]?.text}) of ${worst.count} texts`);
+      expect(worst.count, theme).toBeGreaterThan(20);
+      for (const item of worst.lowest) expect(item.ratio, `${theme}: ${item.text}`).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+
   it('follow the system, and the toggle recolours the charts without a reload', async () => {
     const { server } = await serverWithHistory();
     const browser = await launchBrowser();
