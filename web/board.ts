@@ -30,6 +30,8 @@ export const LONGEST_WINDOW_MS = 3_600_000;
 export const DEFAULT_WINDOW_MS = 300_000;
 /** Charts spanning minutes gain nothing from more than four updates a second. */
 export const MIN_DRAW_GAP_MS = 250;
+/** A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint). */
+export const BACKFILL_DRAWN_MARK = 'pulseboard:backfill-drawn';
 
 /** Rows of one topic from the backfill's columns. */
 export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
@@ -98,6 +100,7 @@ export class Board {
       if (last) this.panels.get(topic)?.show(last as never);
     }
     this.redrawAll();
+    if (!this.staleCharts) performance.mark(BACKFILL_DRAWN_MARK);
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {

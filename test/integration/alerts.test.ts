@@ -57,7 +57,8 @@ describe('alerts', () => {
     const { server, cpu } = await start(hook.url);
     const stream = await openSse(`${server.url}api/events?topics=cpu`);
     cleanups.push(() => stream.close());
-    const hello = (await stream.until((f) => f.some((x) => x.event === 'hello')), stream.events()[0]?.data as HelloPayload);
+    await stream.until((f) => f.some((x) => x.event === 'hello'));
+    const hello = stream.events()[0]?.data as HelloPayload;
     expect(hello.thresholds.cpu).toEqual({ warning: 75, critical: 90 });
 
     cpu.set(95);

@@ -1,7 +1,6 @@
 import {
   Chart,
   type ChartDataset,
-  Decimation,
   Filler,
   Legend,
   LinearScale,
@@ -14,8 +13,9 @@ import {
 import type { Level } from '../../server/protocol.js';
 import { formatClock } from '../format.js';
 import type { SeriesStore } from '../store.js';
+import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend, Decimation);
+Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend);
 
 const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
@@ -66,21 +66,20 @@ export interface TimeChartOptions {
   bands?: () => Level | undefined;
 }
 
-/** `y` is what is drawn; on a stacked chart it is the running sum and `v` the line's own value. */
-type Point = { x: number; y: number; v?: number };
-
 /**
- * A Chart.js line chart over a linear time axis (ms, formatted ticks: no date adapter). Its datasets
- * hold only the visible window; live points are appended and the oldest dropped, never re-copied.
+ * A Chart.js line chart over a linear time axis (ms, formatted ticks: no date adapter). It holds the visible
+ * window's points; live points are appended and the oldest dropped, never re-copied. Chart.js gets a min-max
+ * decimation of them, a few points per pixel column at most: it updates every point it is given on every
+ * draw, which for an hour of 1 Hz samples on a dozen lines cost tens of ms per update.
  */
 export class TimeChart {
   private readonly chart: Chart<'line', Point[]>;
   private windowMs: number;
-  /**
-   * The points of each line, owned here. With decimation on, Chart.js's `dataset.data` reads back its
-   * decimated copy, so appending to what it returns would be lost: the chart only ever gets these arrays.
-   */
+  /** The points of each line in the window, owned here; Chart.js draws their decimation. */
   private readonly series: Point[][];
+  private readonly decimators: MinMaxDecimator[];
+  /** Set when the lines were refilled: the next draw decimates them from scratch. */
+  private reloaded = true;
   private bandColors = { warning: '#b45309', critical: '#b91c1c' };
   /** While paused: the chart shows the window ending here and ignores newer points. */
   private frozenAt: number | null = null;
@@ -96,11 +95,12 @@ export class TimeChart {
   ) {
     this.windowMs = windowMs;
     this.series = lines.map(() => []);
+    this.decimators = lines.map(() => new MinMaxDecimator());
     this.bands = options.bands;
     this.stacked = options.stacked ?? false;
     const datasets: ChartDataset<'line', Point[]>[] = lines.map((line, i) => ({
       label: line.label,
-      data: this.series[i] as Point[],
+      data: (this.decimators[i] as MinMaxDecimator).drawn,
       fill: line.fill ? (this.stacked && i > 0 ? '-1' : 'origin') : false,
       borderWidth: 1.5,
       pointRadius: 0,
@@ -125,7 +125,6 @@ export class TimeChart {
               label: (item) => `${item.dataset.label}: ${options.formatY((item.raw as Point).v ?? item.parsed.y ?? 0)}`,
             },
           },
-          decimation: { enabled: true, algorithm: 'min-max' },
         },
         scales: {
           x: {
@@ -187,14 +186,12 @@ export class TimeChart {
     const since = until - windowMs;
     let below: Point[] = [];
     this.lines.forEach((line, i) => {
-      const dataset = this.chart.data.datasets[i];
-      if (!dataset) return;
       const points = this.store.ring(line.key).pointsSince(since);
       const held = this.frozenAt === null ? points : points.filter((point) => point.x <= until);
       this.series[i] = this.stackOn(below, held);
       below = this.series[i];
-      dataset.data = this.series[i];
     });
+    this.reloaded = true;
   }
 
   /**
@@ -232,12 +229,20 @@ export class TimeChart {
   draw(): void {
     (this.chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands = { level: this.bands?.(), colors: this.bandColors };
     const latest = this.latestTime();
+    // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.
+    const min = Math.max(latest - this.windowMs, this.oldestTime(latest));
     const x = this.chart.options.scales?.x;
     if (x) {
-      // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.
-      x.min = Math.max(latest - this.windowMs, this.oldestTime(latest));
+      x.min = min;
       x.max = latest;
     }
+    const bucketMs = bucketMsFor(latest - min, this.chart.chartArea?.width ?? this.chart.width);
+    this.series.forEach((points, i) => {
+      const decimator = this.decimators[i] as MinMaxDecimator;
+      if (this.reloaded) decimator.rebuild(points, bucketMs);
+      else decimator.sync(points, bucketMs);
+    });
+    this.reloaded = false;
     this.chart.update('none');
   }
 
