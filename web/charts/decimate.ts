@@ -28,7 +28,10 @@ function pick(points: (Point | undefined)[]): Point[] {
  * arrived; only a change of bucket width re-reads the whole line.
  */
 export class MinMaxDecimator {
-  /** What the chart draws; changed in place (Chart.js watches the array's push and splice). */
+  /**
+   * What the chart draws. Chart.js gets a copy per draw: it watches the array it is given and does work on
+   * every push and splice, which for a rebuild of an hour of points cost most of the first paint.
+   */
   readonly drawn: Point[] = [];
   private bucketMs = 0;
   private lastX = Number.NEGATIVE_INFINITY;

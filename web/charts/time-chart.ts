@@ -100,7 +100,7 @@ export class TimeChart {
     this.stacked = options.stacked ?? false;
     const datasets: ChartDataset<'line', Point[]>[] = lines.map((line, i) => ({
       label: line.label,
-      data: (this.decimators[i] as MinMaxDecimator).drawn,
+      data: [],
       fill: line.fill ? (this.stacked && i > 0 ? '-1' : 'origin') : false,
       borderWidth: 1.5,
       pointRadius: 0,
@@ -241,6 +241,8 @@ export class TimeChart {
       const decimator = this.decimators[i] as MinMaxDecimator;
       if (this.reloaded) decimator.rebuild(points, bucketMs);
       else decimator.sync(points, bucketMs);
+      const dataset = this.chart.data.datasets[i];
+      if (dataset) dataset.data = decimator.drawn.slice();
     });
     this.reloaded = false;
     this.chart.update('none');
