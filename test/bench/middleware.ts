@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { median, type Started, startProcess } from './procs.js';
+import { cpuSeconds, median, type Started, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = ['--import', 'tsx'];
@@ -8,18 +8,25 @@ const TSX = ['--import', 'tsx'];
 interface Load {
   rps: number;
   p99: number;
+  /**
+   * Server CPU per request, µs (/proc: user + system). Steadier than req/s on a shared machine, whose
+   * neighbours move throughput by half from one run to the next.
+   */
+  cpuUs: number;
 }
 
-async function load(url: string, seconds: number): Promise<Load> {
+async function load(url: string, seconds: number, pid: number): Promise<Load> {
+  const before = cpuSeconds(pid);
   const result = await autocannon({ url: `${url}/users/42`, connections: 32, duration: seconds });
-  return { rps: result.requests.average, p99: result.latency.p99 };
+  const cpuUs = ((cpuSeconds(pid) - before) * 1e6) / Math.max(1, result.requests.total);
+  return { rps: result.requests.average, p99: result.latency.p99, cpuUs };
 }
 
 async function trial(start: () => Promise<Started>, seconds: number): Promise<Load> {
   const app = await start();
   try {
-    await load(app.url, 1); // warm-up, not counted
-    return await load(app.url, seconds);
+    await load(app.url, 1, app.pid); // warm-up, not counted
+    return await load(app.url, seconds, app.pid);
   } finally {
     await app.stop();
   }
@@ -28,8 +35,13 @@ async function trial(start: () => Promise<Started>, seconds: number): Promise<Lo
 export interface MiddlewareResult {
   bare: Load;
   measured: Load;
+  /** The same app with a middleware that only calls next(): what any Hono middleware costs. */
+  empty: Load;
   proxied: Load;
+  expressBare: Load;
+  expressMonitored: Load;
   command: string;
+  peerCommand: string;
 }
 
 /** A small Hono app under autocannon: bare, with our middleware, and behind our reverse proxy. Medians of trials, alternated. */
@@ -51,17 +63,36 @@ export async function benchMiddleware(trials: number, seconds: number): Promise<
       },
     };
   };
-  const runs: Record<'bare' | 'measured' | 'proxied', Load[]> = { bare: [], measured: [], proxied: [] };
+  const express = (mode: string) => () => startProcess(process.execPath, [...TSX, join(ROOT, 'test/bench/apps/express-app.ts'), mode]);
+  const runs: Record<'bare' | 'measured' | 'empty' | 'proxied' | 'expressBare' | 'expressMonitored', Load[]> = {
+    bare: [],
+    measured: [],
+    empty: [],
+    proxied: [],
+    expressBare: [],
+    expressMonitored: [],
+  };
   for (let i = 0; i < trials; i++) {
     runs.bare.push(await trial(app('bare'), seconds));
     runs.measured.push(await trial(app('measured'), seconds));
+    runs.empty.push(await trial(app('empty'), seconds));
     runs.proxied.push(await trial(proxied, seconds));
+    runs.expressBare.push(await trial(express('bare'), seconds));
+    runs.expressMonitored.push(await trial(express('monitored'), seconds));
   }
-  const summarize = (list: Load[]): Load => ({ rps: median(list.map((l) => l.rps)), p99: median(list.map((l) => l.p99)) });
+  const summarize = (list: Load[]): Load => ({
+    rps: median(list.map((l) => l.rps)),
+    p99: median(list.map((l) => l.p99)),
+    cpuUs: median(list.map((l) => l.cpuUs)),
+  });
   return {
     bare: summarize(runs.bare),
     measured: summarize(runs.measured),
+    empty: summarize(runs.empty),
     proxied: summarize(runs.proxied),
-    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured}, and via dist/server/main.js --proxy; median of ${trials}`,
+    expressBare: summarize(runs.expressBare),
+    expressMonitored: summarize(runs.expressMonitored),
+    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured|empty}, and via dist/server/main.js --proxy; 1 s warm-up; median of ${trials}`,
+    peerCommand: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/express-app.ts {bare|monitored}; 1 s warm-up; median of ${trials}`,
   };
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 /**
@@ -9,8 +9,33 @@ export const TASKSET = existsSync('/usr/bin/taskset') ? '/usr/bin/taskset' : nul
 
 export interface Started {
   child: ChildProcess;
+  pid: number;
   url: string;
   stop(): Promise<void>;
+}
+
+/** Servers run on this CPU, the load generators and the browser on the other. */
+export const SERVER_CPU = 0;
+export const LOAD_CPU = 1;
+/**
+ * Open files for fan-out servers and client processes (10 000 sockets and more): 65 535, or the hard limit
+ * when that is lower (in a container without CAP_SYS_RESOURCE even root cannot raise it).
+ */
+export const MANY_FILES = Math.min(65_535, Number(execFileSync('/bin/sh', ['-c', 'ulimit -Hn']).toString().trim()) || 65_535);
+
+export interface LaunchOptions {
+  cpu?: number;
+  /** Raises the open-file limit first (`ulimit -n`, through sh). */
+  fileLimit?: number;
+}
+
+/** The command line that runs `command` pinned to a CPU and with a raised open-file limit, as asked. */
+export function launchLine(command: string, args: string[], options: LaunchOptions = {}): [string, string[]] {
+  const cpu = options.cpu ?? SERVER_CPU;
+  let line: string[] = TASKSET ? [TASKSET, '-c', String(cpu), command, ...args] : [command, ...args];
+  // `"$@"` passes the arguments through untouched; sh, taskset and node each exec the next: one pid.
+  if (options.fileLimit) line = ['/bin/sh', '-c', `ulimit -n ${options.fileLimit} && exec "$@"`, 'sh', ...line];
+  return [line[0] as string, line.slice(1)];
 }
 
 /** Starts a process and waits for its `listening on <url>` line. */
@@ -19,8 +44,9 @@ export function startProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   ready = /listening on (http:\/\/\S+?)\/?(\s|$)/,
+  options: LaunchOptions = {},
 ): Promise<Started> {
-  const [file, argv] = TASKSET ? [TASKSET, ['-c', '0', command, ...args]] : [command, args];
+  const [file, argv] = launchLine(command, args, options);
   const child = spawn(file, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
@@ -32,6 +58,7 @@ export function startProcess(
       clearTimeout(timer);
       resolve({
         child,
+        pid: child.pid as number,
         url: (match[1] as string).replace(/\/$/, ''),
         stop: () =>
           new Promise((done) => {
@@ -61,6 +88,12 @@ export function cpuSeconds(pid: number): number {
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** The percentile `p` (0-100) of sorted values; NaN when there are none. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
 export const median = (values: number[]): number => {

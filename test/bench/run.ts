@@ -1,69 +1,226 @@
-// `npm run bench`: measures, prints one table, and writes the figures to test/bench/results/<date>.json.
-// Not part of `npm test`. Rows so far: request middleware cost and the reverse proxy.
+// `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
+// as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
+// Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
+// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
+// BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
+// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { benchMiddleware } from './middleware.js';
+import { type BrowserResult, benchBrowser } from './browser.js';
+import { type BundleResult, benchBundle } from './bundle.js';
+import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
+import { benchIdle, type IdleResult } from './idle.js';
+import { benchMiddleware, type MiddlewareResult } from './middleware.js';
 import { TASKSET } from './procs.js';
+import { formatTable, type Row, ratio } from './table.js';
 
-const TRIALS = Number(process.env.BENCH_TRIALS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const env = (name: string, fallback: string) => process.env[name] ?? fallback;
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser').split(','));
+const LABEL = env('BENCH_LABEL', '');
 
-interface Row {
-  measure: string;
-  ours: string;
-  reference: string;
-  ratio: string;
-  command: string;
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+function idleRows(idle: IdleResult): Row[] {
+  const rows: Row[] = [
+    {
+      measure: 'idle CPU at 1 Hz, 0 clients, % of one core',
+      ours: fixed(idle.oursPercent, 3),
+      peer: fixed(idle.peerPercent, 3),
+      ratio: ratio(idle.oursPercent, idle.peerPercent),
+      command: idle.command,
+    },
+  ];
+  for (const cost of [...idle.collectors].sort((a, b) => b.msPerSecond - a.msPerSecond)) {
+    rows.push({
+      measure: `  idle: ${cost.name}, ms CPU per sample (per s)`,
+      ours: `${fixed(cost.msPerSample, 3)} (${fixed(cost.msPerSecond, 3)})`,
+      peer: '-',
+      ratio: '-',
+      command: idle.command,
+    });
+  }
+  return rows;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+function fanoutRows(fanout: FanoutResult): Row[] {
+  const rows: Row[] = [];
+  const command = `ours: ${fanout.commands.ours}; peer: ${fanout.commands.peer}`;
+  const peerAt = (clients: number): FanoutLevel | undefined => fanout.peer.find((level) => level.clients === clients);
+  const heldText = (level: FanoutLevel | undefined) =>
+    level ? `${int(level.held)}${level.failed ? ` (${int(level.failed)} refused)` : ''}` : 'not reached';
+  for (const ours of fanout.ours) {
+    const peer = peerAt(ours.clients);
+    const n = int(ours.clients);
+    rows.push(
+      {
+        measure: `${n} clients: held`,
+        ours: heldText(ours),
+        peer: heldText(peer),
+        ratio: ratio(ours.held, peer?.held ?? Number.NaN),
+        command,
+      },
+      {
+        measure: `${n} clients: publish to receipt p50 / p99 / max, ms`,
+        ours: `${ours.p50} / ${ours.p99} / ${ours.max}`,
+        peer: peer ? `${peer.p50} / ${peer.p99} / ${peer.max}` : '-',
+        ratio: ratio(ours.p99, peer?.p99 ?? Number.NaN),
+        command,
+      },
+      {
+        measure: `${n} clients: server RSS per client`,
+        ours: kib(ours.rssPerClient),
+        peer: peer ? kib(peer.rssPerClient) : '-',
+        ratio: ratio(ours.rssPerClient, peer?.rssPerClient ?? Number.NaN),
+        command,
+      },
+      {
+        measure: `${n} clients: server CPU per event sent to 1 000 clients, ms`,
+        ours: fixed(ours.cpuMsPerEventPer1000, 1),
+        peer: peer ? fixed(peer.cpuMsPerEventPer1000, 1) : '-',
+        ratio: ratio(ours.cpuMsPerEventPer1000, peer?.cpuMsPerEventPer1000 ?? Number.NaN),
+        command,
+      },
+      {
+        measure: `${n} clients: server CPU per second per 1 000 clients (ours 7 events/s, peer 1), ms`,
+        ours: fixed(ours.cpuMsPerUpdatePer1000, 1),
+        peer: peer ? fixed(peer.cpuMsPerUpdatePer1000, 1) : '-',
+        ratio: ratio(ours.cpuMsPerUpdatePer1000, peer?.cpuMsPerUpdatePer1000 ?? Number.NaN),
+        command,
+      },
+    );
+  }
+  return rows;
+}
+
+function middlewareRows(mw: MiddlewareResult): Row[] {
+  const kept = (with_: { rps: number; p99: number }, bare: { rps: number; p99: number }) =>
+    `${fixed(with_.rps / bare.rps, 3)} (${int(with_.rps)} / ${int(bare.rps)} req/s, p99 ${with_.p99} / ${bare.p99} ms)`;
+  const cpu = (with_: { cpuUs: number }, bare: { cpuUs: number }) =>
+    `${fixed(bare.cpuUs / with_.cpuUs, 3)} (${fixed(with_.cpuUs, 1)} / ${fixed(bare.cpuUs, 1)} µs)`;
+  const command = `ours: ${mw.command}; peer: ${mw.peerCommand}`;
+  return [
+    {
+      measure: 'req/s kept with the monitoring middleware (with / bare)',
+      ours: kept(mw.measured, mw.bare),
+      peer: kept(mw.expressMonitored, mw.expressBare),
+      ratio: ratio(mw.measured.rps / mw.bare.rps, mw.expressMonitored.rps / mw.expressBare.rps),
+      command,
+    },
+    {
+      measure: 'server CPU per request, bare / with the middleware (µs with / bare)',
+      ours: cpu(mw.measured, mw.bare),
+      peer: cpu(mw.expressMonitored, mw.expressBare),
+      ratio: ratio(mw.bare.cpuUs / mw.measured.cpuUs, mw.expressBare.cpuUs / mw.expressMonitored.cpuUs),
+      command,
+    },
+    {
+      measure: 'the floor: a Hono middleware that only calls next(), req/s kept; CPU bare / with',
+      ours: `${kept(mw.empty, mw.bare)}; ${cpu(mw.empty, mw.bare)}`,
+      peer: '-',
+      ratio: '-',
+      command,
+    },
+    {
+      measure: 'req/s kept through our --proxy (proxied / direct; both processes on one CPU)',
+      ours: kept(mw.proxied, mw.bare),
+      peer: '-',
+      ratio: '-',
+      command,
+    },
+  ];
+}
+
+function bundleRows(bundle: BundleResult): Row[] {
+  const size = (s: { raw: number; gzip: number }) => `${kib(s.gzip)} gzip (${kib(s.raw)})`;
+  return [
+    { measure: 'page JS', ours: size(bundle.js), peer: '-', ratio: '-', command: bundle.command },
+    { measure: 'page CSS', ours: size(bundle.css), peer: '-', ratio: '-', command: bundle.command },
+    {
+      measure: 'page as served, JS + CSS (+ HTML for the peer)',
+      ours: size({ raw: bundle.js.raw + bundle.css.raw, gzip: bundle.js.gzip + bundle.css.gzip }),
+      peer: `${size(bundle.peerPage)} + Chart.js 2.2.2 and socket.io 1.4.5 from a CDN`,
+      ratio: '-',
+      command: bundle.command,
+    },
+  ];
+}
+
+function browserRows(browser: BrowserResult): Row[] {
+  const peer = 'n/a (page needs a CDN)';
+  return [
+    {
+      measure: `main thread per live update, every chart, 1 h window (${int(browser.pointsPerSeries)} points per series), ms`,
+      ours: `${fixed(browser.updateMs, 2)} (${browser.updates} updates; main thread busy ${fixed(browser.mainThreadMsPerSecond, 0)} ms/s)`,
+      peer,
+      ratio: '-',
+      command: browser.commands.update,
+    },
+    {
+      measure: 'first full paint (navigation to every chart drawn), 300-row backfill, 5 m window, ms',
+      ours: fixed(browser.firstPaintMs, 0),
+      peer,
+      ratio: '-',
+      command: browser.commands.firstPaint,
+    },
+    {
+      measure: 'first full paint, 3 600-row backfill, 1 h window, ms',
+      ours: fixed(browser.firstPaintLongMs, 0),
+      peer,
+      ratio: '-',
+      command: browser.commands.firstPaintLong,
+    },
+  ];
+}
 
 async function main(): Promise<void> {
+  const startedAt = performance.now();
   const rows: Row[] = [];
-  const mw = await benchMiddleware(TRIALS, SECONDS);
-  rows.push({
-    measure: 'Hono app req/s, with our middleware vs bare',
-    ours: `${fmt(mw.measured.rps)} (p99 ${mw.measured.p99} ms)`,
-    reference: `${fmt(mw.bare.rps)} (p99 ${mw.bare.p99} ms)`,
-    ratio: (mw.measured.rps / mw.bare.rps).toFixed(3),
-    command: mw.command,
-  });
-  rows.push({
-    measure: 'Hono app req/s, through our --proxy vs direct',
-    ours: `${fmt(mw.proxied.rps)} (p99 ${mw.proxied.p99} ms)`,
-    reference: `${fmt(mw.bare.rps)} (p99 ${mw.bare.p99} ms)`,
-    ratio: (mw.proxied.rps / mw.bare.rps).toFixed(3),
-    command: mw.command,
-  });
+  const raw: Record<string, unknown> = {};
+  const step = async <T>(name: string, run: () => Promise<T> | T, toRows: (result: T) => Row[]) => {
+    if (!ONLY.has(name)) return;
+    const began = performance.now();
+    const result = await run();
+    raw[name] = result;
+    rows.push(...toRows(result));
+    console.error(`bench: ${name} done in ${Math.round((performance.now() - began) / 1000)} s`);
+  };
+  await step('idle', () => benchIdle(Number(env('BENCH_IDLE_SECONDS', '60'))), idleRows);
+  await step(
+    'fanout',
+    () =>
+      benchFanout(
+        env('BENCH_FANOUT_LEVELS', '1000,5000,10000').split(',').map(Number),
+        Number(env('BENCH_FANOUT_WINDOWS', '3')),
+        Number(env('BENCH_FANOUT_WINDOW_SECONDS', '5')),
+      ),
+    fanoutRows,
+  );
+  await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
+  await step('bundle', benchBundle, bundleRows);
+  await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
 
-  const header: (keyof Row)[] = ['measure', 'ours', 'reference', 'ratio'];
-  const widths = header.map((key) => Math.max(key.length, ...rows.map((row) => row[key].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i] as number)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(line(widths.map((w) => '-'.repeat(w))));
-  for (const row of rows) console.log(line(header.map((key) => row[key])));
-  for (const row of rows) console.log(`  ${row.measure}: ${row.command}`);
+  const table = formatTable(rows);
+  const date = new Date().toISOString();
+  const model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model;
+  const machine = { cpus: cpus().length, model, node: process.version, minutes: (performance.now() - startedAt) / 60_000 };
+  const heading = `pulseboard bench ${LABEL ? `(${LABEL}) ` : ''}${date}: ${machine.cpus} CPUs, ${machine.model}, Node ${machine.node}, ${machine.minutes.toFixed(1)} min`;
+  console.log(`${heading}\n\n${table}`);
 
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const date = new Date().toISOString();
-  const file = join(dir, `${date.replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify(
-      { date, machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version }, rows, raw: { middleware: mw } },
-      null,
-      2,
-    ),
-  );
-  console.log(`results: ${file}`);
+  const base = join(dir, `${date.replace(/[:.]/g, '-')}${LABEL ? `-${LABEL}` : ''}`);
+  writeFileSync(`${base}.json`, JSON.stringify({ date, label: LABEL, machine, rows, raw }, null, 2));
+  writeFileSync(`${base}.txt`, `${heading}\n\n${table}\n`);
+  console.log(`\nresults: ${base}.json (and .txt)`);
 }
 
 if (TASKSET && process.env.PULSEBOARD_BENCH_PINNED !== '1') {
-  // Re-run this script on CPU 1; the servers it starts go to CPU 0.
+  // Re-run this script on the load CPU; the servers it starts go to the other one.
   const result = spawnSync(TASKSET, ['-c', '1', process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, PULSEBOARD_BENCH_PINNED: '1' },

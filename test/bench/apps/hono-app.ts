@@ -1,4 +1,5 @@
-// The small Hono app of the middleware benchmark: `bare` or `measured` (with pulseboard's middleware).
+// The small Hono app of the middleware benchmark: `bare`, `measured` (with pulseboard's middleware) or
+// `empty` (a middleware that only calls next(): the floor any Hono middleware pays).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { RequestStats, requestMiddleware } from '../../../server/requests.js';
@@ -11,6 +12,7 @@ if (mode === 'measured') {
   // Close a tick every second, as the sampler would.
   setInterval(() => stats.sample(Date.now()), 1000);
 }
+if (mode === 'empty') app.use('*', (_c, next) => next());
 app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), name: 'Ada' }));
 app.get('/', (c) => c.text('ok'));
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {

@@ -1,0 +1,51 @@
+import { join } from 'node:path';
+import { type CollectorCost, measureCollectorCosts } from './collector-costs.js';
+import { cpuSeconds, rssBytes, type Started, sleep, startProcess } from './procs.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const WARM_UP_MS = 5000;
+
+export interface IdleResult {
+  seconds: number;
+  /** CPU seconds per second, as % of one core (utime + stime + children's, from /proc). */
+  oursPercent: number;
+  peerPercent: number;
+  oursRss: number;
+  peerRss: number;
+  collectors: CollectorCost[];
+  command: string;
+}
+
+/**
+ * Both servers idle at 1 Hz with no client, side by side on the server CPU, for `seconds` after a warm-up;
+ * meanwhile this process times the real collectors one by one (on the other CPU).
+ */
+export async function benchIdle(seconds: number): Promise<IdleResult> {
+  const oursArgs = [join(ROOT, 'dist/server/main.js'), '--port', '0'];
+  const peerArgs = ['--import', 'tsx', join(ROOT, 'test/bench/apps/express-app.ts'), 'monitored'];
+  const servers: Started[] = [];
+  try {
+    const ours = await startProcess(process.execPath, oursArgs);
+    servers.push(ours);
+    const peer = await startProcess(process.execPath, peerArgs);
+    servers.push(peer);
+    // express-status-monitor starts sampling on the first request it sees.
+    await fetch(`${peer.url}/`);
+    await sleep(WARM_UP_MS);
+    const before = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), at: performance.now() };
+    const collectors = await measureCollectorCosts(seconds);
+    const after = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), at: performance.now() };
+    const elapsed = (after.at - before.at) / 1000;
+    return {
+      seconds: elapsed,
+      oursPercent: ((after.ours - before.ours) / elapsed) * 100,
+      peerPercent: ((after.peer - before.peer) / elapsed) * 100,
+      oursRss: rssBytes(ours.pid),
+      peerRss: rssBytes(peer.pid),
+      collectors,
+      command: `node dist/server/main.js --port 0 vs node --import tsx test/bench/apps/express-app.ts monitored; /proc/<pid>/stat CPU over ${seconds} s after ${WARM_UP_MS / 1000} s; collectors timed in-process (test/bench/collector-costs.ts)`,
+    };
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
