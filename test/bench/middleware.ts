@@ -5,7 +5,7 @@ import { cpuSeconds, median, type Started, startProcess } from './procs.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const TSX = ['--import', 'tsx'];
 
-interface Load {
+export interface Load {
   rps: number;
   p99: number;
   /**
@@ -32,7 +32,16 @@ async function trial(start: () => Promise<Started>, seconds: number): Promise<Lo
   }
 }
 
+/** with / bare of one trial, the two runs back to back: the median of these resists the machine's drift. */
+export interface Kept {
+  rps: number;
+  /** bare CPU per request / with: 1 is free. */
+  cpu: number;
+}
+
 export interface MiddlewareResult {
+  /** Medians over trials of each trial's own ratio to its bare run (Hono's, or Express's for the peer). */
+  kept: Record<'measured' | 'empty' | 'proxied' | 'expressMonitored', Kept>;
   bare: Load;
   measured: Load;
   /** The same app with a middleware that only calls next(): what any Hono middleware costs. */
@@ -85,14 +94,24 @@ export async function benchMiddleware(trials: number, seconds: number): Promise<
     p99: median(list.map((l) => l.p99)),
     cpuUs: median(list.map((l) => l.cpuUs)),
   });
+  const keptOf = (list: Load[], bare: Load[]): Kept => ({
+    rps: median(list.map((l, i) => l.rps / (bare[i] as Load).rps)),
+    cpu: median(list.map((l, i) => (bare[i] as Load).cpuUs / l.cpuUs)),
+  });
   return {
+    kept: {
+      measured: keptOf(runs.measured, runs.bare),
+      empty: keptOf(runs.empty, runs.bare),
+      proxied: keptOf(runs.proxied, runs.bare),
+      expressMonitored: keptOf(runs.expressMonitored, runs.expressBare),
+    },
     bare: summarize(runs.bare),
     measured: summarize(runs.measured),
     empty: summarize(runs.empty),
     proxied: summarize(runs.proxied),
     expressBare: summarize(runs.expressBare),
     expressMonitored: summarize(runs.expressMonitored),
-    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured|empty}, and via dist/server/main.js --proxy; 1 s warm-up; median of ${trials}`,
+    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured|empty}, and via dist/server/main.js --proxy; 1 s warm-up; ratios are medians of each trial's with / bare, ${trials} trials alternated`,
     peerCommand: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/express-app.ts {bare|monitored}; 1 s warm-up; median of ${trials}`,
   };
 }

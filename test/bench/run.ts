@@ -13,7 +13,7 @@ import { type BrowserResult, benchBrowser } from './browser.js';
 import { type BundleResult, benchBundle } from './bundle.js';
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
 import { benchIdle, type IdleResult } from './idle.js';
-import { benchMiddleware, type MiddlewareResult } from './middleware.js';
+import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
 import { TASKSET } from './procs.js';
 import { formatTable, type Row, ratio } from './table.js';
 
@@ -98,36 +98,35 @@ function fanoutRows(fanout: FanoutResult): Row[] {
 }
 
 function middlewareRows(mw: MiddlewareResult): Row[] {
-  const kept = (with_: { rps: number; p99: number }, bare: { rps: number; p99: number }) =>
-    `${fixed(with_.rps / bare.rps, 3)} (${int(with_.rps)} / ${int(bare.rps)} req/s, p99 ${with_.p99} / ${bare.p99} ms)`;
-  const cpu = (with_: { cpuUs: number }, bare: { cpuUs: number }) =>
-    `${fixed(bare.cpuUs / with_.cpuUs, 3)} (${fixed(with_.cpuUs, 1)} / ${fixed(bare.cpuUs, 1)} µs)`;
+  const kept = (k: Kept, with_: Load, bare: Load) =>
+    `${fixed(k.rps, 3)} (${int(with_.rps)} / ${int(bare.rps)} req/s, p99 ${with_.p99} / ${bare.p99} ms)`;
+  const cpu = (k: Kept, with_: Load, bare: Load) => `${fixed(k.cpu, 3)} (${fixed(with_.cpuUs, 1)} / ${fixed(bare.cpuUs, 1)} µs)`;
   const command = `ours: ${mw.command}; peer: ${mw.peerCommand}`;
   return [
     {
       measure: 'req/s kept with the monitoring middleware (with / bare)',
-      ours: kept(mw.measured, mw.bare),
-      peer: kept(mw.expressMonitored, mw.expressBare),
-      ratio: ratio(mw.measured.rps / mw.bare.rps, mw.expressMonitored.rps / mw.expressBare.rps),
+      ours: kept(mw.kept.measured, mw.measured, mw.bare),
+      peer: kept(mw.kept.expressMonitored, mw.expressMonitored, mw.expressBare),
+      ratio: ratio(mw.kept.measured.rps, mw.kept.expressMonitored.rps),
       command,
     },
     {
       measure: 'server CPU per request, bare / with the middleware (µs with / bare)',
-      ours: cpu(mw.measured, mw.bare),
-      peer: cpu(mw.expressMonitored, mw.expressBare),
-      ratio: ratio(mw.bare.cpuUs / mw.measured.cpuUs, mw.expressBare.cpuUs / mw.expressMonitored.cpuUs),
+      ours: cpu(mw.kept.measured, mw.measured, mw.bare),
+      peer: cpu(mw.kept.expressMonitored, mw.expressMonitored, mw.expressBare),
+      ratio: ratio(mw.kept.measured.cpu, mw.kept.expressMonitored.cpu),
       command,
     },
     {
       measure: 'the floor: a Hono middleware that only calls next(), req/s kept; CPU bare / with',
-      ours: `${kept(mw.empty, mw.bare)}; ${cpu(mw.empty, mw.bare)}`,
+      ours: `${kept(mw.kept.empty, mw.empty, mw.bare)}; ${cpu(mw.kept.empty, mw.empty, mw.bare)}`,
       peer: '-',
       ratio: '-',
       command,
     },
     {
       measure: 'req/s kept through our --proxy (proxied / direct; both processes on one CPU)',
-      ours: kept(mw.proxied, mw.bare),
+      ours: kept(mw.kept.proxied, mw.proxied, mw.bare),
       peer: '-',
       ratio: '-',
       command,

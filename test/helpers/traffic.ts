@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import { Hono, type MiddlewareHandler } from 'hono';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
 
 /** The known mix of the request tests: what the fixture app will be asked, and what it must report. */
 export const MIX = { fast: 500, slow: 50, missing: 30, thrown: 20 } as const;
@@ -9,7 +9,7 @@ export const SLOW_MS = 50;
 
 /**
  * A fixture Hono app: fast 200s, slow 200s (~50 ms), thrown errors (500) and unmatched paths (404).
- * `measure` middlewares (ours, and the test's exact timer) run first, in the given order.
+ * `measure` middlewares (ours, and the test's exact timers) run first, in the given order.
  */
 export function fixtureApp(...measure: MiddlewareHandler[]): Hono {
   const app = new Hono();
@@ -62,16 +62,34 @@ function hash(text: string): number {
   return h >>> 0;
 }
 
-/** Exact latencies measured by the test itself, from arrival until the response's `close` (as ours). */
-export function exactTimer(): { middleware: MiddlewareHandler; values: number[] } {
-  const values: number[] = [];
-  const middleware: MiddlewareHandler = (c, next) => {
+type CloseListener = (event: 'close', listener: () => void) => void;
+interface Outgoing {
+  on: CloseListener;
+  prependListener: CloseListener;
+}
+
+/**
+ * Exact latencies measured by the test itself, bracketing the middleware under test: `outer` runs before
+ * it and hears the response's `close` after it; `inner` runs after it and hears `close` before it. So for
+ * every request inner <= measured <= outer, whatever the scheduler or the GC does in between, and so for
+ * every percentile too.
+ */
+export function bracketTimers(): { outer: MiddlewareHandler; inner: MiddlewareHandler; outerValues: number[]; innerValues: number[] } {
+  const outerValues: number[] = [];
+  const innerValues: number[] = [];
+  const outgoingOf = (c: Context) => (c.env as { outgoing: Outgoing }).outgoing;
+  const outer: MiddlewareHandler = async (c, next) => {
     const started = performance.now();
-    const outgoing = (c.env as { outgoing?: { once(event: string, listener: () => void): void } }).outgoing;
-    outgoing?.once('close', () => values.push(performance.now() - started));
+    await next();
+    // Registered after the middleware under test registered its own: called after it.
+    outgoingOf(c).on('close', () => outerValues.push(performance.now() - started));
+  };
+  const inner: MiddlewareHandler = (c, next) => {
+    const started = performance.now();
+    outgoingOf(c).prependListener('close', () => innerValues.push(performance.now() - started));
     return next();
   };
-  return { middleware, values };
+  return { outer, inner, outerValues, innerValues };
 }
 
 export function percentile(sorted: number[], p: number): number {
