@@ -6,7 +6,7 @@ import { createSecureContext } from 'node:tls';
 import { getRequestListener } from '@hono/node-server';
 import { type AppOptions, createApp } from './app.js';
 import type { Config } from './config.js';
-import { FleetHub } from './fleet/fleet-hub.js';
+import type { FleetHub } from './fleet/fleet-hub.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 import { readVersion } from './paths.js';
 import { startProxyServer } from './proxy.js';
@@ -85,6 +85,8 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
 
 /** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */
 export async function startFleetHub(config: Config, options: AppOptions = {}): Promise<RunningFleetHub> {
+  // Loaded on demand, as the agent is: only this mode needs Redis's client.
+  const { FleetHub } = await import('./fleet/fleet-hub.js');
   const fleet = new FleetHub(config, readVersion());
   await fleet.start();
   const requestStats = new RequestStats({ source: 'self' });
