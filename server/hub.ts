@@ -36,6 +36,10 @@ export function newBootId(): string {
 /**
  * The event log: a ring buffer of encoded events with consecutive sequence numbers, so an id maps to a
  * slot in O(1), plus fan-out of each new event's bytes to the subscribers that want it.
+ *
+ * Fan-out waits for the end of the current turn of the event loop: the collectors of one tick publish in
+ * the same turn, and each subscriber then gets them in one write (one syscall) instead of one per event.
+ * At 10 000 clients the writes are most of the server's CPU; see the bench.
  */
 export class Hub {
   readonly bootId: string;
@@ -45,7 +49,10 @@ export class Hub {
   private size = 0;
   private nextSeq = 1;
   private readonly latestByTopic = new Map<Topic, LogEntry>();
-  private readonly subscribers = new Set<Subscriber>();
+  /** Each subscriber with the seq it already has: events up to it were in its handshake. */
+  private readonly subscribers = new Map<Subscriber, number>();
+  /** Published in this turn, not yet fanned out. */
+  private pending: LogEntry[] = [];
 
   constructor(options: HubOptions) {
     if (!Number.isInteger(options.capacity) || options.capacity < 1) throw new Error('hub capacity must be a positive integer');
@@ -84,22 +91,50 @@ export class Hub {
     this.append(entry as unknown as LogEntry);
     this.dropOlderThan(t - this.maxAgeMs);
     if (isTopicEvent(event)) this.latestByTopic.set(event, entry as unknown as LogEntry);
-    for (const subscriber of this.subscribers) {
-      if (subscriber.wants(event)) subscriber.send(entry.bytes);
-    }
+    if (this.pending.length === 0) setImmediate(() => this.fanOutPending());
+    this.pending.push(entry as unknown as LogEntry);
     return entry;
   }
 
   /** Writes bytes that are not part of the log (heartbeat comments) to every subscriber. */
   broadcast(bytes: Buffer): void {
-    for (const subscriber of this.subscribers) subscriber.send(bytes);
+    this.fanOutPending();
+    for (const subscriber of this.subscribers.keys()) subscriber.send(bytes);
   }
 
+  /**
+   * From now on the subscriber gets every event it wants. Call it right after sending the subscriber
+   * what the log held (its handshake), in the same turn: it will not get those events twice.
+   */
   subscribe(subscriber: Subscriber): () => void {
-    this.subscribers.add(subscriber);
+    this.subscribers.set(subscriber, this.lastSeq);
     return () => {
       this.subscribers.delete(subscriber);
     };
+  }
+
+  /**
+   * Sends the pending events: each subscriber gets the ones it wants and does not have, in one write.
+   * Subscribers that want the same events get the same Buffer, concatenated once.
+   */
+  private fanOutPending(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    const lastSeq = (batch[batch.length - 1] as LogEntry).seq;
+    const framesBySelection = new Map<string, Buffer>();
+    for (const [subscriber, hasUpTo] of this.subscribers) {
+      this.subscribers.set(subscriber, lastSeq);
+      let selection = '';
+      for (const entry of batch) selection += entry.seq > hasUpTo && subscriber.wants(entry.event) ? '1' : '0';
+      let frames = framesBySelection.get(selection);
+      if (!frames) {
+        const chosen = batch.filter((_, i) => selection[i] === '1');
+        frames = chosen.length === 1 ? (chosen[0] as LogEntry).bytes : Buffer.concat(chosen.map((entry) => entry.bytes));
+        framesBySelection.set(selection, frames);
+      }
+      if (frames.length > 0) subscriber.send(frames);
+    }
   }
 
   /** Every event after `seq`, oldest first; null when `seq` is not a point this log can resume from. */

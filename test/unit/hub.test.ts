@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Hub, type LogEntry } from '../../server/hub.js';
-import type { DiskSample, LoggedEventName } from '../../server/protocol.js';
+import type { DiskSample, LoggedEventName, MemorySample } from '../../server/protocol.js';
 
 const disk = (t: number): DiskSample => ({ t, read: t, write: 0 });
+const memory = (t: number): MemorySample => ({ t, total: 8, used: 4, available: 4, cached: 1, buffers: 0, swapTotal: 0, swapUsed: 0 });
+/** Fan-out happens once the publishing turn of the event loop is over. */
+const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 function hubWith(count: number, capacity = 10, maxAgeMs = 1e12): Hub {
   const hub = new Hub({ capacity, maxAgeMs, bootId: 'test1' });
@@ -54,19 +57,53 @@ describe('Hub event log', () => {
     expect(hub.lastSeq).toBe(0);
   });
 
-  it('fans the same bytes out to the subscribers that want the event, and stops after unsubscribe', () => {
+  it('fans the same bytes out to the subscribers that want the event, and stops after unsubscribe', async () => {
     const hub = new Hub({ capacity: 10, maxAgeMs: 1e12, bootId: 'test1' });
     const got: Buffer[] = [];
     const memoryOnly: Buffer[] = [];
     const unsubscribe = hub.subscribe({ wants: () => true, send: (bytes) => got.push(bytes) });
     hub.subscribe({ wants: (event: LoggedEventName) => event === 'memory', send: (bytes) => memoryOnly.push(bytes) });
     const entry = hub.publish('disk', disk(1));
+    await endOfTurn();
     expect(got[0]).toBe(entry.bytes);
     expect(memoryOnly).toHaveLength(0);
     unsubscribe();
     hub.publish('disk', disk(2));
+    await endOfTurn();
     expect(got).toHaveLength(1);
     expect(hub.subscriberCount).toBe(1);
+  });
+
+  it('sends the events of one turn in one write, each subscriber what it wants and does not have yet', async () => {
+    const hub = new Hub({ capacity: 10, maxAgeMs: 1e12, bootId: 'test1' });
+    const all: Buffer[] = [];
+    const alsoAll: Buffer[] = [];
+    const diskOnly: Buffer[] = [];
+    const late: Buffer[] = [];
+    hub.subscribe({ wants: () => true, send: (bytes) => all.push(bytes) });
+    hub.subscribe({ wants: () => true, send: (bytes) => alsoAll.push(bytes) });
+    hub.subscribe({ wants: (event: LoggedEventName) => event === 'disk', send: (bytes) => diskOnly.push(bytes) });
+    const first = hub.publish('disk', disk(1));
+    const second = hub.publish('memory', memory(1));
+    // Subscribed after `first` and `second` were logged: its handshake had them.
+    hub.subscribe({ wants: () => true, send: (bytes) => late.push(bytes) });
+    const third = hub.publish('disk', disk(2));
+    expect(all).toHaveLength(0);
+    await endOfTurn();
+    expect(all).toEqual([Buffer.concat([first.bytes, second.bytes, third.bytes])]);
+    expect(alsoAll[0]).toBe(all[0]);
+    expect(diskOnly).toEqual([Buffer.concat([first.bytes, third.bytes])]);
+    expect(late).toEqual([third.bytes]);
+  });
+
+  it('sends pending events before a heartbeat, so the order on the wire is the order of publishing', () => {
+    const hub = new Hub({ capacity: 10, maxAgeMs: 1e12, bootId: 'test1' });
+    const got: Buffer[] = [];
+    hub.subscribe({ wants: () => true, send: (bytes) => got.push(bytes) });
+    const entry = hub.publish('disk', disk(1));
+    const ping = Buffer.from(': ping\n\n');
+    hub.broadcast(ping);
+    expect(got).toEqual([entry.bytes, ping]);
   });
 
   it('remembers the latest sample per topic', () => {
