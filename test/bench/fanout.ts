@@ -7,6 +7,7 @@ const ROOT = join(import.meta.dirname, '..', '..');
 const CLIENT_PROCESSES = 4;
 const SETTLE_MS = 3000;
 const OPEN_TIMEOUT_MS = 120_000;
+const ASK_TIMEOUT_MS = 60_000;
 
 export interface FanoutLevel {
   clients: number;
@@ -57,10 +58,18 @@ class ClientProcess {
     return new Promise((resolve) => this.replies.push(resolve));
   }
 
+  /** A client process that does not answer within ASK_TIMEOUT_MS fails the bench's level rather than hang it. */
   ask(command: string): Promise<Reply> {
     const reply = this.next();
     this.child.stdin?.write(`${command}\n`);
-    return reply;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`a client process did not answer '${command}' within ${ASK_TIMEOUT_MS / 1000} s`)),
+        ASK_TIMEOUT_MS,
+      );
+    });
+    return Promise.race([reply, timeout]).finally(() => clearTimeout(timer));
   }
 
   async close(): Promise<void> {
@@ -104,62 +113,69 @@ async function fanOut(
   try {
     await Promise.all(processes.map((p) => p.ready));
     for (const clients of levels) {
-      const share = Math.ceil(clients / CLIENT_PROCESSES);
-      const opened = await Promise.race([
-        Promise.all(processes.map((p) => p.ask(`open ${share}`))),
-        sleep(OPEN_TIMEOUT_MS).then(() => null),
-      ]);
-      await sleep(SETTLE_MS);
-      const samples: {
-        cpuMs: number;
-        rss: number;
-        p50: number;
-        p99: number;
-        max: number;
-        received: number;
-        held: number;
-        failed: number;
-      }[] = [];
-      for (let w = 0; w < windows; w++) {
-        await Promise.all(processes.map((p) => p.ask('measure')));
-        const cpuBefore = cpuSeconds(server.pid);
-        const startedAt = performance.now();
-        await sleep(windowSeconds * 1000);
-        const cpuAfter = cpuSeconds(server.pid);
-        const elapsed = (performance.now() - startedAt) / 1000;
-        const rss = rssBytes(server.pid);
-        const reports = await Promise.all(processes.map((p) => p.ask('report')));
-        const latency = summarize(reports.map((r) => r.counts as [number, number][]));
-        samples.push({
-          cpuMs: ((cpuAfter - cpuBefore) * 1000) / elapsed,
-          rss,
-          ...latency,
-          held: reports.reduce((sum, r) => sum + Number(r.held), 0),
-          failed: reports.reduce((sum, r) => sum + Number(r.failed), 0),
-        });
-      }
-      const held = Math.min(...samples.map((s) => s.held));
-      const pick = (key: keyof (typeof samples)[number]) => median(samples.map((s) => s[key]));
-      results.push({
-        clients,
-        held,
-        failed: Math.max(...samples.map((s) => s.failed)),
-        p50: pick('p50'),
-        p99: pick('p99'),
-        max: pick('max'),
-        received: pick('received'),
-        rssPerClient: held > 0 ? (pick('rss') - baseRss) / held : Number.NaN,
-        cpuMsPerSecond: pick('cpuMs'),
-        cpuMsPerUpdatePer1000: held > 0 ? pick('cpuMs') / (held / 1000) : Number.NaN,
-        cpuMsPerEventPer1000: pick('received') > 0 ? (pick('cpuMs') / (pick('received') / windowSeconds)) * 1000 : Number.NaN,
+      const level = await measureLevel(clients).catch((error: unknown) => {
+        process.stderr.write(`bench: fan-out at ${clients} clients abandoned: ${(error as Error).message}\n`);
+        return null;
       });
+      if (!level) break;
+      results.push(level.result);
       // A server that no longer holds what it was given is not taken further.
-      if (opened === null || held < clients * 0.99) break;
+      if (!level.allOpened || level.result.held < clients * 0.99) break;
     }
   } finally {
     await Promise.all(processes.map((p) => p.close()));
   }
   return results;
+
+  async function measureLevel(clients: number): Promise<{ result: FanoutLevel; allOpened: boolean }> {
+    const share = Math.ceil(clients / CLIENT_PROCESSES);
+    const opened = await Promise.race([Promise.all(processes.map((p) => p.ask(`open ${share}`))), sleep(OPEN_TIMEOUT_MS).then(() => null)]);
+    await sleep(SETTLE_MS);
+    const samples: {
+      cpuMs: number;
+      rss: number;
+      p50: number;
+      p99: number;
+      max: number;
+      received: number;
+      held: number;
+      failed: number;
+    }[] = [];
+    for (let w = 0; w < windows; w++) {
+      await Promise.all(processes.map((p) => p.ask('measure')));
+      const cpuBefore = cpuSeconds(server.pid);
+      const startedAt = performance.now();
+      await sleep(windowSeconds * 1000);
+      const cpuAfter = cpuSeconds(server.pid);
+      const elapsed = (performance.now() - startedAt) / 1000;
+      const rss = rssBytes(server.pid);
+      const reports = await Promise.all(processes.map((p) => p.ask('report')));
+      const latency = summarize(reports.map((r) => r.counts as [number, number][]));
+      samples.push({
+        cpuMs: ((cpuAfter - cpuBefore) * 1000) / elapsed,
+        rss,
+        ...latency,
+        held: reports.reduce((sum, r) => sum + Number(r.held), 0),
+        failed: reports.reduce((sum, r) => sum + Number(r.failed), 0),
+      });
+    }
+    const held = Math.min(...samples.map((s) => s.held));
+    const pick = (key: keyof (typeof samples)[number]) => median(samples.map((s) => s[key]));
+    const result: FanoutLevel = {
+      clients,
+      held,
+      failed: Math.max(...samples.map((s) => s.failed)),
+      p50: pick('p50'),
+      p99: pick('p99'),
+      max: pick('max'),
+      received: pick('received'),
+      rssPerClient: held > 0 ? (pick('rss') - baseRss) / held : Number.NaN,
+      cpuMsPerSecond: pick('cpuMs'),
+      cpuMsPerUpdatePer1000: held > 0 ? pick('cpuMs') / (held / 1000) : Number.NaN,
+      cpuMsPerEventPer1000: pick('received') > 0 ? (pick('cpuMs') / (pick('received') / windowSeconds)) * 1000 : Number.NaN,
+    };
+    return { result, allOpened: opened !== null };
+  }
 }
 
 /** 1 000, 5 000, 10 000 clients held: ours over SSE, the peer over socket.io (websocket transport). */
