@@ -7,6 +7,7 @@ import { filterMounts, parseMounts } from '../../server/collectors/filesystem.js
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collectors/index.js';
 import { memoryFromMeminfo } from '../../server/collectors/memory.js';
 import { networkSample } from '../../server/collectors/network.js';
+import { processCollector } from '../../server/collectors/process.js';
 import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collectors/processes.js';
 import {
   parseDiskstats,
@@ -18,7 +19,7 @@ import {
 } from '../../server/collectors/procfs-parse.js';
 import { CounterRates, counterDelta, perSecond } from '../../server/collectors/rate.js';
 import { discoverSensors, sysfsTemperatureCollector } from '../../server/collectors/temperature.js';
-import type { ProcessesSample } from '../../server/protocol.js';
+import type { ProcessesSample, ProcessSample } from '../../server/protocol.js';
 import { findInvalidNumber } from '../../server/sampler.js';
 
 describe('rate math', () => {
@@ -193,5 +194,30 @@ describe('top processes', () => {
     const self = sample.top.find((p) => p.pid === process.pid);
     expect(self?.rss).toBeGreaterThan(10 * 1024 * 1024);
     expect(self?.cpu).toBeGreaterThan(10);
+  });
+});
+
+describe('event-loop lag of this process', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const blockFor = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // a synchronous stall, as a long JSON.parse or a sync read would be
+    }
+  };
+
+  it('reports a 400 ms stall of the loop as a p99 lag of at least the stall less the 50 ms probe interval', async () => {
+    const collector = processCollector(1000);
+    try {
+      await sleep(200);
+      await collector.sample(Date.now()); // starts a fresh window, right before the stall
+      blockFor(400);
+      await sleep(150); // the probe's timer fires, late
+      const sample = (await collector.sample(Date.now())) as ProcessSample;
+      expect(sample.lagP99).toBeGreaterThanOrEqual(340);
+      expect(sample.lagP99).toBeLessThan(2000);
+    } finally {
+      collector.close?.();
+    }
   });
 });
