@@ -12,6 +12,8 @@ export interface IdleResult {
   /** CPU seconds per second, as % of one core (utime + stime + children's, from /proc). */
   oursPercent: number;
   peerPercent: number;
+  /** The process collector with its event-loop lag probe, alone in a Node process: part of `oursPercent`. */
+  probePercent: number;
   oursRss: number;
   peerRss: number;
   collectors: CollectorCost[];
@@ -31,17 +33,25 @@ export async function benchIdle(seconds: number): Promise<IdleResult> {
     servers.push(ours);
     const peer = await startProcess(process.execPath, peerArgs);
     servers.push(peer);
+    const probe = await startProcess(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/bench/apps/lag-probe.ts')],
+      {},
+      /(lag probe) running/,
+    );
+    servers.push(probe);
     // express-status-monitor starts sampling on the first request it sees.
     await fetch(`${peer.url}/`);
     await sleep(WARM_UP_MS);
-    const before = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), at: performance.now() };
+    const before = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), probe: cpuSeconds(probe.pid), at: performance.now() };
     const collectors = await measureCollectorCosts(seconds);
-    const after = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), at: performance.now() };
+    const after = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), probe: cpuSeconds(probe.pid), at: performance.now() };
     const elapsed = (after.at - before.at) / 1000;
     return {
       seconds: elapsed,
       oursPercent: ((after.ours - before.ours) / elapsed) * 100,
       peerPercent: ((after.peer - before.peer) / elapsed) * 100,
+      probePercent: ((after.probe - before.probe) / elapsed) * 100,
       oursRss: rssBytes(ours.pid),
       peerRss: rssBytes(peer.pid),
       collectors,

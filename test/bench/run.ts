@@ -35,6 +35,13 @@ function idleRows(idle: IdleResult): Row[] {
       command: idle.command,
     },
   ];
+  rows.push({
+    measure: '  idle: of which the process collector with its 50 ms event-loop lag probe (alone in a process), %',
+    ours: fixed(idle.probePercent, 3),
+    peer: '-',
+    ratio: '-',
+    command: 'node --import tsx test/bench/apps/lag-probe.ts, /proc/<pid>/stat CPU over the same window',
+  });
   for (const cost of [...idle.collectors].sort((a, b) => b.msPerSecond - a.msPerSecond)) {
     rows.push({
       measure: `  idle: ${cost.name}, ms CPU per sample (per s)`,
