@@ -1,5 +1,5 @@
 import parsePrometheus from 'parse-prometheus-text-format';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../server/server.js';
 import { startTestServer } from '../helpers/server.js';
 
@@ -38,7 +38,12 @@ const sampleValue = (family: Family | undefined, labels: Record<string, string> 
 describe('GET /metrics', () => {
   it('exports every panel in the Prometheus text format, in base units and ratios', async () => {
     server = await startTestServer({ intervalMs: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    const running = server;
+    // Every collector has published once (filesystems are sampled at start, which takes longer on a busy machine).
+    await vi.waitFor(() => expect(running.monitor.topics.filter((topic) => !running.monitor.hub.latest(topic))).toEqual([]), {
+      timeout: 10_000,
+      interval: 50,
+    });
     const { contentType, families } = await scrape(server.url);
     expect(contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     const host = server.monitor.host.hostname;
