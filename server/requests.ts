@@ -140,9 +140,6 @@ export class RequestStats {
       routes: this.routeStats(),
     };
     this.resetTick();
-    this.tickStatus = emptyStatus();
-    this.tickBytes = 0;
-    this.tickMaxMs = 0;
     return sample;
   }
 
@@ -168,7 +165,11 @@ export class RequestStats {
     return { count: tick.count, errors: tick.errors, latency: packed(tick.latency, 3), routes };
   }
 
+  /** Opens the next tick. The status object is replaced, not cleared: the sample just returned holds it. */
   private resetTick(): void {
+    this.tickStatus = emptyStatus();
+    this.tickBytes = 0;
+    this.tickMaxMs = 0;
     const tick = this.tick;
     if (tick.count === 0) return;
     tick.count = 0;
