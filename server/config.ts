@@ -1,8 +1,10 @@
 import { accessSync, constants } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alert-rules.js';
-import { formatDuration, parseDuration } from './duration.js';
+import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
+import { HOST_NAME } from './fleet/keys.js';
+import { formatDuration, parseDuration } from './lib/duration.js';
+import { firstLine } from './lib/errors.js';
 
 export interface Config {
   host: string;
@@ -63,9 +65,6 @@ type Kind =
   | 'origins'
   | 'redis'
   | 'name';
-
-/** A fleet host's name: what `?host=` and the Redis keys carry. */
-export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 interface OptionSpec {
   key: keyof Config;
@@ -503,9 +502,4 @@ export function helpText(): string {
     `  ${'--version, -v'.padEnd(34)} print the version`,
     '',
   ].join('\n');
-}
-
-export function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n')[0] ?? text;
 }

@@ -7,10 +7,11 @@
  *   app.route('/_pulse', monitor.app);
  */
 import type { Hono, MiddlewareHandler } from 'hono';
-import { createApp } from './app.js';
 import { type Config, defaultConfig } from './config.js';
+import { createApp } from './http/app.js';
 import { Monitor } from './monitor.js';
-import { RequestStats, requestMiddleware } from './requests.js';
+import { requestMiddleware } from './requests/middleware.js';
+import { RequestStats } from './requests/stats.js';
 
 export interface PulseboardOptions {
   /** Any of the CLI's settings (interval, history, heartbeat, ...); host and port do not apply. */
@@ -55,8 +56,9 @@ export function pulseboard(options: PulseboardOptions = {}): Pulseboard {
   return instance;
 }
 
-export { createApp } from './app.js';
 export type { Config } from './config.js';
+export { createApp } from './http/app.js';
 export { Monitor } from './monitor.js';
 export type * from './protocol.js';
-export { RequestStats, requestMiddleware } from './requests.js';
+export { requestMiddleware } from './requests/middleware.js';
+export { RequestStats } from './requests/stats.js';

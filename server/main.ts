@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-import { type Config, ConfigError, firstLine, helpText, parseCli } from './config.js';
+import { type Config, ConfigError, helpText, parseCli } from './config.js';
+import { firstLine } from './lib/errors.js';
+import { readVersion } from './lib/paths.js';
 import { Monitor } from './monitor.js';
-import { readVersion } from './paths.js';
-import { ListenError, startFleetHub, startServer } from './server.js';
+import { ListenError, startFleetHub, startServer } from './serve.js';
 
 const SHUTDOWN_GRACE_MS = 1500;
 

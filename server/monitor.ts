@@ -1,12 +1,12 @@
 import { uptime } from 'node:os';
-import { AlertEngine } from './alerts.js';
-import type { Board, Boards } from './board.js';
-import type { Collector } from './collectors/collector.js';
-import { readHostInfo } from './collectors/host.js';
-import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collectors/index.js';
+import { AlertEngine } from './alerts/engine.js';
+import { AlertWebhook } from './alerts/webhook.js';
+import type { Collector } from './collect/collector.js';
+import { readHostInfo } from './collect/host.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collect/index.js';
+import { Sampler } from './collect/sampler.js';
 import type { Config } from './config.js';
-import { Hub } from './hub.js';
-import { readVersion } from './paths.js';
+import { readVersion } from './lib/paths.js';
 import type {
   AlertPayload,
   CollectorHealth,
@@ -18,12 +18,12 @@ import type {
   Sample,
   Topic,
 } from './protocol.js';
-import type { RequestStats } from './requests.js';
-import { Sampler } from './sampler.js';
-import { HEARTBEAT } from './sse.js';
-import { StreamService } from './stream.js';
-import { StreamLimits } from './stream-limits.js';
-import { AlertWebhook } from './webhook.js';
+import type { RequestStats } from './requests/stats.js';
+import type { Board, Boards, EventListener, LiveBoard } from './stream/board.js';
+import { Hub } from './stream/hub.js';
+import { StreamLimits } from './stream/limits.js';
+import { StreamService } from './stream/service.js';
+import { HEARTBEAT } from './stream/sse.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -38,9 +38,6 @@ export interface MonitorOptions {
   version?: string;
 }
 
-/** Receives every event the monitor logs, as data (a fleet agent forwards them to Redis). */
-export type EventListener = <E extends LoggedEventName>(event: E, data: PayloadOf<E>) => void;
-
 /** Slots in the log for events that are not samples (health changes, alerts). */
 const NON_SAMPLE_SLOTS = 1024;
 
@@ -48,7 +45,7 @@ const NON_SAMPLE_SLOTS = 1024;
  * The running core: collectors on their cadences feed the hub, and the hub feeds the streams.
  * One per process; the HTTP layer (app.ts) only reads from it.
  */
-export class Monitor implements Board {
+export class Monitor implements Board, LiveBoard {
   readonly hub: Hub;
   readonly sampler: Sampler;
   readonly streams: StreamService;

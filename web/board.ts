@@ -1,15 +1,15 @@
 import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Thresholds, Topic } from '../server/protocol.js';
-import { cpuPanel } from './charts/cpu.js';
-import { diskPanel } from './charts/disk.js';
-import { filesystemPanel } from './charts/filesystem.js';
-import { memoryPanel } from './charts/memory.js';
-import { networkPanel } from './charts/network.js';
-import { processPanel } from './charts/process.js';
-import { processesPanel } from './charts/processes.js';
-import { requestsPanel } from './charts/requests.js';
-import { temperaturePanel } from './charts/temperature.js';
 import type { TimeChart } from './charts/time-chart.js';
-import { METRICS } from './metrics.js';
+import { METRICS, type SeriesKey } from './metrics.js';
+import { cpuPanel } from './panels/cpu.js';
+import { diskPanel } from './panels/disk.js';
+import { filesystemPanel } from './panels/filesystem.js';
+import { memoryPanel } from './panels/memory.js';
+import { networkPanel } from './panels/network.js';
+import { processPanel } from './panels/process.js';
+import { processesPanel } from './panels/processes.js';
+import { requestsPanel } from './panels/requests.js';
+import { temperaturePanel } from './panels/temperature.js';
 import { capacityFor, SeriesStore } from './store.js';
 import type { PanelContext, TopicPanel } from './ui/panel.js';
 
@@ -24,6 +24,9 @@ const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
   processes: processesPanel,
   requests: requestsPanel,
 };
+
+/** Every topic of the protocol: PANELS is a mapped type over `Topic`, so it lists each one, and only those. */
+export const TOPICS = Object.keys(PANELS) as Topic[];
 
 /** The longest window the page offers; the store is sized for it. */
 export const LONGEST_WINDOW_MS = 3_600_000;
@@ -149,10 +152,7 @@ export class Board {
 
   /** Sample times held for a series (tests and diagnostics: gaps and doubles show up here). */
   times(key: string): number[] {
-    return this.store
-      .ring(key)
-      .pointsSince(0)
-      .map((point) => point.x);
+    return (this.store.find(key)?.pointsSince(0) ?? []).map((point) => point.x);
   }
 
   /** Points held for a series such as `cpu.total` (tests and diagnostics). */
@@ -162,7 +162,8 @@ export class Board {
 
   private record(topic: Topic, sample: SampleByTopic[Topic]): void {
     const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
-    for (const [name, value] of Object.entries(metrics)) this.store.push(`${topic}.${name}`, sample.t, value);
+    // The names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
+    for (const [name, value] of Object.entries(metrics)) this.store.push(`${topic}.${name}` as SeriesKey, sample.t, value);
   }
 
   private charts(): TimeChart[] {

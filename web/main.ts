@@ -1,8 +1,10 @@
-import { Board } from './board.js';
+import type { SampleByTopic, Topic } from '../server/protocol.js';
+import { Board, TOPICS } from './board.js';
 import { FleetOverview, fetchFleet } from './fleet.js';
 import { enterKiosk, VersionWatch } from './kiosk.js';
 import { readPreferences, savePreference, WINDOWS, windowMs } from './preferences.js';
 import { SharedStream } from './shared-stream.js';
+import type { Handlers } from './stream.js';
 import { applyTheme, onSystemThemeChange } from './theme.js';
 import { AlertCenter } from './ui/alerts.js';
 import { el } from './ui/dom.js';
@@ -34,6 +36,15 @@ else {
 
 function setTextOf(id: string, text: string): void {
   byId(id).textContent = text;
+}
+
+/** A handler for each topic of the protocol (a mapped type over `Topic`), built from the list of topics. */
+type SampleHandlers = { [T in Topic]: (sample: SampleByTopic[T]) => void };
+
+function sampleHandlers(apply: <T extends Topic>(topic: T, sample: SampleByTopic[T]) => void): SampleHandlers {
+  return Object.fromEntries(
+    TOPICS.map((topic) => [topic, (sample: SampleByTopic[typeof topic]) => apply(topic, sample)]),
+  ) as SampleHandlers;
 }
 
 /** The full board of this server's host, or of one host of a fleet (`?host=`). */
@@ -92,16 +103,9 @@ function startBoard(host: string | null): void {
       },
       health: (health) => board.showHealth(health.collectors),
       alert: (change) => alerts.apply(change),
-      cpu: (sample) => board.applySample('cpu', sample),
-      memory: (sample) => board.applySample('memory', sample),
-      network: (sample) => board.applySample('network', sample),
-      disk: (sample) => board.applySample('disk', sample),
-      filesystem: (sample) => board.applySample('filesystem', sample),
-      temperature: (sample) => board.applySample('temperature', sample),
-      process: (sample) => board.applySample('process', sample),
-      processes: (sample) => board.applySample('processes', sample),
-      requests: (sample) => board.applySample('requests', sample),
-    },
+      ...sampleHandlers((topic, sample) => board.applySample(topic, sample)),
+      // Every event of the protocol has a handler here: one left out fails to compile.
+    } satisfies Required<Handlers>,
   });
   window.addEventListener('online', () => stream.setOnline(true));
   window.addEventListener('offline', () => stream.setOnline(false));

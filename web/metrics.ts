@@ -2,22 +2,21 @@ import type { SampleByTopic, Topic } from '../server/protocol.js';
 
 /**
  * The numbers each topic contributes to the time series, keyed `topic.metric`. Everything that is
- * charted over time goes through here, for live events and backfill alike.
+ * charted over time goes through here, for live events and backfill alike; a number nothing reads is
+ * not stored (`cpu.total` is read by the tests and diagnostics, through `__pulseboardDebug`).
  */
-export const METRICS: { [T in Topic]: (sample: SampleByTopic[T]) => Record<string, number> } = {
+export const METRICS = {
   cpu: (s) => ({ total: s.total, user: s.user, system: s.system, iowait: s.iowait }),
-  memory: (s) => ({ usedPct: s.total > 0 ? (s.used * 100) / s.total : 0, used: s.used, cached: s.cached, swapUsed: s.swapUsed }),
+  memory: (s) => ({ used: s.used, cached: s.cached, swapUsed: s.swapUsed }),
   network: (s) => ({ rx: s.rx, tx: s.tx }),
   disk: (s) => ({ read: s.read, write: s.write }),
   filesystem: () => ({}),
   temperature: (s) => ({ main: s.main, max: s.max }),
   processes: () => ({}),
-  process: (s) => ({ rss: s.rss, heapUsed: s.heapUsed, cpu: s.cpu, lagP50: s.lagP50, lagP99: s.lagP99 }),
+  process: (s) => ({ lagP50: s.lagP50, lagP99: s.lagP99 }),
   requests: (s) => {
     const perSecond = (n: number) => (s.count > 0 ? (n * s.rate) / s.count : 0);
     return {
-      rate: s.rate,
-      inFlight: s.inFlight,
       p50: s.latency.p50,
       p90: s.latency.p90,
       p99: s.latency.p99,
@@ -26,4 +25,13 @@ export const METRICS: { [T in Topic]: (sample: SampleByTopic[T]) => Record<strin
       '5xx': perSecond(s.status['5xx'] + s.status.aborted),
     };
   },
-};
+} satisfies { [T in Topic]: (sample: SampleByTopic[T]) => Record<string, number> };
+
+/** The metrics a topic stores: the keys its entry in METRICS returns. */
+export type MetricName<T extends Topic> = keyof ReturnType<(typeof METRICS)[T]> & string;
+
+/**
+ * A store key, `topic.metric` (e.g. `cpu.user`), for every topic of the protocol and every metric METRICS
+ * stores for it. Charts and the store take only these, so a key nothing stores fails to compile.
+ */
+export type SeriesKey = { [T in Topic]: `${T}.${MetricName<T>}` }[Topic];

@@ -1,3 +1,5 @@
+import type { SeriesKey } from './metrics.js';
+
 /**
  * Bounded time series: one fixed-size ring of (time, value) per metric, sized at start for the longest
  * window the page offers. Memory does not grow with uptime: a week-long wall screen holds what an hour holds.
@@ -68,11 +70,11 @@ export class Ring {
 }
 
 export class SeriesStore {
-  private readonly rings = new Map<string, Ring>();
+  private readonly rings = new Map<SeriesKey, Ring>();
 
   constructor(readonly capacity: number) {}
 
-  ring(key: string): Ring {
+  ring(key: SeriesKey): Ring {
     let ring = this.rings.get(key);
     if (!ring) {
       ring = new Ring(this.capacity);
@@ -81,12 +83,17 @@ export class SeriesStore {
     return ring;
   }
 
-  push(key: string, t: number, value: number): void {
+  push(key: SeriesKey, t: number, value: number): void {
     if (Number.isFinite(value)) this.ring(key).push(t, value);
   }
 
+  /** The ring of a key if one is held; takes any string (diagnostics): a key nothing stores has none. */
+  find(key: string): Ring | undefined {
+    return this.rings.get(key as SeriesKey);
+  }
+
   points(key: string): number {
-    return this.rings.get(key)?.length ?? 0;
+    return this.find(key)?.length ?? 0;
   }
 
   clear(): void {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
-import type { Monitor } from '../monitor.js';
 import type { LoggedEventName, PayloadOf } from '../protocol.js';
+import type { LiveBoard } from '../stream/board.js';
 import { type AgentInfo, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey, parseStreamId } from './keys.js';
 
 export interface AgentOptions {
@@ -36,7 +36,7 @@ export class FleetAgent {
   private closed = false;
 
   constructor(
-    private readonly monitor: Monitor,
+    private readonly monitor: LiveBoard,
     private readonly options: AgentOptions,
   ) {
     this.key = eventsKey(options.name);

@@ -1,10 +1,9 @@
 import { Redis } from 'ioredis';
-import type { BoardLookup, Boards } from '../board.js';
-import { type Config, HOST_NAME } from '../config.js';
 import type { FleetHost, FleetStatus } from '../protocol.js';
-import { HEARTBEAT } from '../sse.js';
-import { StreamLimits } from '../stream-limits.js';
-import { type AgentInfo, eventsKey, HOSTS_KEY, infoKey, type StreamEntry } from './keys.js';
+import type { BoardLookup, Boards } from '../stream/board.js';
+import { StreamLimits } from '../stream/limits.js';
+import { HEARTBEAT } from '../stream/sse.js';
+import { type AgentInfo, eventsKey, HOST_NAME, HOSTS_KEY, infoKey, type StreamEntry } from './keys.js';
 import { HostMirror } from './mirror.js';
 
 /** How often the hub looks for new hosts and re-reads their info. */
@@ -16,6 +15,15 @@ const LOAD_CHUNK = 5000;
 /** A host is stale after this many of its intervals without an event (and at least STALE_MIN_MS). */
 const STALE_INTERVALS = 3;
 const STALE_MIN_MS = 5000;
+
+/** What the hub needs of the configuration (the CLI's Config satisfies it). */
+export interface FleetHubOptions {
+  redis: URL | null;
+  maxStreams: number;
+  maxStreamsPerClient: number;
+  maxClientBufferBytes: number;
+  heartbeatMs: number;
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,7 +45,7 @@ export class FleetHub implements Boards {
   private readonly log: (line: string) => void;
 
   constructor(
-    private readonly config: Config,
+    private readonly config: FleetHubOptions,
     readonly version: string,
     log?: (line: string) => void,
   ) {

@@ -1,5 +1,8 @@
 import type { AlertPayload, HelloPayload, LoggedEventName } from '../protocol.js';
 
+/** A fleet host's name: what `?host=` and the Redis keys carry. */
+export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
 /** The Redis keys of a fleet. One stream per host holds its events; a hash holds what `hello` needs. */
 export const HOSTS_KEY = 'pulseboard:hosts';
 export const eventsKey = (name: string) => `pulseboard:events:${name}`;

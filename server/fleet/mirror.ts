@@ -1,5 +1,3 @@
-import type { Board } from '../board.js';
-import { Hub } from '../hub.js';
 import {
   type AlertPayload,
   type CollectorHealth,
@@ -10,7 +8,9 @@ import {
   TOPICS,
   type Topic,
 } from '../protocol.js';
-import { StreamService } from '../stream.js';
+import type { Board } from '../stream/board.js';
+import { Hub } from '../stream/hub.js';
+import { StreamService } from '../stream/service.js';
 import { type AgentInfo, entryEvent, parseStreamId, type StreamEntry } from './keys.js';
 
 const LOGGED_EVENTS: ReadonlySet<string> = new Set<LoggedEventName>([...TOPICS, 'health', 'alert']);

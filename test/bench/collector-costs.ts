@@ -1,8 +1,8 @@
-import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collectors/index.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collect/index.js';
 import { defaultConfig } from '../../server/config.js';
-import { Hub } from '../../server/hub.js';
 import type { LoggedEventName, PayloadOf } from '../../server/protocol.js';
-import { RequestStats } from '../../server/requests.js';
+import { RequestStats } from '../../server/requests/stats.js';
+import { Hub } from '../../server/stream/hub.js';
 import { sleep } from './procs.js';
 
 export interface CollectorCost {

@@ -6,6 +6,8 @@ import { type Browser, launchBrowser } from '../helpers/chromium.js';
 import { ROOT, type ServerProcess, spawnServer } from '../helpers/server.js';
 
 const ARTIFACTS = join(ROOT, 'test', 'e2e', 'artifacts');
+/** The README shows this file: each run of this test writes it again from the current page. */
+const README_SCREENSHOT = join(ROOT, 'test', 'e2e', 'dashboard.png');
 
 describe('dashboard in Chromium', () => {
   let browser: Browser;
@@ -17,7 +19,7 @@ describe('dashboard in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await spawnServer(['--port', '0', '--interval', '500ms', '--retry', '500ms', '--heartbeat', '2s']);
-    browser = await launchBrowser();
+    browser = await launchBrowser({ viewport: { width: 1440, height: 900 } });
     page = await browser.context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -68,7 +70,12 @@ describe('dashboard in Chromium', () => {
     for (const topic of ['memory', 'network', 'disk', 'process']) {
       expect(await page.textContent(`[data-topic="${topic}"] [data-role="value"]`)).toMatch(/\d/);
     }
-    await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true });
+    // The whole page for the README, toolbar to process table, once every panel has had its data.
+    await page.waitForFunction(() => document.querySelectorAll('[data-topic="processes"] tbody tr').length > 0, undefined, {
+      timeout: 10_000,
+    });
+    await page.waitForFunction(() => ((window as any).__pulseboardDebug?.points('cpu.total') ?? 0) >= 8, undefined, { timeout: 10_000 });
+    await page.screenshot({ path: README_SCREENSHOT, fullPage: true });
   });
 
   it('leaves live within a few seconds when the server stops, and returns to live with moving charts when it is back', async () => {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, defaultConfig } from '../../server/config.js';
 import type { MonitorOptions } from '../../server/monitor.js';
-import { type RunningServer, startServer } from '../../server/server.js';
+import { type RunningServer, startServer } from '../../server/serve.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'server', 'main.js');

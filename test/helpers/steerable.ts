@@ -1,4 +1,4 @@
-import type { Collector } from '../../server/collectors/collector.js';
+import type { Collector } from '../../server/collect/collector.js';
 
 /** A CPU collector whose value the test sets: the rule engine, the stream and the webhook are the real ones. */
 export function steerableCpu(cadenceMs = 100): { collector: Collector<'cpu'>; set(value: number): void } {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/serve.js';
 import { launchBrowser } from '../helpers/chromium.js';
 import { runCli, startTestServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';

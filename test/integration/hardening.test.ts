@@ -4,8 +4,8 @@ import { runInNewContext } from 'node:vm';
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HelloPayload } from '../../server/protocol.js';
-import type { RunningServer } from '../../server/server.js';
-import { RETRY_AFTER_SECONDS } from '../../server/stream-limits.js';
+import type { RunningServer } from '../../server/serve.js';
+import { RETRY_AFTER_SECONDS } from '../../server/stream/limits.js';
 import { spawnServer, startTestServer } from '../helpers/server.js';
 import { openSse, type SseConnection, seqOf } from '../helpers/sse-reader.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/serve.js';
 import { runCli, startTestServer } from '../helpers/server.js';
 import { seqOf } from '../helpers/sse-reader.js';
 import { selfSignedCertificate } from '../helpers/tls.js';

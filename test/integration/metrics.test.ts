@@ -1,6 +1,6 @@
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { RunningServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/serve.js';
 import { startTestServer } from '../helpers/server.js';
 
 type Family = { name: string; type: string; help: string; metrics: { value?: string; labels?: Record<string, string> }[] };

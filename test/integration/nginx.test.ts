@@ -1,7 +1,7 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HelloPayload } from '../../server/protocol.js';
-import type { RunningServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/serve.js';
 import { type RunningNginx, startNginx } from '../helpers/nginx.js';
 import { startTestServer } from '../helpers/server.js';
 import { seqOf } from '../helpers/sse-reader.js';

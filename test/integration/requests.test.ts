@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../server/app.js';
+import { createApp } from '../../server/http/app.js';
 import { Monitor } from '../../server/monitor.js';
 import type { RequestsSample } from '../../server/protocol.js';
-import { RequestStats, requestMiddleware } from '../../server/requests.js';
-import type { RunningServer } from '../../server/server.js';
+import { requestMiddleware } from '../../server/requests/middleware.js';
+import { RequestStats } from '../../server/requests/stats.js';
+import type { RunningServer } from '../../server/serve.js';
 import { startTestServer, testConfig } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';
 import { bracketTimers, driveMix, fixtureApp, listen, MIX, percentile, SLOW_MS } from '../helpers/traffic.js';

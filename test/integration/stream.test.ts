@@ -1,8 +1,8 @@
 import { EventSource } from 'eventsource';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Collector } from '../../server/collectors/collector.js';
+import type { Collector } from '../../server/collect/collector.js';
 import type { BackfillPayload, HelloPayload, Topic } from '../../server/protocol.js';
-import type { RunningServer } from '../../server/server.js';
+import type { RunningServer } from '../../server/serve.js';
 import { startTestServer } from '../helpers/server.js';
 import { type Frame, openSse, seqOf } from '../helpers/sse-reader.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alert-rules.js';
-import { AlertEngine, type AlertRule, gaugeOf, MIN_REQUESTS_FOR_ERROR_SHARE } from '../../server/alerts.js';
+import { AlertEngine, type AlertRule, gaugeOf, MIN_REQUESTS_FOR_ERROR_SHARE } from '../../server/alerts/engine.js';
+import { DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alerts/rules.js';
 import type { AlertPayload, CpuSample, RequestsSample } from '../../server/protocol.js';
 
 const cpu = (t: number, total: number): CpuSample => ({ t, total, user: total, system: 0, iowait: 0, cores: [total], load: [0, 0, 0] });

@@ -2,13 +2,13 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cpuUsage } from '../../server/collectors/cpu.js';
-import { filterMounts, parseMounts } from '../../server/collectors/filesystem.js';
-import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collectors/index.js';
-import { memoryFromMeminfo } from '../../server/collectors/memory.js';
-import { networkSample } from '../../server/collectors/network.js';
-import { processCollector } from '../../server/collectors/process.js';
-import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collectors/processes.js';
+import { cpuUsage } from '../../server/collect/cpu.js';
+import { filterMounts, parseMounts } from '../../server/collect/filesystem.js';
+import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collect/index.js';
+import { memoryFromMeminfo } from '../../server/collect/memory.js';
+import { networkSample } from '../../server/collect/network.js';
+import { processCollector } from '../../server/collect/process.js';
+import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collect/processes.js';
 import {
   parseDiskstats,
   parseLoadavg,
@@ -16,11 +16,11 @@ import {
   parseNetDev,
   parseProcessStat,
   parseProcStat,
-} from '../../server/collectors/procfs-parse.js';
-import { CounterRates, counterDelta, perSecond } from '../../server/collectors/rate.js';
-import { discoverSensors, sysfsTemperatureCollector } from '../../server/collectors/temperature.js';
+} from '../../server/collect/procfs-parse.js';
+import { CounterRates, counterDelta, perSecond } from '../../server/collect/rate.js';
+import { findInvalidNumber } from '../../server/collect/sampler.js';
+import { discoverSensors, sysfsTemperatureCollector } from '../../server/collect/temperature.js';
 import type { ProcessesSample, ProcessSample } from '../../server/protocol.js';
-import { findInvalidNumber } from '../../server/sampler.js';
 
 describe('rate math', () => {
   it('has no rate for the first reading, then per-second deltas', () => {

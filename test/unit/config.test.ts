@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, helpText, parseCli } from '../../server/config.js';
-import { parseDuration } from '../../server/duration.js';
+import { parseDuration } from '../../server/lib/duration.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const command = parseCli(argv, env);

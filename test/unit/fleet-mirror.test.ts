@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AgentInfo, DATA_FIELD, EVENT_FIELD, parseStreamId, type StreamEntry } from '../../server/fleet/keys.js';
 import { HostMirror } from '../../server/fleet/mirror.js';
-import type { SseSink } from '../../server/sink.js';
+import type { SseSink } from '../../server/stream/sink.js';
 
 const info = (bootId: string, overrides: Partial<AgentInfo> = {}): AgentInfo => ({
   name: 'web-1',

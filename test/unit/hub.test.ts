@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Hub, type LogEntry } from '../../server/hub.js';
 import type { DiskSample, LoggedEventName, MemorySample } from '../../server/protocol.js';
+import { Hub, type LogEntry } from '../../server/stream/hub.js';
 
 const disk = (t: number): DiskSample => ({ t, read: t, write: 0 });
 const memory = (t: number): MemorySample => ({ t, total: 8, used: 4, available: 4, cached: 1, buffers: 0, swapTotal: 0, swapUsed: 0 });
@@ -115,7 +115,7 @@ describe('Hub event log', () => {
 
 describe('history series', () => {
   it('keeps route and interface lists on the newest row only, so a backfill stays small', async () => {
-    const { seriesSince } = await import('../../server/stream.js');
+    const { seriesSince } = await import('../../server/stream/service.js');
     const hub = new Hub({ capacity: 100, maxAgeMs: 1e12, bootId: 'test1' });
     for (let t = 1; t <= 3; t++) hub.publish('network', { t, rx: t, tx: 0, interfaces: [{ name: 'eth0', rx: t, tx: 0 }] });
     const series = seriesSince(hub, ['network'], 0);

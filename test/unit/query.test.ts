@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSince, parseTopics } from '../../server/query.js';
+import { parseSince, parseTopics } from '../../server/http/query.js';
 
 describe('query parsing', () => {
   const available = ['cpu', 'memory', 'disk'] as const;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { routeOfProxiedPath } from '../../server/proxy.js';
-import { RequestStats, statusClassOf } from '../../server/requests.js';
+import { routeOfProxiedPath } from '../../server/requests/proxy.js';
+import { RequestStats, statusClassOf } from '../../server/requests/stats.js';
 
 describe('RequestStats', () => {
   it('reports zeros when idle, so charts keep moving', () => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Collector } from '../../server/collectors/collector.js';
+import type { Collector } from '../../server/collect/collector.js';
+import { findInvalidNumber, Sampler } from '../../server/collect/sampler.js';
 import type { CollectorHealth, DiskSample, Sample, Topic } from '../../server/protocol.js';
-import { findInvalidNumber, Sampler } from '../../server/sampler.js';
 
 function collector(topic: Topic, sample: (t: number) => unknown, cadenceMs = 1000): Collector {
   return { topic, source: 'test', cadenceMs, sample: sample as Collector['sample'] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeEvent, formatEventId, frameComment, frameEvent, frameRetry, parseEventId } from '../../server/sse.js';
+import { encodeEvent, formatEventId, frameComment, frameEvent, frameRetry, parseEventId } from '../../server/stream/sse.js';
 
 describe('SSE framing', () => {
   it('frames id, event and data in that order, ending with a blank line', () => {

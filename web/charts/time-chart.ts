@@ -12,6 +12,7 @@ import {
 } from 'chart.js';
 import type { Level } from '../../server/protocol.js';
 import { formatClock } from '../format.js';
+import type { SeriesKey } from '../metrics.js';
 import type { SeriesStore } from '../store.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
 
@@ -50,8 +51,8 @@ const thresholdBands: Plugin<'line'> = {
 };
 
 export interface LineSpec {
-  /** Store key, e.g. `cpu.user`. */
-  key: string;
+  /** Store key, e.g. `cpu.user`: one of the keys METRICS stores, checked at compile time. */
+  key: SeriesKey;
   label: string;
   /** A CSS custom property holding the colour, e.g. `--c-user`. */
   color: string;

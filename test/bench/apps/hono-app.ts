@@ -2,7 +2,8 @@
 // `empty` (a middleware that only calls next(): the floor any Hono middleware pays).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { RequestStats, requestMiddleware } from '../../../server/requests.js';
+import { requestMiddleware } from '../../../server/requests/middleware.js';
+import { RequestStats } from '../../../server/requests/stats.js';
 
 const mode = process.argv[2] ?? 'bare';
 const app = new Hono();

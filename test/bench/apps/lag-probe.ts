@@ -1,6 +1,6 @@
 // The idle bench's yardstick for one part of the server: only the process collector (and with it the 50 ms
 // event-loop lag probe) in an otherwise idle Node process.
-import { processCollector } from '../../../server/collectors/process.js';
+import { processCollector } from '../../../server/collect/process.js';
 
 const collector = processCollector(1000);
 setInterval(() => collector.sample(Date.now()), 1000);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type EventName, type LoggedEventName, type PayloadOf, TOPICS, type Topic } from './protocol.js';
+import { type EventName, type LoggedEventName, type PayloadOf, TOPICS, type Topic } from '../protocol.js';
 import { encodeEvent, formatEventId } from './sse.js';
 
 export interface LogEntry<E extends LoggedEventName = LoggedEventName> {

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
  * A /proc or /sys file kept open and re-read from offset 0: one read syscall per sample, no open, no
- * promise, no process (DESIGN.md: ~0.05 % of a core for the whole 1 Hz set).
+ * promise, no process (docs/architecture.md: ~0.05 % of a core for the whole 1 Hz set).
  */
 export class KeptOpenFile {
   private fd: number | null;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Board, Boards } from './board.js';
-import type { SampleByTopic, Topic } from './protocol.js';
-import type { RequestStats } from './requests.js';
+import type { SampleByTopic, Topic } from '../protocol.js';
+import type { RequestStats } from '../requests/stats.js';
+import type { Board, Boards } from '../stream/board.js';
 
 /** Request latency buckets, seconds: 0.5 ms to 10 s. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

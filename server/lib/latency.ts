@@ -1,5 +1,5 @@
 import { build, type Histogram } from 'hdr-histogram-js';
-import type { LatencySummary } from './protocol.js';
+import type { LatencySummary } from '../protocol.js';
 
 /** Latencies are recorded in microseconds, up to this (longer ones are clamped). */
 const HIGHEST_US = 3_600_000_000;

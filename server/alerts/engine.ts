@@ -1,4 +1,4 @@
-import type { AlertPayload, AlertSeverity, Gauge, Sample, SampleByTopic, Topic } from './protocol.js';
+import type { AlertPayload, AlertSeverity, Gauge, Sample, SampleByTopic, Topic } from '../protocol.js';
 
 export interface AlertRule {
   /** Unique; the page and the webhook name the alert by it. */

@@ -1,6 +1,6 @@
-import type { Collector } from './collectors/collector.js';
-import { firstLine } from './config.js';
-import type { CollectorHealth, Sample, Topic } from './protocol.js';
+import { firstLine } from '../lib/errors.js';
+import type { CollectorHealth, Sample, Topic } from '../protocol.js';
+import type { Collector } from './collector.js';
 
 export interface SamplerOptions {
   timeoutMs: number;

@@ -56,7 +56,7 @@ abstract class ClosableSink implements SseSink {
 
 /**
  * Writes straight to the Node response: one shared Buffer per event for every client, no per-client
- * Web Stream (DESIGN.md, "What fan-out costs"). A client whose unsent bytes pass `maxBufferedBytes`
+ * Web Stream (docs/architecture.md, "Measured facts"). A client whose unsent bytes pass `maxBufferedBytes`
  * is dropped; it reconnects and resumes from its last id.
  */
 export class NodeResponseSink extends ClosableSink {

@@ -1,4 +1,4 @@
-import { LatencyHistogram } from '../latency.js';
+import { LatencyHistogram } from '../lib/latency.js';
 import type { Collector } from './collector.js';
 
 const round2 = (value: number) => Math.round(value * 100) / 100;

@@ -2,19 +2,19 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { findWebDir } from '../lib/paths.js';
+import type { HistoryResponse, SnapshotResponse } from '../protocol.js';
+import { requestMiddleware } from '../requests/middleware.js';
+import type { RequestStats } from '../requests/stats.js';
+import type { Board, Boards, BoardsSource } from '../stream/board.js';
+import { seriesSince } from '../stream/service.js';
+import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
 import { tokenAuth } from './auth.js';
-import type { Board, Boards } from './board.js';
+import { boundedBodies } from './bounds.js';
 import { cors, corsHeaders } from './cors.js';
 import { PrometheusExport } from './metrics.js';
-import { Monitor } from './monitor.js';
-import { findWebDir } from './paths.js';
-import type { HistoryResponse, SnapshotResponse } from './protocol.js';
 import { parseSince, parseTopics } from './query.js';
-import { boundedBodies } from './request-bounds.js';
-import { type RequestStats, requestMiddleware } from './requests.js';
-import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from './sink.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
-import { seriesSince } from './stream.js';
 
 export interface AppOptions {
   /** Folder of the built page; defaults to dist/web. */
@@ -43,13 +43,13 @@ const PAGE_HEADERS: Record<string, string> = {
  * page. Mountable under any base path. Takes the monitor or its promise, so an embedding app can mount the
  * routes before sampling is ready.
  */
-export function createApp(source: Monitor | Promise<Monitor> | Boards, options: AppOptions = {}): Hono<Env> {
+export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards, options: AppOptions = {}): Hono<Env> {
   const ready: Promise<Boards> =
-    source instanceof Monitor
-      ? Promise.resolve(source.asBoards())
-      : 'board' in source
-        ? Promise.resolve(source)
-        : source.then((m) => m.asBoards());
+    source instanceof Promise
+      ? source.then((monitor) => monitor.asBoards())
+      : 'asBoards' in source
+        ? Promise.resolve(source.asBoards())
+        : Promise.resolve(source);
   const metrics = ready.then((boards) => new PrometheusExport(boards, options.measure ?? null));
   const app = new Hono<Env>();
   if (options.measure) app.use('*', requestMiddleware(options.measure));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { AlertRule } from './alerts.js';
-import { parseDuration } from './duration.js';
-import { GAUGES, type Gauge, type Level, type Thresholds } from './protocol.js';
+import { parseDuration } from '../lib/duration.js';
+import { GAUGES, type Gauge, type Level, type Thresholds } from '../protocol.js';
+import type { AlertRule } from './engine.js';
 
 export interface AlertSettings {
   rules: AlertRule[];

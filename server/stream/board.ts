@@ -1,7 +1,16 @@
+import type {
+  AlertPayload,
+  CollectorHealth,
+  FleetStatus,
+  HelloMode,
+  HelloPayload,
+  LoggedEventName,
+  PayloadOf,
+  Topic,
+} from '../protocol.js';
 import type { Hub } from './hub.js';
-import type { AlertPayload, CollectorHealth, FleetStatus, HelloMode, HelloPayload, Topic } from './protocol.js';
-import type { StreamService } from './stream.js';
-import type { StreamLimits } from './stream-limits.js';
+import type { StreamLimits } from './limits.js';
+import type { StreamService } from './service.js';
 
 /** One host's dashboard: its event log and streams. A local monitor is one; a fleet hub holds one per host. */
 export interface Board {
@@ -30,4 +39,17 @@ export interface Boards {
   status(): Record<string, unknown>;
   /** The fleet overview (`/api/fleet`); absent on a standalone server. */
   fleet?(): FleetStatus;
+}
+
+/** What serves boards without being them: a local monitor hands out its one board this way. */
+export interface BoardsSource {
+  asBoards(): Boards;
+}
+
+/** Receives every event a board logs, as data (a fleet agent forwards them to Redis). */
+export type EventListener = <E extends LoggedEventName>(event: E, data: PayloadOf<E>) => void;
+
+/** A board whose events can be followed as they are logged: a local monitor. */
+export interface LiveBoard extends Board {
+  onEvent(listener: EventListener): void;
 }

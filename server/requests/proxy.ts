@@ -6,7 +6,8 @@ import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { proxy } from 'hono/proxy';
-import { type RequestStats, requestMiddleware } from './requests.js';
+import { requestMiddleware } from './middleware.js';
+import type { RequestStats } from './stats.js';
 
 const ID_LIKE = /^(\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{24,})$/i;
 const MAX_SEGMENTS = 3;

@@ -1,4 +1,4 @@
-import type { Columns } from './protocol.js';
+import type { Columns } from '../protocol.js';
 
 /** Turns rows of one shape into one array per key: the keys are written once, not once per row. */
 export function toColumns<S extends object>(rows: readonly S[]): Columns<S> {

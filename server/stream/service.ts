@@ -1,6 +1,6 @@
+import type { AlertPayload, BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from '../protocol.js';
 import { toColumns } from './columns.js';
 import type { Hub, LogEntry } from './hub.js';
-import type { AlertPayload, BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from './protocol.js';
 import type { SseSink } from './sink.js';
 import { encodeEvent, formatEventId, frameRetry, parseEventId } from './sse.js';
 

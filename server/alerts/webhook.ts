@@ -1,4 +1,4 @@
-import type { AlertPayload } from './protocol.js';
+import type { AlertPayload } from '../protocol.js';
 
 export interface WebhookOptions {
   /** Tries per alert change before it is given up (logged). */

@@ -1,5 +1,5 @@
-import { parseDuration } from './duration.js';
-import { TOPICS, type Topic } from './protocol.js';
+import { parseDuration } from '../lib/duration.js';
+import { TOPICS, type Topic } from '../protocol.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 

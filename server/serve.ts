@@ -1,0 +1,90 @@
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
+import type { Config } from './config.js';
+import type { FleetHub } from './fleet/fleet-hub.js';
+import { type AppOptions, createApp } from './http/app.js';
+import { ListenError, type Listening, listen, urlOf } from './http/listen.js';
+import { readVersion } from './lib/paths.js';
+import { Monitor, type MonitorOptions } from './monitor.js';
+import { startProxyServer } from './requests/proxy.js';
+import { RequestStats } from './requests/stats.js';
+
+export { ListenError } from './http/listen.js';
+
+export interface RunningServer extends Listening {
+  monitor: Monitor;
+  /** The reverse proxy, with --proxy. */
+  proxy: { server: HttpServer; url: string } | null;
+}
+
+export interface RunningFleetHub extends Listening {
+  fleet: FleetHub;
+}
+
+export async function startServer(options: MonitorOptions & AppOptions & { config: Config }): Promise<RunningServer> {
+  const { config } = options;
+  // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
+  const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
+  const monitor = await Monitor.create({ ...options, requestStats });
+  const app = createApp(monitor, {
+    ...options,
+    measure: config.proxy ? undefined : requestStats,
+    token: config.token,
+    corsOrigins: config.corsOrigins,
+  });
+  const listening = await listen(config, getRequestListener(app.fetch));
+  const { host } = config;
+  let proxy: RunningServer['proxy'] = null;
+  if (config.proxy) {
+    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
+      void listening.close();
+      throw new ListenError(
+        error.code === 'EADDRINUSE'
+          ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
+          : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
+      );
+    });
+    proxy = { server: proxyServer, url: urlOf(host, (proxyServer.address() as AddressInfo).port) };
+  }
+  monitor.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    ...listening,
+    monitor,
+    proxy,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        monitor.close();
+        const closed = listening.close();
+        if (!proxy) return void closed.then(resolve);
+        proxy.server.closeAllConnections();
+        proxy.server.close(() => void closed.then(resolve));
+      });
+      return closing;
+    },
+  };
+}
+
+/** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */
+export async function startFleetHub(config: Config, options: AppOptions = {}): Promise<RunningFleetHub> {
+  // Loaded on demand, as the agent is: only this mode needs Redis's client.
+  const { FleetHub } = await import('./fleet/fleet-hub.js');
+  const fleet = new FleetHub(config, readVersion());
+  await fleet.start();
+  const requestStats = new RequestStats({ source: 'self' });
+  const app = createApp(fleet, { ...options, measure: requestStats, token: config.token, corsOrigins: config.corsOrigins });
+  const listening = await listen(config, getRequestListener(app.fetch)).catch((error: unknown) => {
+    fleet.close();
+    throw error;
+  });
+  return {
+    ...listening,
+    fleet,
+    close() {
+      fleet.close();
+      return listening.close();
+    },
+  };
+}
