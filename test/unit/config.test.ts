@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, helpText, parseCli } from '../../server/config.js';
 import { parseDuration } from '../../server/lib/duration.js';
+import { growthOver8x, LINEAR_GROWTH_BOUND } from '../helpers/linear.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const command = parseCli(argv, env);
@@ -108,4 +109,20 @@ describe('durations', () => {
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
   it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity'])('rejects %j', (text) => expect(parseDuration(text)).toBeNull());
+
+  it.each([
+    ['1', ' ', 'x'],
+    ['1', '\t', 's!'],
+    ['', '1', 'x'],
+    ['1.', '5', ' x'],
+    [' ', ' ', '1'],
+  ])('takes time linear in the length of %j + %j × n + %j (a backtracking pattern took 0.2 s at n = 16 000)', (head, unit, tail) => {
+    const growth = growthOver8x(parseDuration, (n) => `${head}${unit.repeat(n)}${tail}`);
+    expect(growth).toBeLessThan(LINEAR_GROWTH_BOUND);
+  });
+
+  it('refuses text longer than any duration before parsing it', () => {
+    expect(parseDuration(`${'0'.repeat(40)}1s`)).toBeNull();
+    expect(parseDuration(`  ${'0'.repeat(20)}15m  `)).toBe(900_000);
+  });
 });
