@@ -79,6 +79,9 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
+    const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
+    // HEAD gets a stream's headers and no stream, which would hold a slot and a subscriber for nothing.
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     const request = {
       topics: topics.value,
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
@@ -90,7 +93,6 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     const maxBuffered = boards.maxClientBufferBytes;
     // The one route that writes to the Node socket itself: encoded bytes, shared by all clients.
     const outgoing = c.env?.outgoing;
-    const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
     const sink = outgoing ? new NodeResponseSink(outgoing, maxBuffered, headers) : new WebStreamSink(maxBuffered);
     sink.onClose(admission.release);
     board.streams.start(sink, request);

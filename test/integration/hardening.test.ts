@@ -154,6 +154,36 @@ describe('request size bounds', () => {
   });
 });
 
+describe('HEAD requests', () => {
+  it('get the headers of each route and no body, quietly: no log line (it was a stack trace each), no stream held', async () => {
+    const server = await spawnServer(['--port', '0']);
+    try {
+      const loggedBefore = server.output().length;
+      for (const path of ['', 'index.html', 'api/snapshot', 'api/history?topics=cpu', 'healthz', 'metrics', 'api/nope']) {
+        const get = await fetch(`${server.url}${path}`);
+        await get.arrayBuffer();
+        for (let i = 0; i < 5; i++) {
+          const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+          expect(head.status).toBe(get.status);
+          expect(await head.text()).toBe('');
+        }
+      }
+      for (let i = 0; i < 20; i++) {
+        const head = await fetch(`${server.url}api/events?topics=cpu`, { method: 'HEAD', headers: { Accept: 'text/event-stream' } });
+        expect(head.status).toBe(200);
+        expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        expect(await head.text()).toBe('');
+      }
+      const health = (await (await fetch(`${server.url}healthz`)).json()) as { streams: number };
+      expect(health.streams).toBe(0);
+      await sleep(300);
+      expect(server.output().slice(loggedBefore)).toBe('');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('static serving', () => {
   it.each([
     '/../../etc/passwd',
