@@ -12,6 +12,14 @@ function matches(presented: string | undefined, expected: Buffer): boolean {
 }
 
 /**
+ * The path and query of `url` as a Location that stays on this origin. A path that starts with two slashes
+ * (from `/.//evil.example/`), or a slash and a backslash, would be read as another host: they become one.
+ */
+export function sameOriginPath(url: URL): string {
+  return `/${url.pathname.replace(/^[/\\]+/, '')}${url.search}`;
+}
+
+/**
  * With a token, every route but /healthz needs it: `Authorization: Bearer <token>`, or the HttpOnly
  * SameSite=Strict cookie that opening the page once with `?token=` sets (EventSource cannot send headers).
  * A wrong or missing token gets a 401 with no metric in the body.
@@ -31,7 +39,7 @@ export function tokenAuth(token: string): MiddlewareHandler {
       // Take the token out of the address bar and the history.
       const clean = new URL(c.req.url);
       clean.searchParams.delete('token');
-      return c.redirect(`${clean.pathname}${clean.search}`, 303);
+      return c.redirect(sameOriginPath(clean), 303);
     }
     const header = c.req.header('authorization');
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
