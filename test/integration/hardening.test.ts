@@ -99,6 +99,23 @@ describe('CORS', () => {
   });
 });
 
+describe('CORS and caches', () => {
+  it('adds Origin to Vary beside Accept-Encoding on compressed answers, for allowed and other origins alike', async () => {
+    const site = 'https://ops.example.com';
+    const server = await start({ corsOrigins: [site] });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a few samples: answers above the compression threshold
+    for (const route of ['api/snapshot', 'api/history']) {
+      for (const origin of [site, 'https://other.example.net']) {
+        const response = await fetch(`${server.url}${route}`, { headers: { Origin: origin, 'Accept-Encoding': 'gzip' } });
+        await response.arrayBuffer();
+        expect(response.headers.get('content-encoding')).toBe('gzip');
+        const vary = (response.headers.get('vary') ?? '').split(',').map((item) => item.trim().toLowerCase());
+        expect(vary).toEqual(expect.arrayContaining(['accept-encoding', 'origin']));
+      }
+    }
+  });
+});
+
 describe('stream limits', () => {
   it('answers 429 past the per-address cap and 503 past the global cap, with Retry-After, and frees slots on close', async () => {
     const server = await start({ maxStreams: 3, maxStreamsPerClient: 2 });
