@@ -161,7 +161,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     const headers: Record<string, string> = {
       'Content-Type': file.contentType,
       ETag: file.etag,
-      'Cache-Control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      // Behind a token, a shared cache must not hand the files to whoever asks next.
+      'Cache-Control': file.immutable ? `${options.token ? 'private' : 'public'}, max-age=31536000, immutable` : 'no-cache',
     };
     if (file.contentType.startsWith('text/html')) Object.assign(headers, PAGE_HEADERS);
     else headers['X-Content-Type-Options'] = 'nosniff';

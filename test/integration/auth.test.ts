@@ -81,6 +81,26 @@ describe('--token', () => {
     },
   );
 
+  it('marks the hashed assets private, not public, for caches: they are behind the token', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const page = await (await fetch(server.url, { headers: auth })).text();
+    const assets = [...page.matchAll(/assets\/[^"]+/g)].map((match) => match[0]);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`, { headers: auth });
+      await response.arrayBuffer();
+      expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    }
+    const open = await startTestServer();
+    try {
+      const response = await fetch(`${open.url}${assets[0]}`);
+      await response.arrayBuffer();
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    } finally {
+      await open.close();
+    }
+  });
+
   it('gets the page live in Chromium after opening it once with ?token=', async () => {
     const browser = await launchBrowser();
     try {
