@@ -34,6 +34,8 @@ export interface Config {
   /** Concurrent streams in all (503 past it) and per client address (429 past it). */
   maxStreams: number;
   maxStreamsPerClient: number;
+  /** Behind a reverse proxy: the client's address and scheme come from its X-Forwarded-For and -Proto. */
+  trustProxy: boolean;
   /** `--alert-rules`: a JSON file of rules and thresholds; null for the defaults. */
   alertRulesFile: string | null;
   /** The rules and thresholds in force (from the file, or the defaults). */
@@ -245,6 +247,14 @@ const OPTIONS: OptionSpec[] = [
     min: 1,
     max: 1_000_000,
     help: 'concurrent event streams per client address; past it a new one gets 429 with Retry-After',
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'PULSEBOARD_TRUST_PROXY',
+    kind: 'boolean',
+    fallback: 'false',
+    help: "behind a reverse proxy that every request passes: take the client's address from X-Forwarded-For (the per-client stream cap) and HTTPS from X-Forwarded-Proto (the cookie's Secure)",
   },
   {
     key: 'alertRulesFile',

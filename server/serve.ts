@@ -37,6 +37,7 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
     measure: config.proxy ? undefined : requestStats,
     token: config.token,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
   });
   const listening = await listen(config, getRequestListener(app.fetch), options.connectionTimeouts);
   const { host } = config;
@@ -79,7 +80,13 @@ export async function startFleetHub(config: Config, options: AppOptions & ServeO
   const fleet = new FleetHub(config, readVersion());
   await fleet.start();
   const requestStats = new RequestStats({ source: 'self' });
-  const app = createApp(fleet, { ...options, measure: requestStats, token: config.token, corsOrigins: config.corsOrigins });
+  const app = createApp(fleet, {
+    ...options,
+    measure: requestStats,
+    token: config.token,
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
+  });
   const listening = await listen(config, getRequestListener(app.fetch), options.connectionTimeouts).catch((error: unknown) => {
     fleet.close();
     throw error;

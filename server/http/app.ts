@@ -11,6 +11,7 @@ import { seriesSince } from '../stream/service.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
 import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
+import { clientAddress } from './client.js';
 import { cors, corsHeaders } from './cors.js';
 import { PrometheusExport } from './metrics.js';
 import { parseSince, parseTopics } from './query.js';
@@ -25,6 +26,8 @@ export interface AppOptions {
   token?: string | null;
   /** Origins whose pages may call the API (`--cors-origin`); none by default. */
   corsOrigins?: readonly string[];
+  /** Behind a reverse proxy (`--trust-proxy`): believe its X-Forwarded-For and X-Forwarded-Proto. */
+  trustProxy?: boolean;
 }
 
 type Env = { Bindings: Partial<HttpBindings> };
@@ -57,7 +60,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
   const corsOrigins = options.corsOrigins ?? [];
   // Before the token check: a browser's preflight never carries credentials.
   if (corsOrigins.length > 0) app.use('*', cors(corsOrigins));
-  if (options.token) app.use('*', tokenAuth(options.token));
+  const trustProxy = options.trustProxy ?? false;
+  if (options.token) app.use('*', tokenAuth(options.token, trustProxy));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
 
@@ -86,7 +90,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
       topics: topics.value,
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
     };
-    const admission = boards.streamLimits.admit(c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
+    const client = clientAddress(c.env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustProxy);
+    const admission = boards.streamLimits.admit(client);
     if (!admission.ok) {
       return c.json({ error: admission.error }, admission.status, { 'Retry-After': String(admission.retryAfterSeconds) });
     }

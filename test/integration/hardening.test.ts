@@ -145,6 +145,36 @@ describe('stream limits', () => {
   });
 });
 
+describe('--trust-proxy', () => {
+  const TOKEN = 'trust-proxy-test-token-0123';
+
+  it('counts each forwarded client against the per-client cap, not the proxy address; without it, X-Forwarded-For is ignored', async () => {
+    const trusting = await start({ maxStreamsPerClient: 1, trustProxy: true });
+    const url = `${trusting.url}api/events?topics=cpu`;
+    expect((await open(url, { 'X-Forwarded-For': '203.0.113.1' })).status).toBe(200);
+    expect((await open(url, { 'X-Forwarded-For': '203.0.113.2' })).status).toBe(200);
+    expect((await open(url, { 'X-Forwarded-For': '198.51.100.9, 203.0.113.1' })).status).toBe(429);
+
+    const plain = await start({ maxStreamsPerClient: 1 });
+    const plainUrl = `${plain.url}api/events?topics=cpu`;
+    expect((await open(plainUrl, { 'X-Forwarded-For': '203.0.113.1' })).status).toBe(200);
+    expect((await open(plainUrl, { 'X-Forwarded-For': '203.0.113.2' })).status).toBe(429);
+  });
+
+  it('marks the token cookie Secure when the proxy says the browser came over HTTPS', async () => {
+    const trusting = await start({ token: TOKEN, trustProxy: true });
+    const secure = await fetch(`${trusting.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'https' }, redirect: 'manual' });
+    expect(secure.headers.get('set-cookie')).toMatch(/; Secure/);
+    const overHttp = await fetch(`${trusting.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'http' }, redirect: 'manual' });
+    expect(overHttp.headers.get('set-cookie')).not.toMatch(/Secure/);
+
+    const plain = await start({ token: TOKEN });
+    const ignored = await fetch(`${plain.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'https' }, redirect: 'manual' });
+    expect(ignored.headers.get('set-cookie')).toMatch(/^pulseboard_token=/);
+    expect(ignored.headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+});
+
 describe('request size bounds', () => {
   it('answers 431 to headers over 16 KiB, 413 to a large or chunked body, and keeps serving', async () => {
     const server = await start();

@@ -85,6 +85,13 @@ describe('config parsing', () => {
     });
   });
 
+  it('reads --trust-proxy and PULSEBOARD_TRUST_PROXY, off by default', () => {
+    expect(run([]).trustProxy).toBe(false);
+    expect(run(['--trust-proxy']).trustProxy).toBe(true);
+    expect(run([], { PULSEBOARD_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(() => parseCli([], { PULSEBOARD_TRUST_PROXY: 'maybe' })).toThrow(/PULSEBOARD_TRUST_PROXY "maybe": expected true or false/);
+  });
+
   it('names the environment variable when the bad value came from it', () => {
     expect(() => parseCli([], { PULSEBOARD_HEARTBEAT: 'often' })).toThrow(/PULSEBOARD_HEARTBEAT "often"/);
   });
