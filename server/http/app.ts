@@ -13,6 +13,7 @@ import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
 import { clientAddress } from './client.js';
 import { cors, corsHeaders } from './cors.js';
+import { acceptsGzip, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswers } from './history.js';
 import { PrometheusExport } from './metrics.js';
 import { parseSince, parseTopics } from './query.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
@@ -124,20 +125,32 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  app.get('/api/history', json, async (c) => {
+  const history = new HistoryAnswers();
+  app.get('/api/history', async (c) => {
     const board = await boardOf(c);
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const since = parseSince(c.req.query('since'), Date.now());
     if (!since.ok) return c.json({ error: since.error }, 400);
-    const body: HistoryResponse = {
-      bootId: board.hub.bootId,
+    const gzipped = acceptsGzip(c.req.header('accept-encoding'));
+    const { hub } = board;
+    const key = [board.name, hub.bootId, hub.lastSeq, topics.value.join(','), since.value, gzipped].join('|');
+    const build = (): HistoryResponse => ({
+      bootId: hub.bootId,
       since: since.value,
-      series: seriesSince(board.hub, topics.value, since.value),
+      series: seriesSince(hub, topics.value, since.value),
       alerts: board.activeAlerts(),
-    };
-    return c.json(body, 200, { 'Cache-Control': 'no-store' });
+    });
+    const answer = history.answer(key, build, gzipped);
+    if (!answer) {
+      return c.json({ error: `too many history requests at once; retry in ${HISTORY_RETRY_AFTER_SECONDS} s` }, 503, {
+        'Retry-After': String(HISTORY_RETRY_AFTER_SECONDS),
+      });
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' };
+    if (gzipped) headers['Content-Encoding'] = 'gzip';
+    return c.body(await answer, 200, headers);
   });
 
   app.get('/healthz', async (c) => c.json((await ready).status(), 200, { 'Cache-Control': 'no-store' }));
