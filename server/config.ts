@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
 import { HOST_NAME } from './fleet/keys.js';
 import { formatDuration, parseDuration } from './lib/duration.js';
-import { firstLine } from './lib/errors.js';
+import { oneLine } from './lib/errors.js';
 
 export interface Config {
   host: string;
@@ -449,7 +449,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new ConfigError(firstLine(error));
+    // node:util's messages quote the argument as given: a CR or an ESC in it would act on the terminal.
+    throw new ConfigError(oneLine(error instanceof Error ? error.message : String(error)));
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -470,7 +471,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   try {
     result.alerts = loadAlertSettings(result.alertRulesFile);
   } catch (error) {
-    if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${error.message}`);
+    if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${oneLine(error.message)}`);
     throw error;
   }
   if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');

@@ -1,4 +1,4 @@
-import { firstLine } from '../lib/errors.js';
+import { firstLine, oneLine } from '../lib/errors.js';
 import type { AlertPayload } from '../protocol.js';
 
 export interface WebhookOptions {
@@ -150,9 +150,7 @@ function decodeOrKeep(text: string): string {
   }
 }
 
-/** Text from the network, fit for one log line: control characters out, 200 characters at most. */
+/** Text from the network, fit for one log line: 200 characters at most, control characters escaped. */
 function printable(text: string): string {
-  let line = '';
-  for (const char of text.slice(0, 200)) line += char < ' ' || char === '\x7f' ? ' ' : char;
-  return line;
+  return oneLine(text.slice(0, 200));
 }

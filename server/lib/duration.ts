@@ -10,8 +10,9 @@ export function parseDuration(text: string): number | null {
   if (text.length > MAX_DURATION_LENGTH) return null;
   const match = DURATION.exec(text.trim());
   if (!match) return null;
-  const value = Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1);
-  return Number.isFinite(value) ? Math.round(value) : null;
+  const ms = Math.round(Number(match[1]) * (UNIT_MS[match[2] ?? 'ms'] ?? 1));
+  // Past 2^53 ms (285 000 years) the count is no longer exact: no duration.
+  return Number.isSafeInteger(ms) ? ms : null;
 }
 
 export function formatDuration(ms: number): string {

@@ -85,6 +85,11 @@ describe('config parsing', () => {
     });
   });
 
+  it('keeps its message on one line whatever the argument holds (the fuzz test found a CR passed through)', () => {
+    expect(() => parseCli(['\r'], {})).toThrow("Unexpected argument '\\r'");
+    expect(() => parseCli(['--a\u001b[2Jb'], {})).toThrow(/Unknown option '--a\\u001b\[2Jb'/);
+  });
+
   it('reads --trust-proxy and PULSEBOARD_TRUST_PROXY, off by default', () => {
     expect(run([]).trustProxy).toBe(false);
     expect(run(['--trust-proxy']).trustProxy).toBe(true);
@@ -115,7 +120,9 @@ describe('durations', () => {
     ['2d', 172_800_000],
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity'])('rejects %j', (text) => expect(parseDuration(text)).toBeNull());
+  it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity', '5000000000h'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeNull(),
+  );
 
   it.each([
     ['1', ' ', 'x'],
