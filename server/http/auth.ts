@@ -16,7 +16,7 @@ function matches(presented: string | undefined, expected: Buffer): boolean {
  * The path and query of `url` as a Location that stays on this origin. A path that starts with two slashes
  * (from `/.//evil.example/`), or a slash and a backslash, would be read as another host: they become one.
  */
-export function sameOriginPath(url: URL): string {
+function sameOriginPath(url: URL): string {
   return `/${url.pathname.replace(/^[/\\]+/, '')}${url.search}`;
 }
 

@@ -33,7 +33,7 @@ export function cors(allowed: readonly string[]): MiddlewareHandler {
 }
 
 /** Adds `name` to the Vary header, keeping what is there (set would drop `Accept-Encoding`). */
-export function addVary(headers: Headers, name: string): void {
+function addVary(headers: Headers, name: string): void {
   const current = headers.get('Vary');
   if (current === null || current.trim() === '') {
     headers.set('Vary', name);
