@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
 import { HOST_NAME } from './fleet/keys.js';
 import { formatDuration, parseDuration } from './lib/duration.js';
-import { firstLine } from './lib/errors.js';
+import { oneLine } from './lib/errors.js';
 
 export interface Config {
   host: string;
@@ -34,6 +34,8 @@ export interface Config {
   /** Concurrent streams in all (503 past it) and per client address (429 past it). */
   maxStreams: number;
   maxStreamsPerClient: number;
+  /** Behind a reverse proxy: the client's address and scheme come from its X-Forwarded-For and -Proto. */
+  trustProxy: boolean;
   /** `--alert-rules`: a JSON file of rules and thresholds; null for the defaults. */
   alertRulesFile: string | null;
   /** The rules and thresholds in force (from the file, or the defaults). */
@@ -247,6 +249,14 @@ const OPTIONS: OptionSpec[] = [
     help: 'concurrent event streams per client address; past it a new one gets 429 with Retry-After',
   },
   {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'PULSEBOARD_TRUST_PROXY',
+    kind: 'boolean',
+    fallback: 'false',
+    help: "behind a reverse proxy that every request passes: take the client's address from X-Forwarded-For (the per-client stream cap) and HTTPS from X-Forwarded-Proto (the cookie's Secure)",
+  },
+  {
     key: 'alertRulesFile',
     flag: 'alert-rules',
     env: 'PULSEBOARD_ALERT_RULES',
@@ -439,7 +449,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new ConfigError(firstLine(error));
+    // node:util's messages quote the argument as given: a CR or an ESC in it would act on the terminal.
+    throw new ConfigError(oneLine(error instanceof Error ? error.message : String(error)));
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -460,7 +471,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   try {
     result.alerts = loadAlertSettings(result.alertRulesFile);
   } catch (error) {
-    if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${error.message}`);
+    if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${oneLine(error.message)}`);
     throw error;
   }
   if (result.historyMs < result.intervalMs) throw new ConfigError('--history must be at least one --interval');

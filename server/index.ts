@@ -45,7 +45,7 @@ export function pulseboard(options: PulseboardOptions = {}): Pulseboard {
   });
   const instance: Pulseboard = {
     middleware: requestMiddleware(stats),
-    app: createApp(ready, { token: config.token, corsOrigins: config.corsOrigins }) as unknown as Hono,
+    app: createApp(ready, { token: config.token, corsOrigins: config.corsOrigins, trustProxy: config.trustProxy }) as unknown as Hono,
     ready,
     async close() {
       (await ready).close();

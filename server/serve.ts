@@ -4,7 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Config } from './config.js';
 import type { FleetHub } from './fleet/fleet-hub.js';
 import { type AppOptions, createApp } from './http/app.js';
-import { ListenError, type Listening, listen, urlOf } from './http/listen.js';
+import { type ConnectionTimeouts, ListenError, type Listening, listen, urlOf } from './http/listen.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 import { startProxyServer } from './requests/proxy.js';
@@ -22,7 +22,12 @@ export interface RunningFleetHub extends Listening {
   fleet: FleetHub;
 }
 
-export async function startServer(options: MonitorOptions & AppOptions & { config: Config }): Promise<RunningServer> {
+export interface ServeOptions {
+  /** Shorter connection timeouts than the production ones (tests watch connections being closed). */
+  connectionTimeouts?: Partial<ConnectionTimeouts>;
+}
+
+export async function startServer(options: MonitorOptions & AppOptions & ServeOptions & { config: Config }): Promise<RunningServer> {
   const { config } = options;
   // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
   const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
@@ -32,8 +37,9 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
     measure: config.proxy ? undefined : requestStats,
     token: config.token,
     corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
   });
-  const listening = await listen(config, getRequestListener(app.fetch));
+  const listening = await listen(config, getRequestListener(app.fetch), options.connectionTimeouts);
   const { host } = config;
   let proxy: RunningServer['proxy'] = null;
   if (config.proxy) {
@@ -68,14 +74,20 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
 }
 
 /** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */
-export async function startFleetHub(config: Config, options: AppOptions = {}): Promise<RunningFleetHub> {
+export async function startFleetHub(config: Config, options: AppOptions & ServeOptions = {}): Promise<RunningFleetHub> {
   // Loaded on demand, as the agent is: only this mode needs Redis's client.
   const { FleetHub } = await import('./fleet/fleet-hub.js');
   const fleet = new FleetHub(config, readVersion());
   await fleet.start();
   const requestStats = new RequestStats({ source: 'self' });
-  const app = createApp(fleet, { ...options, measure: requestStats, token: config.token, corsOrigins: config.corsOrigins });
-  const listening = await listen(config, getRequestListener(app.fetch)).catch((error: unknown) => {
+  const app = createApp(fleet, {
+    ...options,
+    measure: requestStats,
+    token: config.token,
+    corsOrigins: config.corsOrigins,
+    trustProxy: config.trustProxy,
+  });
+  const listening = await listen(config, getRequestListener(app.fetch), options.connectionTimeouts).catch((error: unknown) => {
     fleet.close();
     throw error;
   });

@@ -144,7 +144,10 @@ export class SharedStream {
     try {
       const url = new URL(this.options.url.replace(/events(?=\?|$)/, 'history'), location.href);
       url.searchParams.set('since', String(Date.now() - hello.backfillMs));
-      const history = (await (await fetch(url)).json()) as HistoryResponse;
+      const response = await fetch(url);
+      // A busy server answers 503 (Retry-After): its error body is no history.
+      if (!response.ok) throw new Error(`history: ${response.status}`);
+      const history = (await response.json()) as HistoryResponse;
       const backfill: BackfillPayload = { reset: true, lastSeq: -1, series: history.series, alerts: history.alerts };
       this.options.handlers.backfill?.(backfill, '');
     } catch {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../lib/duration.js';
+import { oneLine } from '../lib/errors.js';
 import { GAUGES, type Gauge, type Level, type Thresholds } from '../protocol.js';
 import type { AlertRule } from './engine.js';
 
@@ -49,7 +50,8 @@ export function loadAlertSettings(path: string | null): AlertSettings {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new AlertRulesError(`${path}: not valid JSON (${(error as Error).message.split('\n')[0]})`);
+    // The parser quotes the text it stopped at, which may hold line breaks.
+    throw new AlertRulesError(`${path}: not valid JSON (${oneLine((error as Error).message)})`);
   }
   return parseAlertSettings(parsed, path);
 }
@@ -116,6 +118,6 @@ function checkKeys(
   fail: (place: string, why: string) => Error,
 ): void {
   for (const key of Object.keys(object)) {
-    if (!allowed.includes(key)) throw fail(place, `unknown key "${key}" (expected ${allowed.join(', ')})`);
+    if (!allowed.includes(key)) throw fail(place, `unknown key ${JSON.stringify(key)} (expected ${allowed.join(', ')})`);
   }
 }

@@ -1,3 +1,4 @@
+import { firstLine, oneLine } from '../lib/errors.js';
 import type { AlertPayload } from '../protocol.js';
 
 export interface WebhookOptions {
@@ -21,11 +22,16 @@ export class AlertWebhook {
   private closed = false;
   private wake: (() => void) | null = null;
   private readonly options: Required<WebhookOptions>;
+  /** The URL without `user:pass@`: fetch refuses a URL that holds credentials. */
+  private readonly url: URL;
+  private readonly headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'pulseboard' };
 
-  constructor(
-    private readonly url: URL,
-    options: WebhookOptions = {},
-  ) {
+  constructor(url: URL, options: WebhookOptions = {}) {
+    this.url = new URL(url);
+    const authorization = basicAuthorization(this.url);
+    if (authorization) this.headers.Authorization = authorization;
+    this.url.username = '';
+    this.url.password = '';
     this.options = {
       attempts: 6,
       retryDelayMs: 1000,
@@ -71,26 +77,46 @@ export class AlertWebhook {
 
   private async deliver(change: AlertPayload): Promise<boolean> {
     const body = JSON.stringify(change);
-    for (let attempt = 1; attempt <= this.options.attempts && !this.closed; attempt++) {
+    const { attempts } = this.options;
+    for (let attempt = 1; attempt <= attempts && !this.closed; attempt++) {
+      let failure: string;
       try {
+        // A redirect is not followed: a 307 would POST the alert to wherever the receiver points.
         const response = await fetch(this.url, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'User-Agent': 'pulseboard' },
+          headers: this.headers,
           body,
+          redirect: 'manual',
           signal: AbortSignal.timeout(this.options.timeoutMs),
         });
         await response.body?.cancel();
         if (response.ok) return true;
+        if (response.status >= 300 && response.status < 400) {
+          const location = printable(response.headers.get('location') ?? '(none)');
+          this.options.log(
+            `alert webhook: ${this.url.origin} answered ${response.status} (to ${location}); redirects are not followed, so the ${change.state} change of ${change.rule} is dropped: point --alert-webhook at the final URL`,
+          );
+          return true;
+        }
         if (response.status >= 400 && response.status < 500 && response.status !== 429) {
           this.options.log(`alert webhook: ${this.url.origin} refused the change with ${response.status}; not retrying`);
           return true;
         }
-      } catch {
-        // network error or timeout: retried below
+        failure = `answered ${response.status}`;
+      } catch (error) {
+        failure = this.reasonOf(error);
       }
-      if (attempt < this.options.attempts) await this.sleep(Math.min(60_000, this.options.retryDelayMs * 2 ** (attempt - 1)));
+      this.options.log(`alert webhook: POST to ${this.url.origin} failed (try ${attempt} of ${attempts}): ${failure}`);
+      if (attempt < attempts) await this.sleep(Math.min(60_000, this.options.retryDelayMs * 2 ** (attempt - 1)));
     }
     return false;
+  }
+
+  /** fetch says only "fetch failed": the reason (refused, reset, DNS, TLS) is its cause. */
+  private reasonOf(error: unknown): string {
+    if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${this.options.timeoutMs} ms`;
+    const cause = error instanceof Error ? error.cause : undefined;
+    return printable(firstLine(cause ?? error));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -106,4 +132,25 @@ export class AlertWebhook {
       };
     });
   }
+}
+
+/** `user:pass@` of a URL as a Basic Authorization header, or null when it has none. */
+function basicAuthorization(url: URL): string | null {
+  if (url.username === '' && url.password === '') return null;
+  const credentials = `${decodeOrKeep(url.username)}:${decodeOrKeep(url.password)}`;
+  return `Basic ${Buffer.from(credentials).toString('base64')}`;
+}
+
+/** The URL keeps credentials percent-encoded; a malformed escape is sent as written. */
+function decodeOrKeep(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Text from the network, fit for one log line: 200 characters at most, control characters escaped. */
+function printable(text: string): string {
+  return oneLine(text.slice(0, 200));
 }

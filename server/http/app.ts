@@ -11,7 +11,9 @@ import { seriesSince } from '../stream/service.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
 import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
+import { clientAddress } from './client.js';
 import { cors, corsHeaders } from './cors.js';
+import { acceptsGzip, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswers } from './history.js';
 import { PrometheusExport } from './metrics.js';
 import { parseSince, parseTopics } from './query.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
@@ -25,6 +27,8 @@ export interface AppOptions {
   token?: string | null;
   /** Origins whose pages may call the API (`--cors-origin`); none by default. */
   corsOrigins?: readonly string[];
+  /** Behind a reverse proxy (`--trust-proxy`): believe its X-Forwarded-For and X-Forwarded-Proto. */
+  trustProxy?: boolean;
 }
 
 type Env = { Bindings: Partial<HttpBindings> };
@@ -57,7 +61,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
   const corsOrigins = options.corsOrigins ?? [];
   // Before the token check: a browser's preflight never carries credentials.
   if (corsOrigins.length > 0) app.use('*', cors(corsOrigins));
-  if (options.token) app.use('*', tokenAuth(options.token));
+  const trustProxy = options.trustProxy ?? false;
+  if (options.token) app.use('*', tokenAuth(options.token, trustProxy));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
 
@@ -79,18 +84,21 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
+    const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
+    // HEAD gets a stream's headers and no stream, which would hold a slot and a subscriber for nothing.
+    if (c.req.method === 'HEAD') return c.body(null, 200, headers);
     const request = {
       topics: topics.value,
       lastEventId: c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? null,
     };
-    const admission = boards.streamLimits.admit(c.env?.incoming?.socket?.remoteAddress ?? 'unknown');
+    const client = clientAddress(c.env?.incoming?.socket?.remoteAddress, c.req.header('x-forwarded-for'), trustProxy);
+    const admission = boards.streamLimits.admit(client);
     if (!admission.ok) {
       return c.json({ error: admission.error }, admission.status, { 'Retry-After': String(admission.retryAfterSeconds) });
     }
     const maxBuffered = boards.maxClientBufferBytes;
     // The one route that writes to the Node socket itself: encoded bytes, shared by all clients.
     const outgoing = c.env?.outgoing;
-    const headers = corsOrigins.length > 0 ? { ...SSE_HEADERS, ...corsHeaders(corsOrigins, c.req.header('origin')) } : SSE_HEADERS;
     const sink = outgoing ? new NodeResponseSink(outgoing, maxBuffered, headers) : new WebStreamSink(maxBuffered);
     sink.onClose(admission.release);
     board.streams.start(sink, request);
@@ -117,20 +125,32 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  app.get('/api/history', json, async (c) => {
+  const history = new HistoryAnswers();
+  app.get('/api/history', async (c) => {
     const board = await boardOf(c);
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
     const since = parseSince(c.req.query('since'), Date.now());
     if (!since.ok) return c.json({ error: since.error }, 400);
-    const body: HistoryResponse = {
-      bootId: board.hub.bootId,
+    const gzipped = acceptsGzip(c.req.header('accept-encoding'));
+    const { hub } = board;
+    const key = [board.name, hub.bootId, hub.lastSeq, topics.value.join(','), since.value, gzipped].join('|');
+    const build = (): HistoryResponse => ({
+      bootId: hub.bootId,
       since: since.value,
-      series: seriesSince(board.hub, topics.value, since.value),
+      series: seriesSince(hub, topics.value, since.value),
       alerts: board.activeAlerts(),
-    };
-    return c.json(body, 200, { 'Cache-Control': 'no-store' });
+    });
+    const answer = history.answer(key, build, gzipped);
+    if (!answer) {
+      return c.json({ error: `too many history requests at once; retry in ${HISTORY_RETRY_AFTER_SECONDS} s` }, 503, {
+        'Retry-After': String(HISTORY_RETRY_AFTER_SECONDS),
+      });
+    }
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', Vary: 'Accept-Encoding' };
+    if (gzipped) headers['Content-Encoding'] = 'gzip';
+    return c.body(await answer, 200, headers);
   });
 
   app.get('/healthz', async (c) => c.json((await ready).status(), 200, { 'Cache-Control': 'no-store' }));
@@ -159,7 +179,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     const headers: Record<string, string> = {
       'Content-Type': file.contentType,
       ETag: file.etag,
-      'Cache-Control': file.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      // Behind a token, a shared cache must not hand the files to whoever asks next.
+      'Cache-Control': file.immutable ? `${options.token ? 'private' : 'public'}, max-age=31536000, immutable` : 'no-cache',
     };
     if (file.contentType.startsWith('text/html')) Object.assign(headers, PAGE_HEADERS);
     else headers['X-Content-Type-Options'] = 'nosniff';

@@ -26,6 +26,19 @@ export function cors(allowed: readonly string[]): MiddlewareHandler {
       return c.body(null, 204, { ...headers, ...PREFLIGHT_HEADERS });
     }
     await next();
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+    for (const [name, value] of Object.entries(headers)) if (name !== 'Vary') c.res.headers.set(name, value);
+    // Whatever the origin, the answer depends on it; and compression may have said Accept-Encoding already.
+    addVary(c.res.headers, 'Origin');
   };
+}
+
+/** Adds `name` to the Vary header, keeping what is there (set would drop `Accept-Encoding`). */
+function addVary(headers: Headers, name: string): void {
+  const current = headers.get('Vary');
+  if (current === null || current.trim() === '') {
+    headers.set('Vary', name);
+    return;
+  }
+  const listed = current.split(',').map((item) => item.trim().toLowerCase());
+  if (!listed.includes('*') && !listed.includes(name.toLowerCase())) headers.set('Vary', `${current}, ${name}`);
 }

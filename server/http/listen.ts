@@ -12,6 +12,39 @@ export interface ListenOptions {
   /** Both set: HTTPS with HTTP/2 (and HTTP/1.1 by ALPN). */
   tlsCert?: string | null;
   tlsKey?: string | null;
+  /** The streams' heartbeat: a connection is called idle only once two heartbeats could have gone by. */
+  heartbeatMs: number;
+}
+
+/** The same on every listener: plain HTTP/1.1, HTTP/1.1 over TLS, and HTTP/2 sessions. */
+export interface ConnectionTimeouts {
+  /** From the connection (or the end of the previous request) to the end of the request's headers. */
+  headersMs: number;
+  /**
+   * From the start of a request to the end of its body (bodies are at most 16 KiB). A request without a
+   * body, an event stream's included, is complete with its headers: the time its response takes is free.
+   */
+  requestMs: number;
+  /** An HTTP/1.1 connection waiting for its next request. */
+  keepAliveMs: number;
+  /** A connection or HTTP/2 session with no byte in either direction; streams send a heartbeat, so they never are. */
+  idleMs: number;
+  /** How often Node looks for requests past headersMs or requestMs. */
+  checkEveryMs: number;
+}
+
+/** Idle connections and sessions are closed after 2 heartbeats, and never sooner than this. */
+const MIN_IDLE_MS = 60_000;
+
+export function connectionTimeouts(heartbeatMs: number, overrides: Partial<ConnectionTimeouts> = {}): ConnectionTimeouts {
+  return {
+    headersMs: 10_000,
+    requestMs: 30_000,
+    keepAliveMs: 5_000,
+    idleMs: Math.max(MIN_IDLE_MS, 2 * heartbeatMs),
+    checkEveryMs: 1_000,
+    ...overrides,
+  };
 }
 
 export interface Listening {
@@ -30,17 +63,16 @@ export class ListenError extends Error {}
 
 export type RequestListener = ReturnType<typeof getRequestListener>;
 
-export async function listen(config: ListenOptions, listener: RequestListener): Promise<Listening> {
+export async function listen(
+  config: ListenOptions,
+  listener: RequestListener,
+  timeoutOverrides: Partial<ConnectionTimeouts> = {},
+): Promise<Listening> {
   const server =
     config.tlsCert && config.tlsKey
       ? createTlsServer(config.tlsCert, config.tlsKey, listener)
       : createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
-  if (server instanceof HttpServer) {
-    // Streams are long-lived by design; the default request timeout would cut them every 5 minutes.
-    server.requestTimeout = 0;
-    server.headersTimeout = 10_000;
-    server.keepAliveTimeout = 5_000;
-  }
+  applyTimeouts(server, connectionTimeouts(config.heartbeatMs, timeoutOverrides));
   // Every socket, so that close() can end keep-alive and HTTP/2 sessions too (http2 has no closeAllConnections).
   const sockets = new Set<Socket>();
   server.on(server instanceof HttpServer ? 'connection' : 'secureConnection', (socket: Socket) => {
@@ -76,6 +108,20 @@ export async function listen(config: ListenOptions, listener: RequestListener): 
       return closing;
     },
   };
+}
+
+/**
+ * Node reads these properties on every HTTP/1.1 connection, plain or over TLS (`allowHTTP1`), and takes
+ * `timeout` as the idle timeout of each HTTP/2 session too; with no 'timeout' listener it destroys the
+ * connection. Set before listen(): the check interval is read when the server starts listening.
+ */
+function applyTimeouts(server: Server | Http2SecureServer, timeouts: ConnectionTimeouts): void {
+  const http1 = server as Server;
+  http1.headersTimeout = timeouts.headersMs;
+  http1.requestTimeout = timeouts.requestMs;
+  http1.keepAliveTimeout = timeouts.keepAliveMs;
+  (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = timeouts.checkEveryMs;
+  server.setTimeout(timeouts.idleMs);
 }
 
 export function urlOf(host: string, port: number, scheme = 'http'): string {

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Config, defaultConfig } from '../../server/config.js';
 import type { MonitorOptions } from '../../server/monitor.js';
-import { type RunningServer, startServer } from '../../server/serve.js';
+import { type RunningServer, type ServeOptions, startServer } from '../../server/serve.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const MAIN = join(ROOT, 'dist', 'server', 'main.js');
@@ -16,7 +16,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 /** A real server on an ephemeral port, in this process. */
 export function startTestServer(
   overrides: Partial<Config> = {},
-  options: Omit<MonitorOptions, 'config'> & { webDir?: string | null } = {},
+  options: Omit<MonitorOptions, 'config'> & ServeOptions & { webDir?: string | null } = {},
 ): Promise<RunningServer> {
   return startServer({ ...options, config: testConfig(overrides) });
 }

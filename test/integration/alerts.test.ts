@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_THRESHOLDS } from '../../server/alerts/rules.js';
+import { AlertWebhook } from '../../server/alerts/webhook.js';
 import type { AlertPayload, BackfillPayload, HelloPayload } from '../../server/protocol.js';
 import type { RunningServer } from '../../server/serve.js';
+import { freePort } from '../helpers/ports.js';
 import { runCli, startTestServer } from '../helpers/server.js';
 import { openSse, type SseConnection } from '../helpers/sse-reader.js';
 import { steerableCpu } from '../helpers/steerable.js';
@@ -121,5 +123,102 @@ describe('alerts', () => {
     const missing = await runCli(['--alert-rules', '/nonexistent/rules.json']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read the file \(ENOENT\)/);
+  });
+});
+
+describe('the alert webhook', () => {
+  const change: AlertPayload = {
+    t: 1_764_037_000_000,
+    rule: 'cpu-busy',
+    metric: 'cpu',
+    state: 'firing',
+    severity: 'critical',
+    value: 93,
+    threshold: 90,
+    since: 1_764_036_940_000,
+    message: 'CPU 93 %, above 90 % for 60 s',
+  };
+
+  /** A receiver that answers each path as told and records every request. */
+  async function receiver(answer: (path: string, response: import('node:http').ServerResponse) => void) {
+    const requests: { path: string; authorization?: string; body: string }[] = [];
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => (body += chunk));
+      request.on('end', () => {
+        requests.push({ path: request.url ?? '', authorization: request.headers.authorization, body });
+        answer(request.url ?? '', response);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    });
+    return { port: (server.address() as { port: number }).port, requests };
+  }
+
+  function webhook(url: string, options: { attempts?: number; timeoutMs?: number } = {}) {
+    const lines: string[] = [];
+    const hook = new AlertWebhook(new URL(url), { retryDelayMs: 10, log: (line) => lines.push(line), ...options });
+    cleanups.push(() => hook.close());
+    return { hook, lines };
+  }
+
+  const until = async (predicate: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error('timed out waiting');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
+  it('does not follow a redirect: a 307 is not re-POSTed elsewhere, and the log says why', async () => {
+    const target = await receiver((path, response) => {
+      if (path === '/hook') response.writeHead(307, { Location: '/elsewhere' }).end();
+      else response.writeHead(200).end();
+    });
+    const { hook, lines } = webhook(`http://127.0.0.1:${target.port}/hook`);
+    hook.send(change);
+    await until(() => lines.length > 0 && hook.pending === 0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(target.requests.map((r) => r.path)).toEqual(['/hook']);
+    expect(lines).toEqual([
+      `alert webhook: http://127.0.0.1:${target.port} answered 307 (to /elsewhere); redirects are not followed, so the firing change of cpu-busy is dropped: point --alert-webhook at the final URL`,
+    ]);
+  });
+
+  it('sends the user:pass@ of its URL as Basic authorization, and the URL without them', async () => {
+    const target = await receiver((_, response) => response.writeHead(200).end());
+    const { hook, lines } = webhook(`http://al%40ice:p%3Ass@127.0.0.1:${target.port}/hook`);
+    hook.send(change);
+    await until(() => target.requests.length === 1 && hook.pending === 0);
+    expect(target.requests[0]?.authorization).toBe(`Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`);
+    expect(JSON.parse(target.requests[0]?.body ?? '')).toEqual(change);
+    expect(lines).toEqual([]);
+  });
+
+  it('logs the real reason of each failed try: connection refused, a 503, no answer in time', async () => {
+    const closedPort = await freePort();
+    const refused = webhook(`http://127.0.0.1:${closedPort}/hook`, { attempts: 2 });
+    refused.hook.send(change);
+    await until(() => refused.lines.length === 3);
+    expect(refused.lines).toEqual([
+      `alert webhook: POST to http://127.0.0.1:${closedPort} failed (try 1 of 2): connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+      `alert webhook: POST to http://127.0.0.1:${closedPort} failed (try 2 of 2): connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+      'alert webhook: gave up on the firing change of cpu-busy after 2 tries',
+    ]);
+
+    const unavailable = await receiver((_, response) => response.writeHead(503).end());
+    const busy = webhook(`http://127.0.0.1:${unavailable.port}/hook`, { attempts: 1 });
+    busy.hook.send(change);
+    await until(() => busy.lines.length === 2);
+    expect(busy.lines[0]).toBe(`alert webhook: POST to http://127.0.0.1:${unavailable.port} failed (try 1 of 1): answered 503`);
+
+    const silent = await receiver(() => {}); // reads the request, never answers
+    const slow = webhook(`http://127.0.0.1:${silent.port}/hook`, { attempts: 1, timeoutMs: 200 });
+    slow.hook.send(change);
+    await until(() => slow.lines.length === 2);
+    expect(slow.lines[0]).toBe(`alert webhook: POST to http://127.0.0.1:${silent.port} failed (try 1 of 1): no answer within 200 ms`);
   });
 });

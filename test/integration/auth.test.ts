@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/serve.js';
 import { launchBrowser } from '../helpers/chromium.js';
@@ -53,6 +54,51 @@ describe('--token', () => {
     expect(cookie).toMatch(/SameSite=Strict/);
     const wrong = await fetch(`${server.url}?token=not-the-token-at-all`, { redirect: 'manual' });
     expect(wrong.status).toBe(401);
+  });
+
+  it.each(['/.//evil.example/', '//evil.example/x', '/%2e//evil.example/', '/.\\evil.example/', '/\\/evil.example/', '///evil.example'])(
+    'sends %s?token=<token> to a path of this origin, never to another host',
+    async (path) => {
+      const { status, location } = await new Promise<{ status: number; location: string | undefined }>((resolve, reject) => {
+        const url = new URL(server.url);
+        request({ host: url.hostname, port: url.port, path: `${path}?token=${TOKEN}&kiosk` }, (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, location: response.headers.location });
+        })
+          .on('error', reject)
+          .end();
+      });
+      // A backslash in the path is refused outright (400, no Location); anything else is redirected here.
+      if (path.includes('\\')) {
+        expect(status).toBe(400);
+        expect(location).toBeUndefined();
+        return;
+      }
+      expect(status).toBe(303);
+      expect(location).toMatch(/^\/[^/\\]/);
+      expect(new URL(location as string, server.url).origin).toBe(new URL(server.url).origin);
+      expect(location).not.toContain(TOKEN);
+    },
+  );
+
+  it('marks the hashed assets private, not public, for caches: they are behind the token', async () => {
+    const auth = { Authorization: `Bearer ${TOKEN}` };
+    const page = await (await fetch(server.url, { headers: auth })).text();
+    const assets = [...page.matchAll(/assets\/[^"]+/g)].map((match) => match[0]);
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) {
+      const response = await fetch(`${server.url}${asset}`, { headers: auth });
+      await response.arrayBuffer();
+      expect(response.headers.get('cache-control')).toBe('private, max-age=31536000, immutable');
+    }
+    const open = await startTestServer();
+    try {
+      const response = await fetch(`${open.url}${assets[0]}`);
+      await response.arrayBuffer();
+      expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    } finally {
+      await open.close();
+    }
   });
 
   it('gets the page live in Chromium after opening it once with ?token=', async () => {

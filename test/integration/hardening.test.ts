@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -8,6 +9,7 @@ import type { RunningServer } from '../../server/serve.js';
 import { RETRY_AFTER_SECONDS } from '../../server/stream/limits.js';
 import { spawnServer, startTestServer } from '../helpers/server.js';
 import { openSse, type SseConnection, seqOf } from '../helpers/sse-reader.js';
+import { steerableCpu } from '../helpers/steerable.js';
 
 const servers: RunningServer[] = [];
 const streams: SseConnection[] = [];
@@ -99,6 +101,23 @@ describe('CORS', () => {
   });
 });
 
+describe('CORS and caches', () => {
+  it('adds Origin to Vary beside Accept-Encoding on compressed answers, for allowed and other origins alike', async () => {
+    const site = 'https://ops.example.com';
+    const server = await start({ corsOrigins: [site] });
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a few samples: answers above the compression threshold
+    for (const route of ['api/snapshot', 'api/history']) {
+      for (const origin of [site, 'https://other.example.net']) {
+        const response = await fetch(`${server.url}${route}`, { headers: { Origin: origin, 'Accept-Encoding': 'gzip' } });
+        await response.arrayBuffer();
+        expect(response.headers.get('content-encoding')).toBe('gzip');
+        const vary = (response.headers.get('vary') ?? '').split(',').map((item) => item.trim().toLowerCase());
+        expect(vary).toEqual(expect.arrayContaining(['accept-encoding', 'origin']));
+      }
+    }
+  });
+});
+
 describe('stream limits', () => {
   it('answers 429 past the per-address cap and 503 past the global cap, with Retry-After, and frees slots on close', async () => {
     const server = await start({ maxStreams: 3, maxStreamsPerClient: 2 });
@@ -128,6 +147,138 @@ describe('stream limits', () => {
   });
 });
 
+describe('--trust-proxy', () => {
+  const TOKEN = 'trust-proxy-test-token-0123';
+
+  it('counts each forwarded client against the per-client cap, not the proxy address; without it, X-Forwarded-For is ignored', async () => {
+    const trusting = await start({ maxStreamsPerClient: 1, trustProxy: true });
+    const url = `${trusting.url}api/events?topics=cpu`;
+    expect((await open(url, { 'X-Forwarded-For': '203.0.113.1' })).status).toBe(200);
+    expect((await open(url, { 'X-Forwarded-For': '203.0.113.2' })).status).toBe(200);
+    expect((await open(url, { 'X-Forwarded-For': '198.51.100.9, 203.0.113.1' })).status).toBe(429);
+
+    const plain = await start({ maxStreamsPerClient: 1 });
+    const plainUrl = `${plain.url}api/events?topics=cpu`;
+    expect((await open(plainUrl, { 'X-Forwarded-For': '203.0.113.1' })).status).toBe(200);
+    expect((await open(plainUrl, { 'X-Forwarded-For': '203.0.113.2' })).status).toBe(429);
+  });
+
+  it('marks the token cookie Secure when the proxy says the browser came over HTTPS', async () => {
+    const trusting = await start({ token: TOKEN, trustProxy: true });
+    const secure = await fetch(`${trusting.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'https' }, redirect: 'manual' });
+    expect(secure.headers.get('set-cookie')).toMatch(/; Secure/);
+    const overHttp = await fetch(`${trusting.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'http' }, redirect: 'manual' });
+    expect(overHttp.headers.get('set-cookie')).not.toMatch(/Secure/);
+
+    const plain = await start({ token: TOKEN });
+    const ignored = await fetch(`${plain.url}?token=${TOKEN}`, { headers: { 'X-Forwarded-Proto': 'https' }, redirect: 'manual' });
+    expect(ignored.headers.get('set-cookie')).toMatch(/^pulseboard_token=/);
+    expect(ignored.headers.get('set-cookie')).not.toMatch(/Secure/);
+  });
+});
+
+describe('/api/history under load', () => {
+  /** A server holding `rows` CPU samples: the real hub, filled through its own publish(). */
+  async function withHistory(rows: number) {
+    const cpu = steerableCpu(1000);
+    const server = await start({ intervalMs: 1000, historyMs: 6 * 3_600_000 }, { collectors: [cpu.collector] });
+    const now = Date.now();
+    for (let i = rows; i > 0; i--) {
+      const t = now - i * 1000;
+      server.monitor.hub.publish('cpu', {
+        t,
+        total: i % 100,
+        user: i % 50,
+        system: 1,
+        iowait: 0,
+        cores: [i % 100, 3],
+        load: [0.1, 0.2, 0.3],
+      });
+    }
+    return server;
+  }
+
+  it('answers 200 parallel full requests, gzip and not, with the whole history', async () => {
+    const server = await withHistory(10_000);
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const response = await fetch(`${server.url}api/history?topics=cpu`, {
+          headers: { 'Accept-Encoding': i % 2 ? 'gzip' : 'identity' },
+        });
+        return { status: response.status, encoding: response.headers.get('content-encoding'), body: await response.json() };
+      }),
+    );
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.status).toBe(200);
+      expect(answer.encoding).toBe(i % 2 ? 'gzip' : null);
+      expect(answer.body.bootId).toBe(server.monitor.hub.bootId);
+      expect(answer.body.series.cpu.t.length).toBeGreaterThanOrEqual(10_000);
+    }
+  });
+
+  it('past 32 builds waiting, answers 503 with Retry-After; /healthz is served before the builds', async () => {
+    const server = await withHistory(20_000);
+    const base = Date.now() - 3 * 3_600_000;
+    let connectionCount = 0;
+    server.server.on('connection', () => connectionCount++);
+    // The order in which the server finished its responses (client-side order says little: same process).
+    const finished: string[] = [];
+    server.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      response.on('finish', () => finished.push(request.url === '/healthz' ? 'healthz' : `history ${response.statusCode}`));
+    });
+    // Connected first, then every request written in one go: they reach the server in the same turn.
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 101 },
+        () =>
+          new Promise<Socket>((resolve) =>
+            connect(server.port, '127.0.0.1').once('connect', function (this: Socket) {
+              resolve(this);
+            }),
+          ),
+      ),
+    );
+    // The client's 'connect' comes before the server has accepted: wait until it holds every connection.
+    await waitFor(() => connectionCount >= sockets.length);
+    const exchanges = sockets.map((socket, i) => {
+      // A different since each: nothing to share, every history request is a build of its own.
+      const path = i < 100 ? `/api/history?topics=cpu&since=${base + i}` : '/healthz';
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const done = new Promise<string>((resolve) => socket.once('close', () => resolve(answer)));
+      return { path, done };
+    });
+    for (const [i, socket] of sockets.entries()) socket.write(`GET ${exchanges[i]?.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const answers = (await Promise.all(exchanges.map((exchange) => exchange.done))).map((raw) => ({
+      status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]),
+      retryAfter: /\r\nretry-after: (\S+)/i.exec(raw)?.[1],
+      body: raw.slice(raw.indexOf('\r\n\r\n') + 4),
+    }));
+    const histories = answers.slice(0, 100);
+    expect(answers[100]?.status).toBe(200);
+    const refused = histories.filter((answer) => answer.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const answer of refused) {
+      expect(answer.retryAfter).toBe('2');
+      expect(JSON.parse(answer.body).error).toMatch(/too many history requests at once/);
+    }
+    expect(histories.every((answer) => answer.status === 200 || answer.status === 503)).toBe(true);
+    const built = histories.filter((answer) => answer.status === 200);
+    expect(built.length).toBeGreaterThan(0);
+    // since is 3 h back: about 10 800 of the 20 000 rows, one a second.
+    for (const answer of built) expect(JSON.parse(answer.body).series.cpu.t.length).toBeGreaterThan(10_000);
+    // /healthz did not wait for the builds (before: it came after all 100): most answers were sent after it.
+    const builtAfterHealthz = finished.slice(finished.indexOf('healthz')).filter((name) => name === 'history 200').length;
+    console.log(
+      `history under load: ${refused.length} of 100 refused; ${builtAfterHealthz} of ${built.length} built answers sent after /healthz`,
+    );
+    expect(builtAfterHealthz).toBeGreaterThanOrEqual(built.length / 2);
+    const after = await fetch(`${server.url}api/history?topics=cpu`);
+    await after.arrayBuffer();
+    expect(after.status).toBe(200);
+  });
+});
+
 describe('request size bounds', () => {
   it('answers 431 to headers over 16 KiB, 413 to a large or chunked body, and keeps serving', async () => {
     const server = await start();
@@ -151,6 +302,36 @@ describe('request size bounds', () => {
 
     const after = await fetch(`${server.url}api/snapshot`);
     expect(after.status).toBe(200);
+  });
+});
+
+describe('HEAD requests', () => {
+  it('get the headers of each route and no body, quietly: no log line (it was a stack trace each), no stream held', async () => {
+    const server = await spawnServer(['--port', '0']);
+    try {
+      const loggedBefore = server.output().length;
+      for (const path of ['', 'index.html', 'api/snapshot', 'api/history?topics=cpu', 'healthz', 'metrics', 'api/nope']) {
+        const get = await fetch(`${server.url}${path}`);
+        await get.arrayBuffer();
+        for (let i = 0; i < 5; i++) {
+          const head = await fetch(`${server.url}${path}`, { method: 'HEAD' });
+          expect(head.status).toBe(get.status);
+          expect(await head.text()).toBe('');
+        }
+      }
+      for (let i = 0; i < 20; i++) {
+        const head = await fetch(`${server.url}api/events?topics=cpu`, { method: 'HEAD', headers: { Accept: 'text/event-stream' } });
+        expect(head.status).toBe(200);
+        expect(head.headers.get('content-type')).toMatch(/^text\/event-stream/);
+        expect(await head.text()).toBe('');
+      }
+      const health = (await (await fetch(`${server.url}healthz`)).json()) as { streams: number };
+      expect(health.streams).toBe(0);
+      await sleep(300);
+      expect(server.output().slice(loggedBefore)).toBe('');
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, helpText, parseCli } from '../../server/config.js';
 import { parseDuration } from '../../server/lib/duration.js';
+import { growthOver8x, LINEAR_GROWTH_BOUND } from '../helpers/linear.js';
 
 const run = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const command = parseCli(argv, env);
@@ -84,6 +85,18 @@ describe('config parsing', () => {
     });
   });
 
+  it('keeps its message on one line whatever the argument holds (the fuzz test found a CR passed through)', () => {
+    expect(() => parseCli(['\r'], {})).toThrow("Unexpected argument '\\r'");
+    expect(() => parseCli(['--a\u001b[2Jb'], {})).toThrow(/Unknown option '--a\\u001b\[2Jb'/);
+  });
+
+  it('reads --trust-proxy and PULSEBOARD_TRUST_PROXY, off by default', () => {
+    expect(run([]).trustProxy).toBe(false);
+    expect(run(['--trust-proxy']).trustProxy).toBe(true);
+    expect(run([], { PULSEBOARD_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(() => parseCli([], { PULSEBOARD_TRUST_PROXY: 'maybe' })).toThrow(/PULSEBOARD_TRUST_PROXY "maybe": expected true or false/);
+  });
+
   it('names the environment variable when the bad value came from it', () => {
     expect(() => parseCli([], { PULSEBOARD_HEARTBEAT: 'often' })).toThrow(/PULSEBOARD_HEARTBEAT "often"/);
   });
@@ -107,5 +120,23 @@ describe('durations', () => {
     ['2d', 172_800_000],
   ])('parses %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 
-  it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity'])('rejects %j', (text) => expect(parseDuration(text)).toBeNull());
+  it.each(['', 'h', '-1s', '1 hour', '1e3', 'NaN', 'Infinity', '5000000000h'])('rejects %j', (text) =>
+    expect(parseDuration(text)).toBeNull(),
+  );
+
+  it.each([
+    ['1', ' ', 'x'],
+    ['1', '\t', 's!'],
+    ['', '1', 'x'],
+    ['1.', '5', ' x'],
+    [' ', ' ', '1'],
+  ])('takes time linear in the length of %j + %j × n + %j (a backtracking pattern took 0.2 s at n = 16 000)', (head, unit, tail) => {
+    const growth = growthOver8x(parseDuration, (n) => `${head}${unit.repeat(n)}${tail}`);
+    expect(growth).toBeLessThan(LINEAR_GROWTH_BOUND);
+  });
+
+  it('refuses text longer than any duration before parsing it', () => {
+    expect(parseDuration(`${'0'.repeat(40)}1s`)).toBeNull();
+    expect(parseDuration(`  ${'0'.repeat(20)}15m  `)).toBe(900_000);
+  });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseSince, parseTopics } from '../../server/http/query.js';
+import { growthOver8x, LINEAR_GROWTH_BOUND } from '../helpers/linear.js';
 
 describe('query parsing', () => {
   const available = ['cpu', 'memory', 'disk'] as const;
@@ -28,5 +29,12 @@ describe('query parsing', () => {
     expect(parseSince('1699999999000', now)).toEqual({ ok: true, value: 1_699_999_999_000 });
     expect(parseSince('15m', now)).toEqual({ ok: true, value: now - 900_000 });
     expect(parseSince('yesterday', now).ok).toBe(false);
+  });
+
+  it('parses since in time linear in its length: `since=1` then 16 000 `+` (spaces) and an `x` is a quick 400', () => {
+    const now = 1_700_000_000_000;
+    const evil = (n: number) => `1${' '.repeat(n)}x`;
+    expect(parseSince(evil(16_000), now).ok).toBe(false);
+    expect(growthOver8x((text) => parseSince(text, now), evil)).toBeLessThan(LINEAR_GROWTH_BOUND);
   });
 });

@@ -1,0 +1,96 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
+
+/** The bytes of an answer: Buffers from JSON text or zlib, backed by a plain ArrayBuffer as Hono's body() wants. */
+export type Encoded = Uint8Array<ArrayBuffer>;
+
+export interface HistoryLimits {
+  /** Builds that may wait for their turn; past it a request is refused (503). */
+  waiting: number;
+  /** Encoded answers kept for requests that ask the same again. */
+  kept: number;
+}
+
+export const HISTORY_LIMITS: HistoryLimits = { waiting: 32, kept: 8 };
+
+/** Seconds a refused history request is told to wait. */
+export const HISTORY_RETRY_AFTER_SECONDS = 2;
+
+/**
+ * `/api/history` answers, encoded (JSON, and gzip when asked) once per `key`, which names everything the
+ * answer depends on (host, boot, log position, topics, since, encoding): every request that asks the same
+ * while the log has not moved gets the same bytes. Building is synchronous work on the one event-loop
+ * thread, so builds run one at a time, each in its own turn of the loop, and other requests are served
+ * between them.
+ */
+export class HistoryAnswers {
+  private readonly answers = new Map<string, Promise<Encoded>>();
+  private readonly queue: (() => void)[] = [];
+  private busy = false;
+  private built = 0;
+
+  constructor(private readonly limits: HistoryLimits = HISTORY_LIMITS) {}
+
+  /** Answers built so far (each key once). */
+  get builds(): number {
+    return this.built;
+  }
+
+  /** The encoded answer, or null when too many builds are waiting already (the caller answers 503). */
+  answer(key: string, build: () => unknown, gzipped: boolean): Promise<Encoded> | null {
+    const known = this.answers.get(key);
+    if (known) return known;
+    if (this.queue.length >= this.limits.waiting) return null;
+    const answer = this.turn().then(async () => {
+      try {
+        this.built++;
+        const json = Buffer.from(JSON.stringify(build()));
+        return (gzipped ? await gzipAsync(json) : json) as Encoded;
+      } finally {
+        this.next();
+      }
+    });
+    this.keep(key, answer);
+    answer.catch(() => this.answers.delete(key));
+    return answer;
+  }
+
+  /** Resolves in a later turn of the event loop, once no other build runs. */
+  private turn(): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(() => setImmediate(resolve));
+      if (!this.busy) this.next();
+    });
+  }
+
+  private next(): void {
+    const start = this.queue.shift();
+    this.busy = start !== undefined;
+    start?.();
+  }
+
+  private keep(key: string, answer: Promise<Encoded>): void {
+    this.answers.set(key, answer);
+    for (const oldest of this.answers.keys()) {
+      if (this.answers.size <= this.limits.kept) break;
+      this.answers.delete(oldest);
+    }
+  }
+}
+
+/** Whether `Accept-Encoding` takes gzip: named (or `*`, when gzip is not named) without `q=0`. */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  let wildcard = false;
+  for (const item of header.split(',')) {
+    const [name = '', ...parameters] = item.split(';');
+    const coding = name.trim().toLowerCase();
+    const quality = parameters.map((parameter) => parameter.trim().toLowerCase()).find((parameter) => parameter.startsWith('q='));
+    const accepted = quality === undefined || Number(quality.slice(2)) > 0;
+    if (coding === 'gzip' || coding === 'x-gzip') return accepted;
+    if (coding === '*') wildcard = accepted;
+  }
+  return wildcard;
+}
