@@ -30,6 +30,7 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   const app = createApp(monitor, {
     ...options,
     measure: config.proxy ? undefined : requestStats,
+    requestMetrics: requestStats,
     token: config.token,
     corsOrigins: config.corsOrigins,
   });
