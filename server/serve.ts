@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Config } from './config.js';
 import type { FleetHub } from './fleet/fleet-hub.js';
 import { type AppOptions, createApp } from './http/app.js';
+import { TOKEN_COOKIE } from './http/auth.js';
 import { ListenError, type Listening, listen, urlOf } from './http/listen.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
@@ -38,7 +39,8 @@ export async function startServer(options: MonitorOptions & AppOptions & { confi
   const { host } = config;
   let proxy: RunningServer['proxy'] = null;
   if (config.proxy) {
-    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
+    const proxyOptions = { target: config.proxy, timeoutMs: config.proxyTimeoutMs, privateCookie: TOKEN_COOKIE };
+    const proxyServer = await startProxyServer(proxyOptions, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
       void listening.close();
       throw new ListenError(
         error.code === 'EADDRINUSE'
