@@ -24,6 +24,8 @@ export interface Config {
   /** Reverse-proxy mode: forward to this origin and measure the traffic. */
   proxy: URL | null;
   proxyPort: number;
+  /** Longest the proxy's upstream may keep an exchange waiting: 504 before its response began, cut after. */
+  proxyTimeoutMs: number;
   /** PEM files: with both, the server speaks HTTPS with HTTP/2 (HTTP/1.1 by ALPN) on the same port. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -211,6 +213,16 @@ const OPTIONS: OptionSpec[] = [
     kind: 'port',
     fallback: '8081',
     help: 'port the proxy listens on (with --proxy); the dashboard keeps --port',
+  },
+  {
+    key: 'proxyTimeoutMs',
+    flag: 'proxy-timeout',
+    env: 'PULSEBOARD_PROXY_TIMEOUT',
+    kind: 'duration',
+    fallback: '30s',
+    min: 100,
+    max: 3_600_000,
+    help: 'with --proxy: an upstream silent this long gets the client a 504 (or, mid-response, a cut connection)',
   },
   {
     key: 'token',

@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server';
 import type { Config } from './config.js';
 import type { FleetHub } from './fleet/fleet-hub.js';
 import { type AppOptions, createApp } from './http/app.js';
+import { TOKEN_COOKIE } from './http/auth.js';
 import { type ConnectionTimeouts, ListenError, type Listening, listen, urlOf } from './http/listen.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
@@ -35,6 +36,7 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
   const app = createApp(monitor, {
     ...options,
     measure: config.proxy ? undefined : requestStats,
+    requestMetrics: requestStats,
     token: config.token,
     corsOrigins: config.corsOrigins,
     trustProxy: config.trustProxy,
@@ -43,7 +45,8 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
   const { host } = config;
   let proxy: RunningServer['proxy'] = null;
   if (config.proxy) {
-    const proxyServer = await startProxyServer(config.proxy, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
+    const proxyOptions = { target: config.proxy, timeoutMs: config.proxyTimeoutMs, privateCookie: TOKEN_COOKIE };
+    const proxyServer = await startProxyServer(proxyOptions, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
       void listening.close();
       throw new ListenError(
         error.code === 'EADDRINUSE'

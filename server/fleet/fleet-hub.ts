@@ -1,10 +1,12 @@
 import { Redis } from 'ioredis';
+import { firstLine } from '../lib/errors.js';
 import type { FleetHost, FleetStatus } from '../protocol.js';
 import type { BoardLookup, Boards } from '../stream/board.js';
 import { StreamLimits } from '../stream/limits.js';
 import { HEARTBEAT } from '../stream/sse.js';
 import { type AgentInfo, eventsKey, HOST_NAME, HOSTS_KEY, infoKey, type StreamEntry } from './keys.js';
 import { HostMirror } from './mirror.js';
+import { parseAgentInfo } from './payloads.js';
 
 /** How often the hub looks for new hosts and re-reads their info. */
 const DISCOVER_MS = 2000;
@@ -37,6 +39,10 @@ export class FleetHub implements Boards {
   readonly maxClientBufferBytes: number;
   private readonly mirrors = new Map<string, HostMirror>();
   private readonly loading = new Map<string, Promise<void>>();
+  /** Hosts whose info hash does not fit the protocol, with the reason. */
+  private readonly invalidInfo = new Map<string, string>();
+  /** Members of the host set that are no host name. */
+  private invalidNames = 0;
   private readonly command: Redis;
   private readonly reader: Redis;
   private redis: FleetStatus['redis'] = { ok: false, error: 'connecting', since: Date.now() };
@@ -94,8 +100,10 @@ export class FleetHub implements Boards {
       return { ok: false, status: 400, error: `this is a fleet hub: name a host with ?host= (known: ${known()})` };
     if (!HOST_NAME.test(host)) return { ok: false, status: 400, error: 'host: expected 1-63 letters, digits, ".", "_" or "-"' };
     const mirror = this.mirrors.get(host);
-    if (!mirror) return { ok: false, status: 404, error: `unknown host "${host}" (known: ${known()})` };
-    return { ok: true, board: mirror };
+    if (mirror) return { ok: true, board: mirror };
+    const invalid = this.invalidInfo.get(host);
+    if (invalid) return { ok: false, status: 502, error: `host "${host}" is not served: its info in Redis is invalid (${invalid})` };
+    return { ok: false, status: 404, error: `unknown host "${host}" (known: ${known()})` };
   }
 
   all(): HostMirror[] {
@@ -113,7 +121,24 @@ export class FleetHub implements Boards {
       redis: this.redis,
       hosts: this.mirrors.size,
       streams,
+      warnings: this.warnings(),
     };
+  }
+
+  /** What Redis held that does not fit the protocol, per host: left out, counted, named here. */
+  private warnings(): string[] {
+    const warnings: string[] = [];
+    for (const mirror of this.all()) {
+      if (mirror.skipped === 0) continue;
+      const entries = mirror.skipped === 1 ? 'entry' : 'entries';
+      warnings.push(`host "${mirror.name}": ${mirror.skipped} invalid stream ${entries} skipped (newest: ${mirror.lastSkipped})`);
+    }
+    for (const [name, reason] of this.invalidInfo) {
+      const served = this.mirrors.has(name) ? 'serving its last valid info' : 'not served';
+      warnings.push(`host "${name}": its info in Redis is invalid (${reason}); ${served}`);
+    }
+    if (this.invalidNames > 0) warnings.push(`${this.invalidNames} members of ${HOSTS_KEY} are not host names; ignored`);
+    return warnings.sort();
   }
 
   fleet(): FleetStatus {
@@ -154,27 +179,57 @@ export class FleetHub implements Boards {
     this.log(ok ? 'Redis reachable' : `Redis unreachable (${error}); serving what is held, retrying`);
   }
 
-  /** Finds hosts, loads the history of new ones, and refreshes the info of known ones. */
+  /**
+   * Finds hosts, loads the history of new ones, refreshes the info of known ones, and drops the ones gone
+   * from Redis (out of the host set, or their info hash deleted).
+   */
   private async discover(): Promise<void> {
     if (!this.redis.ok || this.closed) return;
     try {
-      const names = (await this.command.smembers(HOSTS_KEY)).filter((name) => HOST_NAME.test(name));
+      const members = await this.command.smembers(HOSTS_KEY);
+      const names = members.filter((name) => HOST_NAME.test(name));
+      this.invalidNames = members.length - names.length;
       const infos = names.length > 0 ? await this.command.pipeline(names.map((name) => ['hget', infoKey(name), 'info'])).exec() : [];
+      if (!infos) return;
+      const present = new Set<string>();
       names.forEach((name, i) => {
-        const info = parseInfo(infos?.[i]?.[1]);
-        if (!info) return;
+        const [error, raw] = infos[i] ?? [null, null];
+        if (raw === null && !error) return;
+        present.add(name);
+        const info = typeof raw === 'string' ? parseAgentInfo(raw) : { ok: false as const, error: `${infoKey(name)}: ${firstLine(error)}` };
+        if (!info.ok) {
+          this.noteInvalidInfo(name, info.error);
+          return;
+        }
+        this.invalidInfo.delete(name);
         const mirror = this.mirrors.get(name);
-        if (mirror) mirror.updateInfo(info);
+        if (mirror) mirror.updateInfo(info.value);
         else if (!this.loading.has(name))
           this.loading.set(
             name,
-            this.load(name, info).finally(() => this.loading.delete(name)),
+            this.load(name, info.value).finally(() => this.loading.delete(name)),
           );
       });
+      for (const name of this.mirrors.keys()) if (!present.has(name)) this.drop(name);
+      for (const name of this.invalidInfo.keys()) if (!present.has(name)) this.invalidInfo.delete(name);
       await Promise.all(this.loading.values());
     } catch {
       // Redis went away mid-way: the next round tries again.
     }
+  }
+
+  private noteInvalidInfo(name: string, reason: string): void {
+    if (this.invalidInfo.get(name) === reason) return;
+    this.invalidInfo.set(name, reason);
+    const served = this.mirrors.has(name) ? 'serving its last valid info' : 'not serving it';
+    this.log(`host ${name}: its info in Redis is invalid (${reason}); ${served}`);
+  }
+
+  /** A host gone from Redis: its streams end (their clients reconnect and learn it is unknown). */
+  private drop(name: string): void {
+    this.mirrors.get(name)?.streams.endAll();
+    this.mirrors.delete(name);
+    this.log(`host ${name} is gone from Redis; dropped it`);
   }
 
   /** Reads a new host's whole stream (bounded by its MAXLEN), then adds it to the live read. */
@@ -211,28 +266,5 @@ export class FleetHub implements Boards {
         if (!this.closed) await sleep(1000);
       }
     }
-  }
-}
-
-function parseInfo(raw: unknown): AgentInfo | null {
-  if (typeof raw !== 'string') return null;
-  try {
-    const info = JSON.parse(raw) as AgentInfo;
-    const valid =
-      typeof info === 'object' &&
-      info !== null &&
-      typeof info.bootId === 'string' &&
-      typeof info.host?.hostname === 'string' &&
-      Array.isArray(info.topics) &&
-      Array.isArray(info.collectors) &&
-      Array.isArray(info.alerts) &&
-      Number.isSafeInteger(info.capacity) &&
-      info.capacity > 0 &&
-      info.capacity <= 50_000_000 &&
-      typeof info.interval === 'number' &&
-      typeof info.historyMs === 'number';
-    return valid ? info : null;
-  } catch {
-    return null;
   }
 }

@@ -1,4 +1,4 @@
-import type { AlertPayload, HelloPayload, LoggedEventName } from '../protocol.js';
+import type { AlertPayload, HelloPayload } from '../protocol.js';
 
 /** A fleet host's name: what `?host=` and the Redis keys carry. */
 export const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -29,12 +29,13 @@ export function parseStreamId(id: string): { boot: string; seq: number } | null 
   return { boot: match[1] as string, seq: Number(match[2]) };
 }
 
-export function entryEvent(fields: string[]): { event: LoggedEventName; json: string } | null {
+/** The event name and JSON text of an entry's fields, unchecked (payloads.ts checks them); null when either is missing. */
+export function entryEvent(fields: string[]): { event: string; json: string } | null {
   let event: string | undefined;
   let json: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     if (fields[i] === EVENT_FIELD) event = fields[i + 1];
     else if (fields[i] === DATA_FIELD) json = fields[i + 1];
   }
-  return event && json ? { event: event as LoggedEventName, json } : null;
+  return event && json ? { event, json } : null;
 }

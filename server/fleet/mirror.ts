@@ -1,19 +1,9 @@
-import {
-  type AlertPayload,
-  type CollectorHealth,
-  type HealthPayload,
-  type HelloMode,
-  type HelloPayload,
-  type LoggedEventName,
-  TOPICS,
-  type Topic,
-} from '../protocol.js';
+import type { AlertPayload, CollectorHealth, HelloMode, HelloPayload, Topic } from '../protocol.js';
 import type { Board } from '../stream/board.js';
 import { Hub } from '../stream/hub.js';
 import { StreamService } from '../stream/service.js';
-import { type AgentInfo, entryEvent, parseStreamId, type StreamEntry } from './keys.js';
-
-const LOGGED_EVENTS: ReadonlySet<string> = new Set<LoggedEventName>([...TOPICS, 'health', 'alert']);
+import { type AgentInfo, parseStreamId, type StreamEntry } from './keys.js';
+import { type LoggedEvent, parseEntry } from './payloads.js';
 
 /** Room for the entries MAXLEN's `~` leaves beyond the agent's capacity. */
 const TRIM_SLACK = 1.1;
@@ -32,7 +22,9 @@ export class HostMirror implements Board {
   lastSeen: number | null = null;
   private collectors = new Map<Topic, CollectorHealth>();
   private alerts = new Map<string, AlertPayload>();
-  private rejected = 0;
+  /** Entries left out because they do not fit the protocol, and the newest one's id and reason. */
+  skipped = 0;
+  lastSkipped: string | null = null;
 
   constructor(
     readonly name: string,
@@ -81,32 +73,44 @@ export class HostMirror implements Board {
     if (newBoot && this.hub.length === 0) this.takeStateFrom(info);
   }
 
-  /** Appends stream entries, oldest first. */
+  /**
+   * Appends stream entries, oldest first. An entry that does not fit the protocol is skipped and counted;
+   * the entries after it start a new log, as after any gap.
+   */
   ingest(entries: StreamEntry[]): void {
     for (const [id, fields] of entries) {
       this.lastId = id;
       const position = parseStreamId(id);
-      const item = entryEvent(fields);
-      const data = item && LOGGED_EVENTS.has(item.event) ? parseObject(item.json) : null;
-      if (!position || !item || !data) {
-        if (this.rejected++ === 0) this.log(`host ${this.name}: skipping a malformed stream entry ${id}`);
+      if (!position) {
+        this.skip(id, 'its id is not <boot>-<seq>');
+        continue;
+      }
+      const entry = parseEntry(fields);
+      if (!entry.ok) {
+        this.skip(id, entry.error);
         continue;
       }
       if (position.boot === this.hub.bootId && position.seq <= this.hub.lastSeq) continue;
       if (position.boot !== this.hub.bootId || position.seq !== this.hub.lastSeq + 1) this.restart(position.boot, position.seq);
-      this.hub.publish(item.event, data as never);
-      this.track(item.event, data);
+      this.hub.publish(entry.value.event, entry.value.data as never);
+      this.track(entry.value);
     }
   }
 
-  private track(event: LoggedEventName, data: { t: number }): void {
-    this.lastSeen = Math.max(this.lastSeen ?? 0, data.t);
-    if (event === 'health') {
-      for (const health of (data as HealthPayload).collectors) this.collectors.set(health.topic, health);
-    } else if (event === 'alert') {
-      const change = data as AlertPayload;
-      if (change.state === 'firing') this.alerts.set(change.rule, change);
-      else this.alerts.delete(change.rule);
+  private skip(id: string, reason: string): void {
+    this.skipped++;
+    this.lastSkipped = `${id} (${reason})`;
+    // One line, not one per entry: a stream full of bad entries must not fill the log. /healthz keeps the count.
+    if (this.skipped === 1) this.log(`host ${this.name}: skipping stream entry ${this.lastSkipped}; /healthz counts the others`);
+  }
+
+  private track(entry: LoggedEvent): void {
+    this.lastSeen = Math.max(this.lastSeen ?? 0, entry.data.t);
+    if (entry.event === 'health') {
+      for (const health of entry.data.collectors) this.collectors.set(health.topic, health);
+    } else if (entry.event === 'alert') {
+      if (entry.data.state === 'firing') this.alerts.set(entry.data.rule, entry.data);
+      else this.alerts.delete(entry.data.rule);
     }
   }
 
@@ -142,12 +146,4 @@ export class HostMirror implements Board {
       activeAlerts: () => this.activeAlerts(),
     });
   }
-}
-
-function parseObject(json: string): { t: number } | null {
-  try {
-    const value: unknown = JSON.parse(json);
-    if (typeof value === 'object' && value !== null && typeof (value as { t?: unknown }).t === 'number') return value as { t: number };
-  } catch {}
-  return null;
 }

@@ -23,6 +23,8 @@ export interface AppOptions {
   webDir?: string | null;
   /** Measure this app's own routes into these statistics (standalone mode). */
   measure?: RequestStats;
+  /** The statistics whose requests `/metrics` exports as a histogram; default: `measure` (with --proxy: the proxy's). */
+  requestMetrics?: RequestStats;
   /** Require this token on every route but /healthz. */
   token?: string | null;
   /** Origins whose pages may call the API (`--cors-origin`); none by default. */
@@ -54,7 +56,7 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
       : 'asBoards' in source
         ? Promise.resolve(source.asBoards())
         : Promise.resolve(source);
-  const metrics = ready.then((boards) => new PrometheusExport(boards, options.measure ?? null));
+  const metrics = ready.then((boards) => new PrometheusExport(boards, options.requestMetrics ?? options.measure ?? null));
   const app = new Hono<Env>();
   if (options.measure) app.use('*', requestMiddleware(options.measure));
   app.use('*', boundedBodies());

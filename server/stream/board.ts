@@ -26,7 +26,8 @@ export interface Board {
   hello(topics: Topic[], mode: HelloMode): HelloPayload;
 }
 
-export type BoardLookup = { ok: true; board: Board } | { ok: false; status: 400 | 404; error: string };
+/** A board, or why there is none: a bad name (400), an unknown host (404), a fleet host whose data in Redis is invalid (502). */
+export type BoardLookup = { ok: true; board: Board } | { ok: false; status: 400 | 404 | 502; error: string };
 
 /** What the HTTP layer serves from: one board (standalone) or every host of a fleet (hub mode). */
 export interface Boards {

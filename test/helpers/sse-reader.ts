@@ -90,6 +90,14 @@ export function openSse(
   });
 }
 
+/** Splits a whole SSE text into its frames, as the reader does while bytes arrive. */
+export function parseFrames(text: string): Frame[] {
+  return text
+    .split('\n\n')
+    .filter((part) => part !== '')
+    .map(parseFrame);
+}
+
 function parseFrame(text: string): Frame {
   const frame: Frame = { kind: 'event' };
   const data: string[] = [];

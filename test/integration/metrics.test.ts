@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { RunningServer } from '../../server/serve.js';
@@ -110,6 +112,30 @@ describe('GET /metrics', () => {
     });
     expect(sum).toBeGreaterThan(0);
     expect(sum).toBeLessThan(5); // seconds, not milliseconds
+  });
+
+  it('with --proxy, has the histogram of the proxied traffic, and not of the dashboard own routes', async () => {
+    const app = createServer((req, res) => {
+      res.writeHead(req.url === '/missing' ? 404 : 200);
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+    try {
+      server = await startTestServer({ proxy: new URL(`http://127.0.0.1:${(app.address() as AddressInfo).port}`), proxyPort: 0 });
+      const proxied = server.proxy?.url as string;
+      for (let i = 0; i < 3; i++) await (await fetch(`${proxied}orders/${1000 + i}`)).arrayBuffer();
+      await (await fetch(`${proxied}missing`)).arrayBuffer();
+      await (await fetch(`${server.url}api/snapshot`)).arrayBuffer();
+      const { families, untyped } = await scrape(server.url);
+      expect(families.get('pulseboard_http_request_duration_seconds')?.type).toBe('HISTOGRAM');
+      const counts = untyped.get('pulseboard_http_request_duration_seconds_count');
+      expect(sampleValue(counts, { route: 'GET /orders/:id', status_class: '2xx' })).toBe(3);
+      expect(sampleValue(counts, { route: 'GET /missing', status_class: '4xx' })).toBe(1);
+      expect(counts?.metrics.some((metric) => metric.labels?.route?.startsWith('GET /api/'))).toBe(false);
+    } finally {
+      app.closeAllConnections();
+      await new Promise((resolve) => app.close(resolve));
+    }
   });
 
   it('needs the token like every route but /healthz', async () => {

@@ -97,6 +97,15 @@ describe('config parsing', () => {
     expect(() => parseCli([], { PULSEBOARD_TRUST_PROXY: 'maybe' })).toThrow(/PULSEBOARD_TRUST_PROXY "maybe": expected true or false/);
   });
 
+  it('reads the proxy timeout: 30 s by default, from 100 ms to 1 h', () => {
+    expect(run([]).proxyTimeoutMs).toBe(30_000);
+    expect(run(['--proxy-timeout', '5s']).proxyTimeoutMs).toBe(5000);
+    expect(run([], { PULSEBOARD_PROXY_TIMEOUT: '2m' }).proxyTimeoutMs).toBe(120_000);
+    expect(() => parseCli(['--proxy-timeout', 'never'], {})).toThrow(/--proxy-timeout "never": expected a duration/);
+    expect(() => parseCli(['--proxy-timeout', '10ms'], {})).toThrow(/must be at least 100ms/);
+    expect(() => parseCli([], { PULSEBOARD_PROXY_TIMEOUT: '2h' })).toThrow(/PULSEBOARD_PROXY_TIMEOUT "2h": must be at most 1h/);
+  });
+
   it('names the environment variable when the bad value came from it', () => {
     expect(() => parseCli([], { PULSEBOARD_HEARTBEAT: 'often' })).toThrow(/PULSEBOARD_HEARTBEAT "often"/);
   });

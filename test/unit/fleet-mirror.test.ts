@@ -1,7 +1,16 @@
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type AgentInfo, DATA_FIELD, EVENT_FIELD, parseStreamId, type StreamEntry } from '../../server/fleet/keys.js';
 import { HostMirror } from '../../server/fleet/mirror.js';
+import { PAYLOAD_SCHEMAS } from '../../server/fleet/payloads.js';
+import { check } from '../../server/fleet/schema.js';
+import { PrometheusExport } from '../../server/http/metrics.js';
+import type { Boards } from '../../server/stream/board.js';
+import { StreamLimits } from '../../server/stream/limits.js';
 import type { SseSink } from '../../server/stream/sink.js';
+import { fuzzEntry } from '../helpers/payloads.js';
+import { parseFrames } from '../helpers/sse-reader.js';
 
 const info = (bootId: string, overrides: Partial<AgentInfo> = {}): AgentInfo => ({
   name: 'web-1',
@@ -36,13 +45,15 @@ const cpu = (id: string, t: number): StreamEntry => [
   [EVENT_FIELD, 'cpu', DATA_FIELD, JSON.stringify({ t, total: 5, user: 3, system: 2, iowait: 0, cores: [5], load: [0, 0, 0] })],
 ];
 
-/** A stand-in for an open SSE connection: records whether the mirror ended it. */
-function fakeSink(): SseSink & { ended: boolean } {
+/** A stand-in for an open SSE connection: records what it was sent and whether the mirror ended it. */
+function fakeSink(): SseSink & { ended: boolean; text: () => string } {
   let onClose = () => {};
+  const sent: Buffer[] = [];
   const sink = {
     ended: false,
-    begin: () => true,
-    write: () => true,
+    text: () => Buffer.concat(sent).toString(),
+    begin: (bytes: Buffer) => sent.push(bytes) > 0,
+    write: (bytes: Buffer) => sent.push(bytes) > 0,
     end() {
       sink.ended = true;
       onClose();
@@ -129,5 +140,86 @@ describe('HostMirror: a host stream replayed as an event log', () => {
     expect(parseStreamId('1700000000000-7')).toEqual({ boot: '1700000000000', seq: 7 });
     expect(parseStreamId('1700000000000-')).toBeNull();
     expect(parseStreamId('abc-1')).toBeNull();
+  });
+});
+
+/** What a fleet hub serves the mirror through: the real Prometheus export over it. */
+function exportOf(mirror: HostMirror): PrometheusExport {
+  const boards: Boards = {
+    board: () => ({ ok: true, board: mirror }),
+    all: () => [mirror],
+    streamLimits: new StreamLimits(10, 10),
+    maxClientBufferBytes: 1 << 20,
+    status: () => ({}),
+  };
+  return new PrometheusExport(boards, null);
+}
+
+const BOOT = '1700000000000';
+let fuzzInputs = 0;
+afterAll(() => console.log(`mirror fuzz: ${fuzzInputs} entries in all`));
+
+describe('HostMirror: entries that do not fit the protocol', () => {
+  it('skips and counts a cpu entry with "cores": null, so /metrics keeps answering (issue 14)', async () => {
+    const lines: string[] = [];
+    const mirror = new HostMirror('x', info(BOOT), (line) => lines.push(line));
+    mirror.ingest([cpu(`${BOOT}-1`, 1), ['3000-1', [EVENT_FIELD, 'cpu', DATA_FIELD, '{"t":1,"cores":null}']]]);
+    expect(mirror.skipped).toBe(1);
+    expect(mirror.lastSkipped).toBe('3000-1 (cpu total: expected a value (it is missing))');
+    expect(lines).toEqual([
+      'host x: skipping stream entry 3000-1 (cpu total: expected a value (it is missing)); /healthz counts the others',
+    ]);
+    expect(mirror.hub.latest('cpu')?.data.cores).toEqual([5]);
+    const families = parsePrometheus(await exportOf(mirror).text());
+    expect(families.find((family) => family.name === 'pulseboard_cpu_core_usage_ratio')?.metrics).toHaveLength(1);
+  });
+
+  it('skips a health entry with "collectors": null instead of throwing out of ingest (issue 14)', () => {
+    const mirror = new HostMirror('y', info(BOOT), () => {});
+    expect(() =>
+      mirror.ingest([
+        cpu(`${BOOT}-1`, 1),
+        [`${BOOT}-2`, [EVENT_FIELD, 'health', DATA_FIELD, '{"t":2,"collectors":null}']],
+        cpu(`${BOOT}-3`, 3),
+      ]),
+    ).not.toThrow();
+    expect(mirror.skipped).toBe(1);
+    expect(mirror.lastId).toBe(`${BOOT}-3`);
+    expect(mirror.health()[0]?.ok).toBe(true);
+  });
+
+  it('never throws on any mix of valid and invalid entries; skips exactly the invalid ones; serves only what fits (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fuzzEntry, { minLength: 1, maxLength: 25 }), fc.boolean(), async (items, badIds) => {
+        fuzzInputs += items.length;
+        const mirror = new HostMirror('fz', info(BOOT), () => {});
+        // Redis allows any id of two numbers; ids past 16 digits of boot are no agent's and are skipped too.
+        const idOf = (i: number) => (badIds && i % 5 === 4 ? `99999999999999999-${i + 1}` : `${BOOT}-${i + 1}`);
+        const entries: StreamEntry[] = items.map((item, i) => [idOf(i), item.fields]);
+        mirror.ingest(entries);
+        const fits = (item: (typeof items)[number], i: number) => item.valid && !idOf(i).startsWith('9999');
+        expect(mirror.skipped).toBe(items.filter((item, i) => !fits(item, i)).length);
+
+        const lastIndex = items.length - 1;
+        const last = items[lastIndex];
+        if (last && fits(last, lastIndex)) {
+          expect(mirror.hub.lastSeq).toBe(lastIndex + 1);
+          const [newest] = mirror.hub.entriesAfter(mirror.hub.lastSeq - 1) ?? [];
+          expect(newest?.data).toEqual(JSON.parse(last.fields[3] as string));
+        }
+        for (const entry of mirror.hub.entriesSince(-Infinity, () => true)) {
+          expect(check(PAYLOAD_SCHEMAS[entry.event] as (value: unknown, path: string) => unknown, entry.data).ok).toBe(true);
+        }
+        parsePrometheus(await exportOf(mirror).text());
+
+        const sink = fakeSink();
+        mirror.streams.start(sink, { topics: mirror.topics, lastEventId: null });
+        const frames = parseFrames(sink.text());
+        expect(frames[0]).toEqual({ kind: 'retry', retry: 2000 });
+        expect(frames.slice(1).map((frame) => frame.event)).toEqual(['hello', 'backfill']);
+        for (const frame of frames.slice(1)) expect(() => JSON.parse(frame.data ?? '')).not.toThrow();
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
