@@ -5,7 +5,8 @@ import type { Config } from './config.js';
 import type { FleetHub } from './fleet/fleet-hub.js';
 import { type AppOptions, createApp } from './http/app.js';
 import { TOKEN_COOKIE } from './http/auth.js';
-import { type ConnectionTimeouts, ListenError, type Listening, listen, urlOf } from './http/listen.js';
+import { ListenError, type Listening, listen, urlOf } from './http/listen.js';
+import { type ConnectionTimeouts, proxyConnectionTimeouts } from './lib/connection-timeouts.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 import { startProxyServer } from './requests/proxy.js';
@@ -46,14 +47,17 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
   let proxy: RunningServer['proxy'] = null;
   if (config.proxy) {
     const proxyOptions = { target: config.proxy, timeoutMs: config.proxyTimeoutMs, privateCookie: TOKEN_COOKIE };
-    const proxyServer = await startProxyServer(proxyOptions, requestStats, host, config.proxyPort).catch((error: NodeJS.ErrnoException) => {
-      void listening.close();
-      throw new ListenError(
-        error.code === 'EADDRINUSE'
-          ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
-          : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
-      );
-    });
+    const timeouts = proxyConnectionTimeouts(config.proxyTimeoutMs, options.connectionTimeouts);
+    const proxyServer = await startProxyServer(proxyOptions, requestStats, host, config.proxyPort, timeouts).catch(
+      (error: NodeJS.ErrnoException) => {
+        void listening.close();
+        throw new ListenError(
+          error.code === 'EADDRINUSE'
+            ? `proxy port ${config.proxyPort} on ${host} is already in use (choose another with --proxy-port)`
+            : `cannot start the proxy on ${host}:${config.proxyPort}: ${error.message}`,
+        );
+      },
+    );
     proxy = { server: proxyServer, url: urlOf(host, (proxyServer.address() as AddressInfo).port) };
   }
   monitor.start();

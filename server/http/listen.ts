@@ -4,6 +4,7 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { getRequestListener } from '@hono/node-server';
+import { applyTimeouts, type ConnectionTimeouts, connectionTimeouts } from '../lib/connection-timeouts.js';
 import { MAX_HEADER_BYTES } from './bounds.js';
 
 export interface ListenOptions {
@@ -14,37 +15,6 @@ export interface ListenOptions {
   tlsKey?: string | null;
   /** The streams' heartbeat: a connection is called idle only once two heartbeats could have gone by. */
   heartbeatMs: number;
-}
-
-/** The same on every listener: plain HTTP/1.1, HTTP/1.1 over TLS, and HTTP/2 sessions. */
-export interface ConnectionTimeouts {
-  /** From the connection (or the end of the previous request) to the end of the request's headers. */
-  headersMs: number;
-  /**
-   * From the start of a request to the end of its body (bodies are at most 16 KiB). A request without a
-   * body, an event stream's included, is complete with its headers: the time its response takes is free.
-   */
-  requestMs: number;
-  /** An HTTP/1.1 connection waiting for its next request. */
-  keepAliveMs: number;
-  /** A connection or HTTP/2 session with no byte in either direction; streams send a heartbeat, so they never are. */
-  idleMs: number;
-  /** How often Node looks for requests past headersMs or requestMs. */
-  checkEveryMs: number;
-}
-
-/** Idle connections and sessions are closed after 2 heartbeats, and never sooner than this. */
-const MIN_IDLE_MS = 60_000;
-
-export function connectionTimeouts(heartbeatMs: number, overrides: Partial<ConnectionTimeouts> = {}): ConnectionTimeouts {
-  return {
-    headersMs: 10_000,
-    requestMs: 30_000,
-    keepAliveMs: 5_000,
-    idleMs: Math.max(MIN_IDLE_MS, 2 * heartbeatMs),
-    checkEveryMs: 1_000,
-    ...overrides,
-  };
 }
 
 export interface Listening {
@@ -108,20 +78,6 @@ export async function listen(
       return closing;
     },
   };
-}
-
-/**
- * Node reads these properties on every HTTP/1.1 connection, plain or over TLS (`allowHTTP1`), and takes
- * `timeout` as the idle timeout of each HTTP/2 session too; with no 'timeout' listener it destroys the
- * connection. Set before listen(): the check interval is read when the server starts listening.
- */
-function applyTimeouts(server: Server | Http2SecureServer, timeouts: ConnectionTimeouts): void {
-  const http1 = server as Server;
-  http1.headersTimeout = timeouts.headersMs;
-  http1.requestTimeout = timeouts.requestMs;
-  http1.keepAliveTimeout = timeouts.keepAliveMs;
-  (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = timeouts.checkEveryMs;
-  server.setTimeout(timeouts.idleMs);
 }
 
 export function urlOf(host: string, port: number, scheme = 'http'): string {

@@ -48,6 +48,21 @@ export function withoutCookie(header: string, name: string): string | undefined 
   return kept.length > 0 ? kept.join('; ') : undefined;
 }
 
+/**
+ * What goes back to the client: end-to-end headers without a `Set-Cookie` of our cookie's name. The browser
+ * would store it for the whole host, so the proxied app could replace (or clear) the dashboard's token.
+ */
+export function downstreamResponseHeaders(headers: IncomingHttpHeaders, privateCookie: string): OutgoingHttpHeaders {
+  const result = endToEndHeaders(headers);
+  const setCookie = headers['set-cookie'];
+  if (setCookie !== undefined) {
+    const kept = setCookie.filter((line) => line.split('=', 1)[0]?.trim() !== privateCookie);
+    if (kept.length > 0) result['set-cookie'] = kept;
+    else delete result['set-cookie'];
+  }
+  return result;
+}
+
 export interface ForwardedRequest {
   headers: IncomingHttpHeaders;
   /** The client's address, as the socket says. */

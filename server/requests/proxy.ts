@@ -5,9 +5,10 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener, type HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
+import { applyTimeouts, type ConnectionTimeouts } from '../lib/connection-timeouts.js';
 import { formatDuration } from '../lib/duration.js';
 import { requestMiddleware } from './middleware.js';
-import { endToEndHeaders, originFormTarget, upstreamRequestHeaders } from './proxy-headers.js';
+import { downstreamResponseHeaders, originFormTarget, upstreamRequestHeaders } from './proxy-headers.js';
 import type { RequestStats } from './stats.js';
 
 const ID_LIKE = /^(\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{24,})$/i;
@@ -51,7 +52,7 @@ export function createProxyApp(options: ProxyOptions, stats: RequestStats): Hono
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
   const unreachable = { error: `upstream ${target.origin} is unreachable` };
   const silent = { error: `upstream ${target.origin} did not answer within ${formatDuration(timeoutMs)} (--proxy-timeout)` };
-  app.use('*', requestMiddleware(stats, { routeOf: (c: Context) => routeOfProxiedPath(c.req.method, c.req.path) }));
+  app.use('*', requestMiddleware(stats, { routeOf: (c: Context) => routeOfProxiedPath(methodOf(c), c.req.path) }));
   app.all('*', (c) => {
     const { incoming, outgoing } = (c.env ?? {}) as Partial<HttpBindings>;
     if (!incoming || !outgoing) return c.json({ error: "the proxy runs on Node's http server only" }, 500);
@@ -80,7 +81,7 @@ export function createProxyApp(options: ProxyOptions, stats: RequestStats): Hono
 
       upstream.on('response', (response) => {
         try {
-          outgoing.writeHead(response.statusCode ?? 502, endToEndHeaders(response.headers));
+          outgoing.writeHead(response.statusCode ?? 502, downstreamResponseHeaders(response.headers, privateCookie));
         } catch {
           clearTimeout(quiet);
           response.destroy();
@@ -112,6 +113,26 @@ export function createProxyApp(options: ProxyOptions, stats: RequestStats): Hono
   return app;
 }
 
+/** The method the client sent: Hono routes a HEAD as a GET (see `proxyFetch`), the Node request keeps it. */
+function methodOf(c: Context): string {
+  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.method ?? c.req.method;
+}
+
+type FetchCallback = Parameters<typeof getRequestListener>[0];
+
+/**
+ * Hono answers a HEAD by running the GET route and wrapping its answer in a new body-less Response. The
+ * proxy has already written the upstream's head to the socket by then, and the wrapper hides that (Node then
+ * writes the head twice and logs a stack trace per request). So a HEAD reaches Hono as a GET and its Response
+ * is passed through; the upstream still gets HEAD, since the handler forwards the Node request's own method.
+ */
+export function proxyFetch(app: Hono): FetchCallback {
+  return (request, env) => {
+    if (request.method !== 'HEAD') return app.fetch(request, env);
+    return app.fetch(new Request(request.url, { method: 'GET', headers: request.headers }), env);
+  };
+}
+
 /** Refuses WebSocket upgrades clearly instead of hanging: they are not proxied. */
 function refuseUpgrade(_request: unknown, socket: Duplex): void {
   socket.end(
@@ -119,8 +140,15 @@ function refuseUpgrade(_request: unknown, socket: Duplex): void {
   );
 }
 
-export function startProxyServer(options: ProxyOptions, stats: RequestStats, host: string, port: number): Promise<Server> {
-  const server = createServer(getRequestListener(createProxyApp(options, stats).fetch));
+export function startProxyServer(
+  options: ProxyOptions,
+  stats: RequestStats,
+  host: string,
+  port: number,
+  timeouts: ConnectionTimeouts,
+): Promise<Server> {
+  const server = createServer(getRequestListener(proxyFetch(createProxyApp(options, stats))));
+  applyTimeouts(server, timeouts);
   server.on('upgrade', refuseUpgrade);
   return new Promise((resolve, reject) => {
     server.once('error', reject);

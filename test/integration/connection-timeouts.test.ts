@@ -2,7 +2,7 @@ import { connect as connectHttp2 } from 'node:http2';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConnectionTimeouts, connectionTimeouts } from '../../server/http/listen.js';
+import { type ConnectionTimeouts, connectionTimeouts } from '../../server/lib/connection-timeouts.js';
 import type { RunningServer } from '../../server/serve.js';
 import { startTestServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';

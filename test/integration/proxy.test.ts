@@ -1,6 +1,7 @@
 import { createServer as createHttpServer, type IncomingHttpHeaders, request } from 'node:http';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type ConnectionTimeouts, proxyConnectionTimeouts } from '../../server/lib/connection-timeouts.js';
 import type { StatusClass } from '../../server/protocol.js';
 import { RequestStats } from '../../server/requests/stats.js';
 import type { RunningServer } from '../../server/serve.js';
@@ -39,13 +40,16 @@ async function rawUpstream(answer: (socket: Socket) => void): Promise<number> {
 }
 
 /** The dashboard with --proxy to the upstream; every request the proxy measures is recorded. */
-async function proxyTo(upstreamPort: number): Promise<{ url: URL; ended: { route: string; status: StatusClass }[] }> {
+async function proxyTo(
+  upstreamPort: number,
+  connectionTimeouts?: Partial<ConnectionTimeouts>,
+): Promise<{ url: URL; ended: { route: string; status: StatusClass }[] }> {
   const requestStats = new RequestStats({ source: 'proxy' });
   const ended: { route: string; status: StatusClass }[] = [];
   requestStats.onRequestEnded((route, status) => ended.push({ route, status }));
   const running: RunningServer = await startTestServer(
     { proxy: new URL(`http://127.0.0.1:${upstreamPort}`), proxyPort: 0, proxyTimeoutMs: TIMEOUT_MS },
-    { requestStats },
+    { requestStats, connectionTimeouts },
   );
   cleanup.push(() => running.close());
   return { url: new URL(running.proxy?.url as string), ended };
@@ -231,6 +235,17 @@ describe('proxy: what reaches the upstream', () => {
     expect(upstream.seen).toHaveLength(1);
   });
 
+  it("never lets the upstream set the dashboard's cookie, and passes its own cookies on", async () => {
+    const upstream = await recordingUpstream((res) => {
+      res.setHeader('Set-Cookie', ['pulseboard_token=planted; Path=/', 'session=abc']);
+      res.end('ok');
+    });
+    const proxy = await proxyTo(upstream.port);
+    const response = await fetch(proxy.url);
+    expect(await response.text()).toBe('ok');
+    expect(response.headers.getSetCookie()).toEqual(['session=abc']);
+  });
+
   it("drops the upstream's hop-by-hop response headers and those its Connection names", async () => {
     const upstream = await recordingUpstream((res) => {
       res.writeHead(200, { Connection: 'X-Upstream-Private', 'X-Upstream-Private': '1', 'Keep-Alive': 'timeout=9', 'X-Public': '1' });
@@ -242,5 +257,67 @@ describe('proxy: what reaches the upstream', () => {
     expect(response.headers.get('x-public')).toBe('1');
     expect(response.headers.get('x-upstream-private')).toBeNull();
     expect(response.headers.get('keep-alive')).not.toBe('timeout=9');
+  });
+});
+
+describe('proxy: HEAD', () => {
+  it('forwards HEAD as HEAD and answers with the upstream head, quietly (it wrote the head twice and logged a trace each time)', async () => {
+    const seen: string[] = [];
+    const app = createHttpServer((req, res) => {
+      seen.push(req.method ?? '');
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': '5' });
+      res.end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+    const proxy = await proxyTo(await listening(app));
+    const logged = vi.spyOn(console, 'error');
+    try {
+      for (let i = 0; i < 5; i++) {
+        const head = await fetch(new URL('/report/7', proxy.url), { method: 'HEAD' });
+        expect(head.status).toBe(200);
+        expect(head.headers.get('content-length')).toBe('5');
+        expect(await head.text()).toBe('');
+      }
+      const get = await fetch(new URL('/report/7', proxy.url));
+      expect(await get.text()).toBe('hello');
+      await waitFor(() => proxy.ended.length === 6);
+      expect(seen).toEqual(['HEAD', 'HEAD', 'HEAD', 'HEAD', 'HEAD', 'GET']);
+      expect(proxy.ended.map((ended) => `${ended.route} ${ended.status}`)).toEqual([
+        ...Array(5).fill('HEAD /report/:id 2xx'),
+        'GET /report/:id 2xx',
+      ]);
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});
+
+describe('proxy: its own listener times out like the dashboard', () => {
+  const SHORT = { headersMs: 300, keepAliveMs: 300, idleMs: 800, checkEveryMs: 50 };
+
+  it('closes a connection whose headers never end, one idle after its response, and one that announces a body and sends none', async () => {
+    const upstream = await listening(createHttpServer((req, res) => req.resume().on('end', () => res.end('ok'))));
+    const proxy = await proxyTo(upstream, SHORT);
+    const [unfinished, idle, noBody] = await Promise.all([
+      exchange(proxy.url, 'GET / HTTP/1.1\r\nHost: x\r\n'),
+      exchange(proxy.url, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'),
+      exchange(proxy.url, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n'),
+    ]);
+    expect(unfinished.closedByProxy).toBe(true);
+    expect(idle.closedByProxy).toBe(true);
+    expect(idle.answer).toMatch(/^HTTP\/1\.1 200 /);
+    expect(noBody.closedByProxy).toBe(true);
+    expect(noBody.answer).not.toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('in production: headers within 10 s, no bound on a whole upload, idle after 60 s or --proxy-timeout if longer', () => {
+    expect(proxyConnectionTimeouts(30_000)).toEqual({
+      headersMs: 10_000,
+      requestMs: 0,
+      keepAliveMs: 5_000,
+      idleMs: 60_000,
+      checkEveryMs: 1_000,
+    });
+    expect(proxyConnectionTimeouts(300_000).idleMs).toBe(300_000);
   });
 });

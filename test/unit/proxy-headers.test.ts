@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { endToEndHeaders, originFormTarget, upstreamRequestHeaders, withoutCookie } from '../../server/requests/proxy-headers.js';
+import {
+  downstreamResponseHeaders,
+  endToEndHeaders,
+  originFormTarget,
+  upstreamRequestHeaders,
+  withoutCookie,
+} from '../../server/requests/proxy-headers.js';
 
 const OURS = 'pulseboard_token';
 
@@ -65,5 +71,20 @@ describe('proxy headers: what reaches the upstream', () => {
     ['GET', 'http://[bad', null],
   ])('sends %s %j upstream as %j', (method, target, expected) => {
     expect(originFormTarget(method, target)).toBe(expected);
+  });
+});
+
+describe('proxy headers: what reaches the client', () => {
+  it("drops an upstream Set-Cookie of the dashboard's cookie and keeps every other one", () => {
+    const headers = downstreamResponseHeaders(
+      {
+        'set-cookie': ['pulseboard_token=planted; Path=/', 'session=abc; HttpOnly', ' pulseboard_token =x', 'pulseboard_token_other=1'],
+        'content-type': 'text/plain',
+        connection: 'keep-alive',
+      },
+      'pulseboard_token',
+    );
+    expect(headers).toEqual({ 'set-cookie': ['session=abc; HttpOnly', 'pulseboard_token_other=1'], 'content-type': 'text/plain' });
+    expect(downstreamResponseHeaders({ 'set-cookie': ['pulseboard_token=planted'] }, 'pulseboard_token')).toEqual({});
   });
 });
