@@ -7,13 +7,13 @@ import type { HistoryResponse, SnapshotResponse } from '../protocol.js';
 import { requestMiddleware } from '../requests/middleware.js';
 import type { RequestStats } from '../requests/stats.js';
 import type { Board, Boards, BoardsSource } from '../stream/board.js';
-import { seriesSince } from '../stream/service.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
 import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
 import { cors, corsHeaders } from './cors.js';
+import { historyAnswer } from './history.js';
 import { PrometheusExport } from './metrics.js';
-import { parseSince, parseTopics } from './query.js';
+import { parseTopics } from './query.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
 
 export interface AppOptions {
@@ -122,14 +122,9 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
-    const since = parseSince(c.req.query('since'), Date.now());
-    if (!since.ok) return c.json({ error: since.error }, 400);
-    const body: HistoryResponse = {
-      bootId: board.hub.bootId,
-      since: since.value,
-      series: seriesSince(board.hub, topics.value, since.value),
-      alerts: board.activeAlerts(),
-    };
+    const answer = historyAnswer(board, topics.value, c.req.query(), Date.now());
+    if (!answer.ok) return c.json({ error: answer.error }, 400);
+    const body: HistoryResponse = { ...answer.body, alerts: board.activeAlerts() };
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
