@@ -174,7 +174,7 @@ function isColumns(value: unknown, length: number): boolean {
 
 /** Writes a whole segment file atomically: a temporary file, fsync, rename. A crash leaves the old one or the new one. */
 export function writeSegment(path: string, lines: readonly ChunkLine[]): number {
-  const bytes = gzipSync(lines.map((line) => `${JSON.stringify(line)}\n`).join(''), { level: 9 });
+  const bytes = gzipSync(lines.map((line) => `${JSON.stringify(line)}\n`).join(''), { level: 6 });
   const temporary = `${path}.tmp`;
   const fd = openSync(temporary, 'w');
   try {
