@@ -94,7 +94,7 @@ async function runDemo(argv: string[]): Promise<void> {
   } catch (error) {
     fail(`demo: ${firstLine(error)}`, 2);
   }
-  const result = writeDemo(options);
+  const result = await writeDemo(options);
   if (result.error) fail(result.error.replace(/^history: /, 'demo: '), 1);
   process.stdout.write(
     `pulseboard demo: ${options.days} days, ${result.samples} samples written to ${options.dir} (${(result.bytes / 1e6).toFixed(1)} MB)\n`,

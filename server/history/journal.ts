@@ -1,4 +1,5 @@
-import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, truncateSync, writeSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { TOPICS, type Topic } from '../protocol.js';
 import { isLatencyBuckets, type LatencyBuckets } from './latency-buckets.js';
 import type { RawRow } from './rollup.js';
@@ -107,19 +108,29 @@ export class Journal {
     this.pending = [];
   }
 
-  /** Replaces the file with these lines (after a seal): a temporary file, fsync, rename. */
-  rewrite(lines: readonly string[]): void {
+  /**
+   * Replaces the file with these lines (after a seal): a temporary file, fsync, rename. `lines` must hold
+   * every pending line: they are taken now, and lines added while the write runs stay pending.
+   */
+  async rewrite(lines: readonly string[], sync = true): Promise<void> {
+    const taken = this.pending;
+    this.pending = [];
     const text = lines.join('');
     const temporary = `${this.path}.tmp`;
-    const fd = openSync(temporary, 'w');
     try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const file = await open(temporary, 'w');
+      try {
+        await file.write(text);
+        if (sync) await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, this.path);
+    } catch (error) {
+      // The old file is still there: what was pending before is appended to it on the next try.
+      this.pending = [...taken, ...this.pending];
+      throw error;
     }
-    renameSync(temporary, this.path);
     this.bytes = Buffer.byteLength(text);
-    this.pending = [];
   }
 }

@@ -11,6 +11,64 @@ export interface LatencyBuckets {
   c: number[];
 }
 
+/** Buckets read in place (typed array views of a block's bucket columns, or plain arrays). */
+export interface BucketsView {
+  v: ArrayLike<number>;
+  c: ArrayLike<number>;
+}
+
+/**
+ * The latency buckets of a block's rows packed in two typed arrays (row i's are [offsets[i], offsets[i + 1])):
+ * a few bytes per bucket instead of two arrays per row.
+ */
+export interface BucketColumns {
+  offsets: Uint32Array;
+  v: Uint32Array;
+  c: Uint32Array;
+}
+
+/** Packs per-row buckets (`deltas`: values stored as differences, as in a segment). */
+export function packBuckets(rows: readonly (BucketsView | null | undefined)[], deltas = false): BucketColumns | null {
+  let total = 0;
+  let any = false;
+  for (const row of rows) {
+    if (!row) continue;
+    any = true;
+    total += row.v.length;
+  }
+  if (!any) return null;
+  const offsets = new Uint32Array(rows.length + 1);
+  const v = new Uint32Array(total);
+  const c = new Uint32Array(total);
+  let at = 0;
+  rows.forEach((row, i) => {
+    offsets[i] = at;
+    if (!row) return;
+    let value = 0;
+    for (let k = 0; k < row.v.length; k++) {
+      value = deltas ? value + (row.v[k] as number) : (row.v[k] as number);
+      v[at] = value;
+      c[at] = row.c[k] as number;
+      at++;
+    }
+  });
+  offsets[rows.length] = at;
+  return { offsets, v, c };
+}
+
+/** Row i's buckets as views into the packed arrays, or null for a row without requests. */
+export function bucketsViewAt(columns: BucketColumns, i: number): BucketsView | null {
+  const start = columns.offsets[i] as number;
+  const end = columns.offsets[i + 1] as number;
+  if (start === end) return null;
+  return { v: columns.v.subarray(start, end), c: columns.c.subarray(start, end) };
+}
+
+export function bucketsAt(columns: BucketColumns | null, i: number): LatencyBuckets | null {
+  const view = columns && bucketsViewAt(columns, i);
+  return view ? { v: Array.from(view.v), c: Array.from(view.c) } : null;
+}
+
 export function mergeBuckets(parts: readonly LatencyBuckets[]): LatencyBuckets | null {
   if (parts.length === 0) return null;
   if (parts.length === 1) return parts[0] as LatencyBuckets;
@@ -26,9 +84,9 @@ export function mergeBuckets(parts: readonly LatencyBuckets[]): LatencyBuckets |
 }
 
 /** The value at a percentile (0..100), in ms: the first bucket where the running count reaches it, as HdrHistogram does. */
-export function percentileOf(buckets: LatencyBuckets, percentile: number): number {
+export function percentileOf(buckets: BucketsView, percentile: number): number {
   let total = 0;
-  for (const count of buckets.c) total += count;
+  for (let i = 0; i < buckets.c.length; i++) total += buckets.c[i] as number;
   if (total === 0) return 0;
   const wanted = Math.max(1, Math.ceil((percentile / 100) * total));
   let running = 0;
@@ -40,7 +98,7 @@ export function percentileOf(buckets: LatencyBuckets, percentile: number): numbe
 }
 
 /** p50 / p90 / p99 of the merged buckets; `max` is left to the caller (the exact per-tick maxima are kept). */
-export function summaryOf(buckets: LatencyBuckets): Omit<LatencySummary, 'max'> {
+export function summaryOf(buckets: BucketsView): Omit<LatencySummary, 'max'> {
   return { p50: percentileOf(buckets, 50), p90: percentileOf(buckets, 90), p99: percentileOf(buckets, 99) };
 }
 
@@ -58,4 +116,77 @@ export function isLatencyBuckets(value: unknown): value is LatencyBuckets {
 
 function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
+}
+
+/** Sub-buckets per power of two at HdrHistogram's 2 significant digits: every value within 1/128 (< 0.8 %). */
+const STORED_SUB_BUCKETS = 128;
+
+/**
+ * The buckets as segments store them: HdrHistogram's 2-significant-digit layout (each value moved to the
+ * top of its 2-digit bucket, counts of the buckets that meet added). The live histograms keep 3 digits;
+ * on disk 2 digits are a third of the size and still within 1 %, and merging them is still adding counts.
+ */
+export function toStoredPrecision(buckets: BucketsView): LatencyBuckets {
+  const v: number[] = [];
+  const c: number[] = [];
+  for (let i = 0; i < buckets.v.length; i++) {
+    const value = twoDigitBucketTop(buckets.v[i] as number);
+    if (v.length > 0 && v[v.length - 1] === value) c[c.length - 1] = (c[c.length - 1] as number) + (buckets.c[i] as number);
+    else {
+      v.push(value);
+      c.push(buckets.c[i] as number);
+    }
+  }
+  return { v, c };
+}
+
+function twoDigitBucketTop(value: number): number {
+  if (value < 2 * STORED_SUB_BUCKETS) return value;
+  const width = 2 ** (Math.floor(Math.log2(value)) - Math.log2(STORED_SUB_BUCKETS));
+  return Math.floor(value / width) * width + width - 1;
+}
+
+/** On disk `v` holds the differences between consecutive values (the first is the value): gzip packs them far better. */
+export function toDeltas(buckets: LatencyBuckets): LatencyBuckets {
+  return { v: buckets.v.map((value, i) => (i === 0 ? value : value - (buckets.v[i - 1] as number))), c: buckets.c };
+}
+
+export function fromDeltas(buckets: LatencyBuckets): LatencyBuckets {
+  const v: number[] = [];
+  let value = 0;
+  for (const delta of buckets.v) {
+    value += delta;
+    v.push(value);
+  }
+  return { v, c: buckets.c };
+}
+
+/** mergeBuckets for parts whose values are ascending (they always are): merged two by two, no map, no sort. */
+export function mergeSortedBuckets(parts: readonly BucketsView[]): BucketsView | null {
+  if (parts.length === 0) return null;
+  let merged = parts[0] as BucketsView;
+  for (let p = 1; p < parts.length; p++) merged = mergeTwo(merged, parts[p] as BucketsView);
+  return merged;
+}
+
+function mergeTwo(a: BucketsView, b: BucketsView): LatencyBuckets {
+  const v: number[] = [];
+  const c: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.v.length || j < b.v.length) {
+    const x = i < a.v.length ? (a.v[i] as number) : Number.POSITIVE_INFINITY;
+    const y = j < b.v.length ? (b.v[j] as number) : Number.POSITIVE_INFINITY;
+    if (x === y) {
+      v.push(x);
+      c.push((a.c[i++] as number) + (b.c[j++] as number));
+    } else if (x < y) {
+      v.push(x);
+      c.push(a.c[i++] as number);
+    } else {
+      v.push(y);
+      c.push(b.c[j++] as number);
+    }
+  }
+  return { v, c };
 }

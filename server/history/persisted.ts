@@ -21,3 +21,8 @@ export function restoredSample(topic: Topic, sample: { t: number } & object): { 
   if (field && !(field in sample)) (sample as Record<string, unknown>)[field] = [];
   return sample;
 }
+
+/** The left-out list's key of a topic, if it has one. */
+export function leftOutField(topic: Topic): string | undefined {
+  return NOT_PERSISTED[topic];
+}

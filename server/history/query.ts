@@ -1,6 +1,6 @@
 import type { HistoryResponse, HistoryTier, Topic } from '../protocol.js';
-import { toColumns } from '../stream/columns.js';
-import { type Aggregate, present, rollup, rollupRaw } from './rollup.js';
+import { Merger } from './block.js';
+import { columnsOf } from './block-columns.js';
 import type { HistoryStore } from './store.js';
 import { chooseTier } from './tiers.js';
 
@@ -13,11 +13,6 @@ export interface RangeQuery {
 }
 
 type SeriesOf = HistoryResponse['series'];
-
-/** Rows rebuilt in a topic's sample shape (the store's flattening round-trips it), as that topic's columns. */
-function put(series: SeriesOf, topic: Topic, rows: object[]): void {
-  (series as Record<string, unknown>)[topic] = toColumns(rows);
-}
 
 export interface RangeAnswer {
   tier: HistoryTier;
@@ -32,45 +27,20 @@ export interface RangeAnswer {
 /** Answers a range from the store: the tier that fits, merged further when it would still be too many rows. */
 export function queryRange(store: HistoryStore, query: RangeQuery, intervalMs: number, now: number): RangeAnswer {
   const choice = chooseTier(query.from, query.to, query.points, intervalMs, store.retention, now);
-  const series: SeriesOf = {};
-  if (choice.tier === 'raw' && choice.step === choice.tierStep) {
-    for (const topic of query.topics) {
-      const rows = store.raw(topic, query.from, query.to);
-      if (rows.length > 0)
-        put(
-          series,
-          topic,
-          rows.map((row) => row.sample),
-        );
-    }
-    return { tier: 'raw', step: choice.step, series };
-  }
-  const min: SeriesOf = {};
-  const max: SeriesOf = {};
+  const everySample = choice.tier === 'raw' && choice.step === choice.tierStep;
+  const series: Record<string, unknown> = {};
+  const min: Record<string, unknown> = {};
+  const max: Record<string, unknown> = {};
   for (const topic of query.topics) {
-    let rows: Aggregate[];
-    if (choice.tier === 'raw') rows = rollupRaw(store.raw(topic, query.from, query.to), choice.step);
-    else {
-      rows = store.aggregates(choice.tier, topic, query.from, query.to);
-      if (choice.step !== choice.tierStep) rows = rollup(rows, choice.step);
-    }
-    if (rows.length === 0) continue;
-    const shown = rows.map((row) => present(topic, row));
-    put(
-      series,
-      topic,
-      shown.map((row) => row.mean),
-    );
-    put(
-      min,
-      topic,
-      shown.map((row) => row.min),
-    );
-    put(
-      max,
-      topic,
-      shown.map((row) => row.max),
-    );
+    const merger = new Merger(topic, everySample ? null : choice.step);
+    for (const { block, start, end } of store.slices(choice.tier, topic, query.from, query.to)) merger.add(block, start, end);
+    if (merger.length === 0) continue;
+    const block = merger.block();
+    series[topic] = columnsOf(block, 'value');
+    if (everySample) continue;
+    min[topic] = columnsOf(block, 'min');
+    max[topic] = columnsOf(block, 'max');
   }
-  return { tier: choice.tier, step: choice.step, series, bands: { min, max } };
+  if (everySample) return { tier: 'raw', step: choice.step, series: series as SeriesOf };
+  return { tier: choice.tier, step: choice.step, series: series as SeriesOf, bands: { min: min as SeriesOf, max: max as SeriesOf } };
 }

@@ -1,9 +1,12 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { constants, gunzipSync, gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { open, readFile, rename } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { constants, gunzip, gunzipSync, gzip } from 'node:zlib';
 import { TOPICS, type Topic } from '../protocol.js';
-import { flatten, unflatten } from './flat.js';
-import { isLatencyBuckets, type LatencyBuckets } from './latency-buckets.js';
-import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.js';
+import type { Block } from './block.js';
+import { unflatten } from './flat.js';
+import { bucketsViewAt, fromDeltas, isLatencyBuckets, type LatencyBuckets, toDeltas, toStoredPrecision } from './latency-buckets.js';
+import { isSummed, type RawRow } from './rollup.js';
 import type { Tier } from './tiers.js';
 
 /**
@@ -26,7 +29,7 @@ export interface ChunkLine {
   n?: number[];
   min?: Record<string, (number | null)[]>;
   max?: Record<string, (number | null)[]>;
-  /** Request latency buckets per row (requests only; null for rows without requests). */
+  /** Request latency buckets per row (requests only; null for rows without requests), at 2 significant digits, `v` as differences. */
   buckets?: (LatencyBuckets | null)[];
 }
 
@@ -37,58 +40,50 @@ function timesOf(times: readonly number[]): { t0: number; dt: number[] } {
   return { t0, dt: times.map((t, i) => (i === 0 ? 0 : t - (times[i - 1] as number))) };
 }
 
-function column<V>(columns: Record<string, V[]>, key: string, length: number): V[] {
-  let values = columns[key];
-  if (!values) {
-    values = new Array(length).fill(null);
-    columns[key] = values;
-  }
-  return values;
-}
-
-export function encodeRaw(topic: Topic, from: number, to: number, rows: readonly RawRow[]): ChunkLine {
-  const numbers: Record<string, (number | null)[]> = {};
-  const others: Record<string, unknown[]> = {};
-  const buckets: (LatencyBuckets | null)[] = [];
-  rows.forEach((row, i) => {
-    const flat = flatten(row.sample);
-    for (const [path, value] of flat.numbers) column(numbers, path, rows.length)[i] = value;
-    for (const [key, value] of flat.others) column(others, key, rows.length)[i] = value;
-    buckets.push(row.buckets ?? null);
-  });
-  const line: ChunkLine = { topic, tier: 'raw', from, to, ...timesOf(rows.map((row) => row.sample.t)), numbers, others };
-  if (buckets.some((b) => b !== null)) line.buckets = buckets;
-  return line;
-}
-
 const sixDigits = (value: number) => Number(value.toPrecision(6));
 
-export function encodeAggregates(topic: Topic, tier: Tier, from: number, to: number, rows: readonly Aggregate[]): ChunkLine {
-  const numbers: Record<string, (number | null)[]> = {};
-  const min: Record<string, (number | null)[]> = {};
-  const max: Record<string, (number | null)[]> = {};
-  const others: Record<string, unknown[]> = {};
-  rows.forEach((row, i) => {
-    for (const [path, stats] of row.paths) {
-      column(numbers, path, rows.length)[i] = sixDigits(isSummed(topic, path) ? stats.sum : stats.sum / stats.count);
-      column(min, path, rows.length)[i] = stats.min;
-      column(max, path, rows.length)[i] = stats.max;
-    }
-    for (const [key, value] of row.others) column(others, key, rows.length)[i] = value;
+function jsonColumn(values: Float64Array, map: (value: number) => number = (value) => value): (number | null)[] {
+  const column = new Array<number | null>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i] as number;
+    column[i] = Number.isNaN(value) ? null : map(value);
+  }
+  return column;
+}
+
+function storedBucketsOf(block: Block): (LatencyBuckets | null)[] | undefined {
+  if (!block.buckets) return undefined;
+  const packed = block.buckets;
+  return Array.from(block.t, (_, i) => {
+    const view = bucketsViewAt(packed, i);
+    return view ? toDeltas(toStoredPrecision(view)) : null;
   });
-  const line: ChunkLine = {
-    topic,
-    tier,
-    from,
-    to,
-    ...timesOf(rows.map((row) => row.t)),
-    n: rows.map((row) => row.n),
-    numbers,
-    min,
-    max,
-    others,
-  };
-  if (rows.some((row) => row.buckets !== null)) line.buckets = rows.map((row) => row.buckets);
+}
+
+/**
+ * A block as one chunk line of a segment: raw rows as they are; downsampled rows (`tier` 1m or 1h) as
+ * `n`, the means (6 significant digits; sums for counts and bytes), the mins and the maxes.
+ */
+export function encodeBlock(block: Block, tier: Tier, from: number, to: number): ChunkLine {
+  const numbers: Record<string, (number | null)[]> = {};
+  const others: Record<string, unknown[]> = {};
+  block.paths.forEach((path, p) => {
+    numbers[path] = jsonColumn(block.value[p] as Float64Array, tier === 'raw' || isSummed(block.topic, path) ? undefined : sixDigits);
+  });
+  for (const [key, values] of block.others) others[key] = values.map((value) => value ?? null);
+  const line: ChunkLine = { topic: block.topic, tier, from, to, ...timesOf(Array.from(block.t)), numbers, others };
+  if (tier !== 'raw') {
+    line.n = Array.from(block.n);
+    line.min = {};
+    line.max = {};
+    for (let p = 0; p < block.paths.length; p++) {
+      const path = block.paths[p] as string;
+      line.min[path] = jsonColumn(block.min?.[p] ?? (block.value[p] as Float64Array));
+      line.max[path] = jsonColumn(block.max?.[p] ?? (block.value[p] as Float64Array));
+    }
+  }
+  const buckets = storedBucketsOf(block);
+  if (buckets) line.buckets = buckets;
   return line;
 }
 
@@ -124,21 +119,8 @@ export function decodeRaw(line: ChunkLine): RawRow[] {
   return times(line).map((t, i) => {
     const row: RawRow = { sample: unflatten(t, numbersAt(line.numbers, i), othersAt(line.others, i)) as RawRow['sample'] };
     const buckets = line.buckets?.[i];
-    if (buckets) row.buckets = buckets;
+    if (buckets) row.buckets = fromDeltas(buckets);
     return row;
-  });
-}
-
-export function decodeAggregates(line: ChunkLine): Aggregate[] {
-  return times(line).map((t, i) => {
-    const n = line.n?.[i] ?? 1;
-    const paths = new Map<string, PathStats>();
-    for (const [path, mean] of numbersAt(line.numbers, i)) {
-      const min = line.min?.[path]?.[i] ?? mean;
-      const max = line.max?.[path]?.[i] ?? mean;
-      paths.set(path, { sum: isSummed(line.topic, path) ? mean : mean * n, min, max, count: n });
-    }
-    return { t, n, paths, others: new Map(othersAt(line.others, i)), buckets: line.buckets?.[i] ?? null };
   });
 }
 
@@ -172,19 +154,73 @@ function isColumns(value: unknown, length: number): boolean {
   return Object.values(value).every((values) => Array.isArray(values) && values.length === length);
 }
 
-/** Writes a whole segment file atomically: a temporary file, fsync, rename. A crash leaves the old one or the new one. */
-export function writeSegment(path: string, lines: readonly ChunkLine[]): number {
-  const bytes = gzipSync(lines.map((line) => `${JSON.stringify(line)}\n`).join(''), { level: 6 });
+const gzipAsync = promisify(gzip);
+
+function gzipLines(lines: readonly ChunkLine[]): Promise<Buffer> {
+  return gzipAsync(lines.map((line) => `${JSON.stringify(line)}\n`).join(''), { level: 6 });
+}
+
+/**
+ * Writes a whole segment file atomically: a temporary file, fsync, rename. A crash leaves the old one or
+ * the new one. Asynchronous (zlib's thread pool, fs/promises), so sampling and streams never wait for it.
+ */
+export async function writeSegment(path: string, lines: readonly ChunkLine[], sync = true): Promise<number> {
+  const bytes = await gzipLines(lines);
   const temporary = `${path}.tmp`;
-  const fd = openSync(temporary, 'w');
+  const file = await open(temporary, 'w');
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
+    await file.write(bytes);
+    if (sync) await file.sync();
   } finally {
-    closeSync(fd);
+    await file.close();
   }
-  renameSync(temporary, path);
+  await rename(temporary, path);
   return bytes.length;
+}
+
+/**
+ * Appends the lines as one more gzip member (`zcat` reads a file of several members as one text), so a
+ * seal writes only its own hour instead of rewriting the day's or month's file. `knownBytes` is the
+ * file's length before: a failed append is cut back to it. Returns the new length.
+ */
+export async function appendSegment(path: string, lines: readonly ChunkLine[], knownBytes: number, sync = true): Promise<number> {
+  const bytes = await gzipLines(lines);
+  const file = await open(path, 'a');
+  try {
+    await file.write(bytes);
+    if (sync) await file.sync();
+  } catch (error) {
+    await file.truncate(knownBytes).catch(() => {});
+    throw error;
+  } finally {
+    await file.close();
+  }
+  return knownBytes + bytes.length;
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * Before the first append to a file in this process: when its last member was torn (a crash mid-append),
+ * the file is rewritten atomically from its whole lines, since a member appended after a torn one could
+ * not be read. Returns the file's length (0 when it does not exist). A file that is not gzip at all is
+ * left as it is (CorruptSegmentError): appending to it would bury the next hours too.
+ */
+export async function readyForAppend(path: string): Promise<number> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw error;
+  }
+  try {
+    await gunzipAsync(bytes);
+    return bytes.length;
+  } catch {
+    const chunks = readSegment(path);
+    return writeSegment(path, chunks);
+  }
 }
 
 /** The chunks of a segment file. Throws CorruptSegmentError when it is not a gzip of pulseboard chunks. */

@@ -2,19 +2,22 @@ import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSy
 import { join } from 'node:path';
 import { firstLine } from '../lib/errors.js';
 import type { HistoryStatus, Topic } from '../protocol.js';
+import { type Block, blockBytes, blockOfChunk, blockOfRows, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
+import { flatten, unflatten } from './flat.js';
 import { Journal, journalLine } from './journal.js';
+import { bucketsAt } from './latency-buckets.js';
 import { FORMAT, HOUR_MS, JOURNAL_FILE, LOCK_FILE, MARKER_FILE, type Period, periodOf, periodOfName, SEGMENT_SUFFIX } from './layout.js';
 import { DirectoryLock } from './lock.js';
 import { persistedSample, restoredSample } from './persisted.js';
-import { type Aggregate, type RawRow, rollup, rollupRaw } from './rollup.js';
+import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.js';
 import {
+  appendSegment,
   type ChunkLine,
   CorruptSegmentError,
-  decodeAggregates,
   decodeRaw,
-  encodeAggregates,
-  encodeRaw,
+  encodeBlock,
   readSegment,
+  readyForAppend,
   writeSegment,
 } from './segment.js';
 import { type CoarseTier, type Retention, TIER_STEP_MS, TIERS, type Tier } from './tiers.js';
@@ -31,6 +34,11 @@ export interface HistoryStoreOptions {
   now?: () => number;
   /** Where the one-line reports go. */
   log?: (line: string) => void;
+  /**
+   * fsync each segment and journal rewrite (default true). `pulseboard demo` turns it off: a batch that
+   * is simply run again if interrupted, and would otherwise wait on the disk thousands of times.
+   */
+  sync?: boolean;
   /** Called when writing stops or starts again. */
   onStatusChange?: (status: HistoryStatus) => void;
 }
@@ -38,7 +46,15 @@ export interface HistoryStoreOptions {
 export const DEFAULT_FLUSH_MS = 5000;
 /** While the disk refuses writes, at most this many samples wait for it (about an hour of every topic at 1 Hz). */
 const MAX_PENDING_LINES = 40_000;
-const CACHED_SEGMENTS = 256;
+/** Decoded segments kept for the next query: a week of 1-minute rows, or a day of raw samples, and the year's hourly rows. */
+const CACHE_BUDGET_BYTES = 40 * 2 ** 20;
+
+export interface Slice {
+  block: Block;
+  /** Rows [start, end) of the block. */
+  start: number;
+  end: number;
+}
 
 interface SegmentFile extends Period {
   tier: Tier;
@@ -57,10 +73,15 @@ export class HistoryStore {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   private readonly flushMs: number;
+  private readonly sync: boolean;
   /** Samples not in a segment yet (with a directory), or the recent ones (memory only), per topic, oldest first. */
   private readonly open = new Map<Topic, RawRow[]>();
   private readonly files = new Map<string, SegmentFile>();
-  private readonly cache = new Map<string, { key: string; rows: Map<string, RawRow[] | Aggregate[]> }>();
+  /** The open hour as columns, per topic (rebuilt from `open` when it is replaced). */
+  private readonly openColumns = new Map<Topic, RowColumns>();
+  /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
+  private readonly cache = new Map<string, { fileBytes: number; blocks: Map<Topic, Block[]>; bytes: number }>();
+  private cachedBytes = 0;
   private readonly reportedCorrupt = new Set<string>();
   private journal: Journal | null = null;
   private lock: DirectoryLock | null = null;
@@ -70,11 +91,16 @@ export class HistoryStore {
   private sealedUpTo = Number.NEGATIVE_INFINITY;
   /** Memory was trimmed while the disk refused writes: the next seal reads the journal back so nothing written is lost. */
   private trimmedWhileFailing = false;
+  /** The periodic work in progress: the next tick waits for it rather than run beside it. */
+  private working: Promise<void> | null = null;
+  /** Coarse files checked for a torn last member since this process opened them (see readyForAppend). */
+  private readonly appendable = new Set<string>();
 
   private constructor(private readonly options: HistoryStoreOptions) {
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
+    this.sync = options.sync ?? true;
   }
 
   /** Opens the directory (never throws: a directory that cannot be used is a status, and memory takes over). */
@@ -102,15 +128,15 @@ export class HistoryStore {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.flushMs);
+    this.timer = setInterval(() => void this.tick(), this.flushMs);
     this.timer.unref();
   }
 
-  /** Writes what is pending and lets the directory go. */
+  /** Writes what is pending and lets the directory go. A seal still in flight is done again from the journal on the next start. */
   close(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    if (this.writing) this.tryWrite(() => this.journal?.flush(), true);
+    if (this.writing) void this.tryWrite(async () => this.journal?.flush(), true);
     this.lock?.release();
   }
 
@@ -121,52 +147,109 @@ export class HistoryStore {
     let rows = this.open.get(topic);
     if (!rows) {
       rows = [];
-      this.open.set(topic, rows);
+      this.setOpen(topic, rows);
     }
     rows.push(row);
+    this.openColumns.get(topic)?.push(row.sample.t, flatten(row.sample), row.buckets);
     this.journal?.add(journalLine(topic, row));
   }
 
-  /** The periodic work: seal completed hours, write the journal, apply retention, keep memory bounded. */
-  tick(): void {
+  /**
+   * The periodic work: write the journal, seal completed hours, apply retention, keep memory bounded.
+   * Sealing compresses and fsyncs off the event loop; a tick that comes while one is running waits for it.
+   */
+  tick(): Promise<void> {
+    const previous = this.working ?? Promise.resolve();
+    const work = previous.then(() => this.work());
+    this.working = work;
+    void work.finally(() => {
+      if (this.working === work) this.working = null;
+    });
+    return work;
+  }
+
+  private async work(): Promise<void> {
     // After a failed write this is the retry: the disk may have room again.
     if (this.journal) {
-      this.tryWrite(() => {
+      await this.tryWrite(async () => {
         this.journal?.flush();
-        this.sealCompletedHours();
+        await this.sealCompletedHours();
       }, true);
     }
     if (!this.writing) this.trimMemory();
-    if (this.writing) this.tryWrite(() => this.applyRetention(), false);
+    if (this.writing) await this.tryWrite(async () => this.applyRetention(), false);
   }
 
-  /** Samples of a topic with time in [from, to], oldest first. */
-  raw(topic: Topic, from: number, to: number): RawRow[] {
-    const bound = Math.max(from, this.now() - this.retention.raw);
-    const rows: RawRow[] = [];
-    for (const file of this.filesOf('raw', bound, to)) {
-      for (const row of this.segmentRows(file, topic) as RawRow[]) if (row.sample.t >= bound && row.sample.t <= to) rows.push(row);
+  /**
+   * A topic's rows of a tier with time in [from, to], oldest first, as slices of column blocks: the
+   * sealed segments' (decoded once and cached), then the open hour's (rolled up to 1-minute rows for a
+   * coarse tier). Rows older than the tier keeps are not answered.
+   */
+  slices(tier: Tier, topic: Topic, from: number, to: number): Slice[] {
+    const step = tier === 'raw' ? 1 : TIER_STEP_MS[tier];
+    const first = Math.floor(Math.max(from, this.now() - this.retention[tier]) / step) * step;
+    const slices: Slice[] = [];
+    let last = Number.NEGATIVE_INFINITY;
+    const take = (block: Block) => {
+      const [start, end] = rowsWithin(block, Math.max(first, last + 1), to);
+      if (start >= end) return;
+      slices.push({ block, start, end });
+      last = block.t[end - 1] as number;
+    };
+    for (const file of this.filesOf(tier, first, to)) for (const block of this.segmentBlocks(file, topic)) take(block);
+    const open = this.openBlock(topic);
+    if (open) {
+      if (tier === 'raw') take(open);
+      else {
+        const minutes = new Merger(topic, TIER_STEP_MS['1m']);
+        const [start, end] = rowsWithin(open, first, to + step);
+        minutes.add(open, start, end);
+        take(minutes.block());
+      }
     }
-    const lastFileT = rows.at(-1)?.sample.t ?? Number.NEGATIVE_INFINITY;
-    for (const row of this.open.get(topic) ?? []) {
-      if (row.sample.t >= bound && row.sample.t <= to && row.sample.t > lastFileT) rows.push(row);
+    return slices;
+  }
+
+  /** Samples of a topic with time in [from, to], oldest first, in their own shape. */
+  raw(topic: Topic, from: number, to: number): RawRow[] {
+    const rows: RawRow[] = [];
+    for (const { block, start, end } of this.slices('raw', topic, from, to)) {
+      for (let i = start; i < end; i++) {
+        const numbers: [string, number][] = [];
+        block.paths.forEach((path, p) => {
+          const value = (block.value[p] as Float64Array)[i] as number;
+          if (!Number.isNaN(value)) numbers.push([path, value]);
+        });
+        const others: [string, unknown][] = [];
+        for (const [key, values] of block.others) if (values[i] !== undefined) others.push([key, values[i]]);
+        const row: RawRow = { sample: restoredSample(topic, unflatten(block.t[i] as number, numbers, others) as RawRow['sample']) };
+        const buckets = bucketsAt(block.buckets, i);
+        if (buckets) row.buckets = buckets;
+        rows.push(row);
+      }
     }
     return rows;
   }
 
   /** Rows of a coarse tier in [from, to]: sealed ones from its segments, the open hour rolled up now. */
   aggregates(tier: CoarseTier, topic: Topic, from: number, to: number): Aggregate[] {
-    const step = TIER_STEP_MS[tier];
-    const bound = Math.max(from, this.now() - this.retention[tier]);
-    const first = Math.floor(bound / step) * step;
-    const rows: Aggregate[] = [];
-    for (const file of this.filesOf(tier, first, to)) {
-      for (const row of this.segmentRows(file, topic) as Aggregate[]) if (row.t >= first && row.t <= to) rows.push(row);
-    }
-    const lastFileT = rows.at(-1)?.t ?? Number.NEGATIVE_INFINITY;
-    const open = (this.open.get(topic) ?? []).filter((row) => row.sample.t >= first && row.sample.t <= to + step);
-    for (const row of rollup(rollupRaw(open, 60_000), step)) if (row.t > lastFileT && row.t <= to) rows.push(row);
-    return rows;
+    const merger = new Merger(topic, TIER_STEP_MS[tier]);
+    for (const { block, start, end } of this.slices(tier, topic, from, to)) merger.add(block, start, end);
+    const block = merger.block();
+    return Array.from(block.t, (t, i) => {
+      const n = block.n[i] as number;
+      const paths = new Map<string, PathStats>();
+      block.paths.forEach((path, p) => {
+        const value = (block.value[p] as Float64Array)[i] as number;
+        if (Number.isNaN(value)) return;
+        const min = block.min?.[p]?.[i] ?? value;
+        const max = block.max?.[p]?.[i] ?? value;
+        paths.set(path, { sum: isSummed(topic, path) ? value : value * n, min, max, count: n });
+      });
+      const others = new Map<string, unknown>();
+      for (const [key, values] of block.others) if (values[i] !== undefined) others.set(key, values[i]);
+      return { t, n, paths, others, buckets: bucketsAt(block.buckets, i) };
+    });
   }
 
   status(): HistoryStatus {
@@ -234,7 +317,7 @@ export class HistoryStore {
         let rows = this.open.get(topic);
         if (!rows) {
           rows = [];
-          this.open.set(topic, rows);
+          this.setOpen(topic, rows);
         }
         rows.push(row);
       }
@@ -262,11 +345,10 @@ export class HistoryStore {
       .sort((a, b) => a.from - b.from);
   }
 
-  /** Decoded rows of one topic in a segment, cached while the file is unchanged. A corrupt file is reported once and skipped. */
-  private segmentRows(file: SegmentFile, topic: Topic): RawRow[] | Aggregate[] {
-    const key = `${file.bytes}`;
+  /** A segment's blocks of one topic (one per sealed hour), cached while the file is unchanged. A corrupt file is reported once and skipped. */
+  private segmentBlocks(file: SegmentFile, topic: Topic): Block[] {
     let entry = this.cache.get(file.path);
-    if (!entry || entry.key !== key) {
+    if (!entry || entry.fileBytes !== file.bytes) {
       let chunks: ChunkLine[];
       try {
         chunks = readSegment(file.path);
@@ -277,33 +359,58 @@ export class HistoryStore {
         }
         return [];
       }
-      const rows = new Map<string, RawRow[] | Aggregate[]>();
-      for (const chunk of chunks) {
-        const decoded =
-          chunk.tier === 'raw'
-            ? decodeRaw(chunk).map((row) => ({ ...row, sample: restoredSample(chunk.topic, row.sample) }))
-            : decodeAggregates(chunk);
-        const list = (rows.get(chunk.topic) ?? []) as (RawRow | Aggregate)[];
-        rows.set(chunk.topic, [...list, ...decoded] as RawRow[] | Aggregate[]);
+      // A coarse file may hold an hour twice (a seal done again after a crash): the last chunk of a topic's hour wins.
+      const latest = new Map<string, ChunkLine>();
+      for (const chunk of chunks) latest.set(`${chunk.topic} ${chunk.from}`, chunk);
+      const blocks = new Map<Topic, Block[]>();
+      let bytes = 0;
+      for (const chunk of [...latest.values()].sort((a, b) => a.from - b.from)) {
+        const block = blockOfChunk(chunk);
+        bytes += blockBytes(block);
+        blocks.set(chunk.topic, [...(blocks.get(chunk.topic) ?? []), block]);
       }
-      for (const list of rows.values()) list.sort((a, b) => timeOf(a) - timeOf(b));
-      entry = { key, rows };
-      this.cache.delete(file.path);
-      this.cache.set(file.path, entry);
-      if (this.cache.size > CACHED_SEGMENTS) this.cache.delete(this.cache.keys().next().value as string);
+      if (entry) this.cachedBytes -= entry.bytes;
+      entry = { fileBytes: file.bytes, blocks, bytes };
+      this.cachedBytes += bytes;
     }
-    return entry.rows.get(topic) ?? [];
+    // Least recently used first out, down to the budget (the entry in use stays).
+    this.cache.delete(file.path);
+    this.cache.set(file.path, entry);
+    for (const [path, old] of this.cache) {
+      if (this.cachedBytes <= CACHE_BUDGET_BYTES || old === entry) break;
+      this.cache.delete(path);
+      this.cachedBytes -= old.bytes;
+    }
+    return entry.blocks.get(topic) ?? [];
+  }
+
+  /** The open hour's samples of a topic as columns, built from its rows once after each seal, then grown sample by sample. */
+  private openBlock(topic: Topic): Block | null {
+    const rows = this.open.get(topic);
+    if (!rows || rows.length === 0) return null;
+    let columns = this.openColumns.get(topic);
+    if (!columns) {
+      columns = new RowColumns(topic);
+      for (const row of rows) columns.push(row.sample.t, flatten(row.sample), row.buckets);
+      this.openColumns.set(topic, columns);
+    }
+    return columns.block();
+  }
+
+  private setOpen(topic: Topic, rows: RawRow[]): void {
+    this.open.set(topic, rows);
+    this.openColumns.delete(topic);
   }
 
   /** Every hour before the current one still in the journal becomes a raw segment plus its 1m and 1h rows. */
-  private sealCompletedHours(): void {
+  private async sealCompletedHours(): Promise<void> {
     if (this.trimmedWhileFailing && this.journal) {
       const read = Journal.read(this.journal.path);
       if (!read.ok) throw new Error(read.error);
       const fromDisk = new Map<Topic, RawRow[]>();
       for (const { topic, row } of read.records)
         fromDisk.set(topic, [...(fromDisk.get(topic) ?? []), { ...row, sample: restoredSample(topic, row.sample) }]);
-      for (const [topic, rows] of fromDisk) this.open.set(topic, mergeByTime(rows, this.open.get(topic) ?? []));
+      for (const [topic, rows] of fromDisk) this.setOpen(topic, mergeByTime(rows, this.open.get(topic) ?? []));
       this.trimmedWhileFailing = false;
     }
     const currentHour = Math.floor(this.now() / HOUR_MS) * HOUR_MS;
@@ -311,24 +418,27 @@ export class HistoryStore {
     for (const rows of this.open.values())
       for (const row of rows) if (row.sample.t < currentHour) hours.add(Math.floor(row.sample.t / HOUR_MS) * HOUR_MS);
     if (hours.size === 0) return;
-    for (const hour of [...hours].sort((a, b) => a - b)) this.seal(hour);
+    // The rows stay in memory (and answer queries) until their segments are on disk.
+    for (const hour of [...hours].sort((a, b) => a - b)) await this.seal(hour);
     for (const [topic, rows] of this.open)
-      this.open.set(
+      this.setOpen(
         topic,
         rows.filter((row) => row.sample.t >= currentHour),
       );
     this.sealedUpTo = Math.max(this.sealedUpTo, currentHour);
     const lines: string[] = [];
     for (const [topic, rows] of this.open) for (const row of rows) lines.push(journalLine(topic, row));
-    this.journal?.rewrite(lines);
+    await this.journal?.rewrite(lines, this.sync);
   }
 
-  private seal(hour: number): void {
+  private async seal(hour: number): Promise<void> {
     const dir = this.options.dir as string;
     const rawPeriod = periodOf('raw', hour);
     const rawPath = join(dir, 'raw', rawPeriod.name + SEGMENT_SUFFIX);
+    // Raw rows already older than the raw tier keeps (a server that was down, the demo's older days) are not written.
+    const keepRaw = hour + HOUR_MS > this.now() - this.options.retention.raw;
     const earlier = new Map<Topic, RawRow[]>();
-    for (const chunk of safeRead(rawPath)) if (chunk.tier === 'raw') earlier.set(chunk.topic, decodeRaw(chunk));
+    if (keepRaw) for (const chunk of safeRead(rawPath)) if (chunk.tier === 'raw') earlier.set(chunk.topic, decodeRaw(chunk));
     const rawLines: ChunkLine[] = [];
     const minuteLines: ChunkLine[] = [];
     const hourLines: ChunkLine[] = [];
@@ -339,28 +449,42 @@ export class HistoryStore {
       );
       earlier.delete(topic);
       if (rows.length === 0) continue;
-      const minutes = rollupRaw(rows, TIER_STEP_MS['1m']);
-      rawLines.push(encodeRaw(topic, hour, hour + HOUR_MS, rows));
-      minuteLines.push(encodeAggregates(topic, '1m', hour, hour + HOUR_MS, minutes));
-      hourLines.push(encodeAggregates(topic, '1h', hour, hour + HOUR_MS, rollup(minutes, TIER_STEP_MS['1h'])));
+      const raw = blockOfRows(topic, rows);
+      const minutes = mergeBlock(raw, TIER_STEP_MS['1m']);
+      if (keepRaw) rawLines.push(encodeBlock(raw, 'raw', hour, hour + HOUR_MS));
+      minuteLines.push(encodeBlock(minutes, '1m', hour, hour + HOUR_MS));
+      hourLines.push(encodeBlock(mergeBlock(minutes, TIER_STEP_MS['1h']), '1h', hour, hour + HOUR_MS));
+      // Each topic's work is a few milliseconds: let sampling and streams in between.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const [topic, rows] of earlier) rawLines.push(encodeRaw(topic, hour, hour + HOUR_MS, rows));
-    this.writeFile('raw', hour, rawLines, () => true);
-    for (const [tier, lines] of [
-      ['1m', minuteLines],
-      ['1h', hourLines],
-    ] as const) {
-      const sealed = new Set(lines.map((line) => line.topic));
-      // A seal done again (after a crash before the journal was rewritten) replaces its own chunks.
-      this.writeFile(tier, hour, lines, (old) => !(old.from === hour && sealed.has(old.topic)));
-    }
+    for (const [topic, rows] of earlier) rawLines.push(encodeBlock(blockOfRows(topic, rows), 'raw', hour, hour + HOUR_MS));
+    if (rawLines.length > 0) await this.writeRaw(hour, rawLines);
+    // A seal done again (after a crash before the journal was rewritten) appends its chunks again: readers take the last.
+    await this.appendCoarse('1m', hour, minuteLines);
+    await this.appendCoarse('1h', hour, hourLines);
   }
 
-  private writeFile(tier: Tier, t: number, lines: ChunkLine[], keep: (old: ChunkLine) => boolean): void {
-    const period = periodOf(tier, t);
+  private async writeRaw(hour: number, lines: ChunkLine[]): Promise<void> {
+    const period = periodOf('raw', hour);
+    const path = join(this.options.dir as string, 'raw', period.name + SEGMENT_SUFFIX);
+    const bytes = await writeSegment(path, lines, this.sync);
+    this.files.set(path, { ...period, tier: 'raw', path, bytes });
+  }
+
+  private async appendCoarse(tier: CoarseTier, hour: number, lines: ChunkLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    const period = periodOf(tier, hour);
     const path = join(this.options.dir as string, tier, period.name + SEGMENT_SUFFIX);
-    const kept = tier === 'raw' ? [] : safeRead(path).filter(keep);
-    const bytes = writeSegment(path, [...kept, ...lines]);
+    let known = this.files.get(path)?.bytes ?? 0;
+    if (!this.appendable.has(path)) {
+      known = await readyForAppend(path).catch((error) => {
+        throw new Error(
+          error instanceof CorruptSegmentError ? `${error.message}; move it away so the next hour can be sealed` : describe(error),
+        );
+      });
+      this.appendable.add(path);
+    }
+    const bytes = await appendSegment(path, lines, known, this.sync);
     this.files.set(path, { ...period, tier, path, bytes });
   }
 
@@ -370,7 +494,10 @@ export class HistoryStore {
       if (file.to > now - this.options.retention[file.tier]) continue;
       unlinkSync(file.path);
       this.files.delete(file.path);
+      const cached = this.cache.get(file.path);
+      if (cached) this.cachedBytes -= cached.bytes;
       this.cache.delete(file.path);
+      this.appendable.delete(file.path);
     }
   }
 
@@ -379,7 +506,7 @@ export class HistoryStore {
     for (const [topic, rows] of this.open) {
       const keep = rows.findIndex((row) => row.sample.t >= cutoff);
       if (keep === 0) continue;
-      this.open.set(topic, keep === -1 ? [] : rows.slice(keep));
+      this.setOpen(topic, keep === -1 ? [] : rows.slice(keep));
       if (this.journal) this.trimmedWhileFailing = true;
     }
     const dropped = this.journal?.bound(MAX_PENDING_LINES) ?? 0;
@@ -387,9 +514,9 @@ export class HistoryStore {
   }
 
   /** Runs a write; `recovers`: its success means writing works again (a pending journal was written). */
-  private tryWrite(work: () => void, recovers: boolean): void {
+  private async tryWrite(work: () => Promise<void>, recovers: boolean): Promise<void> {
     try {
-      work();
+      await work();
       if (recovers && this.error !== null && this.journal) {
         this.error = null;
         this.log(`history: writing to ${this.options.dir} again`);
@@ -432,10 +559,6 @@ function mergeByTime(a: readonly RawRow[], b: readonly RawRow[]): RawRow[] {
   for (const row of a) byTime.set(row.sample.t, row);
   for (const row of b) byTime.set(row.sample.t, row);
   return [...byTime.values()].sort((x, y) => x.sample.t - y.sample.t);
-}
-
-function timeOf(row: RawRow | Aggregate): number {
-  return 'sample' in row ? row.sample.t : row.t;
 }
 
 function describe(error: unknown): string {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { type Block, blockOfChunk, blockOfRows, mergeBlock } from '../../server/history/block.js';
+import { columnsOf, type Side } from '../../server/history/block-columns.js';
 import { flatten, unflatten } from '../../server/history/flat.js';
-import { mergeBuckets, percentileOf } from '../../server/history/latency-buckets.js';
-import { present, type RawRow, rollup, rollupRaw } from '../../server/history/rollup.js';
-import { decodeAggregates, decodeRaw, encodeAggregates, encodeRaw } from '../../server/history/segment.js';
+import { type LatencyBuckets, mergeBuckets, percentileOf, toStoredPrecision } from '../../server/history/latency-buckets.js';
+import type { RawRow } from '../../server/history/rollup.js';
+import { decodeRaw, encodeBlock } from '../../server/history/segment.js';
 import { LatencyHistogram } from '../../server/lib/latency.js';
 import type { CpuSample, RequestsSample } from '../../server/protocol.js';
 
@@ -61,6 +63,15 @@ function requestRows(count: number, next: () => number): { rows: RawRow[]; laten
   return { rows, latencies };
 }
 
+/** Row i of a block as the API shows it: the mean (or sum), the min or the max, in the sample's shape. */
+function rowOf<S>(block: Block, i: number, side: Side = 'value'): S {
+  return Object.fromEntries(Object.entries(columnsOf(block, side)).map(([key, values]) => [key, values[i]])) as S;
+}
+
+function shown<S>(block: Block, i: number): { mean: S; min: S; max: S } {
+  return { mean: rowOf<S>(block, i), min: rowOf<S>(block, i, 'min'), max: rowOf<S>(block, i, 'max') };
+}
+
 /** The nearest-rank percentile of raw values, the definition HdrHistogram approximates. */
 function bruteForcePercentile(values: number[], percentile: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -70,24 +81,25 @@ function bruteForcePercentile(values: number[], percentile: number): number {
 describe('tier rollup', () => {
   it('keeps min, max and mean of every number per minute and per hour, as a brute force over the raw samples does', () => {
     const rows = cpuRows(3600, random(7));
-    const minutes = rollupRaw(rows, 60_000);
-    const hours = rollup(minutes, 3_600_000);
-    expect(minutes).toHaveLength(60);
-    expect(hours).toHaveLength(1);
-    for (const [step, buckets] of [
+    const minutes = mergeBlock(blockOfRows('cpu', rows), 60_000);
+    const hours = mergeBlock(minutes, 3_600_000);
+    expect(minutes.length).toBe(60);
+    expect(hours.length).toBe(1);
+    for (const [step, block] of [
       [60_000, minutes],
       [3_600_000, hours],
     ] as const) {
-      for (const bucket of buckets) {
-        const inside = rows.map((row) => row.sample as CpuSample).filter((s) => s.t >= bucket.t && s.t < bucket.t + step);
-        const shown = present('cpu', bucket);
+      for (let i = 0; i < block.length; i++) {
+        const t = block.t[i] as number;
+        const inside = rows.map((row) => row.sample as CpuSample).filter((s) => s.t >= t && s.t < t + step);
+        const row = shown<CpuSample>(block, i);
         const totals = inside.map((s) => s.total);
-        expect(bucket.n).toBe(inside.length);
-        expect((shown.min as unknown as CpuSample).total).toBe(Math.min(...totals));
-        expect((shown.max as unknown as CpuSample).total).toBe(Math.max(...totals));
-        expect((shown.mean as unknown as CpuSample).total).toBeCloseTo(totals.reduce((a, b) => a + b, 0) / totals.length, 3);
-        expect((shown.max as unknown as CpuSample).cores[1]).toBe(Math.max(...inside.map((s) => s.cores[1] as number)));
-        expect((shown.min as unknown as CpuSample).load[0]).toBe(Math.min(...inside.map((s) => s.load[0])));
+        expect(block.n[i]).toBe(inside.length);
+        expect(row.min.total).toBe(Math.min(...totals));
+        expect(row.max.total).toBe(Math.max(...totals));
+        expect(row.mean.total).toBeCloseTo(totals.reduce((a, b) => a + b, 0) / totals.length, 3);
+        expect(row.max.cores[1]).toBe(Math.max(...inside.map((s) => s.cores[1] as number)));
+        expect(row.min.load[0]).toBe(Math.min(...inside.map((s) => s.load[0])));
       }
     }
   });
@@ -95,23 +107,23 @@ describe('tier rollup', () => {
   it('keeps a one-second spike in the hour row max', () => {
     const rows = cpuRows(3600, () => 0.02);
     (rows[1234]?.sample as CpuSample).total = 100;
-    const [hour] = rollup(rollupRaw(rows, 60_000), 3_600_000);
-    expect((present('cpu', hour as never).max as unknown as CpuSample).total).toBe(100);
+    const hour = mergeBlock(mergeBlock(blockOfRows('cpu', rows), 60_000), 3_600_000);
+    expect(rowOf<CpuSample>(hour, 0, 'max').total).toBe(100);
   });
 
   it('sums counts and bytes, and takes latency percentiles from the merged histograms, not a mean of per-tick percentiles', () => {
     const { rows, latencies } = requestRows(3600, random(11));
-    const hours = rollup(rollupRaw(rows, 60_000), 3_600_000);
-    const minutes = rollupRaw(rows, 60_000);
-    for (const [step, buckets] of [
+    const minutes = mergeBlock(blockOfRows('requests', rows), 60_000);
+    const hours = mergeBlock(minutes, 3_600_000);
+    for (const [step, block] of [
       [60_000, minutes],
       [3_600_000, hours],
     ] as const) {
-      for (const bucket of buckets) {
-        const first = (bucket.t - T0) / 1000;
+      for (let i = 0; i < block.length; i++) {
+        const first = ((block.t[i] as number) - T0) / 1000;
         const inside = latencies.slice(first, first + step / 1000);
         const all = inside.flat();
-        const mean = present('requests', bucket).mean as unknown as RequestsSample;
+        const mean = rowOf<RequestsSample>(block, i);
         expect(mean.count).toBe(all.length);
         expect(mean.status['2xx']).toBe(all.length);
         expect(mean.bytes).toBe(all.length * 100);
@@ -127,7 +139,7 @@ describe('tier rollup', () => {
     // The mean of per-second p99s is not the hour's p99: the test would not tell them apart otherwise.
     const perTickP99 = rows.filter((row) => row.buckets).map((row) => (row.sample as RequestsSample).latency.p99);
     const meanOfP99 = perTickP99.reduce((a, b) => a + b, 0) / perTickP99.length;
-    const hourP99 = (present('requests', hours[0] as never).mean as unknown as RequestsSample).latency.p99;
+    const hourP99 = rowOf<RequestsSample>(hours, 0).latency.p99;
     expect(Math.abs(hourP99 - meanOfP99)).toBeGreaterThan(10);
   });
 
@@ -158,22 +170,39 @@ describe('the stored shape', () => {
     expect(unflatten(5, flat.numbers, flat.others)).toEqual(sample);
   });
 
-  it('encodes raw and downsampled rows column by column and decodes them unchanged', () => {
+  it('encodes raw and downsampled rows column by column and decodes them unchanged, latency buckets at 2 significant digits', () => {
     const { rows } = requestRows(120, random(3));
-    const raw = decodeRaw(JSON.parse(JSON.stringify(encodeRaw('requests', T0, T0 + 3_600_000, rows))));
-    expect(raw).toEqual(rows);
-    const minutes = rollupRaw(rows, 60_000);
-    const back = decodeAggregates(JSON.parse(JSON.stringify(encodeAggregates('requests', '1m', T0, T0 + 3_600_000, minutes))));
-    // Means are written with 6 significant digits.
-    const sixDigits = (value: unknown): unknown =>
-      typeof value === 'number'
-        ? Number(value.toPrecision(6))
-        : Array.isArray(value)
-          ? value.map(sixDigits)
-          : value && typeof value === 'object'
-            ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 't' ? v : sixDigits(v)]))
-            : value;
-    expect(back.map((row) => present('requests', row).mean)).toEqual(minutes.map((row) => sixDigits(present('requests', row).mean)));
-    expect(back.map((row) => row.buckets)).toEqual(minutes.map((row) => row.buckets));
+    const block = blockOfRows('requests', rows);
+    const chunk = JSON.parse(JSON.stringify(encodeBlock(block, 'raw', T0, T0 + 3_600_000)));
+    const raw = decodeRaw(chunk);
+    expect(raw.map((row) => row.sample)).toEqual(rows.map((row) => row.sample));
+    expect(raw.map((row) => row.buckets)).toEqual(rows.map((row) => row.buckets && toStoredPrecision(row.buckets)));
+    expect(columnsOf(blockOfChunk(chunk), 'value')).toEqual(columnsOf(block, 'value'));
+    const minutes = mergeBlock(block, 60_000);
+    const back = blockOfChunk(JSON.parse(JSON.stringify(encodeBlock(minutes, '1m', T0, T0 + 3_600_000))));
+    // Means are written with 6 significant digits, so they come back as shown; latency from 2-digit buckets.
+    const withoutLatency = (columns: Record<string, unknown[]>) => ({ ...columns, latency: undefined });
+    for (const side of ['value', 'min', 'max'] as const)
+      expect(withoutLatency(columnsOf(back, side))).toEqual(withoutLatency(columnsOf(minutes, side)));
+    for (let i = 0; i < minutes.length; i++) {
+      const stored = rowOf<RequestsSample>(back, i).latency;
+      const exact = rowOf<RequestsSample>(minutes, i).latency;
+      expect(stored.max).toBe(exact.max);
+      for (const p of ['p50', 'p90', 'p99'] as const) expect(Math.abs(stored[p] - exact[p])).toBeLessThanOrEqual(exact[p] * 0.0079 + 0.002);
+    }
+  });
+
+  it('keeps stored latency buckets within 1 % of the exact percentile, merged or not', () => {
+    const { rows, latencies } = requestRows(600, random(5));
+    const stored = decodeRaw(JSON.parse(JSON.stringify(encodeBlock(blockOfRows('requests', rows), 'raw', T0, T0 + 3_600_000))));
+    const merged = mergeBuckets(stored.flatMap((row) => (row.buckets ? [row.buckets] : []))) as LatencyBuckets;
+    const all = latencies.flat();
+    expect(merged.v.length).toBeLessThan(
+      (mergeBuckets(rows.flatMap((row) => (row.buckets ? [row.buckets] : []))) as LatencyBuckets).v.length,
+    );
+    for (const p of [50, 90, 99, 100]) {
+      const exact = bruteForcePercentile(all, p);
+      expect(Math.abs(percentileOf(merged, p) - exact)).toBeLessThanOrEqual(exact * 0.0079 + 0.002);
+    }
   });
 });

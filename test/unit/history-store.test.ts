@@ -43,7 +43,7 @@ function openStore(dir: string | null, clock: { now: number }, options: Partial<
 const cpu = (t: number, total: number): CpuSample => ({ t, total, user: total, system: 0, iowait: 0, cores: [total], load: [1, 1, 1] });
 
 /** One cpu sample every `stepMs` from `from` to `to`, recorded as the clock passes each, with the store's periodic work every 5 s. */
-function feed(
+async function feed(
   store: HistoryStore,
   clock: { now: number },
   from: number,
@@ -54,18 +54,18 @@ function feed(
   for (let t = from; t < to; t += stepMs) {
     clock.now = t;
     store.record('cpu', cpu(t, value(t)));
-    if (t % 5000 === 0) store.tick();
+    if (t % 5000 === 0) await store.tick();
   }
   clock.now = to;
-  store.tick();
+  await store.tick();
 }
 
 describe('history store', () => {
-  it('seals each completed hour into a raw segment with its 1m and 1h rows, readable with gunzip', () => {
+  it('seals each completed hour into a raw segment with its 1m and 1h rows, readable with gunzip', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const { store } = openStore(dir, clock);
-    feed(store, clock, T0, T0 + 3 * HOUR + 60_000);
+    await feed(store, clock, T0, T0 + 3 * HOUR + 60_000);
     expect(readdirSync(join(dir, 'raw')).sort()).toEqual(['2026-11-01T00.ndjson.gz', '2026-11-01T01.ndjson.gz', '2026-11-01T02.ndjson.gz']);
     expect(readdirSync(join(dir, '1m'))).toEqual(['2026-11-01.ndjson.gz']);
     expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.ndjson.gz']);
@@ -88,11 +88,34 @@ describe('history store', () => {
     expect(hours[1]?.paths.get('total')?.max).toBe(Math.max(...raw.slice(360, 720).map((row) => (row.sample as CpuSample).total)));
   });
 
-  it('reads the journal and the segments back after a restart', () => {
+  it('appends each sealed hour to the day and month files, and repairs a member torn by a crash before appending', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const first = openStore(dir, clock);
-    feed(first.store, clock, T0, T0 + HOUR + 30 * 60_000);
+    await feed(first.store, clock, T0, T0 + HOUR + 60_000);
+    first.store.close();
+    stores.splice(0);
+    const dayFile = join(dir, '1m', '2026-11-01.ndjson.gz');
+    const whole = readFileSync(dayFile);
+    // A crash mid-append: half of a second member.
+    writeFileSync(dayFile, Buffer.concat([whole, whole.subarray(0, Math.floor(whole.length / 2))]));
+    const second = openStore(dir, clock);
+    await feed(second.store, clock, T0 + HOUR + 60_000, T0 + 3 * HOUR + 60_000);
+    const text = gunzipSync(readFileSync(dayFile)).toString();
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).from),
+    ).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
+    expect(second.store.aggregates('1m', 'cpu', T0, clock.now)).toHaveLength(3 * 60 + 1);
+  });
+
+  it('reads the journal and the segments back after a restart', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const first = openStore(dir, clock);
+    await feed(first.store, clock, T0, T0 + HOUR + 30 * 60_000);
     // No close: the process was killed. Its lock names a pid that is not running any more.
     writeFileSync(join(dir, 'pulseboard.lock'), '999999999 deadbeef\n');
     stores.splice(stores.indexOf(first.store), 1);
@@ -101,33 +124,33 @@ describe('history store', () => {
     expect(second.store.raw('cpu', T0, clock.now)).toHaveLength(360 + 180);
   });
 
-  it('deletes what is older than each tier is kept, by its own clock', () => {
+  it('deletes what is older than each tier is kept, by its own clock', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const { store } = openStore(dir, clock, { retention: { raw: 2 * HOUR, '1m': 24 * HOUR, '1h': 40 * 24 * HOUR } });
-    feed(store, clock, T0, T0 + 4 * HOUR + 60_000, 60_000);
+    await feed(store, clock, T0, T0 + 4 * HOUR + 60_000, 60_000);
     expect(readdirSync(join(dir, 'raw')).sort()).toEqual(['2026-11-01T02.ndjson.gz', '2026-11-01T03.ndjson.gz']);
     expect(store.raw('cpu', T0, clock.now)[0]?.sample.t).toBe(T0 + 2 * HOUR + 60_000);
     clock.now = T0 + 26 * HOUR;
-    store.tick();
+    await store.tick();
     expect(readdirSync(join(dir, 'raw'))).toEqual([]);
     // The day's file still holds rows younger than a day; older rows are no longer answered.
     expect(store.aggregates('1m', 'cpu', T0, clock.now)[0]?.t).toBe(T0 + 2 * HOUR);
     clock.now = T0 + 48 * HOUR;
-    store.tick();
+    await store.tick();
     expect(readdirSync(join(dir, '1m'))).toEqual([]);
     expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.ndjson.gz']);
     expect(store.aggregates('1h', 'cpu', T0, clock.now)).toHaveLength(5);
     clock.now = Date.UTC(2026, 11, 1) + 40 * 24 * HOUR;
-    store.tick();
+    await store.tick();
     expect(readdirSync(join(dir, '1h'))).toEqual([]);
   });
 
-  it('answers a range from the tier that fits the points asked for', () => {
+  it('answers a range from the tier that fits the points asked for', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const { store } = openStore(dir, clock);
-    feed(store, clock, T0, T0 + 6 * HOUR, 1000);
+    await feed(store, clock, T0, T0 + 6 * HOUR, 1000);
     const now = clock.now;
     const lastHour = queryRange(store, { topics: ['cpu'], from: now - HOUR, to: now, points: 4000 }, 1000, now);
     expect(lastHour).toMatchObject({ tier: 'raw', step: 1000 });
@@ -141,17 +164,17 @@ describe('history store', () => {
     expect(sixHours.series.cpu?.t).toHaveLength(180);
   });
 
-  it('keeps samples in memory only with no directory', () => {
+  it('keeps samples in memory only with no directory', async () => {
     const clock = { now: T0 };
     const { store } = openStore(null, clock);
-    feed(store, clock, T0, T0 + 2 * HOUR, 10_000);
+    await feed(store, clock, T0, T0 + 2 * HOUR, 10_000);
     expect(store.status()).toMatchObject({ writing: false, dir: null, error: null, bytes: 0 });
     expect(store.raw('cpu', 0, clock.now)[0]?.sample.t).toBe(T0 + HOUR);
   });
 });
 
 describe('history store in bad states: one line, memory takes over, nothing on disk is touched', () => {
-  it('refuses a directory that holds other files', () => {
+  it('refuses a directory that holds other files', async () => {
     const dir = tempDir();
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'notes.txt'), 'mine');
@@ -160,12 +183,12 @@ describe('history store in bad states: one line, memory takes over, nothing on d
     expect(lines[0]).toMatch(/not a pulseboard data directory.*history is not being written/);
     expect(store.status()).toMatchObject({ writing: false, dir });
     store.record('cpu', cpu(T0, 1));
-    store.tick();
+    await store.tick();
     expect(readdirSync(dir)).toEqual(['notes.txt']);
     expect(store.raw('cpu', 0, T0)).toHaveLength(1);
   });
 
-  it('refuses a corrupt marker and a corrupt journal, and leaves them as they are', () => {
+  it('refuses a corrupt marker and a corrupt journal, and leaves them as they are', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     openStore(dir, clock).store.close();
@@ -179,7 +202,7 @@ describe('history store in bad states: one line, memory takes over, nothing on d
     expect(corruptMarker.lines).toEqual([expect.stringMatching(/pulseboard-history\.json is unreadable or corrupt/)]);
   });
 
-  it('takes a journal whose last line was torn by a kill', () => {
+  it('takes a journal whose last line was torn by a kill', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     openStore(dir, clock).store.close();
@@ -189,7 +212,7 @@ describe('history store in bad states: one line, memory takes over, nothing on d
     expect(store.raw('cpu', 0, T0)).toHaveLength(1);
   });
 
-  it('refuses a directory another store writes to', () => {
+  it('refuses a directory another store writes to', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const first = openStore(dir, clock);
@@ -199,11 +222,11 @@ describe('history store in bad states: one line, memory takes over, nothing on d
     expect(second.lines).toEqual([expect.stringMatching(/another store of this process writes to it/)]);
   });
 
-  it('skips a corrupt segment when reading, reports it once, and leaves it', () => {
+  it('skips a corrupt segment when reading, reports it once, and leaves it', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const { store, lines } = openStore(dir, clock);
-    feed(store, clock, T0, T0 + HOUR + 60_000);
+    await feed(store, clock, T0, T0 + HOUR + 60_000);
     const path = join(dir, 'raw', '2026-11-01T00.ndjson.gz');
     writeFileSync(path, 'garbage');
     store.close();
@@ -219,7 +242,7 @@ describe('history store in bad states: one line, memory takes over, nothing on d
 });
 
 describe('retention, tiers and ranges', () => {
-  it('parses --retention and rejects what cannot work', () => {
+  it('parses --retention and rejects what cannot work', async () => {
     expect(parseRetention('raw=48h,1h=2y')).toEqual({
       ok: true,
       value: { raw: 48 * HOUR, '1m': 30 * 24 * HOUR, '1h': 2 * 365 * 24 * HOUR },
@@ -230,7 +253,7 @@ describe('retention, tiers and ranges', () => {
     expect(parseRetention('5m=1d')).toMatchObject({ ok: false, error: expect.stringContaining('tier=duration') });
   });
 
-  it('chooses the coarsest tier that still fits the points, among those that hold the start', () => {
+  it('chooses the coarsest tier that still fits the points, among those that hold the start', async () => {
     const now = T0 + 400 * 24 * HOUR;
     const pick = (range: number, points: number) => chooseTier(now - range, now, points, 1000, DEFAULT_RETENTION, now);
     expect(pick(5 * 60_000, 1000)).toEqual({ tier: 'raw', tierStep: 1000, step: 1000 });
@@ -243,7 +266,7 @@ describe('retention, tiers and ranges', () => {
     expect(chooseTier(now - 72 * HOUR, now - 71 * HOUR, 1200, 1000, DEFAULT_RETENTION, now).tier).toBe('1m');
   });
 
-  it('parses from, to and points, and says why a range is bad', () => {
+  it('parses from, to and points, and says why a range is bad', async () => {
     const now = T0;
     expect(parseRange({ from: '-24h' }, now)).toEqual({ ok: true, from: now - 24 * HOUR, to: now, points: 1000 });
     expect(parseRange({ from: '-1y', to: 'now', points: '500' }, now)).toMatchObject({
