@@ -22,6 +22,8 @@ export interface DemoOptions {
   retention?: Retention;
   /** The end of the history written (now, by default). */
   end?: number;
+  /** One sample per this before the raw tier's reach (10 s by default: only their 1m and 1h rows stay). */
+  oldStepMs?: number;
 }
 
 const HOUR = 3_600_000;
@@ -181,7 +183,7 @@ export async function writeDemo(options: DemoOptions): Promise<{ samples: number
   let nextTick = clock.now + 5000;
   let working: Promise<void> = Promise.resolve();
   for (let t = clock.now; t < end; ) {
-    const step = t < rawFrom ? OLD_STEP_MS : options.intervalMs;
+    const step = t < rawFrom ? (options.oldStepMs ?? OLD_STEP_MS) : options.intervalMs;
     if (t >= gapFrom && t < gapTo) {
       t = gapTo;
       restartedAt = gapTo;

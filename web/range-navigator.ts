@@ -1,0 +1,112 @@
+import type { HistoryResponse } from '../server/protocol.js';
+import type { Board } from './board.js';
+import { LONGEST_WINDOW_MS } from './board.js';
+import { formatMoment } from './format.js';
+import { saveRange, type WindowLabel, windowMs } from './preferences.js';
+import type { Toolbar } from './ui/toolbar.js';
+
+/** Topics the charts draw; the others (filesystem, processes) have no chart over time. */
+const CHARTED = ['cpu', 'memory', 'network', 'disk', 'temperature', 'process', 'requests'];
+
+/**
+ * Where in time the charts are: the live window (up to an hour, from the page's own samples), a longer
+ * window that ends now (from `/api/history`, its live edge extended by the stream), or a fixed range of
+ * the past (dragged out on a chart, moved back and forward, or opened from `?from=&to=`). Every chart
+ * shows the same one.
+ */
+export class RangeNavigator {
+  private window: WindowLabel;
+  /** The range shown when not live; `follow` when it ends now. */
+  private range: { from: number; to: number; follow: boolean } | null = null;
+  private request: AbortController | null = null;
+
+  constructor(
+    private readonly board: Board,
+    private readonly toolbar: Toolbar,
+    private readonly host: string | null,
+    initial: WindowLabel,
+  ) {
+    this.window = initial;
+  }
+
+  /** A window button: up to an hour live from the page's store, longer from the durable history. */
+  showWindow(label: WindowLabel): void {
+    this.window = label;
+    const ms = windowMs(label);
+    this.toolbar.setWindow(label);
+    saveRange(null);
+    if (ms <= LONGEST_WINDOW_MS) {
+      this.range = null;
+      this.request?.abort();
+      this.board.showLive();
+      this.board.setWindow(ms);
+      this.toolbar.setLive(true);
+      return;
+    }
+    const now = Date.now();
+    void this.load(now - ms, now, true);
+  }
+
+  /** A fixed range of the past (a drag, `?from=&to=`). */
+  showRange(from: number, to: number): void {
+    const now = Date.now();
+    const end = Math.min(to, now);
+    if (end - from < 1000) return;
+    this.toolbar.clearWindow();
+    saveRange({ from: Math.round(from), to: Math.round(end) });
+    void this.load(from, end, false);
+  }
+
+  /** Back or forward by half the range shown; forward stops at now. */
+  shift(direction: -1 | 1): void {
+    const now = Date.now();
+    const { from, to } = this.range ?? { from: now - windowMs(this.window), to: now };
+    const width = to - from;
+    let start = from + (direction * width) / 2;
+    if (start + width > now) start = now - width;
+    this.showRange(start, start + width);
+  }
+
+  /** One click back to live: the last window chosen, following the stream. */
+  live(): void {
+    this.showWindow(this.window);
+  }
+
+  private async load(from: number, to: number, follow: boolean): Promise<void> {
+    this.request?.abort();
+    const request = new AbortController();
+    this.request = request;
+    this.range = { from, to, follow };
+    this.toolbar.setLive(follow, `loading ${formatMoment(from)} – ${follow ? 'now' : formatMoment(to)}…`);
+    const params = new URLSearchParams({
+      topics: CHARTED.join(','),
+      from: String(Math.round(from)),
+      to: String(Math.round(to)),
+      points: String(this.board.pointsWanted()),
+    });
+    if (this.host !== null) params.set('host', this.host);
+    try {
+      const response = await fetch(`api/history?${params}`, { signal: request.signal });
+      const body = (await response.json()) as HistoryResponse | { error?: string };
+      if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
+      if (this.request !== request) return;
+      this.board.showRange(body, from, to, follow);
+      const rows =
+        body.tier !== 'raw'
+          ? ` · ${body.tier} rows every ${describeStep(body.step)}`
+          : body.bands
+            ? ` · samples merged every ${describeStep(body.step)}`
+            : ' · every sample';
+      this.toolbar.setLive(follow, `${formatMoment(from)} – ${follow ? 'now' : formatMoment(to)}${rows}`);
+    } catch (error) {
+      if (request.signal.aborted) return;
+      this.toolbar.setLive(follow, `history unavailable: ${(error as Error).message}`);
+    }
+  }
+}
+
+function describeStep(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${ms / 1000} s`;
+}
