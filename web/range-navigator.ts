@@ -5,6 +5,10 @@ import { formatMoment } from './format.js';
 import { saveRange, type WindowLabel, windowMs } from './preferences.js';
 import type { Toolbar } from './ui/toolbar.js';
 
+/** Performance marks around each range: asked for, and drawn in every chart (the bench's query + first paint). */
+export const RANGE_REQUESTED_MARK = 'pulseboard:range-requested';
+export const RANGE_DRAWN_MARK = 'pulseboard:range-drawn';
+
 /** Topics the charts draw; the others (filesystem, processes) have no chart over time. */
 const CHARTED = ['cpu', 'memory', 'network', 'disk', 'temperature', 'process', 'requests'];
 
@@ -85,12 +89,16 @@ export class RangeNavigator {
       points: String(this.board.pointsWanted()),
     });
     if (this.host !== null) params.set('host', this.host);
+    performance.clearMarks(RANGE_REQUESTED_MARK);
+    performance.clearMarks(RANGE_DRAWN_MARK);
+    performance.mark(RANGE_REQUESTED_MARK);
     try {
       const response = await fetch(`api/history?${params}`, { signal: request.signal });
       const body = (await response.json()) as HistoryResponse | { error?: string };
       if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
       if (this.request !== request) return;
       this.board.showRange(body, from, to, follow);
+      performance.mark(RANGE_DRAWN_MARK);
       const rows =
         body.tier !== 'raw'
           ? ` · ${body.tier} rows every ${describeStep(body.step)}`
