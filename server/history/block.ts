@@ -184,9 +184,14 @@ export class Merger {
   private readonly parts: BucketsView[][] = [];
   private coarse = false;
 
+  /**
+   * `withBuckets` false: latency buckets are left out (raw rows merged by a few seconds: sealed raw
+   * segments keep none, so the open hour's are not used either, and every merged raw row is alike).
+   */
   constructor(
     readonly topic: Topic,
     private readonly step: number | null,
+    private readonly withBuckets = true,
   ) {}
 
   get length(): number {
@@ -232,7 +237,7 @@ export class Merger {
         counts[row] = (counts[row] as number) + n;
       }
       for (const [into, values] of otherColumns) if (values[i] !== undefined) into[row] = values[i];
-      const buckets = block.buckets && bucketsViewAt(block.buckets, i);
+      const buckets = this.withBuckets && block.buckets && bucketsViewAt(block.buckets, i);
       if (buckets) (this.parts[row] as BucketsView[]).push(buckets);
     }
   }

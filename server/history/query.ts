@@ -32,7 +32,8 @@ export function queryRange(store: HistoryStore, query: RangeQuery, intervalMs: n
   const min: Record<string, unknown> = {};
   const max: Record<string, unknown> = {};
   for (const topic of query.topics) {
-    const merger = new Merger(topic, everySample ? null : choice.step);
+    // Raw samples merged by a few seconds: each latency percentile's mean with its min–max band (raw segments keep no per-tick buckets).
+    const merger = new Merger(topic, everySample ? null : choice.step, choice.tier !== 'raw');
     for (const { block, start, end } of store.slices(choice.tier, topic, query.from, query.to)) merger.add(block, start, end);
     if (merger.length === 0) continue;
     const block = merger.block();

@@ -29,7 +29,7 @@ export interface ChunkLine {
   n?: number[];
   min?: Record<string, (number | null)[]>;
   max?: Record<string, (number | null)[]>;
-  /** Request latency buckets per row (requests only; null for rows without requests), at 2 significant digits, `v` as differences. */
+  /** 1m / 1h: request latency buckets per row (requests only; null for rows without requests), at 2 significant digits, `v` as differences. */
   buckets?: (LatencyBuckets | null)[];
 }
 
@@ -82,7 +82,9 @@ export function encodeBlock(block: Block, tier: Tier, from: number, to: number):
       line.max[path] = jsonColumn(block.max?.[p] ?? (block.value[p] as Float64Array));
     }
   }
-  const buckets = storedBucketsOf(block);
+  // Per-tick buckets are not kept in raw segments (38 % of a raw hour): the 1m and 1h rows sealed from them
+  // carry the merged histograms, and each raw sample keeps its own p50 / p90 / p99 / max.
+  const buckets = tier === 'raw' ? undefined : storedBucketsOf(block);
   if (buckets) line.buckets = buckets;
   return line;
 }

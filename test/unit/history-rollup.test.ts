@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type Block, blockOfChunk, blockOfRows, mergeBlock } from '../../server/history/block.js';
 import { columnsOf, type Side } from '../../server/history/block-columns.js';
 import { flatten, unflatten } from '../../server/history/flat.js';
-import { type LatencyBuckets, mergeBuckets, percentileOf, toStoredPrecision } from '../../server/history/latency-buckets.js';
+import { bucketsAt, type LatencyBuckets, mergeBuckets, percentileOf, toStoredPrecision } from '../../server/history/latency-buckets.js';
 import type { RawRow } from '../../server/history/rollup.js';
 import { decodeRaw, encodeBlock } from '../../server/history/segment.js';
 import { LatencyHistogram } from '../../server/lib/latency.js';
@@ -170,13 +170,13 @@ describe('the stored shape', () => {
     expect(unflatten(5, flat.numbers, flat.others)).toEqual(sample);
   });
 
-  it('encodes raw and downsampled rows column by column and decodes them unchanged, latency buckets at 2 significant digits', () => {
+  it('encodes raw and downsampled rows column by column and decodes them unchanged; latency buckets only in downsampled rows, at 2 significant digits', () => {
     const { rows } = requestRows(120, random(3));
     const block = blockOfRows('requests', rows);
     const chunk = JSON.parse(JSON.stringify(encodeBlock(block, 'raw', T0, T0 + 3_600_000)));
     const raw = decodeRaw(chunk);
     expect(raw.map((row) => row.sample)).toEqual(rows.map((row) => row.sample));
-    expect(raw.map((row) => row.buckets)).toEqual(rows.map((row) => row.buckets && toStoredPrecision(row.buckets)));
+    expect(chunk.buckets).toBeUndefined();
     expect(columnsOf(blockOfChunk(chunk), 'value')).toEqual(columnsOf(block, 'value'));
     const minutes = mergeBlock(block, 60_000);
     const back = blockOfChunk(JSON.parse(JSON.stringify(encodeBlock(minutes, '1m', T0, T0 + 3_600_000))));
@@ -194,15 +194,16 @@ describe('the stored shape', () => {
 
   it('keeps stored latency buckets within 1 % of the exact percentile, merged or not', () => {
     const { rows, latencies } = requestRows(600, random(5));
-    const stored = decodeRaw(JSON.parse(JSON.stringify(encodeBlock(blockOfRows('requests', rows), 'raw', T0, T0 + 3_600_000))));
-    const merged = mergeBuckets(stored.flatMap((row) => (row.buckets ? [row.buckets] : []))) as LatencyBuckets;
+    const minutes = mergeBlock(blockOfRows('requests', rows), 60_000);
+    const stored = blockOfChunk(JSON.parse(JSON.stringify(encodeBlock(minutes, '1m', T0, T0 + 3_600_000))));
+    const storedAll = bucketsAt(mergeBlock(stored, 3_600_000).buckets, 0) as LatencyBuckets;
+    const exactAll = bucketsAt(mergeBlock(minutes, 3_600_000).buckets, 0) as LatencyBuckets;
+    expect(storedAll.v.length).toBeLessThan(exactAll.v.length);
+    expect(storedAll).toEqual(toStoredPrecision(exactAll));
     const all = latencies.flat();
-    expect(merged.v.length).toBeLessThan(
-      (mergeBuckets(rows.flatMap((row) => (row.buckets ? [row.buckets] : []))) as LatencyBuckets).v.length,
-    );
     for (const p of [50, 90, 99, 100]) {
       const exact = bruteForcePercentile(all, p);
-      expect(Math.abs(percentileOf(merged, p) - exact)).toBeLessThanOrEqual(exact * 0.0079 + 0.002);
+      expect(Math.abs(percentileOf(storedAll, p) - exact)).toBeLessThanOrEqual(exact * 0.0079 + 0.002);
     }
   });
 });
