@@ -316,3 +316,53 @@ export function mergeBlock(block: Block, step: number): Block {
   merger.add(block);
   return merger.block();
 }
+
+/**
+ * Blocks of one topic in time order (a segment file's hours) as one block: the union of their paths (NaN
+ * where an hour lacks one), values copied as they are. One block per file and topic instead of one per
+ * hour: a month of 1-hour rows is a few dozen typed arrays, not thousands of one-row ones.
+ */
+export function concatBlocks(topic: Topic, blocks: readonly Block[]): Block {
+  if (blocks.length === 1) return blocks[0] as Block;
+  const length = blocks.reduce((sum, block) => sum + block.length, 0);
+  const paths: string[] = [];
+  const slotOf = new Map<string, number>();
+  for (const block of blocks)
+    for (const path of block.paths)
+      if (!slotOf.has(path)) {
+        slotOf.set(path, paths.length);
+        paths.push(path);
+      }
+  const coarse = blocks.some((block) => block.min !== null);
+  const column = () => new Float64Array(length).fill(Number.NaN);
+  const t = new Float64Array(length);
+  const n = new Float64Array(length);
+  const value = paths.map(column);
+  const min = coarse ? paths.map(column) : null;
+  const max = coarse ? paths.map(column) : null;
+  const others = new Map<string, unknown[]>();
+  const bucketRows: (BucketsView | null)[] = [];
+  let offset = 0;
+  for (const block of blocks) {
+    t.set(block.t, offset);
+    n.set(block.n, offset);
+    block.paths.forEach((path, p) => {
+      const slot = slotOf.get(path) as number;
+      const values = block.value[p] as Float64Array;
+      (value[slot] as Float64Array).set(values, offset);
+      min?.[slot]?.set(block.min?.[p] ?? values, offset);
+      max?.[slot]?.set(block.max?.[p] ?? values, offset);
+    });
+    for (const [key, values] of block.others) {
+      let into = others.get(key);
+      if (!into) {
+        into = new Array(length).fill(undefined);
+        others.set(key, into);
+      }
+      for (let i = 0; i < block.length; i++) into[offset + i] = values[i];
+    }
+    for (let i = 0; i < block.length; i++) bucketRows.push(block.buckets ? bucketsViewAt(block.buckets, i) : null);
+    offset += block.length;
+  }
+  return { topic, length, t, n, paths, value, min, max, others, buckets: packBuckets(bucketRows) };
+}

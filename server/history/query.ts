@@ -31,10 +31,12 @@ export function queryRange(store: HistoryStore, query: RangeQuery, intervalMs: n
   const series: Record<string, unknown> = {};
   const min: Record<string, unknown> = {};
   const max: Record<string, unknown> = {};
-  for (const topic of query.topics) {
-    // Raw samples merged by a few seconds: each latency percentile's mean with its min–max band (raw segments keep no per-tick buckets).
-    const merger = new Merger(topic, everySample ? null : choice.step, choice.tier !== 'raw');
-    for (const { block, start, end } of store.slices(choice.tier, topic, query.from, query.to)) merger.add(block, start, end);
+  // Raw samples merged by a few seconds: each latency percentile's mean with its min–max band (raw segments keep no per-tick buckets).
+  const mergers = new Map(query.topics.map((topic) => [topic, new Merger(topic, everySample ? null : choice.step, choice.tier !== 'raw')]));
+  store.eachSlice(choice.tier, query.topics, query.from, query.to, (topic, { block, start, end }) =>
+    mergers.get(topic)?.add(block, start, end),
+  );
+  for (const [topic, merger] of mergers) {
     if (merger.length === 0) continue;
     const block = merger.block();
     series[topic] = columnsOf(block, 'value');

@@ -225,23 +225,49 @@ export async function readyForAppend(path: string): Promise<number> {
   }
 }
 
-/** The chunks of a segment file. Throws CorruptSegmentError when it is not a gzip of pulseboard chunks. */
-export function readSegment(path: string): ChunkLine[] {
-  let text: string;
+/**
+ * The chunks of a segment file (only those of `topics`, when given). Throws CorruptSegmentError when it is
+ * not a gzip of pulseboard chunks. Lines are cut from the decompressed bytes one at a time, and a line of
+ * a topic not asked for is skipped unparsed: no string of the whole file, no objects for other topics.
+ */
+export function readSegment(path: string, topics?: ReadonlySet<Topic>): ChunkLine[] {
+  let bytes: Buffer;
   try {
     // A torn tail (a write cut short) still yields what came before it.
-    text = gunzipSync(readFileSync(path), { finishFlush: constants.Z_SYNC_FLUSH }).toString();
+    bytes = gunzipSync(readFileSync(path), { finishFlush: constants.Z_SYNC_FLUSH });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new CorruptSegmentError(`${path} is not a gzip file`);
   }
-  const lines = text.split('\n');
   const chunks: ChunkLine[] = [];
-  lines.forEach((text, i) => {
-    if (text === '') return;
-    const chunk = parseChunkLine(text);
-    if (chunk) chunks.push(chunk);
-    else if (i < lines.length - 1 || chunks.length === 0) throw new CorruptSegmentError(`${path}: line ${i + 1} is not a pulseboard chunk`);
-  });
+  let start = 0;
+  let lineNumber = 0;
+  while (start < bytes.length) {
+    const newline = bytes.indexOf(NEWLINE, start);
+    const end = newline === -1 ? bytes.length : newline;
+    lineNumber++;
+    if (end > start && (topics === undefined || wantedLine(bytes, start, topics))) {
+      const chunk = parseChunkLine(bytes.toString('utf8', start, end));
+      if (chunk) {
+        if (topics === undefined || topics.has(chunk.topic)) chunks.push(chunk);
+      } else if (newline !== -1 || lineNumber === 1) {
+        // Only the last line may be cut short (a torn write); any other line that is not a chunk is corruption.
+        throw new CorruptSegmentError(`${path}: line ${lineNumber} is not a pulseboard chunk`);
+      }
+    }
+    start = end + 1;
+  }
   return chunks;
+}
+
+const NEWLINE = 0x0a;
+const TOPIC_PREFIX = Buffer.from('{"topic":"');
+
+/** A line this store wrote starts with its topic; a line that does not (written by hand?) is parsed to find out. */
+function wantedLine(bytes: Buffer, start: number, topics: ReadonlySet<Topic>): boolean {
+  if (bytes.compare(TOPIC_PREFIX, 0, TOPIC_PREFIX.length, start, start + TOPIC_PREFIX.length) !== 0) return true;
+  const nameStart = start + TOPIC_PREFIX.length;
+  const nameEnd = bytes.indexOf(0x22, nameStart);
+  if (nameEnd === -1 || nameEnd - nameStart > 32) return true;
+  return topics.has(bytes.toString('latin1', nameStart, nameEnd) as Topic);
 }

@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstLine } from '../lib/errors.js';
-import type { HistoryStatus, Topic } from '../protocol.js';
-import { type Block, blockBytes, blockOfChunk, blockOfRows, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
+import { type HistoryStatus, TOPICS, type Topic } from '../protocol.js';
+import { type Block, blockBytes, blockOfChunk, blockOfRows, concatBlocks, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
 import { flatten, unflatten } from './flat.js';
 import { Journal, journalLine } from './journal.js';
 import { bucketsAt } from './latency-buckets.js';
@@ -56,6 +56,15 @@ export interface Slice {
   end: number;
 }
 
+interface CacheEntry {
+  /** The file's length when decoded: a file that grew (an hour appended) is decoded again. */
+  fileBytes: number;
+  blocks: Block[];
+  bytes: number;
+}
+
+const cacheKey = (file: SegmentFile, topic: Topic) => `${topic} ${file.path}`;
+
 interface SegmentFile extends Period {
   tier: Tier;
   path: string;
@@ -80,7 +89,7 @@ export class HistoryStore {
   /** The open hour as columns, per topic (rebuilt from `open` when it is replaced). */
   private readonly openColumns = new Map<Topic, RowColumns>();
   /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
-  private readonly cache = new Map<string, { fileBytes: number; blocks: Map<Topic, Block[]>; bytes: number }>();
+  private readonly cache = new Map<string, CacheEntry>();
   private cachedBytes = 0;
   private readonly reportedCorrupt = new Set<string>();
   private journal: Journal | null = null;
@@ -186,28 +195,41 @@ export class HistoryStore {
    * coarse tier). Rows older than the tier keeps are not answered.
    */
   slices(tier: Tier, topic: Topic, from: number, to: number): Slice[] {
+    const slices: Slice[] = [];
+    this.eachSlice(tier, [topic], from, to, (_topic, slice) => slices.push(slice));
+    return slices;
+  }
+
+  /**
+   * The slices of several topics, handed to `visit` oldest first per topic, each segment file read once
+   * for all of them: a query holds one file's blocks at a time, not the whole range's.
+   */
+  eachSlice(tier: Tier, topics: readonly Topic[], from: number, to: number, visit: (topic: Topic, slice: Slice) => void): void {
     const step = tier === 'raw' ? 1 : TIER_STEP_MS[tier];
     const first = Math.floor(Math.max(from, this.now() - this.retention[tier]) / step) * step;
-    const slices: Slice[] = [];
-    let last = Number.NEGATIVE_INFINITY;
-    const take = (block: Block) => {
-      const [start, end] = rowsWithin(block, Math.max(first, last + 1), to);
+    const last = new Map<Topic, number>(topics.map((topic) => [topic, Number.NEGATIVE_INFINITY]));
+    const take = (topic: Topic, block: Block) => {
+      const after = last.get(topic) as number;
+      const [start, end] = rowsWithin(block, Math.max(first, after + 1), to);
       if (start >= end) return;
-      slices.push({ block, start, end });
-      last = block.t[end - 1] as number;
+      visit(topic, { block, start, end });
+      last.set(topic, block.t[end - 1] as number);
     };
-    for (const file of this.filesOf(tier, first, to)) for (const block of this.segmentBlocks(file, topic)) take(block);
-    const open = this.openBlock(topic);
-    if (open) {
-      if (tier === 'raw') take(open);
+    for (const file of this.filesOf(tier, first, to)) {
+      const blocks = this.segmentBlocks(file, topics);
+      for (const topic of topics) for (const block of blocks.get(topic) ?? []) take(topic, block);
+    }
+    for (const topic of topics) {
+      const open = this.openBlock(topic);
+      if (!open) continue;
+      if (tier === 'raw') take(topic, open);
       else {
         const minutes = new Merger(topic, TIER_STEP_MS['1m']);
         const [start, end] = rowsWithin(open, first, to + step);
         minutes.add(open, start, end);
-        take(minutes.block());
+        take(topic, minutes.block());
       }
     }
-    return slices;
   }
 
   /** Samples of a topic with time in [from, to], oldest first, in their own shape. */
@@ -345,43 +367,75 @@ export class HistoryStore {
       .sort((a, b) => a.from - b.from);
   }
 
-  /** A segment's blocks of one topic (one per sealed hour), cached while the file is unchanged. A corrupt file is reported once and skipped. */
-  private segmentBlocks(file: SegmentFile, topic: Topic): Block[] {
-    let entry = this.cache.get(file.path);
-    if (!entry || entry.fileBytes !== file.bytes) {
+  /**
+   * A segment's blocks of each topic (one per sealed hour), cached per file and topic while the file is
+   * unchanged; the topics not cached are decoded in one read of the file. A corrupt file is reported once and skipped.
+   */
+  private segmentBlocks(file: SegmentFile, topics: readonly Topic[]): Map<Topic, Block[]> {
+    const result = new Map<Topic, Block[]>();
+    const missing = new Set<Topic>();
+    for (const topic of topics) {
+      const entry = this.cache.get(cacheKey(file, topic));
+      if (entry && entry.fileBytes === file.bytes) result.set(topic, entry.blocks);
+      else missing.add(topic);
+    }
+    if (missing.size > 0) {
       let chunks: ChunkLine[];
       try {
-        chunks = readSegment(file.path);
+        chunks = readSegment(file.path, missing);
       } catch (error) {
         if (!this.reportedCorrupt.has(file.path)) {
           this.reportedCorrupt.add(file.path);
           this.log(`history: ${error instanceof CorruptSegmentError ? error.message : describe(error)}; skipped (left as it is)`);
         }
-        return [];
+        return result;
       }
       // A coarse file may hold an hour twice (a seal done again after a crash): the last chunk of a topic's hour wins.
       const latest = new Map<string, ChunkLine>();
       for (const chunk of chunks) latest.set(`${chunk.topic} ${chunk.from}`, chunk);
-      const blocks = new Map<Topic, Block[]>();
-      let bytes = 0;
-      for (const chunk of [...latest.values()].sort((a, b) => a.from - b.from)) {
-        const block = blockOfChunk(chunk);
-        bytes += blockBytes(block);
-        blocks.set(chunk.topic, [...(blocks.get(chunk.topic) ?? []), block]);
+      const decoded = new Map<Topic, Block[]>([...missing].map((topic) => [topic, []]));
+      for (const chunk of [...latest.values()].sort((a, b) => a.from - b.from)) decoded.get(chunk.topic)?.push(blockOfChunk(chunk));
+      for (const [topic, hours] of decoded) {
+        const blocks = hours.length === 0 ? [] : [concatBlocks(topic, hours)];
+        result.set(topic, blocks);
+        this.remember(cacheKey(file, topic), {
+          fileBytes: file.bytes,
+          blocks,
+          bytes: blocks.reduce((sum, block) => sum + blockBytes(block), 0),
+        });
       }
-      if (entry) this.cachedBytes -= entry.bytes;
-      entry = { fileBytes: file.bytes, blocks, bytes };
-      this.cachedBytes += bytes;
     }
-    // Least recently used first out, down to the budget (the entry in use stays).
-    this.cache.delete(file.path);
-    this.cache.set(file.path, entry);
-    for (const [path, old] of this.cache) {
-      if (this.cachedBytes <= CACHE_BUDGET_BYTES || old === entry) break;
-      this.cache.delete(path);
+    // Least recently used first out, down to the budget.
+    for (const topic of topics) {
+      const key = cacheKey(file, topic);
+      const entry = this.cache.get(key);
+      if (!entry) continue;
+      this.cache.delete(key);
+      this.cache.set(key, entry);
+    }
+    for (const [key, old] of this.cache) {
+      if (this.cachedBytes <= CACHE_BUDGET_BYTES) break;
+      this.cache.delete(key);
       this.cachedBytes -= old.bytes;
     }
-    return entry.blocks.get(topic) ?? [];
+    return result;
+  }
+
+  private remember(key: string, entry: CacheEntry): void {
+    const old = this.cache.get(key);
+    if (old) this.cachedBytes -= old.bytes;
+    this.cache.set(key, entry);
+    this.cachedBytes += entry.bytes;
+  }
+
+  private forget(file: SegmentFile): void {
+    for (const topic of TOPICS) {
+      const key = cacheKey(file, topic);
+      const cached = this.cache.get(key);
+      if (!cached) continue;
+      this.cachedBytes -= cached.bytes;
+      this.cache.delete(key);
+    }
   }
 
   /** The open hour's samples of a topic as columns, built from its rows once after each seal, then grown sample by sample. */
@@ -494,9 +548,7 @@ export class HistoryStore {
       if (file.to > now - this.options.retention[file.tier]) continue;
       unlinkSync(file.path);
       this.files.delete(file.path);
-      const cached = this.cache.get(file.path);
-      if (cached) this.cachedBytes -= cached.bytes;
-      this.cache.delete(file.path);
+      this.forget(file);
       this.appendable.delete(file.path);
     }
   }

@@ -7,6 +7,7 @@ import { readSegment } from '../../server/history/segment.js';
 import { HistoryStore } from '../../server/history/store.js';
 import { DEFAULT_RETENTION } from '../../server/history/tiers.js';
 import { launchBrowser } from '../helpers/chromium.js';
+import { type HistoryMemoryResult, historyMemory, MIXED_QUERIES } from './history-memory.js';
 import { cpuSeconds, median, type Started, sleep, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -32,6 +33,8 @@ export interface HistoryBenchResult {
   idleSeconds: number;
   /** Query + first paint per window: the first (cold: segments not decoded yet) and the median of the next ones. */
   paint: { window: string; tier: string; coldMs: number; warmMs: number; rows: number }[];
+  /** RSS of a server at default flags on the 30-day store, after the long windows' queries and after mixed ones. */
+  memory: HistoryMemoryResult;
   /** Server start to the first event of a stream, with the full store, ms (median of 3). */
   startToFirstEventMs: number;
   commands: Record<string, string>;
@@ -156,6 +159,10 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
     const starts: number[] = [];
     for (let i = 0; i < trials; i++) starts.push(await startToFirstEvent(dir));
 
+    const memoryDir = join(root, 'memory');
+    cpSync(dir, memoryDir, { recursive: true });
+    const memory = await historyMemory(memoryDir);
+
     // A copy: the server's own samples must not change the store the other measures read.
     const served = join(root, 'served');
     cpSync(dir, served, { recursive: true });
@@ -193,6 +200,7 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
       idleWithout,
       idleSeconds,
       paint,
+      memory,
       startToFirstEventMs: median(starts),
       commands: {
         size: 'writeDemo({ days: 30, intervalMs: 1000 }) (= pulseboard demo --days 30); raw/ bytes / non-null numbers in its segments; year = raw + 1m + 1h bytes per hour x 8 760',
@@ -200,6 +208,7 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
           'an hour of the demo at 1 Hz (6 topics) fed to HistoryStore.record with tick() every 5 s and the seal at the end; process.cpuUsage / 3 600 s',
         idle: `node dist/server/main.js --port 0 --data-dir <tmp> vs --data-dir none, each alone; /proc/<pid>/stat CPU over ${idleSeconds} s after 20 s`,
         paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more`,
+        memory: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; GET /api/history?topics=<the page's 7>&points=1400 of the last 24h, 7d, 30d, 1y one after another, then ${MIXED_QUERIES} mixed (1h to 1y spans at fixed pseudo-random places in the 30 days); /proc/<pid>/status VmRSS 1 s after each step, VmHWM at the end`,
         start: `node dist/server/main.js --port 0 --data-dir <30-day demo store>: spawn to the first event: line of GET /api/events; median of ${trials}`,
       },
     };

@@ -233,6 +233,14 @@ function historyRows(history: HistoryBenchResult): Row[] {
       ratio: '-',
       command: history.commands.paint as string,
     });
+  const { memory } = history;
+  rows.push({
+    measure: `durable history: server RSS at default flags, MB: at start / after the ${memory.afterWindowMb.map((step) => step.window).join(' / ')} queries / after 50 more mixed ones (peak)`,
+    ours: `${fixed(memory.startMb, 0)} / ${memory.afterWindowMb.map((step) => fixed(step.mb, 0)).join(' / ')} / ${fixed(memory.afterMixedMb, 0)} (${fixed(memory.peakMb, 0)})`,
+    peer: none,
+    ratio: '-',
+    command: history.commands.memory as string,
+  });
   rows.push({
     measure: 'durable history: start-up to first event with a full 30-day store, ms',
     ours: fixed(history.startToFirstEventMs, 0),
