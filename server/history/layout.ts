@@ -1,17 +1,23 @@
 import type { Tier } from './tiers.js';
 
 /**
- * Where each tier's rows live under the data directory, one gzip file per period (UTC):
- *   raw/2026-11-25T14.ndjson.gz   one hour of samples
- *   1m/2026-11-25.ndjson.gz       one day of 1-minute rows
- *   1h/2026-11.ndjson.gz          one month of 1-hour rows
+ * Where each tier's rows live under the data directory, one file per period (UTC):
+ *   raw/2026-11-25T14.ndjson.gz   one hour of samples (gzip NDJSON, segment.ts)
+ *   1m/2026-11-25.cols            one day of 1-minute rows (binary columns, column-file.ts)
+ *   1h/2026-11.cols               one month of 1-hour rows
  */
 export const HOUR_MS = 3_600_000;
 export const SEGMENT_SUFFIX = '.ndjson.gz';
+export const COLUMN_SUFFIX = '.cols';
+
+export function suffixOf(tier: Tier): string {
+  return tier === 'raw' ? SEGMENT_SUFFIX : COLUMN_SUFFIX;
+}
 export const MARKER_FILE = 'pulseboard-history.json';
 export const LOCK_FILE = 'pulseboard.lock';
 export const JOURNAL_FILE = 'journal.ndjson';
-export const FORMAT = { format: 'pulseboard-history', version: 1 } as const;
+/** Version 2: the 1m and 1h tiers as binary columns (version 1 had them as gzip NDJSON). */
+export const FORMAT = { format: 'pulseboard-history', version: 2 } as const;
 
 export interface Period {
   name: string;
@@ -44,8 +50,9 @@ const NAME: Record<Tier, RegExp> = {
 
 /** The period a segment file's name stands for, or null for a file that is not a segment of that tier. */
 export function periodOfName(tier: Tier, fileName: string): Period | null {
-  if (!fileName.endsWith(SEGMENT_SUFFIX)) return null;
-  const name = fileName.slice(0, -SEGMENT_SUFFIX.length);
+  const suffix = suffixOf(tier);
+  if (!fileName.endsWith(suffix)) return null;
+  const name = fileName.slice(0, -suffix.length);
   const match = NAME[tier].exec(name);
   if (!match) return null;
   const [, y, mo, d, h] = match.map(Number) as number[];

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { constants, gunzip, gunzipSync, gzip } from 'node:zlib';
+import { constants, gunzipSync, gzip } from 'node:zlib';
 import { TOPICS, type Topic } from '../protocol.js';
 import type { Block } from './block.js';
 import { unflatten } from './flat.js';
@@ -178,51 +178,6 @@ export async function writeSegment(path: string, lines: readonly ChunkLine[], sy
   }
   await rename(temporary, path);
   return bytes.length;
-}
-
-/**
- * Appends the lines as one more gzip member (`zcat` reads a file of several members as one text), so a
- * seal writes only its own hour instead of rewriting the day's or month's file. `knownBytes` is the
- * file's length before: a failed append is cut back to it. Returns the new length.
- */
-export async function appendSegment(path: string, lines: readonly ChunkLine[], knownBytes: number, sync = true): Promise<number> {
-  const bytes = await gzipLines(lines);
-  const file = await open(path, 'a');
-  try {
-    await file.write(bytes);
-    if (sync) await file.sync();
-  } catch (error) {
-    await file.truncate(knownBytes).catch(() => {});
-    throw error;
-  } finally {
-    await file.close();
-  }
-  return knownBytes + bytes.length;
-}
-
-const gunzipAsync = promisify(gunzip);
-
-/**
- * Before the first append to a file in this process: when its last member was torn (a crash mid-append),
- * the file is rewritten atomically from its whole lines, since a member appended after a torn one could
- * not be read. Returns the file's length (0 when it does not exist). A file that is not gzip at all is
- * left as it is (CorruptSegmentError): appending to it would bury the next hours too.
- */
-export async function readyForAppend(path: string): Promise<number> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
-  try {
-    await gunzipAsync(bytes);
-    return bytes.length;
-  } catch {
-    const chunks = readSegment(path);
-    return writeSegment(path, chunks);
-  }
 }
 
 /**

@@ -2,24 +2,27 @@ import { mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSy
 import { join } from 'node:path';
 import { firstLine } from '../lib/errors.js';
 import { type HistoryStatus, TOPICS, type Topic } from '../protocol.js';
-import { type Block, blockBytes, blockOfChunk, blockOfRows, concatBlocks, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
+import { type Block, blockBytes, blockOfChunk, blockOfRows, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
+import { appendChunks, CorruptColumnFileError, encodeChunk, readColumnFile, readyForAppend } from './column-file.js';
 import { flatten, unflatten } from './flat.js';
 import { Journal, journalLine } from './journal.js';
 import { bucketsAt } from './latency-buckets.js';
-import { FORMAT, HOUR_MS, JOURNAL_FILE, LOCK_FILE, MARKER_FILE, type Period, periodOf, periodOfName, SEGMENT_SUFFIX } from './layout.js';
+import {
+  FORMAT,
+  HOUR_MS,
+  JOURNAL_FILE,
+  LOCK_FILE,
+  MARKER_FILE,
+  type Period,
+  periodOf,
+  periodOfName,
+  SEGMENT_SUFFIX,
+  suffixOf,
+} from './layout.js';
 import { DirectoryLock } from './lock.js';
 import { persistedSample, restoredSample } from './persisted.js';
 import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.js';
-import {
-  appendSegment,
-  type ChunkLine,
-  CorruptSegmentError,
-  decodeRaw,
-  encodeBlock,
-  readSegment,
-  readyForAppend,
-  writeSegment,
-} from './segment.js';
+import { type ChunkLine, CorruptSegmentError, decodeRaw, encodeBlock, readSegment, writeSegment } from './segment.js';
 import { type CoarseTier, type Retention, TIER_STEP_MS, TIERS, type Tier } from './tiers.js';
 
 export interface HistoryStoreOptions {
@@ -380,23 +383,20 @@ export class HistoryStore {
       else missing.add(topic);
     }
     if (missing.size > 0) {
-      let chunks: ChunkLine[];
+      let decoded: Map<Topic, Block>;
       try {
-        chunks = readSegment(file.path, missing);
+        decoded = decodeFile(file, missing);
       } catch (error) {
         if (!this.reportedCorrupt.has(file.path)) {
           this.reportedCorrupt.add(file.path);
-          this.log(`history: ${error instanceof CorruptSegmentError ? error.message : describe(error)}; skipped (left as it is)`);
+          const known = error instanceof CorruptSegmentError || error instanceof CorruptColumnFileError;
+          this.log(`history: ${known ? error.message : describe(error)}; skipped (left as it is)`);
         }
         return result;
       }
-      // A coarse file may hold an hour twice (a seal done again after a crash): the last chunk of a topic's hour wins.
-      const latest = new Map<string, ChunkLine>();
-      for (const chunk of chunks) latest.set(`${chunk.topic} ${chunk.from}`, chunk);
-      const decoded = new Map<Topic, Block[]>([...missing].map((topic) => [topic, []]));
-      for (const chunk of [...latest.values()].sort((a, b) => a.from - b.from)) decoded.get(chunk.topic)?.push(blockOfChunk(chunk));
-      for (const [topic, hours] of decoded) {
-        const blocks = hours.length === 0 ? [] : [concatBlocks(topic, hours)];
+      for (const topic of missing) {
+        const block = decoded.get(topic);
+        const blocks = block ? [block] : [];
         result.set(topic, blocks);
         this.remember(cacheKey(file, topic), {
           fileBytes: file.bytes,
@@ -494,8 +494,8 @@ export class HistoryStore {
     const earlier = new Map<Topic, RawRow[]>();
     if (keepRaw) for (const chunk of safeRead(rawPath)) if (chunk.tier === 'raw') earlier.set(chunk.topic, decodeRaw(chunk));
     const rawLines: ChunkLine[] = [];
-    const minuteLines: ChunkLine[] = [];
-    const hourLines: ChunkLine[] = [];
+    const minuteBlocks: Block[] = [];
+    const hourBlocks: Block[] = [];
     for (const [topic, open] of this.open) {
       const rows = mergeByTime(
         earlier.get(topic) ?? [],
@@ -506,16 +506,16 @@ export class HistoryStore {
       const raw = blockOfRows(topic, rows);
       const minutes = mergeBlock(raw, TIER_STEP_MS['1m']);
       if (keepRaw) rawLines.push(encodeBlock(raw, 'raw', hour, hour + HOUR_MS));
-      minuteLines.push(encodeBlock(minutes, '1m', hour, hour + HOUR_MS));
-      hourLines.push(encodeBlock(mergeBlock(minutes, TIER_STEP_MS['1h']), '1h', hour, hour + HOUR_MS));
+      minuteBlocks.push(minutes);
+      hourBlocks.push(mergeBlock(minutes, TIER_STEP_MS['1h']));
       // Each topic's work is a few milliseconds: let sampling and streams in between.
       await new Promise((resolve) => setImmediate(resolve));
     }
     for (const [topic, rows] of earlier) rawLines.push(encodeBlock(blockOfRows(topic, rows), 'raw', hour, hour + HOUR_MS));
     if (rawLines.length > 0) await this.writeRaw(hour, rawLines);
     // A seal done again (after a crash before the journal was rewritten) appends its chunks again: readers take the last.
-    await this.appendCoarse('1m', hour, minuteLines);
-    await this.appendCoarse('1h', hour, hourLines);
+    await this.appendCoarse('1m', hour, minuteBlocks);
+    await this.appendCoarse('1h', hour, hourBlocks);
   }
 
   private async writeRaw(hour: number, lines: ChunkLine[]): Promise<void> {
@@ -525,20 +525,20 @@ export class HistoryStore {
     this.files.set(path, { ...period, tier: 'raw', path, bytes });
   }
 
-  private async appendCoarse(tier: CoarseTier, hour: number, lines: ChunkLine[]): Promise<void> {
-    if (lines.length === 0) return;
+  private async appendCoarse(tier: CoarseTier, hour: number, blocks: Block[]): Promise<void> {
+    if (blocks.length === 0) return;
     const period = periodOf(tier, hour);
-    const path = join(this.options.dir as string, tier, period.name + SEGMENT_SUFFIX);
+    const path = join(this.options.dir as string, tier, period.name + suffixOf(tier));
     let known = this.files.get(path)?.bytes ?? 0;
     if (!this.appendable.has(path)) {
       known = await readyForAppend(path).catch((error) => {
         throw new Error(
-          error instanceof CorruptSegmentError ? `${error.message}; move it away so the next hour can be sealed` : describe(error),
+          error instanceof CorruptColumnFileError ? `${error.message}; move it away so the next hour can be sealed` : describe(error),
         );
       });
       this.appendable.add(path);
     }
-    const bytes = await appendSegment(path, lines, known, this.sync);
+    const bytes = await appendChunks(path, [await encodeChunk(blocks, tier, hour, hour + HOUR_MS)], known, this.sync);
     this.files.set(path, { ...period, tier, path, bytes });
   }
 
@@ -583,6 +583,18 @@ export class HistoryStore {
       }
     }
   }
+}
+
+/**
+ * A segment file's rows of each asked topic as one block. A coarse file may hold an hour twice (a seal
+ * done again after a crash): the last chunk of a topic's hour wins (column-file.ts sees to it).
+ */
+function decodeFile(file: SegmentFile, topics: ReadonlySet<Topic>): Map<Topic, Block> {
+  if (file.tier !== 'raw') return readColumnFile(file.path, topics);
+  // A raw file is one hour: one chunk per topic (the last, should it hold one twice).
+  const latest = new Map<Topic, Block>();
+  for (const chunk of readSegment(file.path, topics)) latest.set(chunk.topic, blockOfChunk(chunk));
+  return latest;
 }
 
 function readMarker(path: string): string | null {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { queryRange } from '../../server/history/query.js';
 import { parseRange } from '../../server/history/range-params.js';
@@ -60,15 +60,55 @@ async function feed(
   await store.tick();
 }
 
+/**
+ * A 1m or 1h file read as the README describes it, without the store's code: "PBC1", u32 body bytes, u32
+ * inflated bytes, then zlib of a u32-prefixed JSON header and each topic's float64 columns.
+ */
+function readColumnChunks(path: string) {
+  const bytes = readFileSync(path);
+  const chunks: { header: any; columns: Record<string, Record<string, number[]>> }[] = [];
+  let at = 0;
+  while (at + 12 <= bytes.length) {
+    expect(bytes.toString('latin1', at, at + 4)).toBe('PBC1');
+    const end = at + 12 + bytes.readUInt32LE(at + 4);
+    if (end > bytes.length) break;
+    const plain = inflateSync(bytes.subarray(at + 12, end));
+    expect(plain.length).toBe(bytes.readUInt32LE(at + 8));
+    const headerBytes = plain.readUInt32LE(0);
+    const header = JSON.parse(plain.toString('utf8', 4, 4 + headerBytes));
+    let offset = Math.ceil((4 + headerBytes) / 8) * 8;
+    const columns: Record<string, Record<string, number[]>> = {};
+    for (const topic of header.topics) {
+      const read = () => {
+        const values = Array.from({ length: topic.rows }, (_, i) => plain.readDoubleLE(offset + 8 * i));
+        offset += 8 * topic.rows;
+        return values;
+      };
+      const of: Record<string, number[]> = { t: read(), n: read() };
+      for (const path of topic.paths) {
+        of[path] = read();
+        of[`${path}:min`] = read();
+        of[`${path}:max`] = read();
+      }
+      columns[topic.topic] = of;
+      offset += Math.ceil((topic.buckets > 0 ? topic.rows + 1 + 2 * topic.buckets : 0) / 2) * 8;
+    }
+    expect(offset).toBe(plain.length);
+    chunks.push({ header, columns });
+    at = end;
+  }
+  return { chunks, wholeBytes: at };
+}
+
 describe('history store', () => {
-  it('seals each completed hour into a raw segment with its 1m and 1h rows, readable with gunzip', async () => {
+  it('seals each completed hour into a raw segment with its 1m and 1h rows, readable with gunzip and zlib', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const { store } = openStore(dir, clock);
     await feed(store, clock, T0, T0 + 3 * HOUR + 60_000);
     expect(readdirSync(join(dir, 'raw')).sort()).toEqual(['2026-11-01T00.ndjson.gz', '2026-11-01T01.ndjson.gz', '2026-11-01T02.ndjson.gz']);
-    expect(readdirSync(join(dir, '1m'))).toEqual(['2026-11-01.ndjson.gz']);
-    expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.ndjson.gz']);
+    expect(readdirSync(join(dir, '1m'))).toEqual(['2026-11-01.cols']);
+    expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.cols']);
     const line = JSON.parse(
       gunzipSync(readFileSync(join(dir, 'raw', '2026-11-01T01.ndjson.gz')))
         .toString()
@@ -86,28 +126,37 @@ describe('history store', () => {
     const hours = store.aggregates('1h', 'cpu', T0, T0 + 4 * HOUR);
     expect(hours.map((row) => row.n)).toEqual([360, 360, 360, 6]);
     expect(hours[1]?.paths.get('total')?.max).toBe(Math.max(...raw.slice(360, 720).map((row) => (row.sample as CpuSample).total)));
+    // The files as a user reads them: one chunk per sealed hour; the hour's 1-minute means, mins and maxes of every number.
+    const day = readColumnChunks(join(dir, '1m', '2026-11-01.cols')).chunks;
+    expect(day.map((chunk) => chunk.header.from)).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
+    const second = day[1]?.columns.cpu as Record<string, number[]>;
+    expect(second.t).toEqual(Array.from({ length: 60 }, (_, i) => T0 + HOUR + i * 60_000));
+    const firstMinute = raw.slice(360, 366).map((row) => (row.sample as CpuSample).total);
+    expect(second.total?.[0]).toBeCloseTo(firstMinute.reduce((a, b) => a + b, 0) / 6, 9);
+    expect(second['total:min']?.[0]).toBe(Math.min(...firstMinute));
+    expect(second['total:max']?.[0]).toBe(Math.max(...firstMinute));
+    const month = readColumnChunks(join(dir, '1h', '2026-11.cols')).chunks;
+    expect(month.map((chunk) => chunk.columns.cpu?.n)).toEqual([[360], [360], [360]]);
   });
 
-  it('appends each sealed hour to the day and month files, and repairs a member torn by a crash before appending', async () => {
+  it('appends each sealed hour to the day and month files, and cuts off a chunk torn by a crash before appending', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
     const first = openStore(dir, clock);
     await feed(first.store, clock, T0, T0 + HOUR + 60_000);
     first.store.close();
     stores.splice(0);
-    const dayFile = join(dir, '1m', '2026-11-01.ndjson.gz');
+    const dayFile = join(dir, '1m', '2026-11-01.cols');
     const whole = readFileSync(dayFile);
-    // A crash mid-append: half of a second member.
+    // A crash mid-append: half of a second chunk.
     writeFileSync(dayFile, Buffer.concat([whole, whole.subarray(0, Math.floor(whole.length / 2))]));
     const second = openStore(dir, clock);
+    // The torn chunk is not read as rows.
+    expect(second.store.aggregates('1m', 'cpu', T0, clock.now)).toHaveLength(60 + 1);
     await feed(second.store, clock, T0 + HOUR + 60_000, T0 + 3 * HOUR + 60_000);
-    const text = gunzipSync(readFileSync(dayFile)).toString();
-    expect(
-      text
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line).from),
-    ).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
+    const { chunks, wholeBytes } = readColumnChunks(dayFile);
+    expect(wholeBytes).toBe(readFileSync(dayFile).length);
+    expect(chunks.map((chunk) => chunk.header.from)).toEqual([T0, T0 + HOUR, T0 + 2 * HOUR]);
     expect(second.store.aggregates('1m', 'cpu', T0, clock.now)).toHaveLength(3 * 60 + 1);
   });
 
@@ -139,7 +188,7 @@ describe('history store', () => {
     clock.now = T0 + 48 * HOUR;
     await store.tick();
     expect(readdirSync(join(dir, '1m'))).toEqual([]);
-    expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.ndjson.gz']);
+    expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.cols']);
     expect(store.aggregates('1h', 'cpu', T0, clock.now)).toHaveLength(5);
     clock.now = Date.UTC(2026, 11, 1) + 40 * 24 * HOUR;
     await store.tick();
@@ -237,6 +286,25 @@ describe('history store in bad states: one line, memory takes over, nothing on d
     expect(reopened.lines).toEqual([expect.stringMatching(/2026-11-01T00\.ndjson\.gz is not a gzip file; skipped/)]);
     expect(readFileSync(path, 'utf8')).toBe('garbage');
     expect(existsSync(path)).toBe(true);
+    void lines;
+  });
+
+  it('skips a 1m file that is not ours when reading, reports it once, and leaves it; the next seal says to move it', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const { store, lines } = openStore(dir, clock);
+    await feed(store, clock, T0, T0 + HOUR + 60_000);
+    const path = join(dir, '1m', '2026-11-01.cols');
+    writeFileSync(path, 'garbage that is long enough to look like a prefix');
+    store.close();
+    stores.splice(0);
+    const reopened = openStore(dir, clock);
+    expect(reopened.store.aggregates('1m', 'cpu', T0, clock.now)).toHaveLength(1);
+    reopened.store.aggregates('1m', 'cpu', T0, clock.now);
+    expect(reopened.lines).toEqual([expect.stringMatching(/2026-11-01\.cols: bytes at 0 are not a pulseboard column chunk; skipped/)]);
+    await feed(reopened.store, clock, T0 + HOUR + 60_000, T0 + 2 * HOUR + 60_000);
+    expect(reopened.lines[1]).toMatch(/2026-11-01\.cols: bytes at 0 are not a pulseboard column chunk; move it away.*not being written/);
+    expect(readFileSync(path, 'utf8')).toBe('garbage that is long enough to look like a prefix');
     void lines;
   });
 });
