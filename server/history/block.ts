@@ -5,7 +5,7 @@ import {
   type BucketsView,
   bucketsViewAt,
   type LatencyBuckets,
-  mergeSortedBuckets,
+  mergeBucketRows,
   packBuckets,
 } from './latency-buckets.js';
 import { isSummed, type RawRow } from './rollup.js';
@@ -250,7 +250,7 @@ export class Merger {
       return presentOnly(this.sum[slot] as number[], counts, isSummed(this.topic, path) ? same : (sum, count) => sum / count);
     });
     const merged = this.step !== null || this.coarse;
-    const buckets = packBuckets(this.parts.map((parts) => mergeSortedBuckets(parts)));
+    const buckets = mergeBucketRows(this.parts);
     return {
       topic: this.topic,
       length,

@@ -161,32 +161,50 @@ export function fromDeltas(buckets: LatencyBuckets): LatencyBuckets {
   return { v, c: buckets.c };
 }
 
-/** mergeBuckets for parts whose values are ascending (they always are): merged two by two, no map, no sort. */
-export function mergeSortedBuckets(parts: readonly BucketsView[]): BucketsView | null {
-  if (parts.length === 0) return null;
-  let merged = parts[0] as BucketsView;
-  for (let p = 1; p < parts.length; p++) merged = mergeTwo(merged, parts[p] as BucketsView);
-  return merged;
-}
-
-function mergeTwo(a: BucketsView, b: BucketsView): LatencyBuckets {
-  const v: number[] = [];
-  const c: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.v.length || j < b.v.length) {
-    const x = i < a.v.length ? (a.v[i] as number) : Number.POSITIVE_INFINITY;
-    const y = j < b.v.length ? (b.v[j] as number) : Number.POSITIVE_INFINITY;
-    if (x === y) {
-      v.push(x);
-      c.push((a.c[i++] as number) + (b.c[j++] as number));
-    } else if (x < y) {
-      v.push(x);
-      c.push(a.c[i++] as number);
-    } else {
-      v.push(y);
-      c.push(b.c[j++] as number);
-    }
+/**
+ * Each row's parts (buckets with ascending values) merged into one row, all rows packed: a k-way merge
+ * written straight into typed arrays. Merging two by two into fresh arrays cost ~150 MB of garbage per
+ * 7-day query (9 minutes merged per row, hundreds of buckets each); this costs the result's size.
+ */
+export function mergeBucketRows(rows: readonly (readonly BucketsView[])[]): BucketColumns | null {
+  let capacity = 0;
+  let any = false;
+  for (const parts of rows) {
+    for (const part of parts) capacity += part.v.length;
+    if (parts.length > 0) any = true;
   }
-  return { v, c };
+  if (!any) return null;
+  const offsets = new Uint32Array(rows.length + 1);
+  const v = new Uint32Array(capacity);
+  const c = new Uint32Array(capacity);
+  const cursors: number[] = [];
+  let at = 0;
+  rows.forEach((parts, r) => {
+    offsets[r] = at;
+    cursors.length = 0;
+    for (let p = 0; p < parts.length; p++) cursors.push(0);
+    for (;;) {
+      let smallest = Number.POSITIVE_INFINITY;
+      for (let p = 0; p < parts.length; p++) {
+        const part = parts[p] as BucketsView;
+        const i = cursors[p] as number;
+        if (i < part.v.length && (part.v[i] as number) < smallest) smallest = part.v[i] as number;
+      }
+      if (smallest === Number.POSITIVE_INFINITY) break;
+      let count = 0;
+      for (let p = 0; p < parts.length; p++) {
+        const part = parts[p] as BucketsView;
+        const i = cursors[p] as number;
+        if (i < part.v.length && part.v[i] === smallest) {
+          count += part.c[i] as number;
+          cursors[p] = i + 1;
+        }
+      }
+      v[at] = smallest;
+      c[at] = count;
+      at++;
+    }
+  });
+  offsets[rows.length] = at;
+  return { offsets, v: v.slice(0, at), c: c.slice(0, at) };
 }

@@ -49,8 +49,12 @@ export interface HistoryStoreOptions {
 export const DEFAULT_FLUSH_MS = 5000;
 /** While the disk refuses writes, at most this many samples wait for it (about an hour of every topic at 1 Hz). */
 const MAX_PENDING_LINES = 40_000;
-/** Decoded segments kept for the next query: a week of 1-minute rows, or a day of raw samples, and the year's hourly rows. */
-const CACHE_BUDGET_BYTES = 40 * 2 ** 20;
+/**
+ * Decoded segments kept for the next query: a day of 1-minute rows and a month of hourly rows of every
+ * topic. Measured on the 30-day demo store: 40 MiB made a warm 7-day query ~70 ms of CPU faster but kept
+ * ~40 MB more RSS; a week of 1-minute rows decodes in ~65 ms.
+ */
+const CACHE_BUDGET_BYTES = 16 * 2 ** 20;
 
 export interface Slice {
   block: Block;
