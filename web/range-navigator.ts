@@ -9,6 +9,15 @@ import type { Toolbar } from './ui/toolbar.js';
 export const RANGE_REQUESTED_MARK = 'pulseboard:range-requested';
 export const RANGE_DRAWN_MARK = 'pulseboard:range-drawn';
 
+/**
+ * A window that ends now is fetched again every step of its rows, within these bounds: the stream extends
+ * its live edge sample by sample, but its rows would otherwise stay those of the first answer (its start
+ * left behind, its newest buckets not merged, and after an hour its oldest rows pushed out of the charts'
+ * stores by the live samples).
+ */
+const REFRESH_MIN_MS = 60_000;
+const REFRESH_MAX_MS = 30 * 60_000;
+
 /** Topics the charts draw; the others (filesystem, processes) have no chart over time. */
 const CHARTED = ['cpu', 'memory', 'network', 'disk', 'temperature', 'process', 'requests'];
 
@@ -23,6 +32,7 @@ export class RangeNavigator {
   /** The range shown when not live; `follow` when it ends now. */
   private range: { from: number; to: number; follow: boolean } | null = null;
   private request: AbortController | null = null;
+  private refresh: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly board: Board,
@@ -42,6 +52,7 @@ export class RangeNavigator {
     if (ms <= LONGEST_WINDOW_MS) {
       this.range = null;
       this.request?.abort();
+      clearTimeout(this.refresh);
       this.board.showLive();
       this.board.setWindow(ms);
       this.toolbar.setLive(true);
@@ -76,12 +87,14 @@ export class RangeNavigator {
     this.showWindow(this.window);
   }
 
-  private async load(from: number, to: number, follow: boolean): Promise<void> {
+  /** `again`: the window that ends now fetched anew (no "loading" line, no marks: what is shown stays until the answer). */
+  private async load(from: number, to: number, follow: boolean, again = false): Promise<void> {
     this.request?.abort();
+    clearTimeout(this.refresh);
     const request = new AbortController();
     this.request = request;
     this.range = { from, to, follow };
-    this.toolbar.setLive(follow, `loading ${formatMoment(from)} – ${follow ? 'now' : formatMoment(to)}…`);
+    if (!again) this.toolbar.setLive(follow, `loading ${formatMoment(from)} – ${follow ? 'now' : formatMoment(to)}…`);
     const params = new URLSearchParams({
       topics: CHARTED.join(','),
       from: String(Math.round(from)),
@@ -89,16 +102,19 @@ export class RangeNavigator {
       points: String(this.board.pointsWanted()),
     });
     if (this.host !== null) params.set('host', this.host);
-    performance.clearMarks(RANGE_REQUESTED_MARK);
-    performance.clearMarks(RANGE_DRAWN_MARK);
-    performance.mark(RANGE_REQUESTED_MARK);
+    if (!again) {
+      performance.clearMarks(RANGE_REQUESTED_MARK);
+      performance.clearMarks(RANGE_DRAWN_MARK);
+      performance.mark(RANGE_REQUESTED_MARK);
+    }
     try {
       const response = await fetch(`api/history?${params}`, { signal: request.signal });
       const body = (await response.json()) as HistoryResponse | { error?: string };
       if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
       if (this.request !== request) return;
       this.board.showRange(body, from, to, follow);
-      performance.mark(RANGE_DRAWN_MARK);
+      if (!again) performance.mark(RANGE_DRAWN_MARK);
+      if (follow) this.refreshAfter(Math.min(REFRESH_MAX_MS, Math.max(REFRESH_MIN_MS, body.step)), to - from);
       const rows =
         body.tier !== 'raw'
           ? ` · ${body.tier} rows every ${describeStep(body.step)}`
@@ -109,7 +125,19 @@ export class RangeNavigator {
     } catch (error) {
       if (request.signal.aborted) return;
       this.toolbar.setLive(follow, `history unavailable: ${(error as Error).message}`);
+      // A window that ends now tries again; a fixed range waits for the user.
+      if (follow) this.refreshAfter(REFRESH_MIN_MS, to - from);
     }
+  }
+
+  /** The window that ends now, `width` wide, fetched again after `delayMs` (unless another range was chosen meanwhile). */
+  private refreshAfter(delayMs: number, width: number): void {
+    clearTimeout(this.refresh);
+    this.refresh = setTimeout(() => {
+      if (!this.range?.follow) return;
+      const now = Date.now();
+      void this.load(now - width, now, true, true);
+    }, delayMs);
   }
 }
 

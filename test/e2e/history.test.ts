@@ -130,4 +130,22 @@ describe('history on the page (a 30-day demo store)', () => {
       timeout: 20_000,
     });
   }, 60_000);
+
+  it('moves a window that ends now forward as time passes: its rows are fetched again, not only extended by the stream', async () => {
+    const page = await browser.context.newPage();
+    // The page's clock runs three hours behind the server's, so that two hours later by it there is still history to show.
+    await page.clock.install({ time: Date.now() - 3 * HOUR });
+    await page.goto(`${server.url}?window=6h`);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.follow === true, undefined, { timeout: 20_000 });
+    const first = (await shown(page)) as NonNullable<Shown>;
+    await page.clock.fastForward(2 * HOUR);
+    await page.waitForFunction((to) => ((window as any).__pulseboardDebug?.shownRange()?.to ?? 0) > to + 90 * 60_000, first.to, {
+      timeout: 20_000,
+    });
+    const later = (await shown(page)) as NonNullable<Shown>;
+    expect(later.follow).toBe(true);
+    expect(later.to - later.from).toBe(first.to - first.from);
+    expect(later.rows).toBeGreaterThan(0);
+    await page.close();
+  });
 });
