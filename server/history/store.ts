@@ -95,6 +95,12 @@ export class HistoryStore {
   private readonly files = new Map<string, SegmentFile>();
   /** The open hour as columns, per topic (rebuilt from `open` when it is replaced). */
   private readonly openColumns = new Map<Topic, RowColumns>();
+  /**
+   * The open hour's complete minutes rolled up to 1-minute rows, per topic, with how many of its samples
+   * they hold: merged again only when another minute completes, not on every query (a minute of per-tick
+   * latency buckets is the costly part).
+   */
+  private readonly openMinutes = new Map<Topic, { samples: number; block: Block }>();
   /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
   private readonly cache = new Map<string, CacheEntry>();
   private cachedBytes = 0;
@@ -230,12 +236,7 @@ export class HistoryStore {
       const open = this.openBlock(topic);
       if (!open) continue;
       if (tier === 'raw') take(topic, open);
-      else {
-        const minutes = new Merger(topic, TIER_STEP_MS['1m']);
-        const [start, end] = rowsWithin(open, first, to + step);
-        minutes.add(open, start, end);
-        take(topic, minutes.block());
-      }
+      else for (const minutes of this.openMinuteBlocks(topic, open)) take(topic, minutes);
     }
   }
 
@@ -458,6 +459,25 @@ export class HistoryStore {
   private setOpen(topic: Topic, rows: RawRow[]): void {
     this.open.set(topic, rows);
     this.openColumns.delete(topic);
+    this.openMinutes.delete(topic);
+  }
+
+  /** The open hour as 1-minute rows: its complete minutes (kept until the next one completes), then the minute in progress. */
+  private openMinuteBlocks(topic: Topic, open: Block): Block[] {
+    const minute = TIER_STEP_MS['1m'];
+    const last = open.t[open.length - 1] as number;
+    // Samples before the newest one's minute: their minutes are complete.
+    const [complete] = rowsWithin(open, Math.floor(last / minute) * minute, Number.POSITIVE_INFINITY);
+    let done = this.openMinutes.get(topic);
+    if (!done || done.samples !== complete) {
+      const minutes = new Merger(topic, minute);
+      minutes.add(open, 0, complete);
+      done = { samples: complete, block: minutes.block() };
+      this.openMinutes.set(topic, done);
+    }
+    const current = new Merger(topic, minute);
+    current.add(open, complete, open.length);
+    return [done.block, current.block()];
   }
 
   /** Every hour before the current one still in the journal becomes a raw segment plus its 1m and 1h rows. */

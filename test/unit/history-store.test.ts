@@ -160,6 +160,25 @@ describe('history store', () => {
     expect(second.store.aggregates('1m', 'cpu', T0, clock.now)).toHaveLength(3 * 60 + 1);
   });
 
+  it('rolls the open hour up to minutes as it grows: each query has the minutes completed since the last one', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const { store } = openStore(dir, clock);
+    await feed(store, clock, T0, T0 + 20 * 60_000 + 30_000);
+    const early = store.aggregates('1m', 'cpu', T0, clock.now);
+    expect(early.map((row) => row.n)).toEqual([...new Array(20).fill(6), 3]);
+    await feed(store, clock, T0 + 20 * 60_000 + 30_000, T0 + 40 * 60_000 + 10_000);
+    const later = store.aggregates('1m', 'cpu', T0, clock.now);
+    expect(later.map((row) => row.n)).toEqual([...new Array(40).fill(6), 1]);
+    const minute = later[25] as (typeof later)[number];
+    const samples = store.raw('cpu', minute.t, minute.t + 59_999).map((row) => (row.sample as CpuSample).total);
+    expect(minute.paths.get('total')?.max).toBe(Math.max(...samples));
+    expect(minute.paths.get('total')?.sum).toBeCloseTo(
+      samples.reduce((a, b) => a + b, 0),
+      9,
+    );
+  });
+
   it('reads the journal and the segments back after a restart', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
