@@ -1,13 +1,6 @@
 import type { Topic } from '../protocol.js';
 import { type FlatRow, flatten } from './flat.js';
-import {
-  type BucketColumns,
-  type BucketsView,
-  bucketsViewAt,
-  type LatencyBuckets,
-  mergeBucketRows,
-  packBuckets,
-} from './latency-buckets.js';
+import { type BucketColumns, type BucketsAt, type LatencyBuckets, mergeBucketRows, packBuckets } from './latency-buckets.js';
 import { isSummed, type RawRow } from './rollup.js';
 import type { ChunkLine } from './segment.js';
 
@@ -181,7 +174,7 @@ export class Merger {
   private readonly min: number[][] = [];
   private readonly max: number[][] = [];
   private readonly others = new Map<string, unknown[]>();
-  private readonly parts: BucketsView[][] = [];
+  private readonly parts: BucketsAt[][] = [];
   private coarse = false;
 
   /**
@@ -202,29 +195,42 @@ export class Merger {
     return this.t.length === 0 ? Number.NEGATIVE_INFINITY : (this.t[this.t.length - 1] as number);
   }
 
-  /** Rows of `block` from index `first` up to (not including) `end`. */
+  /**
+   * Rows of `block` from index `first` up to (not including) `end`: first which merged row each goes to
+   * (and its count, other values and latency buckets), then path by path, each column read in one loop.
+   */
   add(block: Block, first = 0, end = block.length): void {
     if (block.min) this.coarse = true;
-    const slots = block.paths.map((path) => this.slotOf(path));
-    const summed = block.paths.map((path) => isSummed(this.topic, path));
     const otherColumns = [...block.others].map(([key, values]) => [this.otherColumn(key), values] as const);
+    const rowOf = new Uint32Array(Math.max(0, end - first));
     for (let i = first; i < end; i++) {
       const time = block.t[i] as number;
       const start = this.step === null ? time : Math.floor(time / this.step) * this.step;
       if (this.t.length === 0 || this.t[this.t.length - 1] !== start || this.step === null) this.openRow(start);
       const row = this.t.length - 1;
-      const n = block.n[i] as number;
-      this.n[row] = (this.n[row] as number) + n;
-      for (let p = 0; p < slots.length; p++) {
-        const value = (block.value[p] as Float64Array)[i] as number;
+      rowOf[i - first] = row;
+      this.n[row] = (this.n[row] as number) + (block.n[i] as number);
+      for (const [into, values] of otherColumns) if (values[i] !== undefined) into[row] = values[i];
+      if (this.withBuckets && block.buckets && (block.buckets.offsets[i] as number) < (block.buckets.offsets[i + 1] as number))
+        (this.parts[row] as BucketsAt[]).push({ columns: block.buckets, row: i });
+    }
+    block.paths.forEach((path, p) => {
+      const slot = this.slotOf(path);
+      const summed = isSummed(this.topic, path);
+      const values = block.value[p] as Float64Array;
+      const lows = block.min ? (block.min[p] as Float64Array) : values;
+      const highs = block.max ? (block.max[p] as Float64Array) : values;
+      const sums = this.sum[slot] as number[];
+      const counts = this.count[slot] as number[];
+      const mins = this.min[slot] as number[];
+      const maxes = this.max[slot] as number[];
+      for (let i = first; i < end; i++) {
+        const value = values[i] as number;
         if (Number.isNaN(value)) continue;
-        const slot = slots[p] as number;
-        const low = block.min ? ((block.min[p] as Float64Array)[i] as number) : value;
-        const high = block.max ? ((block.max[p] as Float64Array)[i] as number) : value;
-        const sums = this.sum[slot] as number[];
-        const counts = this.count[slot] as number[];
-        const mins = this.min[slot] as number[];
-        const maxes = this.max[slot] as number[];
+        const row = rowOf[i - first] as number;
+        const n = block.n[i] as number;
+        const low = lows[i] as number;
+        const high = highs[i] as number;
         if ((counts[row] as number) === 0) {
           sums[row] = 0;
           mins[row] = low;
@@ -233,13 +239,10 @@ export class Merger {
           if (low < (mins[row] as number)) mins[row] = low;
           if (high > (maxes[row] as number)) maxes[row] = high;
         }
-        sums[row] = (sums[row] as number) + (summed[p] ? value : value * n);
+        sums[row] = (sums[row] as number) + (summed ? value : value * n);
         counts[row] = (counts[row] as number) + n;
       }
-      for (const [into, values] of otherColumns) if (values[i] !== undefined) into[row] = values[i];
-      const buckets = this.withBuckets && block.buckets && bucketsViewAt(block.buckets, i);
-      if (buckets) (this.parts[row] as BucketsView[]).push(buckets);
-    }
+    });
   }
 
   /** The merged rows as a block: means (sums for counts and bytes), mins, maxes, merged latency buckets. */

@@ -27,6 +27,12 @@ export interface BucketColumns {
   c: Uint32Array;
 }
 
+/** Row `row`'s buckets in packed columns, named without a view of them (a merge copies them anyway). */
+export interface BucketsAt {
+  columns: BucketColumns;
+  row: number;
+}
+
 /** Packs per-row buckets (`deltas`: values stored as differences, as in a segment). */
 export function packBuckets(rows: readonly (BucketsView | null | undefined)[], deltas = false): BucketColumns | null {
   let total = 0;
@@ -168,13 +174,13 @@ export function fromDeltas(buckets: LatencyBuckets): LatencyBuckets {
  * 7-day query (9 minutes merged per row, ~120 buckets each), and walking all parts side by side costs
  * parts x buckets per row.
  */
-export function mergeBucketRows(rows: readonly (readonly BucketsView[])[]): BucketColumns | null {
+export function mergeBucketRows(rows: readonly (readonly BucketsAt[])[]): BucketColumns | null {
   let capacity = 0;
   let widest = 0;
   let any = false;
   for (const parts of rows) {
     let total = 0;
-    for (const part of parts) total += part.v.length;
+    for (const { columns, row } of parts) total += (columns.offsets[row + 1] as number) - (columns.offsets[row] as number);
     capacity += total;
     widest = Math.max(widest, total);
     if (parts.length > 0) any = true;
@@ -205,14 +211,17 @@ class RowScratch {
   }
 
   /** Merges the parts into v and c from `at`; returns the end. */
-  merge(parts: readonly BucketsView[], v: Uint32Array, c: Uint32Array, at: number): number {
+  merge(parts: readonly BucketsAt[], v: Uint32Array, c: Uint32Array, at: number): number {
     let side = 0;
     const bounds = [0];
     let end = 0;
-    for (const part of parts) {
-      for (let i = 0; i < part.v.length; i++) {
-        (this.values[0] as Float64Array)[end] = part.v[i] as number;
-        (this.counts[0] as Float64Array)[end] = part.c[i] as number;
+    const values = this.values[0] as Float64Array;
+    const counts = this.counts[0] as Float64Array;
+    for (const { columns, row } of parts) {
+      const last = columns.offsets[row + 1] as number;
+      for (let i = columns.offsets[row] as number; i < last; i++) {
+        values[end] = columns.v[i] as number;
+        counts[end] = columns.c[i] as number;
         end++;
       }
       bounds.push(end);
@@ -222,12 +231,12 @@ class RowScratch {
       this.round(side);
       side = 1 - side;
     }
-    const values = this.values[side] as Float64Array;
-    const counts = this.counts[side] as Float64Array;
+    const merged = this.values[side] as Float64Array;
+    const mergedCounts = this.counts[side] as Float64Array;
     const last = this.bounds[this.bounds.length - 1] as number;
     for (let i = 0; i < last; i++) {
-      v[at] = values[i] as number;
-      c[at] = counts[i] as number;
+      v[at] = merged[i] as number;
+      c[at] = mergedCounts[i] as number;
       at++;
     }
     return at;
