@@ -73,7 +73,7 @@ describe('history on the page (a 30-day demo store)', () => {
 
   it('zooms from 30 days into one hour by dragging, and shows the raw samples of that hour', async () => {
     const page = await open('?window=30d');
-    await page.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.tier === '1h', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === '1h', undefined, { timeout: 20_000 });
     const month = (await shown(page)) as NonNullable<Shown>;
     expect(month.follow).toBe(true);
     expect(month.from).toBeLessThan(end - 29 * DAY);
@@ -81,10 +81,10 @@ describe('history on the page (a 30-day demo store)', () => {
 
     // 30 days are ~700 px: first the last day and a half, then one hour in it.
     await drag(page, end - 36 * HOUR, end);
-    await page.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.tier === '1m', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === '1m', undefined, { timeout: 20_000 });
     const hourFrom = end - 100 * MINUTE;
     await drag(page, hourFrom, hourFrom + HOUR);
-    await page.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.tier === 'raw', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === 'raw', undefined, { timeout: 20_000 });
     const hour = (await shown(page)) as NonNullable<Shown>;
     // Within a pixel or two of what was dragged (a pixel is ~2 min at a day and a half).
     expect(Math.abs(hour.from - hourFrom)).toBeLessThan(5 * MINUTE);
@@ -102,19 +102,19 @@ describe('history on the page (a 30-day demo store)', () => {
     await page.click('button[data-control="back"]');
     await page.waitForFunction((from) => (window as any).__pulseboardDebug.shownRange()?.from < from - 20 * 60_000, hour.from);
     await page.click('button[data-control="live"]');
-    await page.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.follow === true);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.follow === true);
     expect(new URL(page.url()).searchParams.get('from')).toBeNull();
     expect(await page.getAttribute('button[data-control="live"]', 'aria-pressed')).toBe('true');
 
     // A shared link opens at its range.
     const shared = await open(`?from=${hour.from}&to=${hour.to}`);
-    await shared.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.tier === 'raw', undefined, { timeout: 20_000 });
+    await shared.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === 'raw', undefined, { timeout: 20_000 });
     expect((await shown(shared))?.from).toBe(hour.from);
   }, 90_000);
 
   it('draws the restart as a gap, with the min–max band, and keeps the live edge streaming', async () => {
     const page = await open('?window=24h');
-    await page.waitForFunction(() => (window as any).__pulseboardDebug.shownRange()?.tier === '1m', undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === '1m', undefined, { timeout: 20_000 });
     const day = (await shown(page)) as NonNullable<Shown>;
     const gapFrom = end - DEMO_GAP.beforeEndMs;
     const gapTo = gapFrom + DEMO_GAP.lengthMs;
