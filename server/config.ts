@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
 import { HOST_NAME } from './fleet/keys.js';
+import { parseRetention, type Retention } from './history/tiers.js';
 import { formatDuration, parseDuration } from './lib/duration.js';
 import { oneLine } from './lib/errors.js';
 
@@ -50,6 +51,10 @@ export interface Config {
   name: string;
   /** Fleet: events an agent keeps while Redis is unreachable; the oldest go first past it. */
   backlog: number;
+  /** Durable history's directory; null keeps history in memory only. */
+  dataDir: string | null;
+  /** How long each history tier is kept, ms. */
+  retention: Retention;
 }
 
 /** A bad flag or environment value: main prints the message on one line and exits 2. */
@@ -68,7 +73,9 @@ type Kind =
   | 'secret'
   | 'origins'
   | 'redis'
-  | 'name';
+  | 'name'
+  | 'dir'
+  | 'retention';
 
 interface OptionSpec {
   key: keyof Config;
@@ -311,6 +318,22 @@ const OPTIONS: OptionSpec[] = [
     help: 'agent: events kept while Redis is unreachable, flushed in order when it returns',
   },
   {
+    key: 'dataDir',
+    flag: 'data-dir',
+    env: 'PULSEBOARD_DATA_DIR',
+    kind: 'dir',
+    fallback: './data',
+    help: 'directory of the durable history (created if missing); none keeps history in memory only',
+  },
+  {
+    key: 'retention',
+    flag: 'retention',
+    env: 'PULSEBOARD_RETENTION',
+    kind: 'retention',
+    fallback: 'raw=24h,1m=30d,1h=1y',
+    help: 'how long each history tier is kept: every sample, 1-minute rows, 1-hour rows',
+  },
+  {
     key: 'tlsCert',
     flag: 'tls-cert',
     env: 'PULSEBOARD_TLS_CERT',
@@ -429,6 +452,16 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       }
       return raw;
     }
+    case 'dir': {
+      if (raw === 'none') return null;
+      if (raw === '' || raw.length > 4096 || raw.includes('\0')) throw bad('expected a directory path, or none');
+      return raw;
+    }
+    case 'retention': {
+      const retention = parseRetention(raw);
+      if (!retention.ok) throw bad(retention.error);
+      return retention.value;
+    }
     case 'boolean': {
       if (/^(1|true|yes)$/i.test(raw)) return true;
       if (/^(0|false|no|)$/i.test(raw)) return false;
@@ -493,17 +526,19 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     throw new ConfigError(`--proxy-port ${result.proxyPort} is the dashboard's --port; choose another`);
   }
   if (agent && !result.redis) throw new ConfigError('agent needs --redis <url> to send its events to');
+  // An agent's history goes to Redis; it writes no files.
+  if (agent) result.dataDir = null;
   if (!agent && (values.name !== undefined || values.backlog !== undefined)) {
     throw new ConfigError('--name and --backlog are for `pulseboard agent`');
   }
   return { kind: agent ? 'agent' : 'run', config: result };
 }
 
-/** The configuration a library user gets when they pass nothing. */
+/** The configuration a library user gets when they pass nothing: history in memory unless a `dataDir` is given. */
 export function defaultConfig(overrides: Partial<Config> = {}): Config {
   const command = parseCli([], {});
   if (command.kind !== 'run') throw new Error('unreachable');
-  return { ...command.config, ...overrides };
+  return { ...command.config, dataDir: null, ...overrides };
 }
 
 export function helpText(): string {

@@ -13,6 +13,7 @@ function fail(message: string, code: number): never {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'demo') return runDemo(process.argv.slice(3));
   let command: ReturnType<typeof parseCli>;
   try {
     command = parseCli(process.argv.slice(2), process.env);
@@ -81,6 +82,22 @@ async function runAgent(config: Config): Promise<void> {
   monitor.start();
   process.stdout.write(
     `pulseboard agent ${monitor.version} "${config.name}" sampling every ${config.intervalMs} ms into ${config.redis?.host}\n`,
+  );
+}
+
+/** `pulseboard demo --days 30 --data-dir <dir>`: synthetic history to look at, test and benchmark with. */
+async function runDemo(argv: string[]): Promise<void> {
+  const { parseDemoArgs, writeDemo } = await import('./history/demo.js');
+  let options: ReturnType<typeof parseDemoArgs>;
+  try {
+    options = parseDemoArgs(argv);
+  } catch (error) {
+    fail(`demo: ${firstLine(error)}`, 2);
+  }
+  const result = await writeDemo(options);
+  if (result.error) fail(result.error.replace(/^history: /, 'demo: '), 1);
+  process.stdout.write(
+    `pulseboard demo: ${options.days} days, ${result.samples} samples written to ${options.dir} (${(result.bytes / 1e6).toFixed(1)} MB)\n`,
   );
 }
 

@@ -6,6 +6,9 @@ import { readHostInfo } from './collect/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collect/index.js';
 import { Sampler } from './collect/sampler.js';
 import type { Config } from './config.js';
+import { queryRange } from './history/query.js';
+import { HistoryStore } from './history/store.js';
+import { TickLatency } from './history/tick-latency.js';
 import { readVersion } from './lib/paths.js';
 import type {
   AlertPayload,
@@ -19,8 +22,8 @@ import type {
   Topic,
 } from './protocol.js';
 import type { RequestStats } from './requests/stats.js';
-import type { Board, Boards, EventListener, LiveBoard } from './stream/board.js';
-import { Hub } from './stream/hub.js';
+import type { Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
+import { Hub, isTopicEvent } from './stream/hub.js';
 import { StreamLimits } from './stream/limits.js';
 import { StreamService } from './stream/service.js';
 import { HEARTBEAT } from './stream/sse.js';
@@ -55,6 +58,10 @@ export class Monitor implements Board, LiveBoard {
   readonly version: string;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly listeners: EventListener[] = [];
+  /** Durable history: every sample published goes to it. */
+  readonly historyStore: HistoryStore;
+  readonly history: BoardHistory;
+  private readonly tickLatency: TickLatency | null;
 
   private constructor(
     readonly config: Config,
@@ -66,6 +73,19 @@ export class Monitor implements Board, LiveBoard {
     this.version = version;
     const capacity = collectors.reduce((sum, c) => sum + Math.ceil(config.historyMs / c.cadenceMs) + 1, NON_SAMPLE_SLOTS);
     this.hub = new Hub({ capacity, maxAgeMs: config.historyMs });
+    this.historyStore = HistoryStore.open({
+      dir: config.dataDir,
+      retention: config.retention,
+      memoryMs: config.historyMs,
+      onStatusChange: (history) => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), history }),
+    });
+    this.tickLatency = requestStats ? new TickLatency(requestStats) : null;
+    this.history = {
+      range: (query, now) => queryRange(this.historyStore, query, config.intervalMs, now),
+      // Samples from before the log's oldest, up to --history back: after a restart the log is empty.
+      older: (topic, since, before) =>
+        this.historyStore.raw(topic, Math.max(since, Date.now() - config.historyMs), before - 1).map((row) => row.sample),
+    };
     this.webhook = config.alertWebhook ? new AlertWebhook(config.alertWebhook) : null;
     this.alerts = new AlertEngine(config.alerts.rules, (change) => {
       this.publish('alert', change);
@@ -86,6 +106,7 @@ export class Monitor implements Board, LiveBoard {
       backfillMs: config.backfillMs,
       hello: (topics, mode) => this.hello(topics, mode),
       activeAlerts: () => this.alerts.active(),
+      olderRows: this.history.older,
     });
   }
 
@@ -153,6 +174,7 @@ export class Monitor implements Board, LiveBoard {
           uptime: Math.round(process.uptime()),
           streams: this.streams.count,
           collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
+          history: this.historyStore.status(),
         };
       },
     };
@@ -160,10 +182,15 @@ export class Monitor implements Board, LiveBoard {
 
   private publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): void {
     this.hub.publish(event, data);
+    if (isTopicEvent(event)) {
+      const sample = data as PayloadOf<Topic>;
+      this.historyStore.record(event, sample, event === 'requests' ? this.tickLatency?.take(sample.t) : undefined);
+    }
     for (const listener of this.listeners) listener(event, data);
   }
 
   start(): void {
+    this.historyStore.start();
     this.sampler.start();
     this.heartbeat = setInterval(() => this.hub.broadcast(HEARTBEAT), this.config.heartbeatMs);
   }
@@ -174,6 +201,7 @@ export class Monitor implements Board, LiveBoard {
     this.sampler.stop();
     this.webhook?.close();
     this.streams.endAll();
+    this.historyStore.close();
   }
 
   hello(topics: Topic[], mode: HelloMode): HelloPayload {
@@ -192,6 +220,7 @@ export class Monitor implements Board, LiveBoard {
       mode,
       collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
       thresholds: config.alerts.thresholds,
+      history: this.historyStore.status(),
     };
   }
 }

@@ -215,6 +215,8 @@ export interface HelloPayload {
   collectors: CollectorHealth[];
   /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C). */
   thresholds: Thresholds;
+  /** Durable history (absent on a fleet hub's boards). */
+  history?: HistoryStatus;
 }
 
 /**
@@ -236,6 +238,27 @@ export interface BackfillPayload {
 export interface HealthPayload {
   t: number;
   collectors: CollectorHealth[];
+  /** Durable history, sent when writing it stops or starts again. */
+  history?: HistoryStatus;
+}
+
+/** The tiers of durable history: every sample, 1-minute rows, 1-hour rows. */
+export type HistoryTier = 'raw' | '1m' | '1h';
+
+/** The durable history's state (`/healthz`, `hello`, `health`). */
+export interface HistoryStatus {
+  /** True while samples reach the data directory. */
+  writing: boolean;
+  /** The data directory; null when history is kept in memory only (`--data-dir none`). */
+  dir: string | null;
+  /** Why history is not being written (one line), or null. */
+  error: string | null;
+  /** Bytes the data directory holds. */
+  bytes: number;
+  /** Time of the oldest row held, ms since epoch; null when empty. */
+  oldest: number | null;
+  /** How long each tier is kept, ms. */
+  retention: Record<HistoryTier, number>;
 }
 
 export type AlertSeverity = 'warning' | 'critical';
@@ -311,11 +334,24 @@ export interface SnapshotResponse {
   collectors: CollectorHealth[];
 }
 
-/** `GET /api/history?topics=&since=`. */
+type SeriesByTopic = { [T in Topic]?: Columns<SampleByTopic[T]> };
+
+/** `GET /api/history?topics=&since=` or `?topics=&from=&to=&points=`. */
 export interface HistoryResponse {
   bootId: string;
+  /** The start of the range (`since`, or `from`). */
   since: number;
-  series: { [T in Topic]?: Columns<SampleByTopic[T]> };
+  /** The range answered, ms since epoch. */
+  from: number;
+  to: number;
+  /** Where the rows come from: every sample (`raw`) or downsampled rows (`1m`, `1h`). */
+  tier: HistoryTier;
+  /** ms between rows: the sampling interval for raw rows, or the bucket length (a whole multiple of the tier's). */
+  step: number;
+  /** Samples, or for downsampled rows each bucket's mean (counts and bytes summed; request latency percentiles of the bucket's merged histograms; `t` the bucket start). */
+  series: SeriesByTopic;
+  /** Downsampled rows only: each bucket's minimum and maximum of every number, in the same shape. */
+  bands?: { min: SeriesByTopic; max: SeriesByTopic };
   /** Alerts firing now. */
   alerts: AlertPayload[];
 }

@@ -1,5 +1,14 @@
-import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Thresholds, Topic } from '../server/protocol.js';
-import type { TimeChart } from './charts/time-chart.js';
+import type {
+  BackfillPayload,
+  CollectorHealth,
+  HelloPayload,
+  HistoryResponse,
+  HistoryTier,
+  SampleByTopic,
+  Thresholds,
+  Topic,
+} from '../server/protocol.js';
+import type { RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
 import { cpuPanel } from './panels/cpu.js';
 import { diskPanel } from './panels/disk.js';
@@ -65,8 +74,14 @@ export class Board {
   /** Counters for diagnostics and the soak test: samples taken in, and chart updates drawn. */
   readonly counters = { applied: 0, draws: 0, drawMs: 0 };
   private thresholds: Thresholds = {};
+  private intervalMs = 1000;
+  /** The span of history shown instead of the live window, with the tier and step it came in. */
+  private range: { view: RangeView; tier: HistoryTier; step: number; rows: number } | null = null;
 
-  constructor(private readonly container: HTMLElement) {
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly onZoom: ZoomHandler = () => {},
+  ) {
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) this.redrawAll();
     });
@@ -75,6 +90,7 @@ export class Board {
   /** Builds the panels for the topics this stream carries (again only if they or the interval change). */
   configure(hello: HelloPayload): void {
     this.thresholds = hello.thresholds;
+    this.intervalMs = hello.interval;
     const capacity = capacityFor(Math.min(LONGEST_WINDOW_MS, hello.historyMs), hello.interval);
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
@@ -84,12 +100,21 @@ export class Board {
     this.container.replaceChildren();
     this.store = new SeriesStore(capacity);
     for (const topic of hello.topics) {
-      const context: PanelContext = { store: this.store, windowMs: this.windowMs, thresholds: () => this.thresholds };
+      const context: PanelContext = {
+        store: this.store,
+        windowMs: this.windowMs,
+        thresholds: () => this.thresholds,
+        onZoom: (from, to) => this.onZoom(from, to),
+      };
       const panel = (PANELS[topic] as (context: PanelContext) => TopicPanel)(context);
       this.panels.set(topic, panel);
       this.container.append(panel.panel.root);
     }
-    for (const chart of this.charts()) chart.freeze(this.paused);
+    for (const chart of this.charts()) {
+      chart.setLiveGap(hello.interval);
+      chart.showRange(this.range?.view ?? null);
+      chart.freeze(this.paused);
+    }
     this.showHealth(hello.collectors);
   }
 
@@ -109,8 +134,79 @@ export class Board {
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
     this.counters.applied++;
     this.record(topic, sample);
+    // A range that ends now keeps its live edge: the stream's samples join its rows.
+    if (this.range?.view.follow) this.record(topic, sample, this.range.view.mean);
     this.panels.get(topic)?.show(sample as never);
     this.scheduleDraw();
+  }
+
+  /**
+   * Shows an answer of `/api/history` in every chart: its rows (and, for downsampled tiers, the min–max
+   * bands), from `from` to `to`; `follow`: the range ends now and the stream extends it.
+   */
+  showRange(answer: HistoryResponse, from: number, to: number, follow: boolean): void {
+    const rows = Math.max(0, ...Object.values(answer.series).map((columns) => (columns?.t as unknown[] | undefined)?.length ?? 0));
+    const capacity = rows + (follow ? capacityFor(LONGEST_WINDOW_MS, this.intervalMs) : 0) + 1;
+    const storeOf = (series: HistoryResponse['series']) => {
+      const store = new SeriesStore(capacity);
+      for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) {
+        for (const row of rowsOf(columns)) {
+          try {
+            this.record(topic, row, store);
+          } catch {
+            // A row without a number a chart needs (written before that number existed): not drawn.
+          }
+        }
+      }
+      return store;
+    };
+    const view: RangeView = {
+      mean: storeOf(answer.series),
+      min: answer.bands ? storeOf(answer.bands.min) : null,
+      max: answer.bands ? storeOf(answer.bands.max) : null,
+      from,
+      to,
+      follow,
+      // Rows further apart than two and a half steps: the server was down (or not sampling) between them.
+      gapMs: 2.5 * Math.max(answer.step, answer.tier === 'raw' ? this.intervalMs : answer.step),
+    };
+    this.range = { view, tier: answer.tier, step: answer.step, rows };
+    for (const chart of this.charts()) chart.showRange(view);
+    this.redrawAll();
+  }
+
+  /** Back to the live window from the page's own store. */
+  showLive(): void {
+    this.range = null;
+    for (const chart of this.charts()) chart.showRange(null);
+    this.redrawAll();
+  }
+
+  /** What the charts show: a range of history (its tier and step) or the live window. */
+  shown(): { from: number; to: number; follow: boolean; tier: HistoryTier; step: number; rows: number } | null {
+    const range = this.range;
+    if (!range) return null;
+    return { from: range.view.from, to: range.view.to, follow: range.view.follow, tier: range.tier, step: range.step, rows: range.rows };
+  }
+
+  /** Rows to ask the server for: about two per pixel of the widest chart. */
+  pointsWanted(): number {
+    const width = Math.max(0, ...this.charts().map((chart) => chart.plotWidth));
+    return Math.max(100, Math.min(10_000, Math.round(2 * (width || 600))));
+  }
+
+  /** Gaps drawn in the first chart (tests: downtime is a gap). */
+  chartGaps(): [number, number][] {
+    return this.charts()[0]?.gaps() ?? [];
+  }
+
+  /** The page x of time `t` in the first chart and its vertical middle (tests drag across it). */
+  chartPointAt(t: number): { x: number; y: number } | null {
+    const chart = this.charts()[0];
+    const canvas = this.container.querySelector('canvas');
+    if (!chart || !canvas) return null;
+    const box = canvas.getBoundingClientRect();
+    return { x: box.left + chart.pixelAt(t), y: box.top + box.height / 2 };
   }
 
   /** Shows this much time in every chart, from what the store holds: no refetch. */
@@ -137,6 +233,10 @@ export class Board {
     return this.charts().map((chart) => chart.pointCount);
   }
 
+  chartBandPoints(): number[] {
+    return this.charts().map((chart) => chart.bandPointCount);
+  }
+
   chartColors(): string[] {
     return [...this.panels.values()].flatMap((panel) => panel.panel.charts.map((chart) => chart.lineColor));
   }
@@ -160,10 +260,10 @@ export class Board {
     return this.store.points(key);
   }
 
-  private record(topic: Topic, sample: SampleByTopic[Topic]): void {
+  private record(topic: Topic, sample: SampleByTopic[Topic], store = this.store): void {
     const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
     // The names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
-    for (const [name, value] of Object.entries(metrics)) this.store.push(`${topic}.${name}` as SeriesKey, sample.t, value);
+    for (const [name, value] of Object.entries(metrics)) store.push(`${topic}.${name}` as SeriesKey, sample.t, value);
   }
 
   private charts(): TimeChart[] {

@@ -38,6 +38,26 @@ export function formatClock(ms: number): string {
   return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An x-axis tick for a chart spanning `spanMs`: the day for weeks, the day and hour for a day or more, the clock below. */
+export function formatTick(ms: number, spanMs: number): string {
+  const date = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const day = `${date.getDate()} ${MONTHS[date.getMonth()]}`;
+  if (spanMs >= 4 * 86_400_000) return day;
+  if (spanMs >= 20 * 3_600_000) return `${day} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  if (spanMs >= 2 * 3_600_000) return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return formatClock(ms);
+}
+
+/** A moment for the range label: day, month and clock to the minute. */
+export function formatMoment(ms: number): string {
+  const date = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getDate()} ${MONTHS[date.getMonth()]} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 export function formatCount(value: number): string {
   if (value >= 1_000_000) return `${(value / 1_000_000).toFixed(1)}M`;
   if (value >= 10_000) return `${Math.round(value / 1000)}k`;

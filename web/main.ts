@@ -1,8 +1,10 @@
-import type { SampleByTopic, Topic } from '../server/protocol.js';
-import { Board, TOPICS } from './board.js';
+import type { HistoryStatus, SampleByTopic, Topic } from '../server/protocol.js';
+import { Board, LONGEST_WINDOW_MS, TOPICS } from './board.js';
 import { FleetOverview, fetchFleet } from './fleet.js';
+import { formatBytes } from './format.js';
 import { enterKiosk, VersionWatch } from './kiosk.js';
-import { readPreferences, savePreference, WINDOWS, windowMs } from './preferences.js';
+import { readPreferences, readRange, savePreference, WINDOWS, windowMs } from './preferences.js';
+import { RangeNavigator } from './range-navigator.js';
 import { SharedStream } from './shared-stream.js';
 import type { Handlers } from './stream.js';
 import { applyTheme, onSystemThemeChange } from './theme.js';
@@ -50,8 +52,8 @@ function sampleHandlers(apply: <T extends Topic>(topic: T, sample: SampleByTopic
 /** The full board of this server's host, or of one host of a fleet (`?host=`). */
 function startBoard(host: string | null): void {
   if (host !== null) byId('host').before(el('a', { class: 'back', href: './', title: 'all hosts' }, ['fleet ›']));
-  const board = new Board(byId('board'));
-  board.setWindow(windowMs(preferences.window));
+  const board = new Board(byId('board'), (from, to) => timeline.showRange(from, to));
+  board.setWindow(Math.min(LONGEST_WINDOW_MS, windowMs(preferences.window)));
   const header = new Header(byId('host'), byId('facts'), byId('uptime'));
   const pill = new StatusPill(byId('status'));
   const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
@@ -59,10 +61,11 @@ function startBoard(host: string | null): void {
 
   const toolbar = new Toolbar(byId('controls'), {
     onWindow(label) {
-      toolbar.setWindow(label);
-      board.setWindow(windowMs(label));
       savePreference('window', label);
+      timeline.showWindow(label);
     },
+    onShift: (direction) => timeline.shift(direction),
+    onLive: () => timeline.live(),
     onPause: (paused) => board.setPaused(paused),
     onTheme(choice) {
       theme = choice;
@@ -74,14 +77,18 @@ function startBoard(host: string | null): void {
       void AlertCenter.askPermission().then(() => toolbar.showNotify(AlertCenter.canAsk()));
     },
   });
+  const timeline = new RangeNavigator(board, toolbar, host, preferences.window);
   toolbar.setWindow(preferences.window);
   toolbar.setTheme(theme);
+  const footer = byId('history-footer');
   toolbar.showNotify(AlertCenter.canAsk());
   onSystemThemeChange(() => {
     if (theme !== 'auto') return;
     applyTheme('auto');
     board.recolor();
   });
+
+  let placed = false;
 
   // `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
   const share = params.get('share') !== '0';
@@ -95,13 +102,24 @@ function startBoard(host: string | null): void {
         versions.seen(hello.version);
         header.show(hello);
         board.configure(hello);
-        toolbar.limitWindows(hello.historyMs, WINDOWS);
+        toolbar.limitWindows(hello.historyMs, Math.max(hello.historyMs, hello.history?.retention['1h'] ?? 0), LONGEST_WINDOW_MS, WINDOWS);
+        showHistoryUse(footer, hello.history);
+        // The first hello places the charts in time: the shared range, or the window chosen.
+        if (!placed) {
+          placed = true;
+          const shared = readRange();
+          if (shared) timeline.showRange(shared.from, shared.to);
+          else timeline.showWindow(preferences.window);
+        }
       },
       backfill: (backfill) => {
         board.applyBackfill(backfill);
         alerts.replaceActive(backfill.alerts);
       },
-      health: (health) => board.showHealth(health.collectors),
+      health: (health) => {
+        board.showHealth(health.collectors);
+        if (health.history) showHistoryUse(footer, health.history);
+      },
       alert: (change) => alerts.apply(change),
       ...sampleHandlers((topic, sample) => board.applySample(topic, sample)),
       // Every event of the protocol has a handler here: one left out fails to compile.
@@ -118,9 +136,33 @@ function startBoard(host: string | null): void {
     chartColors: () => board.chartColors(),
     chartPoints: () => board.chartPoints(),
     visibleRange: () => board.visibleRange(),
+    shownRange: () => board.shown(),
+    chartGaps: () => board.chartGaps(),
+    chartBandPoints: () => board.chartBandPoints(),
+    chartPointAt: (t: number) => board.chartPointAt(t),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),
     lastEventId: () => stream.lastEventId,
     role: () => stream.currentRole,
   };
+}
+
+/** The footer line: how much disk the durable history takes, and whether it is being written. */
+function showHistoryUse(footer: HTMLElement, history: HistoryStatus | undefined): void {
+  if (!history) {
+    footer.textContent = '';
+    return;
+  }
+  const kept =
+    history.dir === null
+      ? `memory only, ${formatSpan(history.retention.raw)}`
+      : `${formatBytes(history.bytes)} on disk in ${history.dir} (raw ${formatSpan(history.retention.raw)} · 1m ${formatSpan(history.retention['1m'])} · 1h ${formatSpan(history.retention['1h'])})`;
+  footer.textContent = `history: ${kept}${history.error ? ` — not being written: ${history.error}` : ''}`;
+  footer.dataset.writing = String(history.writing);
+}
+
+function formatSpan(ms: number): string {
+  if (ms % (365 * 86_400_000) === 0) return `${ms / (365 * 86_400_000)}y`;
+  if (ms % 86_400_000 === 0 && ms >= 2 * 86_400_000) return `${ms / 86_400_000}d`;
+  return `${Math.round(ms / 3_600_000)}h`;
 }

@@ -1,10 +1,16 @@
 /** The view choices a user makes: kept in the URL (shareable) and in localStorage (remembered). */
 
+/** Windows up to an hour are drawn from what the page holds; longer ones from the server's durable history. */
 export const WINDOWS = [
   { label: '1m', ms: 60_000 },
   { label: '5m', ms: 300_000 },
   { label: '15m', ms: 900_000 },
   { label: '1h', ms: 3_600_000 },
+  { label: '6h', ms: 6 * 3_600_000 },
+  { label: '24h', ms: 24 * 3_600_000 },
+  { label: '7d', ms: 7 * 86_400_000 },
+  { label: '30d', ms: 30 * 86_400_000 },
+  { label: '1y', ms: 365 * 86_400_000 },
 ] as const;
 export type WindowLabel = (typeof WINDOWS)[number]['label'];
 
@@ -57,6 +63,31 @@ export function savePreference(key: 'window' | 'theme', value: string): void {
   }
   const url = new URL(location.href);
   url.searchParams.set(key, value);
+  if (key === 'window') {
+    url.searchParams.delete('from');
+    url.searchParams.delete('to');
+  }
+  history.replaceState(history.state, '', url);
+}
+
+/** `?from=&to=` (ms since epoch): a range of history to open at, so "look at this" can be shared. Null when absent or not a range. */
+export function readRange(url: URL = new URL(location.href)): { from: number; to: number } | null {
+  const from = url.searchParams.get('from');
+  const to = url.searchParams.get('to');
+  if (!from || !to || !/^\d{1,15}$/.test(from) || !/^\d{1,15}$/.test(to)) return null;
+  return Number(from) < Number(to) ? { from: Number(from), to: Number(to) } : null;
+}
+
+/** Puts a range in the address bar (a page reloaded or shared opens at it), or takes it out. */
+export function saveRange(range: { from: number; to: number } | null): void {
+  const url = new URL(location.href);
+  if (range) {
+    url.searchParams.set('from', String(range.from));
+    url.searchParams.set('to', String(range.to));
+  } else {
+    url.searchParams.delete('from');
+    url.searchParams.delete('to');
+  }
   history.replaceState(history.state, '', url);
 }
 

@@ -7,15 +7,15 @@ import type { HistoryResponse, SnapshotResponse } from '../protocol.js';
 import { requestMiddleware } from '../requests/middleware.js';
 import type { RequestStats } from '../requests/stats.js';
 import type { Board, Boards, BoardsSource } from '../stream/board.js';
-import { seriesSince } from '../stream/service.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
 import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
 import { clientAddress } from './client.js';
 import { cors, corsHeaders } from './cors.js';
 import { acceptsGzip, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswers } from './history.js';
+import { historyBody, historyRequestKey, parseHistoryRequest } from './history-query.js';
 import { PrometheusExport } from './metrics.js';
-import { parseSince, parseTopics } from './query.js';
+import { parseTopics } from './query.js';
 import { loadStaticFiles, type StaticFile } from './static.js';
 
 export interface AppOptions {
@@ -133,17 +133,13 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     if (board instanceof Response) return board;
     const topics = parseTopics(c.req.query('topics'), board.topics);
     if (!topics.ok) return c.json({ error: topics.error }, 400);
-    const since = parseSince(c.req.query('since'), Date.now());
-    if (!since.ok) return c.json({ error: since.error }, 400);
+    const now = Date.now();
+    const request = parseHistoryRequest(c.req.query(), now);
+    if (!request.ok) return c.json({ error: request.error }, 400);
     const gzipped = acceptsGzip(c.req.header('accept-encoding'));
     const { hub } = board;
-    const key = [board.name, hub.bootId, hub.lastSeq, topics.value.join(','), since.value, gzipped].join('|');
-    const build = (): HistoryResponse => ({
-      bootId: hub.bootId,
-      since: since.value,
-      series: seriesSince(hub, topics.value, since.value),
-      alerts: board.activeAlerts(),
-    });
+    const key = [board.name, hub.bootId, hub.lastSeq, topics.value.join(','), historyRequestKey(request.value), gzipped].join('|');
+    const build = (): HistoryResponse => ({ ...historyBody(board, topics.value, request.value, now), alerts: board.activeAlerts() });
     const answer = history.answer(key, build, gzipped);
     if (!answer) {
       return c.json({ error: `too many history requests at once; retry in ${HISTORY_RETRY_AFTER_SECONDS} s` }, 503, {

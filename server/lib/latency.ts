@@ -1,4 +1,4 @@
-import { build, type Histogram } from 'hdr-histogram-js';
+import { build, type Histogram, type JsHistogram } from 'hdr-histogram-js';
 import type { LatencySummary } from '../protocol.js';
 
 /** Latencies are recorded in microseconds, up to this (longer ones are clamped). */
@@ -41,6 +41,23 @@ export class LatencyHistogram {
 
   reset(): void {
     this.histogram.reset();
+  }
+
+  /** The occupied buckets: values (µs, each bucket's highest equivalent value) and counts, ascending. */
+  buckets(): { v: number[]; c: number[] } {
+    const v: number[] = [];
+    const c: number[] = [];
+    const histogram = this.histogram as JsHistogram;
+    if (histogram.totalCount === 0) return { v, c };
+    // Only the indexes between the smallest and the largest value recorded: the whole counts array is ~45 000 long.
+    const last = histogram.countsArrayIndex(histogram.maxValue);
+    for (let i = histogram.countsArrayIndex(histogram.minNonZeroValue); i <= last; i++) {
+      const count = histogram.getCountAtIndex(i);
+      if (count === 0) continue;
+      v.push(histogram.highestEquivalentValue(histogram.valueFromIndex(i)));
+      c.push(count);
+    }
+    return { v, c };
   }
 
   /** Milliseconds. The max is the top of the highest occupied bucket (exact within the precision). */

@@ -70,6 +70,7 @@ export class RequestStats {
   private readonly windowTotals = { count: 0, errors: 0, latency: new LatencyHistogram(3) };
   private readonly windowRoutes = new Map<string, RouteSlice>();
   private readonly observers: RequestObserver[] = [];
+  private readonly tickListeners: ((t: number, latency: LatencyHistogram) => void)[] = [];
 
   constructor(options: RequestStatsOptions) {
     this.source = options.source;
@@ -81,6 +82,11 @@ export class RequestStats {
   /** Called for every request measured, with its route bucket (`other` past the route cap). */
   onRequestEnded(observer: RequestObserver): void {
     this.observers.push(observer);
+  }
+
+  /** Called as each tick with requests closes, with its latency histogram (durable history merges them). */
+  onTickClosed(listener: (t: number, latency: LatencyHistogram) => void): void {
+    this.tickListeners.push(listener);
   }
 
   get requestsInFlight(): number {
@@ -118,7 +124,10 @@ export class RequestStats {
     this.lastTickAt = now;
     const tick = this.tick;
     const tickLatency = tick.count === 0 ? ZERO_LATENCY : { ...tick.latency.summary(), max: round3(this.tickMaxMs) };
-    if (tick.count > 0) this.addToWindow(this.packedCopyOf(tick), now);
+    if (tick.count > 0) {
+      this.addToWindow(this.packedCopyOf(tick), now);
+      for (const listener of this.tickListeners) listener(now, tick.latency);
+    }
     this.dropExpiredSlices(now);
     const sample: RequestsSample = {
       t: now,

@@ -4,13 +4,14 @@ import type {
   FleetStatus,
   HelloMode,
   HelloPayload,
+  HistoryResponse,
   LoggedEventName,
   PayloadOf,
   Topic,
 } from '../protocol.js';
 import type { Hub } from './hub.js';
 import type { StreamLimits } from './limits.js';
-import type { StreamService } from './service.js';
+import type { OlderRows, StreamService } from './service.js';
 
 /** One host's dashboard: its event log and streams. A local monitor is one; a fleet hub holds one per host. */
 export interface Board {
@@ -24,7 +25,17 @@ export interface Board {
   health(): CollectorHealth[];
   activeAlerts(): AlertPayload[];
   hello(topics: Topic[], mode: HelloMode): HelloPayload;
+  /** Durable history, where the board keeps it (a local monitor). */
+  readonly history?: BoardHistory;
 }
+
+/** What a board's durable history answers: ranges in tiers, and samples older than the log holds. */
+export interface BoardHistory {
+  range(query: { topics: readonly Topic[]; from: number; to: number; points: number }, now: number): HistoryRange;
+  older: OlderRows;
+}
+
+export type HistoryRange = Pick<HistoryResponse, 'tier' | 'step' | 'series' | 'bands'>;
 
 /** A board, or why there is none: a bad name (400), an unknown host (404), a fleet host whose data in Redis is invalid (502). */
 export type BoardLookup = { ok: true; board: Board } | { ok: false; status: 400 | 404 | 502; error: string };

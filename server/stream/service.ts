@@ -18,6 +18,8 @@ export interface StreamServiceOptions {
   hello: (topics: Topic[], mode: HelloMode) => HelloPayload;
   /** Alerts firing now: part of every backfill. */
   activeAlerts: () => AlertPayload[];
+  /** Samples older than the log holds (durable history): a backfill after a restart still has them. */
+  olderRows?: OlderRows;
   now?: () => number;
 }
 
@@ -92,7 +94,7 @@ export class StreamService {
         {
           reset,
           lastSeq: hub.lastSeq,
-          series: seriesSince(hub, topics, this.now() - this.options.backfillMs),
+          series: seriesSince(hub, topics, this.now() - this.options.backfillMs, this.options.olderRows),
           alerts: this.options.activeAlerts(),
         },
         formatEventId(hub.bootId, hub.lastSeq),
@@ -126,8 +128,11 @@ function latestOnly(topic: Topic, columns: Record<string, unknown[]>): Record<st
   return columns;
 }
 
-/** Columnar history per topic from the log, for the backfill and `/api/history`. */
-export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): BackfillPayload['series'] {
+/** Samples of a topic with time in [since, before), oldest first, from somewhere other than the log. */
+export type OlderRows = (topic: Topic, since: number, before: number) => ({ t: number } & object)[];
+
+/** Columnar history per topic from the log (and, before its oldest event, `older` rows), for the backfill and `/api/history`. */
+export function seriesSince(hub: Hub, topics: readonly Topic[], since: number, older?: OlderRows): BackfillPayload['series'] {
   const wanted = new Set<EventName>(topics);
   const rows = new Map<Topic, object[]>();
   for (const entry of hub.entriesSince(since, (event) => wanted.has(event))) {
@@ -135,6 +140,14 @@ export function seriesSince(hub: Hub, topics: readonly Topic[], since: number): 
     const list = rows.get(topic) ?? [];
     if (list.length === 0) rows.set(topic, list);
     list.push((entry as LogEntry<Topic>).data);
+  }
+  if (older) {
+    for (const topic of topics) {
+      const list = rows.get(topic) ?? [];
+      const before = (list[0] as { t: number } | undefined)?.t ?? Number.POSITIVE_INFINITY;
+      const earlier = older(topic, since, before);
+      if (earlier.length > 0) rows.set(topic, [...earlier, ...list]);
+    }
   }
   const series: Record<string, unknown> = {};
   for (const [topic, list] of rows) series[topic] = latestOnly(topic, toColumns(list) as Record<string, unknown[]>);

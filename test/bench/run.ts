@@ -1,7 +1,8 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
+// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,history  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
+// BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15
 
@@ -12,13 +13,14 @@ import { join } from 'node:path';
 import { type BrowserResult, benchBrowser } from './browser.js';
 import { type BundleResult, benchBundle } from './bundle.js';
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
+import { benchHistory, type HistoryBenchResult } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
 import { TASKSET } from './procs.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser').split(','));
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,history').split(','));
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -183,6 +185,79 @@ function browserRows(browser: BrowserResult): Row[] {
   ];
 }
 
+function historyRows(history: HistoryBenchResult): Row[] {
+  const none = 'n/a (keeps no history)';
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const rows: Row[] = [
+    {
+      measure: 'durable history: persistence CPU at 1 Hz, the store alone (journal every 5 s, hourly seal), % of one core',
+      ours: fixed(history.storeCpuPercent, 4),
+      peer: none,
+      ratio: '-',
+      command: history.commands.storeCpu as string,
+    },
+    {
+      measure: 'durable history: idle server at 1 Hz with a data directory / with --data-dir none, % of one core',
+      ours: `${fixed(history.idleWith, 3)} / ${fixed(history.idleWithout, 3)}`,
+      peer: none,
+      ratio: '-',
+      command: history.commands.idle as string,
+    },
+    {
+      measure: `durable history: bytes per raw numeric sample (${int(history.rawNumbers)} numbers in 24 h, latency buckets included)`,
+      ours: fixed(history.bytesPerRawNumber, 2),
+      peer: none,
+      ratio: '-',
+      command: history.commands.size as string,
+    },
+    {
+      measure: 'durable history: 30-day demo store, raw 24 h / 1m 30 d / 1h 30 d',
+      ours: `${mb(history.tierBytes.raw)} / ${mb(history.tierBytes['1m'])} / ${mb(history.tierBytes['1h'])}`,
+      peer: none,
+      ratio: '-',
+      command: history.commands.size as string,
+    },
+    {
+      measure: 'durable history: a year of the default tiers for one host (extrapolated)',
+      ours: mb(history.yearBytes),
+      peer: none,
+      ratio: '-',
+      command: history.commands.size as string,
+    },
+  ];
+  for (const paint of history.paint)
+    rows.push({
+      measure: `durable history: query + first paint, ${paint.window} window (${paint.tier} rows, ${int(paint.rows)} per topic), cold / warm, ms`,
+      ours: `${fixed(paint.coldMs, 0)} / ${fixed(paint.warmMs, 0)}`,
+      peer: none,
+      ratio: '-',
+      command: history.commands.paint as string,
+    });
+  const { memory } = history;
+  rows.push({
+    measure: `durable history: server RSS at default flags, MB: at start / after the ${memory.afterWindowMb.map((step) => step.window).join(' / ')} queries / after 50 more mixed ones (peak)`,
+    ours: `${fixed(memory.startMb, 0)} / ${memory.afterWindowMb.map((step) => fixed(step.mb, 0)).join(' / ')} / ${fixed(memory.afterMixedMb, 0)} (${fixed(memory.peakMb, 0)})`,
+    peer: none,
+    ratio: '-',
+    command: history.commands.memory as string,
+  });
+  rows.push({
+    measure: 'durable history: start-up to first event with a full 30-day store, ms',
+    ours: fixed(history.startToFirstEventMs, 0),
+    peer: none,
+    ratio: '-',
+    command: history.commands.start as string,
+  });
+  rows.push({
+    measure: 'durable history: pulseboard demo --days 30, s',
+    ours: fixed(history.demo.seconds, 1),
+    peer: none,
+    ratio: '-',
+    command: history.commands.size as string,
+  });
+  return rows;
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const rows: Row[] = [];
@@ -209,6 +284,7 @@ async function main(): Promise<void> {
   await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
+  await step('history', () => benchHistory(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_HISTORY_IDLE_SECONDS', '60'))), historyRows);
 
   const table = formatTable(rows);
   const date = new Date().toISOString();

@@ -34,8 +34,8 @@ export interface CliProcess {
 }
 
 /** The built CLI (`dist/server/main.js`) as a child process; resolves once it prints its URL. */
-export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const { process: cli, match } = await spawnCli(args, env, /listening on (https?:\/\/[^\s]+)/);
+export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}, spawnOptions: SpawnOptions = {}): Promise<ServerProcess> {
+  const { process: cli, match } = await spawnCli(args, env, /listening on (https?:\/\/[^\s]+)/, spawnOptions);
   const url = match[1] as string;
   return { ...cli, url, port: Number(new URL(url).port) };
 }
@@ -45,9 +45,27 @@ export async function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): P
   return (await spawnCli(['agent', ...args], env, /sampling every/)).process;
 }
 
-function spawnCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ process: CliProcess; match: RegExpExecArray }> {
+/** Run as another user (uid/gid), or under a wrapper command such as `prlimit --fsize=...`. */
+export interface SpawnOptions {
+  uid?: number;
+  gid?: number;
+  prefix?: string[];
+}
+
+/** Spawned servers keep history in memory unless a test gives them a --data-dir: none share ./data. */
+function testEnv(): NodeJS.ProcessEnv {
+  return { PULSEBOARD_DATA_DIR: 'none', ...process.env };
+}
+
+function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+  { prefix = [], ...ids }: SpawnOptions = {},
+): Promise<{ process: CliProcess; match: RegExpExecArray }> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run npm run build first`);
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...commandArgs] = [...prefix, process.execPath, MAIN, ...args] as [string, ...string[]];
+  const child = spawn(command, commandArgs, { env: { ...testEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], ...ids });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -83,7 +101,7 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promis
 
 /** Runs the CLI to completion (for --help and start-up errors). */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...testEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -11,7 +11,7 @@ import {
   Tooltip,
 } from 'chart.js';
 import type { Level } from '../../server/protocol.js';
-import { formatClock } from '../format.js';
+import { formatClock, formatTick } from '../format.js';
 import type { SeriesKey } from '../metrics.js';
 import type { SeriesStore } from '../store.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
@@ -59,6 +59,24 @@ export interface LineSpec {
   fill?: boolean;
 }
 
+/**
+ * A span of history shown instead of the live window: its rows (`mean`; `min` and `max` for downsampled
+ * tiers) in stores of their own. `follow`: the span ends at the newest sample and moves with the stream.
+ */
+export interface RangeView {
+  mean: SeriesStore;
+  min: SeriesStore | null;
+  max: SeriesStore | null;
+  from: number;
+  to: number;
+  follow: boolean;
+  /** Points further apart than this have a gap between them (downtime): no line is drawn across it. */
+  gapMs: number;
+}
+
+/** Called when a range is dragged out on a chart. */
+export type ZoomHandler = (from: number, to: number) => void;
+
 export interface TimeChartOptions {
   formatY: (value: number) => string;
   stacked?: boolean;
@@ -86,10 +104,14 @@ export class TimeChart {
   private frozenAt: number | null = null;
   private readonly bands: TimeChartOptions['bands'];
   private readonly stacked: boolean;
+  /** The span of history shown, or null for the live window from the page's store. */
+  private view: RangeView | null = null;
+  /** Live: points further apart than this are a gap (the server's interval, times three). */
+  private liveGapMs = 3000;
 
   constructor(
     canvas: HTMLCanvasElement,
-    private readonly store: SeriesStore,
+    private readonly liveStore: SeriesStore,
     private readonly lines: LineSpec[],
     options: TimeChartOptions,
     windowMs: number,
@@ -106,7 +128,17 @@ export class TimeChart {
       borderWidth: 1.5,
       pointRadius: 0,
       tension: 0,
+      spanGaps: false,
+      order: 0,
     }));
+    // Behind each line, its min and max of downsampled rows, the band between them filled (empty when live).
+    lines.forEach((line, i) => {
+      const minIndex = lines.length + 2 * i;
+      datasets.push(
+        { label: `${line.label} min`, data: [], fill: false, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
+        { label: `${line.label} max`, data: [], fill: minIndex, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
+      );
+    });
     this.chart = new Chart<'line', Point[]>(canvas, {
       type: 'line',
       plugins: [thresholdBands],
@@ -119,8 +151,12 @@ export class TimeChart {
         maintainAspectRatio: false,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         plugins: {
-          legend: { display: lines.length > 1, labels: { boxWidth: 10, boxHeight: 10 } },
+          legend: {
+            display: lines.length > 1,
+            labels: { boxWidth: 10, boxHeight: 10, filter: (item) => (item.datasetIndex ?? 0) < lines.length },
+          },
           tooltip: {
+            filter: (item) => item.datasetIndex < lines.length,
             callbacks: {
               title: (items) => formatClock(items[0]?.parsed.x ?? 0),
               label: (item) => `${item.dataset.label}: ${options.formatY((item.raw as Point).v ?? item.parsed.y ?? 0)}`,
@@ -130,7 +166,12 @@ export class TimeChart {
         scales: {
           x: {
             type: 'linear',
-            ticks: { maxTicksLimit: 5, maxRotation: 0, callback: (value) => formatClock(Number(value)) },
+            ticks: {
+              maxTicksLimit: 5,
+              maxRotation: 0,
+              callback: (value) =>
+                formatTick(Number(value), Number(this.chart.options.scales?.x?.max ?? 0) - Number(this.chart.options.scales?.x?.min ?? 0)),
+            },
           },
           y: {
             type: 'linear',
@@ -154,6 +195,10 @@ export class TimeChart {
       if (!dataset) return;
       dataset.borderColor = cssColor(line.color);
       dataset.backgroundColor = `${cssColor(line.color)}55`;
+      for (const band of [this.lines.length + 2 * i, this.lines.length + 2 * i + 1]) {
+        const bandSet = this.chart.data.datasets[band];
+        if (bandSet) bandSet.backgroundColor = `${cssColor(line.color)}2e`;
+      }
     });
     const { options } = this.chart;
     if (options.plugins?.legend?.labels) options.plugins.legend.labels.color = text;
@@ -169,6 +214,13 @@ export class TimeChart {
     return this.series.reduce((sum, points) => sum + points.length, 0);
   }
 
+  /** Points of the min–max bands, as drawn, all lines together (null gap markers not counted). */
+  get bandPointCount(): number {
+    return this.chart.data.datasets
+      .slice(this.lines.length)
+      .reduce((sum, dataset) => sum + (dataset.data as Point[]).filter((point) => point.y !== null).length, 0);
+  }
+
   /** The colour of the first line, as drawn (tests check that a theme switch recolours). */
   get lineColor(): string {
     return String(this.chart.data.datasets[0]?.borderColor ?? '');
@@ -182,17 +234,32 @@ export class TimeChart {
 
   /** Refills the datasets from the store (after a backfill, a reset, a window change, or a pause). */
   reload(windowMs = this.windowMs): void {
-    this.windowMs = windowMs;
-    const until = this.latestTime();
-    const since = until - windowMs;
+    this.windowMs = this.view ? this.view.to - this.view.from : windowMs;
+    const until = this.view && !this.view.follow ? this.view.to : this.latestTime();
+    const since = this.view && !this.view.follow ? this.view.from : until - this.windowMs;
     let below: Point[] = [];
     this.lines.forEach((line, i) => {
       const points = this.store.ring(line.key).pointsSince(since);
-      const held = this.frozenAt === null ? points : points.filter((point) => point.x <= until);
+      const held = points.filter((point) => point.x <= until);
       this.series[i] = this.stackOn(below, held);
       below = this.series[i];
     });
     this.reloaded = true;
+  }
+
+  /** Shows a span of history (null: back to the live window); drawn on the next reload and draw. */
+  showRange(view: RangeView | null): void {
+    this.view = view;
+    this.frozenAt = null;
+  }
+
+  setLiveGap(intervalMs: number): void {
+    this.liveGapMs = 3 * intervalMs;
+  }
+
+  /** The store the lines come from: the page's live one, or the shown range's. */
+  private get store(): SeriesStore {
+    return this.view?.mean ?? this.liveStore;
   }
 
   /**
@@ -200,6 +267,7 @@ export class TimeChart {
    * chart never holds a point its ring has dropped: a window longer than the server's history stays bounded.
    */
   append(): void {
+    if (this.view && !this.view.follow) return;
     const windowStart = this.latestTime() - this.windowMs;
     let below: Point[] = [];
     this.lines.forEach((line, i) => {
@@ -229,9 +297,10 @@ export class TimeChart {
 
   draw(): void {
     (this.chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands = { level: this.bands?.(), colors: this.bandColors };
-    const latest = this.latestTime();
+    const view = this.view;
+    const latest = view && !view.follow ? view.to : this.latestTime();
     // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.
-    const min = Math.max(latest - this.windowMs, this.oldestTime(latest));
+    const min = view ? latest - this.windowMs : Math.max(latest - this.windowMs, this.oldestTime(latest));
     const x = this.chart.options.scales?.x;
     if (x) {
       x.min = min;
@@ -239,14 +308,71 @@ export class TimeChart {
     }
     const bucketMs = bucketMsFor(latest - min, this.chart.chartArea?.width ?? this.chart.width);
     this.series.forEach((points, i) => {
-      const decimator = this.decimators[i] as MinMaxDecimator;
-      if (this.reloaded) decimator.rebuild(points, bucketMs);
-      else decimator.sync(points, bucketMs);
       const dataset = this.chart.data.datasets[i];
-      if (dataset) dataset.data = decimator.drawn.slice();
+      let drawn: Point[];
+      if (view) {
+        // The server already sent about two rows per pixel: drawn as they are.
+        drawn = points;
+      } else {
+        const decimator = this.decimators[i] as MinMaxDecimator;
+        if (this.reloaded) decimator.rebuild(points, bucketMs);
+        else decimator.sync(points, bucketMs);
+        drawn = decimator.drawn;
+      }
+      const gapMs = view ? view.gapMs : Math.max(this.liveGapMs, 2.5 * bucketMs);
+      if (dataset) dataset.data = withGaps(drawn, gapMs);
+      this.drawBand(i, gapMs);
     });
     this.reloaded = false;
     this.chart.update('none');
+  }
+
+  /** Each line's min–max band of a downsampled range (on a stacked chart, lifted by the lines below). */
+  private drawBand(i: number, gapMs: number): void {
+    const view = this.view;
+    const line = this.lines[i] as LineSpec;
+    const lowSet = this.chart.data.datasets[this.lines.length + 2 * i];
+    const highSet = this.chart.data.datasets[this.lines.length + 2 * i + 1];
+    if (!lowSet || !highSet) return;
+    if (!view?.min || !view.max) {
+      lowSet.data = [];
+      highSet.data = [];
+      return;
+    }
+    const base = new Map<number, number>();
+    if (this.stacked && i > 0) for (const point of this.series[i - 1] ?? []) base.set(point.x, point.y);
+    const lift = (points: { x: number; y: number }[]) => points.map((point) => ({ x: point.x, y: point.y + (base.get(point.x) ?? 0) }));
+    const from = (this.series[i]?.[0]?.x ?? view.from) - 1;
+    lowSet.data = withGaps(lift(view.min.ring(line.key).pointsSince(from)), gapMs);
+    highSet.data = withGaps(lift(view.max.ring(line.key).pointsSince(from)), gapMs);
+  }
+
+  /** The times (ms) on the x axis at these pixels of the canvas, for a drag to zoom. */
+  timeAt(px: number): number {
+    return Number(this.chart.scales.x?.getValueForPixel(px) ?? 0);
+  }
+
+  /** The canvas x pixel of a time (tests drag from one time to another). */
+  pixelAt(t: number): number {
+    return Number(this.chart.scales.x?.getPixelForValue(t) ?? 0);
+  }
+
+  /** Width of the plot area, px: the page asks for about two rows per pixel. */
+  get plotWidth(): number {
+    return this.chart.chartArea?.width ?? this.chart.width;
+  }
+
+  /** The gaps drawn in the first line, as [last time before, first time after] (tests and diagnostics). */
+  gaps(): [number, number][] {
+    const data = (this.chart.data.datasets[0]?.data ?? []) as (Point | { x: number; y: null })[];
+    const gaps: [number, number][] = [];
+    data.forEach((point, i) => {
+      if (point.y !== null) return;
+      const before = data[i - 1];
+      const after = data[i + 1];
+      if (before && after) gaps.push([before.x, after.x]);
+    });
+    return gaps;
   }
 
   /** The time span on the x axis as last drawn. */
@@ -267,8 +393,21 @@ export class TimeChart {
 
   private latestTime(): number {
     if (this.frozenAt !== null) return this.frozenAt;
+    if (this.view && !this.view.follow) return this.view.to;
     let latest = 0;
     for (const line of this.lines) latest = Math.max(latest, this.store.ring(line.key).last()?.t ?? 0);
     return latest || Date.now();
   }
+}
+
+/** The points with a null point between any two further apart than `gapMs`: Chart.js draws no line across it. */
+export function withGaps(points: readonly { x: number; y: number }[], gapMs: number): Point[] {
+  const result: Point[] = [];
+  for (let i = 0; i < points.length; i++) {
+    const point = points[i] as Point;
+    const before = points[i - 1];
+    if (before && point.x - before.x > gapMs) result.push({ x: (before.x + point.x) / 2, y: null as unknown as number });
+    result.push(point);
+  }
+  return result;
 }

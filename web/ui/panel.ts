@@ -1,5 +1,6 @@
 import type { CollectorHealth, Gauge, Level, SampleByTopic, Thresholds, Topic } from '../../server/protocol.js';
-import { type LineSpec, TimeChart, type TimeChartOptions } from '../charts/time-chart.js';
+import { attachDragZoom } from '../charts/drag-zoom.js';
+import { type LineSpec, TimeChart, type TimeChartOptions, type ZoomHandler } from '../charts/time-chart.js';
 import type { SeriesStore } from '../store.js';
 import { el, setText } from './dom.js';
 
@@ -8,6 +9,8 @@ export interface PanelContext {
   windowMs: number;
   /** The server's levels from `hello`; read on every sample, so new levels apply at once. */
   thresholds: () => Thresholds;
+  /** A range dragged out on any chart. */
+  onZoom: ZoomHandler;
 }
 
 export type LevelName = 'ok' | 'warning' | 'critical';
@@ -48,8 +51,10 @@ export class Panel {
 
   addChart(lines: LineSpec[], options: TimeChartOptions, label: string): TimeChart {
     const canvas = el('canvas', { role: 'img', 'aria-label': label });
-    this.body.append(el('div', { class: 'chart' }, [canvas]));
+    const frame = el('div', { class: 'chart' }, [canvas]);
+    this.body.append(frame);
     const chart = new TimeChart(canvas, this.context.store, lines, options, this.context.windowMs);
+    attachDragZoom(frame, canvas, chart, this.context.onZoom);
     this.charts.push(chart);
     return chart;
   }

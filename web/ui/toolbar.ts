@@ -3,6 +3,10 @@ import { el, setText } from './dom.js';
 
 export interface ToolbarHandlers {
   onWindow(label: WindowLabel): void;
+  /** Back (-1) or forward (+1) in time by half the range shown. */
+  onShift(direction: -1 | 1): void;
+  /** Back to the live window. */
+  onLive(): void;
   onPause(paused: boolean): void;
   onTheme(theme: ThemeChoice): void;
   onNotify(): void;
@@ -14,6 +18,9 @@ export class Toolbar {
   private readonly pauseButton: HTMLButtonElement;
   private readonly themeButton: HTMLButtonElement;
   private readonly notifyButton: HTMLButtonElement;
+  private readonly liveButton: HTMLButtonElement;
+  private readonly forwardButton: HTMLButtonElement;
+  private readonly rangeLabel: HTMLElement;
   private paused = false;
   private theme: ThemeChoice = 'auto';
 
@@ -25,6 +32,13 @@ export class Toolbar {
       this.windowButtons.set(label, button);
       windows.append(button);
     }
+    const back = el('button', { type: 'button', 'data-control': 'back', title: 'back in time' }, ['◀']);
+    back.addEventListener('click', () => handlers.onShift(-1));
+    this.forwardButton = el('button', { type: 'button', 'data-control': 'forward', title: 'forward in time' }, ['▶']);
+    this.forwardButton.addEventListener('click', () => handlers.onShift(1));
+    this.liveButton = el('button', { type: 'button', 'data-control': 'live', 'aria-pressed': 'true', title: 'back to live' }, ['live']);
+    this.liveButton.addEventListener('click', () => handlers.onLive());
+    this.rangeLabel = el('span', { class: 'range-label', 'data-role': 'range', 'aria-live': 'polite' });
     this.pauseButton = el('button', { type: 'button', 'data-control': 'pause', 'aria-pressed': 'false' }, ['pause']);
     this.pauseButton.addEventListener('click', () => {
       this.setPaused(!this.paused);
@@ -38,20 +52,42 @@ export class Toolbar {
     });
     this.notifyButton = el('button', { type: 'button', 'data-control': 'notify', hidden: '' }, ['notify me of alerts']);
     this.notifyButton.addEventListener('click', () => handlers.onNotify());
-    container.append(windows, this.pauseButton, this.themeButton, this.notifyButton);
+    const time = el('div', { class: 'segmented', role: 'group', 'aria-label': 'move in time' }, [
+      back,
+      this.forwardButton,
+      this.liveButton,
+    ]);
+    container.append(windows, time, this.pauseButton, this.rangeLabel, this.themeButton, this.notifyButton);
+  }
+
+  /** Live (the charts follow the stream) or looking at a range of the past, described by `label`. */
+  setLive(live: boolean, label = ''): void {
+    this.liveButton.setAttribute('aria-pressed', String(live));
+    this.forwardButton.disabled = live;
+    setText(this.rangeLabel, label);
+  }
+
+  /** No window button is pressed while a dragged or moved range is shown. */
+  clearWindow(): void {
+    for (const button of this.windowButtons.values()) button.setAttribute('aria-pressed', 'false');
   }
 
   setWindow(label: WindowLabel): void {
     for (const [name, button] of this.windowButtons) button.setAttribute('aria-pressed', String(name === label));
   }
 
-  /** Windows longer than the server's history cannot be filled: they are offered disabled. */
-  limitWindows(historyMs: number, windows: readonly { label: WindowLabel; ms: number }[]): void {
+  /**
+   * Windows longer than the server's history cannot be filled: they are offered disabled. Those up to
+   * `liveMs` come from the page's own samples (`historyMs` of them); longer ones from the durable history
+   * (`durableMs`).
+   */
+  limitWindows(historyMs: number, durableMs: number, liveMs: number, windows: readonly { label: WindowLabel; ms: number }[]): void {
     for (const { label, ms } of windows) {
       const button = this.windowButtons.get(label);
       if (!button) continue;
-      button.disabled = ms > historyMs;
-      button.title = button.disabled ? `the server keeps ${Math.round(historyMs / 60_000)} min of history` : '';
+      const limit = ms <= liveMs ? historyMs : durableMs;
+      button.disabled = ms > limit;
+      button.title = button.disabled ? `the server keeps ${Math.round(limit / 60_000)} min of history` : '';
     }
   }
 
