@@ -176,7 +176,7 @@ export class FleetAgent {
   }
 
   private async writeInfo(): Promise<void> {
-    const { t: _t, mode: _mode, ...hello } = this.monitor.hello(this.monitor.topics, 'fresh');
+    const { t: _t, mode: _mode, history: _history, ...hello } = this.monitor.hello(this.monitor.topics, 'fresh');
     const info: AgentInfo = {
       ...hello,
       bootId: this.boot ?? '',

@@ -9,7 +9,8 @@ export const eventsKey = (name: string) => `pulseboard:events:${name}`;
 export const infoKey = (name: string) => `pulseboard:host:${name}`;
 
 /** What an agent says about itself, stored as JSON in its hash's `info` field: its hello, and more. */
-export interface AgentInfo extends Omit<HelloPayload, 't' | 'mode'> {
+/** A host's hello as a hub serves it: a hub keeps no durable history for its hosts, so theirs is left out. */
+export interface AgentInfo extends Omit<HelloPayload, 't' | 'mode' | 'history'> {
   name: string;
   alerts: AlertPayload[];
   /** Most entries kept in the stream (MAXLEN): the agent's history as a count. */
