@@ -21,6 +21,8 @@ export interface Config {
   maxItems: number;
   maxClientBufferBytes: number;
   portable: boolean;
+  /** The Docker/Podman API socket the containers topic takes names from; null for names from cgroup paths only. */
+  dockerSocket: string | null;
   /** Reverse-proxy mode: forward to this origin and measure the traffic. */
   proxy: URL | null;
   proxyPort: number;
@@ -68,7 +70,8 @@ type Kind =
   | 'secret'
   | 'origins'
   | 'redis'
-  | 'name';
+  | 'name'
+  | 'socket';
 
 interface OptionSpec {
   key: keyof Config;
@@ -327,6 +330,14 @@ const OPTIONS: OptionSpec[] = [
     help: 'PEM private key of --tls-cert',
   },
   {
+    key: 'dockerSocket',
+    flag: 'docker-socket',
+    env: 'PULSEBOARD_DOCKER_SOCKET',
+    kind: 'socket',
+    fallback: '/var/run/docker.sock',
+    help: "Docker or Podman API socket that names containers (list calls only); '' for names from cgroup paths",
+  },
+  {
     key: 'portable',
     flag: 'portable',
     env: 'PULSEBOARD_PORTABLE',
@@ -426,6 +437,15 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
         accessSync(raw, constants.R_OK);
       } catch (error) {
         throw bad(`cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      return raw;
+    }
+    case 'socket': {
+      // Need not exist yet: the daemon may start after us, and names fall back to cgroup paths meanwhile.
+      if (raw === '') return null;
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+      if (!raw.startsWith('/') || /[\u0000-\u001f\u007f]/.test(raw) || Buffer.byteLength(raw) > 107) {
+        throw bad('expected the absolute path of a Unix socket (at most 107 bytes), or an empty value to turn it off');
       }
       return raw;
     }

@@ -5,7 +5,18 @@
  */
 
 /** Topics a client can subscribe to with `?topics=`; each is also the SSE event name of its samples. */
-export const TOPICS = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'processes', 'requests'] as const;
+export const TOPICS = [
+  'cpu',
+  'memory',
+  'network',
+  'disk',
+  'filesystem',
+  'temperature',
+  'process',
+  'processes',
+  'containers',
+  'requests',
+] as const;
 export type Topic = (typeof TOPICS)[number];
 
 /** CPU use in percent (0..100) over the last interval; load averages as the kernel reports them. */
@@ -109,6 +120,54 @@ export interface ProcessesSample {
   top: ProcessInfo[];
 }
 
+export type ContainerKind = 'docker' | 'podman' | 'kubernetes' | 'systemd' | 'cgroup';
+
+/** Some-stall percentages over the last 10 s (PSI `avg10`), where the kernel keeps them for the cgroup. */
+export interface ContainerPressure {
+  cpu: number;
+  memory: number;
+  io: number;
+}
+
+/** A container: a cgroup that holds processes (a Docker, Podman or Kubernetes container, a systemd unit, any other). */
+export interface ContainerInfo {
+  /** The cgroup path, e.g. `/system.slice/docker-3f2a….scope`: unique while the container runs. */
+  id: string;
+  /** The Docker/Podman name when its API answered, else one read from the path (unit name, short id, last segment). */
+  name: string;
+  kind: ContainerKind;
+  /** The image, from the Docker/Podman API; null without it. */
+  image: string | null;
+  /** Short command line of its first process, e.g. `node server.js`. */
+  command: string;
+  /** Percent of one core over the last period; null on its first sample or without the cpuacct controller. */
+  cpu: number | null;
+  /** Percent of its CPU quota; null without a quota. */
+  cpuOfLimit: number | null;
+  /** Bytes in use without the reclaimable page cache (usage less inactive_file); null without the memory controller. */
+  memory: number | null;
+  /** Bytes; null when unlimited. */
+  memoryLimit: number | null;
+  /** Block I/O, bytes per second; null without the io/blkio controller or on its first sample. */
+  ioRead: number | null;
+  ioWrite: number | null;
+  /** Network bytes per second of its own network namespace; null when it shares the host's, or on its first sample. */
+  netRx: number | null;
+  netTx: number | null;
+  /** Tasks (`pids.current`), or processes listed in `cgroup.procs` without the pids controller. */
+  pids: number;
+  /** null where the kernel keeps no pressure figures for the cgroup (cgroup v1, PSI off). */
+  pressure: ContainerPressure | null;
+}
+
+/** The busiest containers by CPU and the largest by memory (each listed once), every 5 s or the interval. */
+export interface ContainersSample {
+  t: number;
+  /** Containers found. */
+  count: number;
+  top: ContainerInfo[];
+}
+
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
 
 export interface LatencySummary {
@@ -158,6 +217,7 @@ export interface SampleByTopic {
   temperature: TemperatureSample;
   process: ProcessSample;
   processes: ProcessesSample;
+  containers: ContainersSample;
   requests: RequestsSample;
 }
 export type Sample = SampleByTopic[Topic];

@@ -1,6 +1,7 @@
 import type { BackfillPayload, CollectorHealth, HelloPayload, SampleByTopic, Thresholds, Topic } from '../server/protocol.js';
 import type { TimeChart } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
+import { containersPanel } from './panels/containers.js';
 import { cpuPanel } from './panels/cpu.js';
 import { diskPanel } from './panels/disk.js';
 import { filesystemPanel } from './panels/filesystem.js';
@@ -22,6 +23,7 @@ const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
   temperature: temperaturePanel,
   process: processPanel,
   processes: processesPanel,
+  containers: containersPanel,
   requests: requestsPanel,
 };
 

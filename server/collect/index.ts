@@ -1,8 +1,10 @@
 import { accessSync, constants } from 'node:fs';
 import { platform } from 'node:os';
 import type { Collector, CollectorOptions } from './collector.js';
+import { cgroupContainersCollector } from './containers.js';
 import { portableCpuCollector, procfsCpuCollector } from './cpu.js';
 import { portableDiskCollector, procfsDiskCollector } from './disk.js';
+import { DockerNames } from './docker-names.js';
 import { portableFilesystemCollector, procfsFilesystemCollector } from './filesystem.js';
 import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
 import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
@@ -17,6 +19,9 @@ export const DEFAULT_EXCLUDE_FS_TYPES =
 
 /** Top processes are listed every 5 s: a full /proc walk at 1 Hz would cost more than everything else. */
 export const PROCESSES_INTERVAL_MS = 5000;
+
+/** Containers every 5 s, like processes: the cgroup walk is cheap, but their numbers move slowly. */
+export const CONTAINERS_INTERVAL_MS = 5000;
 
 function procfsReadable(): boolean {
   if (platform() !== 'linux') return false;
@@ -67,6 +72,15 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
       ? procfsProcessesCollector(processesCadence, pageSizeFromStatm())
       : portableProcessesCollector(Math.max(processesCadence, 10_000)),
   );
+  const containers = useProcfs
+    ? cgroupContainersCollector({
+        cadenceMs: Math.max(intervalMs, CONTAINERS_INTERVAL_MS),
+        cgroupRoot: '/sys/fs/cgroup',
+        procRoot: '/proc',
+        dockerNames: options.dockerSocket ? new DockerNames(options.dockerSocket) : null,
+      })
+    : null;
+  if (containers) collectors.push(containers);
   await Promise.all(collectors.map((collector) => collector.init?.()));
   return collectors;
 }

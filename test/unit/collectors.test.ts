@@ -154,6 +154,7 @@ describe('the collectors of this host', () => {
       excludeFsTypes: DEFAULT_EXCLUDE_FS_TYPES,
       maxItems: 16,
       portable: false,
+      dockerSocket: null,
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const topics = collectors.map((c) => c.topic);

@@ -1,0 +1,197 @@
+import { readFileSync, readlinkSync } from 'node:fs';
+import type { ContainerInfo, ContainersSample } from '../protocol.js';
+import { CgroupFiles, type CgroupReading } from './cgroup-counters.js';
+import { detectCgroupLayout, discoveryRoots, listCgroups } from './cgroup-layout.js';
+import type { Collector } from './collector.js';
+import { shortCommand } from './command-line.js';
+import { identifyCgroup } from './container-identity.js';
+import type { DockerNames } from './docker-names.js';
+import { parseNetDev } from './procfs-parse.js';
+import { perSecond } from './rate.js';
+
+/** Listed per ranking: the top this many by CPU, and by memory. */
+export const CONTAINERS_PER_RANKING = 8;
+/** Cgroups whose files stay open between samples; past it they are opened per read (a host of thousands). */
+export const KEPT_OPEN_CGROUPS = 256;
+
+export interface ContainersCollectorOptions {
+  cadenceMs: number;
+  /** Normally /sys/fs/cgroup (`--sysfs` moves it). */
+  cgroupRoot: string;
+  /** Normally /proc (`--procfs`): command lines and network namespaces of the containers' processes. */
+  procRoot: string;
+  /** Names from the Docker/Podman API; null to name from cgroup paths only. */
+  dockerNames: DockerNames | null;
+}
+
+interface Previous {
+  t: number;
+  cpuUsec: number | null;
+  ioRead: number | null;
+  ioWrite: number | null;
+  netRx: number | null;
+  netTx: number | null;
+}
+
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+/**
+ * Containers from the cgroup files: every cgroup that holds a process, with CPU, memory, I/O, network,
+ * tasks and pressure; names from the Docker/Podman API when it answers, else from the path and the
+ * command line. Null when no cgroup controller is mounted under `cgroupRoot`.
+ */
+export function cgroupContainersCollector(options: ContainersCollectorOptions): Collector<'containers'> | null {
+  const layout = detectCgroupLayout(options.cgroupRoot);
+  if (!layout) return null;
+  const { procRoot, dockerNames } = options;
+  const roots = discoveryRoots(layout);
+  const files = new Map<string, CgroupFiles>();
+  const commands = new Map<string, { pid: number; command: string }>();
+  let previous = new Map<string, Previous>();
+  const hostNetns = readLink(`${procRoot}/1/ns/net`);
+
+  const commandOf = (id: string, pid: number): string => {
+    const known = commands.get(id);
+    if (known?.pid === pid) return known.command;
+    const cmdline = readText(`${procRoot}/${pid}/cmdline`);
+    // Unreadable (exited, or hidden by hidepid): say so rather than guess.
+    const command = cmdline === null ? '?' : shortCommand(cmdline, (readText(`${procRoot}/${pid}/comm`) ?? '?').trim());
+    commands.set(id, { pid, command });
+    return command;
+  };
+
+  /** Bytes received and sent in the process's network namespace, when it is not the host's. */
+  const networkOf = (pid: number): { rx: number; tx: number } | null => {
+    const netns = readLink(`${procRoot}/${pid}/ns/net`);
+    if (netns === null || hostNetns === null || netns === hostNetns) return null;
+    const text = readText(`${procRoot}/${pid}/net/dev`);
+    if (text === null) return null;
+    let rx = 0;
+    let tx = 0;
+    for (const [name, counters] of parseNetDev(text)) {
+      if (name === 'lo') continue;
+      rx += counters.rx;
+      tx += counters.tx;
+    }
+    return { rx, tx };
+  };
+
+  const sample = (t: number): ContainersSample => {
+    const paths = listCgroups(roots);
+    const listed = new Set(paths);
+    for (const [path, cgroup] of files) {
+      if (listed.has(path)) continue;
+      cgroup.close();
+      files.delete(path);
+      commands.delete(path);
+    }
+    const current = new Map<string, Previous>();
+    const all: ContainerInfo[] = [];
+    const engineIds: string[] = [];
+    for (const path of paths) {
+      let cgroup = files.get(path);
+      if (!cgroup) {
+        cgroup = new CgroupFiles(layout, path, roots, files.size < KEPT_OPEN_CGROUPS);
+        files.set(path, cgroup);
+      }
+      const pids = cgroup.procs();
+      const firstPid = pids.length > 0 ? Math.min(...pids) : null;
+      if (firstPid === null) continue;
+      const reading = cgroup.read();
+      const network = networkOf(firstPid);
+      const now: Previous = {
+        t,
+        cpuUsec: reading.cpuUsec,
+        ioRead: reading.io?.read ?? null,
+        ioWrite: reading.io?.write ?? null,
+        netRx: network?.rx ?? null,
+        netTx: network?.tx ?? null,
+      };
+      current.set(path, now);
+      const identity = identifyCgroup(path);
+      const engine = identity.containerId ? dockerNames?.lookup(identity.containerId) : undefined;
+      if (identity.containerId) engineIds.push(identity.containerId);
+      all.push({
+        id: path,
+        name: engine?.name ?? identity.name,
+        kind: identity.kind,
+        image: engine?.image ?? null,
+        command: commandOf(path, firstPid),
+        ...rates(previous.get(path), now, reading),
+        memory: reading.memory,
+        memoryLimit: reading.memoryLimit,
+        pids: reading.tasks ?? pids.length,
+        pressure: reading.pressure,
+      });
+    }
+    previous = current;
+    dockerNames?.refresh(t, engineIds);
+    return { t, count: all.length, top: topContainers(all) };
+  };
+
+  return {
+    topic: 'containers',
+    source: `cgroup v${layout.version}`,
+    cadenceMs: options.cadenceMs,
+    async init() {
+      sample(Date.now()); // baseline counters, so the first scheduled sample has rates
+    },
+    sample,
+    close() {
+      for (const cgroup of files.values()) cgroup.close();
+      files.clear();
+      dockerNames?.close();
+    },
+  };
+}
+
+type Rates = Pick<ContainerInfo, 'cpu' | 'cpuOfLimit' | 'ioRead' | 'ioWrite' | 'netRx' | 'netTx'>;
+
+/** Rates since the previous reading of the same cgroup; null on its first reading or where a counter is missing. */
+function rates(before: Previous | undefined, now: Previous, reading: CgroupReading): Rates {
+  const elapsed = before ? now.t - before.t : 0;
+  const rate = (key: Exclude<keyof Previous, 't'>): number | null => {
+    const a = before?.[key];
+    const b = now[key];
+    if (a === null || a === undefined || b === null || elapsed <= 0) return null;
+    return perSecond(a, b, elapsed);
+  };
+  const cpuUsecPerSecond = rate('cpuUsec');
+  const cpu = cpuUsecPerSecond === null ? null : round1(cpuUsecPerSecond / 10_000);
+  const whole = (value: number | null) => (value === null ? null : Math.round(value));
+  return {
+    cpu,
+    cpuOfLimit: cpu === null || reading.cpuLimitCores === null ? null : round1(cpu / reading.cpuLimitCores),
+    ioRead: whole(rate('ioRead')),
+    ioWrite: whole(rate('ioWrite')),
+    netRx: whole(rate('netRx')),
+    netTx: whole(rate('netTx')),
+  };
+}
+
+/**
+ * The busiest by CPU, then the largest by memory not already listed, up to twice `perRanking`: either
+ * ranking's top `perRanking` is always in.
+ */
+export function topContainers(all: ContainerInfo[], perRanking = CONTAINERS_PER_RANKING): ContainerInfo[] {
+  const byCpu = [...all].sort((a, b) => (b.cpu ?? -1) - (a.cpu ?? -1) || (b.memory ?? -1) - (a.memory ?? -1)).slice(0, perRanking);
+  const listed = new Set(byCpu.map((c) => c.id));
+  const byMemory = [...all].sort((a, b) => (b.memory ?? -1) - (a.memory ?? -1)).filter((c) => !listed.has(c.id));
+  return [...byCpu, ...byMemory.slice(0, 2 * perRanking - byCpu.length)];
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'latin1');
+  } catch {
+    return null; // the process exited, or we may not read it
+  }
+}
+
+function readLink(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
