@@ -160,12 +160,22 @@ export interface ContainerInfo {
   pressure: ContainerPressure | null;
 }
 
+/** The container using the largest share of its memory limit. */
+export interface ContainerNearLimit {
+  id: string;
+  name: string;
+  /** Memory in use, percent of its limit. */
+  percent: number;
+}
+
 /** The busiest containers by CPU and the largest by memory (each listed once), every 5 s or the interval. */
 export interface ContainersSample {
   t: number;
   /** Containers found. */
   count: number;
   top: ContainerInfo[];
+  /** Among every container found, listed or not, the one closest to its memory limit; null when none has a limit. */
+  closestToLimit: ContainerNearLimit | null;
 }
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
@@ -273,7 +283,7 @@ export interface HelloPayload {
   /** fresh: first connect; resume: missed events follow; reset: discard what you hold, a backfill follows. */
   mode: HelloMode;
   collectors: CollectorHealth[];
-  /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C). */
+  /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C, container memory % of its limit). */
   thresholds: Thresholds;
 }
 
@@ -301,7 +311,7 @@ export interface HealthPayload {
 export type AlertSeverity = 'warning' | 'critical';
 
 /** The single numbers alert rules and thresholds are about, each derived from one topic's samples. */
-export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature'] as const;
+export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory'] as const;
 export type Gauge = (typeof GAUGES)[number];
 
 /** Levels at which the page colours a gauge's number and bands its chart; same unit as the gauge. */

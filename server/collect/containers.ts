@@ -1,5 +1,5 @@
 import { readFileSync, readlinkSync } from 'node:fs';
-import type { ContainerInfo, ContainersSample } from '../protocol.js';
+import type { ContainerInfo, ContainerNearLimit, ContainersSample } from '../protocol.js';
 import { CgroupFiles, type CgroupReading } from './cgroup-counters.js';
 import { detectCgroupLayout, discoveryRoots, listCgroups } from './cgroup-layout.js';
 import type { Collector } from './collector.js';
@@ -126,7 +126,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     }
     previous = current;
     dockerNames?.refresh(t, engineIds);
-    return { t, count: all.length, top: topContainers(all) };
+    return { t, count: all.length, top: topContainers(all), closestToLimit: closestToLimit(all) };
   };
 
   return {
@@ -178,6 +178,17 @@ export function topContainers(all: ContainerInfo[], perRanking = CONTAINERS_PER_
   const listed = new Set(byCpu.map((c) => c.id));
   const byMemory = [...all].sort((a, b) => (b.memory ?? -1) - (a.memory ?? -1)).filter((c) => !listed.has(c.id));
   return [...byCpu, ...byMemory.slice(0, 2 * perRanking - byCpu.length)];
+}
+
+/** The container using the largest share of its memory limit, or null when none has both figures. */
+export function closestToLimit(all: ContainerInfo[]): ContainerNearLimit | null {
+  let closest: ContainerNearLimit | null = null;
+  for (const c of all) {
+    if (c.memory === null || c.memoryLimit === null || c.memoryLimit <= 0) continue;
+    const percent = round1((c.memory * 100) / c.memoryLimit);
+    if (!closest || percent > closest.percent) closest = { id: c.id, name: c.name, percent };
+  }
+  return closest;
 }
 
 function readText(path: string): string | null {

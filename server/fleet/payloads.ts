@@ -112,6 +112,7 @@ export const PAYLOAD_SCHEMAS: { [E in LoggedEventName]: Schema<PayloadOf<E>> } =
         pressure: nullable(object({ cpu: finite, memory: finite, io: finite })),
       }),
     ),
+    closestToLimit: nullable(object({ id: text, name: text, percent: finite })),
   }),
   requests: object({
     t: finite,

@@ -105,6 +105,7 @@ export const PAYLOADS: { [E in LoggedEventName]: fc.Arbitrary<PayloadOf<E>> } = 
         pressure: fc.option(fc.record({ cpu: finite, memory: finite, io: finite }), { nil: null }),
       }),
     ),
+    closestToLimit: fc.option(fc.record({ id: text, name: text, percent: finite }), { nil: null }),
   }),
   requests: fc.record({
     t: finite,
@@ -155,9 +156,10 @@ const CONTAINER_NULLABLE: Record<string, string> = {
   netTx: 'number',
   pressure: 'object',
 };
-/** The kinds a field takes: `lastOk` and a container's figures are their kind or null; the rest one kind. */
+/** The kinds a field takes: `lastOk`, `closestToLimit` and a container's figures are their kind or null; the rest one kind. */
 function acceptedKinds(parent: any, key: string | number | undefined, current: unknown): string[] {
   if (key === 'lastOk') return ['number', 'null'];
+  if (key === 'closestToLimit') return ['object', 'null'];
   const isContainer = parent !== null && typeof parent === 'object' && 'command' in parent && 'kind' in parent;
   const nullable = isContainer && typeof key === 'string' ? CONTAINER_NULLABLE[key] : undefined;
   return nullable ? [nullable, 'null'] : [kindOf(current)];

@@ -56,6 +56,7 @@ describe('containers from cgroup v2 files', () => {
     const sample = sampleOf(collector, T0 + 5000);
 
     expect(sample.count).toBe(3); // the empty system.slice holds no process: not a container
+    expect(sample.closestToLimit).toEqual({ id: docker, name: DOCKER_ID.slice(0, 12), percent: 21.5 }); // the only one with a limit
     expect(findInvalidNumber(sample, true)).toBeNull();
     expect(byId(sample, docker)).toEqual({
       id: docker,
