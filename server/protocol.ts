@@ -104,8 +104,12 @@ export interface ProcessSample {
 
 export interface ProcessInfo {
   pid: number;
-  /** The kernel's short command name (up to 15 characters). */
+  /** Its short command line (`node server.js`, `postgres: checkpointer`); a kernel thread's name in brackets. */
   name: string;
+  /** The user it runs as (effective uid), by name where the passwd file knows it, else the number. */
+  user: string;
+  /** The container (cgroup) it runs in, named as the containers topic names it; null in the root cgroup. */
+  container: string | null;
   /** Percent of one core over the last sample period (a busy 4-thread process can show 400). */
   cpu: number;
   /** Resident memory, bytes. */

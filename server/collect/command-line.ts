@@ -14,12 +14,16 @@ const basename = (arg: string) => arg.slice(arg.lastIndexOf('/') + 1);
  * its `[comm]` as `ps` shows it. `cmdline` is /proc/<pid>/cmdline: arguments separated by NUL.
  */
 export function shortCommand(cmdline: string, comm: string): string {
-  const args = cmdline.split('\0').filter((arg) => arg !== '');
+  let args = cmdline.split('\0').filter((arg) => arg !== '');
   const first = args[0];
   if (first === undefined) return clean(`[${comm}]`);
-  // A rewritten title is one argument with spaces (`nginx: worker process`), not a path with a space.
-  if (args.length === 1 && first.includes(' ') && !first.startsWith('/')) return clean(first);
-  const program = basename(first);
+  if (args.length === 1 && first.includes(' ')) {
+    // A rewritten title (`nginx: worker process`) stays; one that is still a command line (Chromium's
+    // `/usr/lib/chromium/chromium --type=renderer ...`) is read as one.
+    if (!first.startsWith('/')) return clean(first);
+    args = first.split(' ').filter((arg) => arg !== '');
+  }
+  const program = basename(args[0] ?? first);
   const script = args.slice(1).find((arg) => !arg.startsWith('-') && SCRIPT.test(arg));
   if (script) return clean(`${program} ${basename(script)}`);
   const subcommand = args[1];

@@ -1,4 +1,5 @@
 import type { ContainerKind } from '../protocol.js';
+import type { DockerNames } from './docker-names.js';
 
 /** What a cgroup path says about its container: the engine, a name, and the engine's container id. */
 export interface CgroupIdentity {
@@ -45,4 +46,10 @@ function runtime(path: string, id: string, kind: ContainerKind): CgroupIdentity 
   const short = id.slice(0, 12);
   const pod = kind === 'kubernetes' ? POD.exec(path) : null;
   return { kind, name: pod ? `pod ${pod[1]}/${short}` : short, containerId: id };
+}
+
+/** The name the containers topic shows for a cgroup: the Docker/Podman name when known, else one from the path. */
+export function containerName(path: string, dockerNames: DockerNames | null): string {
+  const identity = identifyCgroup(path);
+  return (identity.containerId && dockerNames?.lookup(identity.containerId)?.name) || identity.name;
 }

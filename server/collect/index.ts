@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { platform } from 'node:os';
 import type { Collector, CollectorOptions } from './collector.js';
+import { containerName } from './container-identity.js';
 import { cgroupContainersCollector } from './containers.js';
 import { portableCpuCollector, procfsCpuCollector } from './cpu.js';
 import { portableDiskCollector, procfsDiskCollector } from './disk.js';
@@ -9,6 +10,7 @@ import { portableFilesystemCollector, procfsFilesystemCollector } from './filesy
 import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
 import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
 import { processCollector } from './process.js';
+import { UserNames } from './process-details.js';
 import { pageSizeFromStatm, portableProcessesCollector, procfsProcessesCollector } from './processes.js';
 import { portableTemperatureCollector, sysfsTemperatureCollector } from './temperature.js';
 
@@ -67,9 +69,12 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
   if (temperature) collectors.push(temperature);
   collectors.push(processCollector(intervalMs));
   const processesCadence = Math.max(intervalMs, PROCESSES_INTERVAL_MS);
+  // One list of Docker/Podman names for both: a process's container is named as the containers topic names it.
+  const dockerNames = useProcfs && options.dockerSocket ? new DockerNames(options.dockerSocket) : null;
+  const naming = { users: new UserNames(), containerOf: (cgroup: string) => containerName(cgroup, dockerNames) };
   collectors.push(
     useProcfs
-      ? procfsProcessesCollector(processesCadence, pageSizeFromStatm())
+      ? procfsProcessesCollector(processesCadence, pageSizeFromStatm(), naming)
       : portableProcessesCollector(Math.max(processesCadence, 10_000)),
   );
   const containers = useProcfs
@@ -77,7 +82,7 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
         cadenceMs: Math.max(intervalMs, CONTAINERS_INTERVAL_MS),
         cgroupRoot: '/sys/fs/cgroup',
         procRoot: '/proc',
-        dockerNames: options.dockerSocket ? new DockerNames(options.dockerSocket) : null,
+        dockerNames,
       })
     : null;
   if (containers) collectors.push(containers);

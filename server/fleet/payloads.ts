@@ -89,7 +89,11 @@ export const PAYLOAD_SCHEMAS: { [E in LoggedEventName]: Schema<PayloadOf<E>> } =
     lagP99: finite,
     uptime: finite,
   }),
-  processes: object({ t: finite, count: finite, top: array(object({ pid: finite, name: text, cpu: finite, rss: finite })) }),
+  processes: object({
+    t: finite,
+    count: finite,
+    top: array(object({ pid: finite, name: text, user: text, container: nullable(text), cpu: finite, rss: finite })),
+  }),
   containers: object({
     t: finite,
     count: finite,

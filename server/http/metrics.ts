@@ -154,7 +154,7 @@ export class PrometheusExport {
     if (processes) {
       set('pulseboard_processes', 'Processes on the host', processes.count);
       for (const top of processes.top) {
-        const labels = { pid: String(top.pid), name: top.name };
+        const labels = { pid: String(top.pid), name: top.name, user: top.user, container: top.container ?? '' };
         set(
           'pulseboard_top_process_cpu_usage_ratio',
           'CPU of the busiest and largest processes, share of one core',

@@ -82,7 +82,11 @@ export const PAYLOADS: { [E in LoggedEventName]: fc.Arbitrary<PayloadOf<E>> } = 
     lagP99: finite,
     uptime: finite,
   }),
-  processes: fc.record({ t: finite, count: finite, top: list(fc.record({ pid: finite, name: text, cpu: finite, rss: finite })) }),
+  processes: fc.record({
+    t: finite,
+    count: finite,
+    top: list(fc.record({ pid: finite, name: text, user: text, container: fc.option(text, { nil: null }), cpu: finite, rss: finite })),
+  }),
   containers: fc.record({
     t: finite,
     count: finite,
@@ -160,6 +164,7 @@ const CONTAINER_NULLABLE: Record<string, string> = {
 function acceptedKinds(parent: any, key: string | number | undefined, current: unknown): string[] {
   if (key === 'lastOk') return ['number', 'null'];
   if (key === 'closestToLimit') return ['object', 'null'];
+  if (key === 'container') return ['string', 'null']; // a process's container
   const isContainer = parent !== null && typeof parent === 'object' && 'command' in parent && 'kind' in parent;
   const nullable = isContainer && typeof key === 'string' ? CONTAINER_NULLABLE[key] : undefined;
   return nullable ? [nullable, 'null'] : [kindOf(current)];

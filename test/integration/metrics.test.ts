@@ -88,6 +88,11 @@ describe('GET /metrics', () => {
     const cores = families.get('pulseboard_cpu_core_usage_ratio')?.metrics.length;
     expect(cores).toBe(server.monitor.hub.latest('cpu')?.data.cores.length);
     expect(sampleValue(families.get('pulseboard_collector_up'), { topic: 'cpu' })).toBe(1);
+    // Processes by the same short name, user and container as the page shows them.
+    const top = server.monitor.hub.latest('processes')?.data.top[0];
+    const series = families.get('pulseboard_top_process_resident_memory_bytes')?.metrics.find((m) => m.labels?.pid === String(top?.pid));
+    expect(series?.labels).toMatchObject({ name: top?.name, user: top?.user, container: top?.container ?? '' });
+    expect(top?.name).not.toBe('');
   });
 
   it('has request latency as a histogram by route pattern and status class', async () => {

@@ -39,6 +39,7 @@ describe('the short command line', () => {
     ['nginx: worker process\0', 'nginx', 'nginx: worker process'],
     ['/usr/bin/pulseboard\0agent\0--redis\0redis://x\0', 'pulseboard', 'pulseboard agent'],
     ['/usr/sbin/sshd\0-D\0', 'sshd', 'sshd'],
+    ['/usr/lib/chromium/chromium --type=renderer --user-data-dir=/tmp/p-1\0\0', 'chromium', 'chromium'],
     ['', 'kworker/0:1', '[kworker/0:1]'],
     ['evil\x1b[31m\0', 'evil', 'evil?[31m'],
     [`/bin/${'x'.repeat(80)}\0`, 'x', `${'x'.repeat(47)}…`],

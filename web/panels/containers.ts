@@ -114,6 +114,7 @@ export function containersPanel(context: PanelContext): TopicPanel<'containers'>
       const history = recent.of(container.id);
       setText(row.name, container.name);
       setText(row.command, `${container.kind} · ${container.command}`);
+      row.command.title = container.command;
       setText(row.cpu, container.cpu === null ? '—' : formatPercent(container.cpu));
       setText(row.memory, memoryText(container));
       setText(row.tasks, String(container.pids));
