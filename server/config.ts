@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
@@ -23,6 +23,9 @@ export interface Config {
   portable: boolean;
   /** The Docker/Podman API socket the containers topic takes names from; null for names from cgroup paths only. */
   dockerSocket: string | null;
+  /** Where the host's /proc and /sys are (a container run with them mounted); null for /proc and /sys. */
+  procfs: string | null;
+  sysfs: string | null;
   /** Reverse-proxy mode: forward to this origin and measure the traffic. */
   proxy: URL | null;
   proxyPort: number;
@@ -71,7 +74,8 @@ type Kind =
   | 'origins'
   | 'redis'
   | 'name'
-  | 'socket';
+  | 'socket'
+  | 'dir';
 
 interface OptionSpec {
   key: keyof Config;
@@ -338,6 +342,22 @@ const OPTIONS: OptionSpec[] = [
     help: "Docker or Podman API socket that names containers (list calls only); '' for names from cgroup paths",
   },
   {
+    key: 'procfs',
+    flag: 'procfs',
+    env: 'PULSEBOARD_PROCFS',
+    kind: 'dir',
+    fallback: '',
+    help: "the host's /proc when pulseboard runs in a container with it mounted (e.g. /host/proc); default /proc",
+  },
+  {
+    key: 'sysfs',
+    flag: 'sysfs',
+    env: 'PULSEBOARD_SYSFS',
+    kind: 'dir',
+    fallback: '',
+    help: "the host's /sys when pulseboard runs in a container with it mounted (e.g. /host/sys); default /sys",
+  },
+  {
     key: 'portable',
     flag: 'portable',
     env: 'PULSEBOARD_PORTABLE',
@@ -448,6 +468,17 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
         throw bad('expected the absolute path of a Unix socket (at most 107 bytes), or an empty value to turn it off');
       }
       return raw;
+    }
+    case 'dir': {
+      if (raw === '') return null;
+      let isDirectory = false;
+      try {
+        isDirectory = statSync(raw).isDirectory();
+      } catch (error) {
+        throw bad(`cannot read the directory (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      if (!isDirectory) throw bad('not a directory');
+      return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
     }
     case 'boolean': {
       if (/^(1|true|yes)$/i.test(raw)) return true;

@@ -101,6 +101,8 @@ export class Monitor implements Board, LiveBoard {
         maxItems: config.maxItems,
         portable: config.portable,
         dockerSocket: config.dockerSocket,
+        procfs: config.procfs,
+        sysfs: config.sysfs,
       }));
     const host = options.host ?? (await readHostInfo());
     const requestCollectors = options.requestStats ? [options.requestStats.collector(config.intervalMs)] : [];

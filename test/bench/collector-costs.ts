@@ -37,6 +37,8 @@ export async function measureCollectorCosts(seconds: number): Promise<CollectorC
       maxItems: config.maxItems,
       portable: false,
       dockerSocket: config.dockerSocket,
+      procfs: null,
+      sysfs: null,
     })),
     requests.collector(config.intervalMs),
   ];

@@ -158,6 +158,8 @@ describe('the collectors of this host', () => {
       maxItems: 16,
       portable: false,
       dockerSocket: null,
+      procfs: null,
+      sysfs: null,
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const topics = collectors.map((c) => c.topic);
