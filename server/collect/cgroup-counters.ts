@@ -1,17 +1,16 @@
-import { join } from 'node:path';
 import type { ContainerPressure } from '../protocol.js';
 import type { CgroupLayout } from './cgroup-layout.js';
 import {
   cpuQuotaCores,
+  decimalAt,
   type IoBytes,
+  keyValue,
   parseBlkioServiceBytes,
   parseCpuMax,
-  parseFlatKeyed,
   parseIoStat,
   parseMemoryLimit,
   parsePressureSome,
-  parseProcs,
-  parseSingleValue,
+  procsSummary,
 } from './cgroup-parse.js';
 import { OptionalFile } from './optional-file.js';
 
@@ -31,107 +30,135 @@ export interface CgroupReading {
   pressure: ContainerPressure | null;
 }
 
+type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
+type Counters = Omit<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
+
 /**
- * A cgroup's files under one layout, each kept open after its first read. `procs()` is cheap and read for
- * every cgroup; the counters only for those that hold processes.
+ * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
+ * cgroup; the counters only for those that hold processes. The files read every sample are parsed from
+ * bytes in place; the rest as text.
  */
 export class CgroupFiles {
-  private readonly procsFiles: OptionalFile[];
+  private readonly procsFile: OptionalFile;
   private readonly files = new Map<string, OptionalFile>();
+  private limits: Limits | null = null;
 
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
     private readonly layout: CgroupLayout,
     private readonly path: string,
-    discoveryRoots: string[],
+    discoveryRoot: string,
     private readonly keepOpen: boolean,
   ) {
-    this.procsFiles = discoveryRoots.map((root) => new OptionalFile(join(root, path, 'cgroup.procs'), keepOpen));
+    this.procsFile = new OptionalFile(`${discoveryRoot}${path}/cgroup.procs`, keepOpen);
   }
 
-  /** The pids in this cgroup (in the first hierarchy that lists any); empty for a cgroup that only holds others. */
-  procs(): number[] {
-    for (const file of this.procsFiles) {
-      const text = file.read();
-      if (text) {
-        const pids = parseProcs(text);
-        if (pids.length > 0) return pids;
-      }
+  /** How many processes the cgroup holds itself, and the lowest pid; `first` is null for one that only holds others. */
+  procs(): { count: number; first: number | null } {
+    const bytes = this.procsFile.bytes();
+    return bytes ? procsSummary(bytes) : { count: 0, first: null };
+  }
+
+  /** The counters; the limits, which seldom change, are read again only with `withLimits` (and the first time). */
+  read(withLimits: boolean): CgroupReading {
+    if (withLimits || this.limits === null) {
+      this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
     }
-    return [];
-  }
-
-  read(): CgroupReading {
-    return this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
+    const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
+    return { ...counters, ...this.limits };
   }
 
   close(): void {
-    for (const file of this.procsFiles) file.close();
+    this.procsFile.close();
     for (const file of this.files.values()) file.close();
     this.files.clear();
   }
 
-  private text(root: string | null, name: string): string | null {
+  /** A control file, made once and found by name after (each name lives in one hierarchy, or the one v2 tree). */
+  private file(root: string | null, name: string): OptionalFile | null {
     if (root === null) return null;
-    const path = join(root, this.path, name);
-    let file = this.files.get(path);
+    let file = this.files.get(name);
     if (!file) {
-      file = new OptionalFile(path, this.keepOpen);
-      this.files.set(path, file);
+      file = new OptionalFile(`${root}${this.path}/${name}`, this.keepOpen);
+      this.files.set(name, file);
     }
-    return file.read();
+    return file;
   }
 
-  private readV2(root: string): CgroupReading {
-    const cpuStat = this.text(root, 'cpu.stat');
+  private text(root: string | null, name: string): string | null {
+    return this.file(root, name)?.read() ?? null;
+  }
+
+  /** A single-value file (`memory.current`, `pids.current`, `cpuacct.usage`). */
+  private number(root: string | null, name: string): number | null {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? decimalAt(bytes) : null;
+  }
+
+  /** One key of a `key value` file (`memory.stat`, `cpu.stat`); undefined when the file is missing. */
+  private keyed(root: string | null, name: string, key: string): number | null | undefined {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? keyValue(bytes, key) : undefined;
+  }
+
+  private limitsV2(root: string): Limits {
     const cpuMax = this.text(root, 'cpu.max');
-    const current = this.text(root, 'memory.current');
-    const memoryStat = this.text(root, 'memory.stat');
     const memoryMax = this.text(root, 'memory.max');
+    return {
+      cpuLimitCores: cpuMax === null ? null : parseCpuMax(cpuMax),
+      memoryLimit: memoryMax === null ? null : parseMemoryLimit(memoryMax),
+    };
+  }
+
+  private limitsV1(layout: Extract<CgroupLayout, { version: 1 }>): Limits {
+    const quota = this.text(layout.cpu, 'cpu.cfs_quota_us');
+    const period = this.text(layout.cpu, 'cpu.cfs_period_us');
+    const limit = this.text(layout.memory, 'memory.limit_in_bytes');
+    return {
+      cpuLimitCores: quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim())),
+      memoryLimit: limit === null ? null : parseMemoryLimit(limit),
+    };
+  }
+
+  private readV2(root: string): Counters {
+    const cpuUsec = this.keyed(root, 'cpu.stat', 'usage_usec') ?? null;
+    const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
     const ioStat = this.text(root, 'io.stat');
-    const tasks = this.text(root, 'pids.current');
+    const tasks = this.number(root, 'pids.current');
     const cpuPressure = this.text(root, 'cpu.pressure');
     const memoryPressure = this.text(root, 'memory.pressure');
     const ioPressure = this.text(root, 'io.pressure');
     return {
-      cpuUsec: cpuStat === null ? null : (parseFlatKeyed(cpuStat).get('usage_usec') ?? null),
-      cpuLimitCores: cpuMax === null ? null : parseCpuMax(cpuMax),
-      memory: memoryInUse(current, memoryStat, 'inactive_file'),
-      memoryLimit: memoryMax === null ? null : parseMemoryLimit(memoryMax),
+      cpuUsec,
+      memory,
       io: ioStat === null ? null : parseIoStat(ioStat),
-      tasks: tasks === null ? null : parseSingleValue(tasks),
+      tasks,
       pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
     };
   }
 
-  private readV1(layout: Extract<CgroupLayout, { version: 1 }>): CgroupReading {
-    const usage = this.text(layout.cpuacct, 'cpuacct.usage');
-    const quota = this.text(layout.cpu, 'cpu.cfs_quota_us');
-    const period = this.text(layout.cpu, 'cpu.cfs_period_us');
-    const current = this.text(layout.memory, 'memory.usage_in_bytes');
-    const memoryStat = this.text(layout.memory, 'memory.stat');
-    const limit = this.text(layout.memory, 'memory.limit_in_bytes');
+  private readV1(layout: Extract<CgroupLayout, { version: 1 }>): Counters {
+    const usageNs = this.number(layout.cpuacct, 'cpuacct.usage');
+    // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
+    const memory = memoryInUse(
+      this.number(layout.memory, 'memory.usage_in_bytes'),
+      this.keyed(layout.memory, 'memory.stat', 'total_inactive_file'),
+    );
     const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
-    const tasks = this.text(layout.pids, 'pids.current');
-    const usageNs = usage === null ? null : parseSingleValue(usage);
     return {
       cpuUsec: usageNs === null ? null : usageNs / 1000,
-      cpuLimitCores: quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim())),
-      // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
-      memory: memoryInUse(current, memoryStat, 'total_inactive_file'),
-      memoryLimit: limit === null ? null : parseMemoryLimit(limit),
+      memory,
       io: blkio === null ? null : parseBlkioServiceBytes(blkio),
-      tasks: tasks === null ? null : parseSingleValue(tasks),
+      tasks: this.number(layout.pids, 'pids.current'),
       pressure: null,
     };
   }
 }
 
-function memoryInUse(current: string | null, stat: string | null, inactiveKey: string): number | null {
-  const usage = current === null ? null : parseSingleValue(current);
+/** Usage less the inactive file cache; without memory.stat (undefined), the usage as it is. */
+function memoryInUse(usage: number | null, inactive: number | null | undefined): number | null {
   if (usage === null) return null;
-  const inactive = stat === null ? 0 : (parseFlatKeyed(stat).get(inactiveKey) ?? 0);
-  return Math.max(0, usage - inactive);
+  return Math.max(0, usage - (inactive ?? 0));
 }
 
 function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {

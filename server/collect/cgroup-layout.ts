@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -33,40 +33,71 @@ export function detectCgroupLayout(cgroupRoot: string): CgroupLayout | null {
   return existsSync(join(unified, 'cgroup.controllers')) ? { version: 2, root: unified } : null;
 }
 
-/** Hierarchies walked to find containers: every cgroup holding a process in one of them is one. */
-export function discoveryRoots(layout: CgroupLayout): string[] {
-  if (layout.version === 2) return [layout.root];
-  return [layout.memory, layout.cpuacct].filter((dir): dir is string => dir !== null);
+/**
+ * The hierarchy walked to find containers: the v2 tree, or on v1 the memory hierarchy (where Docker,
+ * Kubernetes and systemd's accounting put every container), else cpuacct.
+ */
+export function discoveryRoot(layout: CgroupLayout): string | null {
+  if (layout.version === 2) return layout.root;
+  return layout.memory ?? layout.cpuacct;
 }
+
+/** Limits (CPU quota, memory limit) seldom change: each container's are read again every this many samples (30 s). */
+export const LIMITS_EVERY = 6;
 
 /** Deeper than Kubernetes nests (`/kubepods.slice/<qos>.slice/<pod>.slice/<container>.scope`), with room. */
 export const MAX_DEPTH = 8;
 /** A bound on the directories one walk visits, so a host with runaway cgroups costs a known amount. */
 export const MAX_CGROUPS = 4096;
-
 /**
- * Every cgroup below the roots, as paths relative to its hierarchy (`/system.slice/nginx.service`);
- * the root itself is the host, not a container. Paths found in more than one hierarchy are listed once.
+ * Lists every cgroup below a root, as paths relative to it (`/system.slice/nginx.service`); the root itself
+ * is the host, not a container. Listing a directory is most of the walk's cost (each holds dozens of control
+ * files), so a cgroup that had no child cgroup last time is listed again only when its link count says it
+ * has one now: a directory's link count is 2 plus its subdirectories (kernfs keeps it so, as Unix file
+ * systems do), and one stat is much cheaper than a listing.
  */
-export function listCgroups(roots: string[]): string[] {
-  const found = new Set<string>();
-  for (const root of roots) {
-    const pending: { dir: string; path: string; depth: number }[] = [{ dir: root, path: '', depth: 0 }];
-    while (pending.length > 0 && found.size < MAX_CGROUPS) {
-      const { dir, path, depth } = pending.pop() as { dir: string; path: string; depth: number };
-      let entries: import('node:fs').Dirent[];
+export class CgroupWalker {
+  private leaves = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  walk(): string[] {
+    const found: string[] = [];
+    const leaves = new Set<string>();
+    const pending: { path: string; depth: number }[] = [{ path: '', depth: 0 }];
+    while (pending.length > 0 && found.length < MAX_CGROUPS) {
+      const { path, depth } = pending.pop() as { path: string; depth: number };
+      const dir = `${this.root}${path}`;
+      if (this.leaves.has(path) && !hasSubdirectories(dir)) {
+        leaves.add(path);
+        continue;
+      }
+      let entries: Dirent[];
       try {
         entries = readdirSync(dir, { withFileTypes: true });
       } catch {
         continue; // removed while we walked
       }
+      let children = 0;
       for (const entry of entries) {
         if (!entry.isDirectory()) continue;
         const child = `${path}/${entry.name}`;
-        found.add(child);
-        if (depth + 1 < MAX_DEPTH) pending.push({ dir: join(dir, entry.name), path: child, depth: depth + 1 });
+        found.push(child);
+        children++;
+        if (depth + 1 < MAX_DEPTH) pending.push({ path: child, depth: depth + 1 });
       }
+      if (children === 0) leaves.add(path);
     }
+    this.leaves = leaves;
+    return found;
   }
-  return [...found];
+}
+
+/** A directory's link count is 2 (itself and `.`) plus one per subdirectory's `..`; a stat that fails says list it. */
+function hasSubdirectories(dir: string): boolean {
+  try {
+    return statSync(dir).nlink > 2;
+  } catch {
+    return true;
+  }
 }

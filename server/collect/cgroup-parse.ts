@@ -6,18 +6,6 @@
 /** Limits at or above this are "no limit": cgroup v1 writes PAGE_COUNTER_MAX pages (~2^63 bytes). */
 const UNLIMITED_FROM = 2 ** 60;
 
-/** `key value` lines (`cpu.stat`, `memory.stat`, v1 `cpuacct.stat`), values as numbers. */
-export function parseFlatKeyed(text: string): Map<string, number> {
-  const fields = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const space = line.indexOf(' ');
-    if (space <= 0) continue;
-    const value = Number(line.slice(space + 1));
-    if (Number.isFinite(value)) fields.set(line.slice(0, space), value);
-  }
-  return fields;
-}
-
 /** One number (`memory.current`, `pids.current`, v1 `cpuacct.usage`); null when the file holds `max` or nothing. */
 export function parseSingleValue(text: string): number | null {
   const trimmed = text.trim();
@@ -81,9 +69,49 @@ export function parsePressureSome(text: string): number | null {
   return match ? Number(match[1]) : null;
 }
 
-/** `cgroup.procs`: the pids, one per line. */
-export function parseProcs(text: string): number[] {
-  const pids: number[] = [];
-  for (const line of text.split('\n')) if (line !== '' && /^\d+$/.test(line)) pids.push(Number(line));
-  return pids;
+/*
+ * Byte-level forms of the parsers above, for the files read for every container every sample: they read
+ * the shared read buffer in place, without making a string of it (measured: half the collector's CPU).
+ */
+
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+const NEWLINE = 10;
+
+/** The decimal number starting at `start`, or null when no digit is there (`max`). */
+export function decimalAt(bytes: Uint8Array, start = 0): number | null {
+  let value = 0;
+  let i = start;
+  for (; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    if (byte < DIGIT_0 || byte > DIGIT_9) break;
+    value = value * 10 + (byte - DIGIT_0);
+  }
+  return i === start ? null : value;
+}
+
+/** The value of one `key value` line (memory.stat, cpu.stat), found without reading the other lines. */
+export function keyValue(bytes: Buffer, key: string): number | null {
+  const prefix = `${key} `;
+  let at = bytes.indexOf(prefix, 0, 'latin1');
+  // A match must start a line: `inactive_file` is not `total_inactive_file`.
+  while (at > 0 && bytes[at - 1] !== NEWLINE) at = bytes.indexOf(prefix, at + 1, 'latin1');
+  return at === -1 ? null : decimalAt(bytes, at + prefix.length);
+}
+
+/** `cgroup.procs`: how many processes, and the lowest pid (the container's first process), or null when empty. */
+export function procsSummary(bytes: Uint8Array): { count: number; first: number | null } {
+  let count = 0;
+  let first: number | null = null;
+  let lineStart = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== NEWLINE) continue;
+    const pid = i > lineStart ? decimalAt(bytes, lineStart) : null;
+    if (pid !== null) {
+      count++;
+      if (first === null || pid < first) first = pid;
+    }
+    lineStart = i + 1;
+  }
+  return { count, first };
 }

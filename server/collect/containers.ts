@@ -1,10 +1,10 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ContainerInfo, ContainerNearLimit, ContainersSample } from '../protocol.js';
 import { CgroupFiles, type CgroupReading } from './cgroup-counters.js';
-import { detectCgroupLayout, discoveryRoots, listCgroups } from './cgroup-layout.js';
+import { CgroupWalker, detectCgroupLayout, discoveryRoot, LIMITS_EVERY } from './cgroup-layout.js';
 import type { Collector } from './collector.js';
 import { shortCommand } from './command-line.js';
-import { identifyCgroup } from './container-identity.js';
+import { type CgroupIdentity, identifyCgroup } from './container-identity.js';
 import type { DockerNames } from './docker-names.js';
 import { parseNetDev } from './procfs-parse.js';
 import { perSecond } from './rate.js';
@@ -44,25 +44,39 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
   const layout = detectCgroupLayout(options.cgroupRoot);
   if (!layout) return null;
   const { procRoot, dockerNames } = options;
-  const roots = discoveryRoots(layout);
+  const root = discoveryRoot(layout);
+  if (!root) return null;
+  const walker = new CgroupWalker(root);
+  let samples = 0;
   const files = new Map<string, CgroupFiles>();
-  const commands = new Map<string, { pid: number; command: string }>();
+  /** What is read once per first process of a container: its command line and its network namespace. */
+  const firstProcess = new Map<string, { pid: number; command: string; netns: string | null }>();
+  const identities = new Map<string, CgroupIdentity>();
   let previous = new Map<string, Previous>();
   const hostNetns = readLink(`${procRoot}/1/ns/net`);
 
-  const commandOf = (id: string, pid: number): string => {
-    const known = commands.get(id);
-    if (known?.pid === pid) return known.command;
+  const firstProcessOf = (id: string, pid: number) => {
+    const known = firstProcess.get(id);
+    if (known?.pid === pid) return known;
     const cmdline = readText(`${procRoot}/${pid}/cmdline`);
     // Unreadable (exited, or hidden by hidepid): say so rather than guess.
     const command = cmdline === null ? '?' : shortCommand(cmdline, (readText(`${procRoot}/${pid}/comm`) ?? '?').trim());
-    commands.set(id, { pid, command });
-    return command;
+    const read = { pid, command, netns: readLink(`${procRoot}/${pid}/ns/net`) };
+    firstProcess.set(id, read);
+    return read;
+  };
+
+  const identityOf = (path: string): CgroupIdentity => {
+    let identity = identities.get(path);
+    if (!identity) {
+      identity = identifyCgroup(path);
+      identities.set(path, identity);
+    }
+    return identity;
   };
 
   /** Bytes received and sent in the process's network namespace, when it is not the host's. */
-  const networkOf = (pid: number): { rx: number; tx: number } | null => {
-    const netns = readLink(`${procRoot}/${pid}/ns/net`);
+  const networkOf = (pid: number, netns: string | null): { rx: number; tx: number } | null => {
     if (netns === null || hostNetns === null || netns === hostNetns) return null;
     const text = readText(`${procRoot}/${pid}/net/dev`);
     if (text === null) return null;
@@ -77,28 +91,32 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
   };
 
   const sample = (t: number): ContainersSample => {
-    const paths = listCgroups(roots);
+    const paths = walker.walk();
+    samples++;
     const listed = new Set(paths);
     for (const [path, cgroup] of files) {
       if (listed.has(path)) continue;
       cgroup.close();
       files.delete(path);
-      commands.delete(path);
+      firstProcess.delete(path);
+      identities.delete(path);
     }
     const current = new Map<string, Previous>();
     const all: ContainerInfo[] = [];
     const engineIds: string[] = [];
-    for (const path of paths) {
+    for (const [index, path] of paths.entries()) {
       let cgroup = files.get(path);
       if (!cgroup) {
-        cgroup = new CgroupFiles(layout, path, roots, files.size < KEPT_OPEN_CGROUPS);
+        cgroup = new CgroupFiles(layout, path, root, files.size < KEPT_OPEN_CGROUPS);
         files.set(path, cgroup);
       }
-      const pids = cgroup.procs();
-      const firstPid = pids.length > 0 ? Math.min(...pids) : null;
+      const procs = cgroup.procs();
+      const firstPid = procs.first;
       if (firstPid === null) continue;
-      const reading = cgroup.read();
-      const network = networkOf(firstPid);
+      // Each container's limits every LIMITS_EVERY samples, a share of them each time: no sample reads them all.
+      const reading = cgroup.read((samples + index) % LIMITS_EVERY === 0);
+      const first = firstProcessOf(path, firstPid);
+      const network = networkOf(firstPid, first.netns);
       const now: Previous = {
         t,
         cpuUsec: reading.cpuUsec,
@@ -108,7 +126,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
         netTx: network?.tx ?? null,
       };
       current.set(path, now);
-      const identity = identifyCgroup(path);
+      const identity = identityOf(path);
       const engine = identity.containerId ? dockerNames?.lookup(identity.containerId) : undefined;
       if (identity.containerId) engineIds.push(identity.containerId);
       all.push({
@@ -116,11 +134,11 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
         name: engine?.name ?? identity.name,
         kind: identity.kind,
         image: engine?.image ?? null,
-        command: commandOf(path, firstPid),
+        command: first.command,
         ...rates(previous.get(path), now, reading),
         memory: reading.memory,
         memoryLimit: reading.memoryLimit,
-        pids: reading.tasks ?? pids.length,
+        pids: reading.tasks ?? procs.count,
         pressure: reading.pressure,
       });
     }

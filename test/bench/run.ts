@@ -1,9 +1,9 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
+// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,containers  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
-// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15
+// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15  BENCH_CONTAINERS_SECONDS=60
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserResult, benchBrowser } from './browser.js';
 import { type BundleResult, benchBundle } from './bundle.js';
+import { BENCH_CGROUPS, benchFixtureCgroups, benchRealCgroups, type ContainersCost } from './containers.js';
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
@@ -18,7 +19,7 @@ import { TASKSET } from './procs.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser').split(','));
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,containers').split(','));
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -183,6 +184,19 @@ function browserRows(browser: BrowserResult): Row[] {
   ];
 }
 
+/** Issue 17's budget for the containers collector: 0.05 % of a core with 50 cgroups at its 5 s cadence. */
+const CONTAINERS_BUDGET_PERCENT = 0.05;
+
+function containersRows(costs: ContainersCost[]): Row[] {
+  return costs.map((cost) => ({
+    measure: `containers collector, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
+    ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
+    peer: '-',
+    ratio: '-',
+    command: cost.command,
+  }));
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const rows: Row[] = [];
@@ -209,6 +223,16 @@ async function main(): Promise<void> {
   await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
+
+  await step(
+    'containers',
+    async () => {
+      const seconds = Number(env('BENCH_CONTAINERS_SECONDS', '60'));
+      const real = await benchRealCgroups(seconds);
+      return [...(real ? [real] : []), await benchFixtureCgroups(seconds)];
+    },
+    containersRows,
+  );
 
   const table = formatTable(rows);
   const date = new Date().toISOString();
