@@ -29,7 +29,9 @@ export class OptionalFile {
       try {
         this.fd = openSync(this.path, 'r');
       } catch {
-        this.fd = null;
+        // Kept open: missing for good (a controller that is not mounted). Opened per read: try again next time.
+        this.fd = this.keepOpen ? null : undefined;
+        return null;
       }
     }
     if (this.fd === null) return null;

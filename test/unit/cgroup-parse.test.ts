@@ -1,4 +1,4 @@
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CgroupWalker } from '../../server/collect/cgroup-layout.js';
@@ -12,6 +12,7 @@ import {
   parsePressureSome,
   procsSummary,
 } from '../../server/collect/cgroup-parse.js';
+import { OptionalFile } from '../../server/collect/optional-file.js';
 import { ioStatV2, memoryStatV2, pressure, tempDir } from '../fixtures/cgroup-trees.js';
 
 const bytes = (text: string) => Buffer.from(text, 'latin1');
@@ -68,5 +69,20 @@ describe('the cgroup walk', () => {
 
     rmdirSync(join(root, 'system.slice/b.service'));
     expect(walker.walk()).not.toContain('/system.slice/b.service');
+  });
+});
+
+describe('a file read per open (cgroups past the kept-open budget)', () => {
+  it('reads fresh contents each time, null while missing, and keeps no descriptor', () => {
+    const path = join(tempDir('pulseboard-file-'), 'memory.current');
+    const file = new OptionalFile(path, false);
+    expect(file.read()).toBeNull();
+    writeFileSync(path, '100\n');
+    expect(file.read()).toBe('100\n');
+    const open = () => readdirSync('/proc/self/fd').length;
+    const before = open();
+    writeFileSync(path, '200\n');
+    expect(file.read()).toBe('200\n');
+    expect(open()).toBe(before);
   });
 });
