@@ -1,4 +1,4 @@
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
@@ -22,6 +22,11 @@ export interface Config {
   maxItems: number;
   maxClientBufferBytes: number;
   portable: boolean;
+  /** The Docker/Podman API socket the containers topic takes names from; null for names from cgroup paths only. */
+  dockerSocket: string | null;
+  /** Where the host's /proc and /sys are (a container run with them mounted); null for /proc and /sys. */
+  procfs: string | null;
+  sysfs: string | null;
   /** Reverse-proxy mode: forward to this origin and measure the traffic. */
   proxy: URL | null;
   proxyPort: number;
@@ -75,7 +80,9 @@ type Kind =
   | 'redis'
   | 'name'
   | 'dir'
-  | 'retention';
+  | 'retention'
+  | 'socket'
+  | 'mounted-dir';
 
 interface OptionSpec {
   key: keyof Config;
@@ -350,6 +357,30 @@ const OPTIONS: OptionSpec[] = [
     help: 'PEM private key of --tls-cert',
   },
   {
+    key: 'dockerSocket',
+    flag: 'docker-socket',
+    env: 'PULSEBOARD_DOCKER_SOCKET',
+    kind: 'socket',
+    fallback: '/var/run/docker.sock',
+    help: "Docker or Podman API socket that names containers (list calls only); '' for names from cgroup paths",
+  },
+  {
+    key: 'procfs',
+    flag: 'procfs',
+    env: 'PULSEBOARD_PROCFS',
+    kind: 'mounted-dir',
+    fallback: '',
+    help: "the host's /proc when pulseboard runs in a container with it mounted (e.g. /host/proc); default /proc",
+  },
+  {
+    key: 'sysfs',
+    flag: 'sysfs',
+    env: 'PULSEBOARD_SYSFS',
+    kind: 'mounted-dir',
+    fallback: '',
+    help: "the host's /sys when pulseboard runs in a container with it mounted (e.g. /host/sys); default /sys",
+  },
+  {
     key: 'portable',
     flag: 'portable',
     env: 'PULSEBOARD_PORTABLE',
@@ -461,6 +492,26 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       const retention = parseRetention(raw);
       if (!retention.ok) throw bad(retention.error);
       return retention.value;
+    }
+    case 'socket': {
+      // Need not exist yet: the daemon may start after us, and names fall back to cgroup paths meanwhile.
+      if (raw === '') return null;
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+      if (!raw.startsWith('/') || /[\u0000-\u001f\u007f]/.test(raw) || Buffer.byteLength(raw) > 107) {
+        throw bad('expected the absolute path of a Unix socket (at most 107 bytes), or an empty value to turn it off');
+      }
+      return raw;
+    }
+    case 'mounted-dir': {
+      if (raw === '') return null;
+      let isDirectory = false;
+      try {
+        isDirectory = statSync(raw).isDirectory();
+      } catch (error) {
+        throw bad(`cannot read the directory (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      if (!isDirectory) throw bad('not a directory');
+      return raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
     }
     case 'boolean': {
       if (/^(1|true|yes)$/i.test(raw)) return true;

@@ -121,6 +121,9 @@ export class Monitor implements Board, LiveBoard {
         excludeFsTypes: config.excludeFsTypes ?? DEFAULT_EXCLUDE_FS_TYPES,
         maxItems: config.maxItems,
         portable: config.portable,
+        dockerSocket: config.dockerSocket,
+        procfs: config.procfs,
+        sysfs: config.sysfs,
       }));
     const host = options.host ?? (await readHostInfo());
     const requestCollectors = options.requestStats ? [options.requestStats.collector(config.intervalMs)] : [];

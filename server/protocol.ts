@@ -5,7 +5,18 @@
  */
 
 /** Topics a client can subscribe to with `?topics=`; each is also the SSE event name of its samples. */
-export const TOPICS = ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'processes', 'requests'] as const;
+export const TOPICS = [
+  'cpu',
+  'memory',
+  'network',
+  'disk',
+  'filesystem',
+  'temperature',
+  'process',
+  'processes',
+  'containers',
+  'requests',
+] as const;
 export type Topic = (typeof TOPICS)[number];
 
 /** CPU use in percent (0..100) over the last interval; load averages as the kernel reports them. */
@@ -93,8 +104,12 @@ export interface ProcessSample {
 
 export interface ProcessInfo {
   pid: number;
-  /** The kernel's short command name (up to 15 characters). */
+  /** Its short command line (`node server.js`, `postgres: checkpointer`); a kernel thread's name in brackets. */
   name: string;
+  /** The user it runs as (effective uid), by name where the passwd file knows it, else the number. */
+  user: string;
+  /** The container (cgroup) it runs in, named as the containers topic names it; null in the root cgroup. */
+  container: string | null;
   /** Percent of one core over the last sample period (a busy 4-thread process can show 400). */
   cpu: number;
   /** Resident memory, bytes. */
@@ -107,6 +122,64 @@ export interface ProcessesSample {
   /** Processes on the host. */
   count: number;
   top: ProcessInfo[];
+}
+
+export type ContainerKind = 'docker' | 'podman' | 'kubernetes' | 'systemd' | 'cgroup';
+
+/** Some-stall percentages over the last 10 s (PSI `avg10`), where the kernel keeps them for the cgroup. */
+export interface ContainerPressure {
+  cpu: number;
+  memory: number;
+  io: number;
+}
+
+/** A container: a cgroup that holds processes (a Docker, Podman or Kubernetes container, a systemd unit, any other). */
+export interface ContainerInfo {
+  /** The cgroup path, e.g. `/system.slice/docker-3f2a….scope`: unique while the container runs. */
+  id: string;
+  /** The Docker/Podman name when its API answered, else one read from the path (unit name, short id, last segment). */
+  name: string;
+  kind: ContainerKind;
+  /** The image, from the Docker/Podman API; null without it. */
+  image: string | null;
+  /** Short command line of its first process, e.g. `node server.js`. */
+  command: string;
+  /** Percent of one core over the last period; null on its first sample or without the cpuacct controller. */
+  cpu: number | null;
+  /** Percent of its CPU quota; null without a quota. */
+  cpuOfLimit: number | null;
+  /** Bytes in use without the reclaimable page cache (usage less inactive_file); null without the memory controller. */
+  memory: number | null;
+  /** Bytes; null when unlimited. */
+  memoryLimit: number | null;
+  /** Block I/O, bytes per second; null without the io/blkio controller or on its first sample. */
+  ioRead: number | null;
+  ioWrite: number | null;
+  /** Network bytes per second of its own network namespace; null when it shares the host's, or on its first sample. */
+  netRx: number | null;
+  netTx: number | null;
+  /** Tasks (`pids.current`), or processes listed in `cgroup.procs` without the pids controller. */
+  pids: number;
+  /** null where the kernel keeps no pressure figures for the cgroup (cgroup v1, PSI off). */
+  pressure: ContainerPressure | null;
+}
+
+/** The container using the largest share of its memory limit. */
+export interface ContainerNearLimit {
+  id: string;
+  name: string;
+  /** Memory in use, percent of its limit. */
+  percent: number;
+}
+
+/** The busiest containers by CPU and the largest by memory (each listed once), every 5 s or the interval. */
+export interface ContainersSample {
+  t: number;
+  /** Containers found. */
+  count: number;
+  top: ContainerInfo[];
+  /** Among every container found, listed or not, the one closest to its memory limit; null when none has a limit. */
+  closestToLimit: ContainerNearLimit | null;
 }
 
 export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx' | 'aborted';
@@ -158,6 +231,7 @@ export interface SampleByTopic {
   temperature: TemperatureSample;
   process: ProcessSample;
   processes: ProcessesSample;
+  containers: ContainersSample;
   requests: RequestsSample;
 }
 export type Sample = SampleByTopic[Topic];
@@ -213,7 +287,7 @@ export interface HelloPayload {
   /** fresh: first connect; resume: missed events follow; reset: discard what you hold, a backfill follows. */
   mode: HelloMode;
   collectors: CollectorHealth[];
-  /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C). */
+  /** Warning / critical levels per gauge (cpu %, memory %, fullest filesystem %, lag p99 ms, error %, °C, container memory % of its limit). */
   thresholds: Thresholds;
   /** Durable history (absent on a fleet hub's boards). */
   history?: HistoryStatus;
@@ -264,7 +338,7 @@ export interface HistoryStatus {
 export type AlertSeverity = 'warning' | 'critical';
 
 /** The single numbers alert rules and thresholds are about, each derived from one topic's samples. */
-export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature'] as const;
+export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory'] as const;
 export type Gauge = (typeof GAUGES)[number];
 
 /** Levels at which the page colours a gauge's number and bands its chart; same unit as the gauge. */

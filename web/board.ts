@@ -10,6 +10,7 @@ import type {
 } from '../server/protocol.js';
 import type { RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
+import { containersPanel } from './panels/containers.js';
 import { cpuPanel } from './panels/cpu.js';
 import { diskPanel } from './panels/disk.js';
 import { filesystemPanel } from './panels/filesystem.js';
@@ -31,6 +32,7 @@ const PANELS: { [T in Topic]: (context: PanelContext) => TopicPanel<T> } = {
   temperature: temperaturePanel,
   process: processPanel,
   processes: processesPanel,
+  containers: containersPanel,
   requests: requestsPanel,
 };
 

@@ -13,6 +13,7 @@ export const METRICS = {
   filesystem: () => ({}),
   temperature: (s) => ({ main: s.main, max: s.max }),
   processes: () => ({}),
+  containers: () => ({}),
   process: (s) => ({ lagP50: s.lagP50, lagP99: s.lagP99 }),
   requests: (s) => {
     const perSecond = (n: number) => (s.count > 0 ? (n * s.rate) / s.count : 0);

@@ -54,6 +54,7 @@ const EVENTS: Record<EventName, true> = {
   temperature: true,
   process: true,
   processes: true,
+  containers: true,
   requests: true,
   health: true,
   alert: true,

@@ -18,12 +18,14 @@ const UNITS: Record<Gauge, { label: string; unit: string }> = {
   lag: { label: 'event-loop lag p99', unit: ' ms' },
   errors: { label: 'failed requests (5xx, aborted) over the last minute', unit: ' %' },
   temperature: { label: 'temperature', unit: ' °C' },
+  containerMemory: { label: 'container memory use of its limit', unit: ' %' },
 };
 
 /** Fewer requests than this in the minute make the error share meaningless (1 of 2 is not "50 % errors"). */
 export const MIN_REQUESTS_FOR_ERROR_SHARE = 20;
 
-type Reading = { gauge: Gauge; value: number } | null;
+/** A gauge's value; `subject` names what it is about when the gauge spans many (the container). */
+type Reading = { gauge: Gauge; value: number; subject?: string } | null;
 const percent = (part: number, whole: number) => (whole > 0 ? (part * 100) / whole : 0);
 
 const READERS: { [T in Topic]?: (sample: SampleByTopic[T]) => Reading } = {
@@ -35,6 +37,11 @@ const READERS: { [T in Topic]?: (sample: SampleByTopic[T]) => Reading } = {
   requests: ({ window }) =>
     window.count >= MIN_REQUESTS_FOR_ERROR_SHARE ? { gauge: 'errors', value: percent(window.errors, window.count) } : null,
   temperature: (sample) => ({ gauge: 'temperature', value: sample.main }),
+  // No container with a limit reads 0, so an alert about one that went away resolves.
+  containers: ({ closestToLimit }) =>
+    closestToLimit
+      ? { gauge: 'containerMemory', value: closestToLimit.percent, subject: closestToLimit.name }
+      : { gauge: 'containerMemory', value: 0 },
 };
 
 /** The gauge a sample of `topic` gives, or null (a topic no rule looks at, or too little data). */
@@ -43,8 +50,9 @@ export function gaugeOf<T extends Topic>(topic: T, sample: SampleByTopic[T]): Re
   return read ? read(sample) : null;
 }
 
-export function describeAlert(rule: AlertRule, value: number, state: AlertPayload['state']): string {
-  const { label, unit } = UNITS[rule.metric];
+export function describeAlert(rule: AlertRule, value: number, state: AlertPayload['state'], subject?: string): string {
+  const { unit } = UNITS[rule.metric];
+  const label = subject ? `${UNITS[rule.metric].label} (${subject})` : UNITS[rule.metric].label;
   const shown = `${Math.round(value * 10) / 10}${unit}`;
   if (state === 'resolved') return `${label} back to ${shown} (${rule.name}: above ${rule.above}${unit})`;
   const held = rule.forMs > 0 ? ` for ${Math.round(rule.forMs / 1000)} s` : '';
@@ -76,7 +84,7 @@ export class AlertEngine {
     if (!reading) return;
     for (const rule of this.rules) {
       if (rule.metric !== reading.gauge) continue;
-      this.step(rule, this.states.get(rule.name) as RuleState, reading.value, sample.t);
+      this.step(rule, this.states.get(rule.name) as RuleState, reading, sample.t);
     }
   }
 
@@ -87,7 +95,8 @@ export class AlertEngine {
     return firing.sort((a, b) => a.since - b.since);
   }
 
-  private step(rule: AlertRule, state: RuleState, value: number, t: number): void {
+  private step(rule: AlertRule, state: RuleState, reading: NonNullable<Reading>, t: number): void {
+    const { value, subject } = reading;
     const change = (kind: AlertPayload['state'], since: number): AlertPayload => ({
       t,
       rule: rule.name,
@@ -97,7 +106,7 @@ export class AlertEngine {
       value,
       threshold: rule.above,
       since,
-      message: describeAlert(rule, value, kind),
+      message: describeAlert(rule, value, kind, subject),
     });
     if (value > rule.above) {
       state.pendingSince ??= t;

@@ -16,6 +16,7 @@ export const DEFAULT_RULES: AlertRule[] = [
   { name: 'filesystem-full', metric: 'filesystem', above: 90, forMs: 0, severity: 'critical' },
   { name: 'event-loop-lag', metric: 'lag', above: 200, forMs: 0, severity: 'critical' },
   { name: 'request-errors', metric: 'errors', above: 5, forMs: 0, severity: 'critical' },
+  { name: 'container-memory-limit', metric: 'containerMemory', above: 90, forMs: 0, severity: 'critical' },
 ];
 
 export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
@@ -25,6 +26,7 @@ export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
   lag: { warning: 100, critical: 200 },
   errors: { warning: 1, critical: 5 },
   temperature: { warning: 75, critical: 90 },
+  containerMemory: { warning: 80, critical: 90 },
 };
 
 export const DEFAULT_ALERT_SETTINGS: AlertSettings = { rules: DEFAULT_RULES, thresholds: DEFAULT_THRESHOLDS };

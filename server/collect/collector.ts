@@ -28,6 +28,11 @@ export interface CollectorOptions {
   excludeFsTypes: RegExp;
   /** Upper bound on the interfaces / mounts listed in one sample, so payloads stay bounded. */
   maxItems: number;
+  /** The Docker/Podman API socket containers are named from; null to name them from cgroup paths only. */
+  dockerSocket: string | null;
+  /** The host's /proc and /sys (default /proc and /sys): a container watching its host has them mounted elsewhere. */
+  procfs: string | null;
+  sysfs: string | null;
   /** Force the portable systeminformation sources even where /proc is available (tests, comparisons). */
   portable: boolean;
 }

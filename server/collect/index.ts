@@ -1,12 +1,16 @@
 import { accessSync, constants } from 'node:fs';
 import { platform } from 'node:os';
 import type { Collector, CollectorOptions } from './collector.js';
+import { containerName } from './container-identity.js';
+import { cgroupContainersCollector } from './containers.js';
 import { portableCpuCollector, procfsCpuCollector } from './cpu.js';
 import { portableDiskCollector, procfsDiskCollector } from './disk.js';
+import { DockerNames } from './docker-names.js';
 import { portableFilesystemCollector, procfsFilesystemCollector } from './filesystem.js';
 import { portableMemoryCollector, procfsMemoryCollector } from './memory.js';
 import { portableNetworkCollector, procfsNetworkCollector } from './network.js';
 import { processCollector } from './process.js';
+import { UserNames } from './process-details.js';
 import { pageSizeFromStatm, portableProcessesCollector, procfsProcessesCollector } from './processes.js';
 import { portableTemperatureCollector, sysfsTemperatureCollector } from './temperature.js';
 
@@ -18,11 +22,13 @@ export const DEFAULT_EXCLUDE_FS_TYPES =
 /** Top processes are listed every 5 s: a full /proc walk at 1 Hz would cost more than everything else. */
 export const PROCESSES_INTERVAL_MS = 5000;
 
-function procfsReadable(): boolean {
+/** Containers every 5 s, like processes: the cgroup walk is cheap, but their numbers move slowly. */
+export const CONTAINERS_INTERVAL_MS = 5000;
+
+function procfsReadable(procRoot: string): boolean {
   if (platform() !== 'linux') return false;
   try {
-    for (const file of ['/proc/stat', '/proc/meminfo', '/proc/net/dev', '/proc/diskstats', '/proc/loadavg'])
-      accessSync(file, constants.R_OK);
+    for (const file of ['stat', 'meminfo', 'net/dev', 'diskstats', 'loadavg']) accessSync(`${procRoot}/${file}`, constants.R_OK);
     return true;
   } catch {
     return false;
@@ -35,14 +41,16 @@ function procfsReadable(): boolean {
  */
 export async function createCollectors(options: CollectorOptions): Promise<Collector[]> {
   const { intervalMs } = options;
+  const procRoot = options.procfs ?? '/proc';
+  const sysRoot = options.sysfs ?? '/sys';
   const interfaces = { exclude: options.excludeInterfaces, maxItems: options.maxItems };
-  const useProcfs = !options.portable && procfsReadable();
+  const useProcfs = !options.portable && procfsReadable(procRoot);
   const collectors: Collector[] = useProcfs
     ? [
-        procfsCpuCollector(intervalMs),
-        procfsMemoryCollector(intervalMs),
-        procfsNetworkCollector(intervalMs, interfaces),
-        procfsDiskCollector(intervalMs),
+        procfsCpuCollector(intervalMs, procRoot),
+        procfsMemoryCollector(intervalMs, procRoot),
+        procfsNetworkCollector(intervalMs, interfaces, procRoot),
+        procfsDiskCollector(intervalMs, procRoot, `${sysRoot}/block`),
       ]
     : [
         portableCpuCollector(intervalMs),
@@ -57,16 +65,30 @@ export async function createCollectors(options: CollectorOptions): Promise<Colle
       : portableFilesystemCollector(options.filesystemIntervalMs, mounts),
   );
   const temperature = useProcfs
-    ? sysfsTemperatureCollector(Math.max(intervalMs, 5000), '/sys/class', options.maxItems)
+    ? sysfsTemperatureCollector(Math.max(intervalMs, 5000), `${sysRoot}/class`, options.maxItems)
     : await portableTemperatureCollector(Math.max(intervalMs, 10_000));
   if (temperature) collectors.push(temperature);
   collectors.push(processCollector(intervalMs));
   const processesCadence = Math.max(intervalMs, PROCESSES_INTERVAL_MS);
+  // One list of Docker/Podman names for both: a process's container is named as the containers topic names it.
+  const dockerNames = useProcfs && options.dockerSocket ? new DockerNames(options.dockerSocket) : null;
+  // The host's users are in the host's /etc/passwd: through its init's root when /proc is the host's, mounted.
+  const passwd = procRoot === '/proc' ? '/etc/passwd' : `${procRoot}/1/root/etc/passwd`;
+  const naming = { users: new UserNames(passwd), containerOf: (cgroup: string) => containerName(cgroup, dockerNames) };
   collectors.push(
     useProcfs
-      ? procfsProcessesCollector(processesCadence, pageSizeFromStatm())
+      ? procfsProcessesCollector(processesCadence, pageSizeFromStatm(), naming, procRoot)
       : portableProcessesCollector(Math.max(processesCadence, 10_000)),
   );
+  const containers = useProcfs
+    ? cgroupContainersCollector({
+        cadenceMs: Math.max(intervalMs, CONTAINERS_INTERVAL_MS),
+        cgroupRoot: `${sysRoot}/fs/cgroup`,
+        procRoot,
+        dockerNames,
+      })
+    : null;
+  if (containers) collectors.push(containers);
   await Promise.all(collectors.map((collector) => collector.init?.()));
   return collectors;
 }

@@ -2,6 +2,7 @@ import {
   type AlertPayload,
   type AlertSeverity,
   type CollectorHealth,
+  type ContainerKind,
   GAUGES,
   type Gauge,
   type LatencySummary,
@@ -31,6 +32,7 @@ const membersOf = <T extends string>(members: Record<T, true>) => Object.keys(me
 const STATUS_CLASSES = membersOf<StatusClass>({ '1xx': true, '2xx': true, '3xx': true, '4xx': true, '5xx': true, aborted: true });
 const SOURCES = membersOf<TrafficSource>({ self: true, embedded: true, proxy: true });
 const SEVERITIES = membersOf<AlertSeverity>({ warning: true, critical: true });
+const CONTAINER_KINDS = membersOf<ContainerKind>({ docker: true, podman: true, kubernetes: true, systemd: true, cgroup: true });
 const ALERT_STATES = membersOf<AlertPayload['state']>({ firing: true, resolved: true });
 
 const latency: Schema<LatencySummary> = object({ p50: finite, p90: finite, p99: finite, max: finite });
@@ -87,7 +89,35 @@ export const PAYLOAD_SCHEMAS: { [E in LoggedEventName]: Schema<PayloadOf<E>> } =
     lagP99: finite,
     uptime: finite,
   }),
-  processes: object({ t: finite, count: finite, top: array(object({ pid: finite, name: text, cpu: finite, rss: finite })) }),
+  processes: object({
+    t: finite,
+    count: finite,
+    top: array(object({ pid: finite, name: text, user: text, container: nullable(text), cpu: finite, rss: finite })),
+  }),
+  containers: object({
+    t: finite,
+    count: finite,
+    top: array(
+      object({
+        id: text,
+        name: text,
+        kind: oneOf(CONTAINER_KINDS),
+        image: nullable(text),
+        command: text,
+        cpu: nullable(finite),
+        cpuOfLimit: nullable(finite),
+        memory: nullable(finite),
+        memoryLimit: nullable(finite),
+        ioRead: nullable(finite),
+        ioWrite: nullable(finite),
+        netRx: nullable(finite),
+        netTx: nullable(finite),
+        pids: finite,
+        pressure: nullable(object({ cpu: finite, memory: finite, io: finite })),
+      }),
+    ),
+    closestToLimit: nullable(object({ id: text, name: text, percent: finite })),
+  }),
   requests: object({
     t: finite,
     source: oneOf(SOURCES),

@@ -1,11 +1,11 @@
 import type { Topic } from '../protocol.js';
 
 /**
- * Lists the page shows only as of now (the route table, the interface list, the top processes) are not
- * written to disk: every row would carry them, and history has no use for them. A row read back has them
- * empty, as every row but the newest of a backfill does.
+ * Lists the page shows only as of now (the route table, the interface list, the top processes and the top
+ * containers) are not written to disk: every row would carry them, and history has no use for them. A row
+ * read back has them empty, as every row but the newest of a backfill does.
  */
-const NOT_PERSISTED: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces', processes: 'top' };
+const NOT_PERSISTED: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces', processes: 'top', containers: 'top' };
 
 /** The sample as written to disk: the same object when nothing is left out. */
 export function persistedSample(topic: Topic, sample: { t: number } & object): { t: number } & object {

@@ -154,7 +154,7 @@ export class PrometheusExport {
     if (processes) {
       set('pulseboard_processes', 'Processes on the host', processes.count);
       for (const top of processes.top) {
-        const labels = { pid: String(top.pid), name: top.name };
+        const labels = { pid: String(top.pid), name: top.name, user: top.user, container: top.container ?? '' };
         set(
           'pulseboard_top_process_cpu_usage_ratio',
           'CPU of the busiest and largest processes, share of one core',
@@ -162,6 +162,43 @@ export class PrometheusExport {
           labels,
         );
         set('pulseboard_top_process_resident_memory_bytes', 'Resident memory of the busiest and largest processes', top.rss, labels);
+      }
+    }
+    const containers = latest('containers');
+    if (containers) {
+      set('pulseboard_containers', 'Containers (cgroups holding processes) on the host', containers.count);
+      for (const c of containers.top) {
+        const labels = { id: c.id, name: c.name, kind: c.kind };
+        if (c.cpu !== null)
+          set('pulseboard_container_cpu_usage_ratio', 'CPU of the busiest and largest containers, share of one core', ratio(c.cpu), labels);
+        if (c.memory !== null)
+          set(
+            'pulseboard_container_memory_bytes',
+            'Memory of the busiest and largest containers, less inactive page cache',
+            c.memory,
+            labels,
+          );
+        if (c.memoryLimit !== null)
+          set('pulseboard_container_memory_limit_bytes', 'Memory limit of the busiest and largest containers', c.memoryLimit, labels);
+        if (c.ioRead !== null)
+          set('pulseboard_container_io_read_bytes_per_second', 'Block I/O read per second, by container', c.ioRead, labels);
+        if (c.ioWrite !== null)
+          set('pulseboard_container_io_written_bytes_per_second', 'Block I/O written per second, by container', c.ioWrite, labels);
+        if (c.netRx !== null)
+          set(
+            'pulseboard_container_network_receive_bytes_per_second',
+            'Bytes received per second in its own network namespace',
+            c.netRx,
+            labels,
+          );
+        if (c.netTx !== null)
+          set(
+            'pulseboard_container_network_transmit_bytes_per_second',
+            'Bytes sent per second in its own network namespace',
+            c.netTx,
+            labels,
+          );
+        set('pulseboard_container_tasks', 'Tasks (threads included) in the container', c.pids, labels);
       }
     }
     const requests = latest('requests');

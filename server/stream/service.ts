@@ -119,7 +119,7 @@ function boundedReplay(entries: LogEntry[] | null): LogEntry[] | null {
  * Lists the page shows only as of now (the route table, the interface list) are kept on the newest row
  * alone: on every row they would make a 5-minute backfill of a busy app weigh half a megabyte.
  */
-const LATEST_ONLY: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces', processes: 'top' };
+const LATEST_ONLY: Partial<Record<Topic, string>> = { requests: 'routes', network: 'interfaces', processes: 'top', containers: 'top' };
 
 function latestOnly(topic: Topic, columns: Record<string, unknown[]>): Record<string, unknown[]> {
   const field = LATEST_ONLY[topic];

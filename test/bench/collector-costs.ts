@@ -36,6 +36,9 @@ export async function measureCollectorCosts(seconds: number): Promise<CollectorC
       excludeFsTypes: config.excludeFsTypes ?? DEFAULT_EXCLUDE_FS_TYPES,
       maxItems: config.maxItems,
       portable: false,
+      dockerSocket: config.dockerSocket,
+      procfs: null,
+      sysfs: null,
     })),
     requests.collector(config.intervalMs),
   ];

@@ -1,10 +1,10 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,history  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
+// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,history,containers  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
 // BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
-// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15
+// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15  BENCH_CONTAINERS_SECONDS=60
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserResult, benchBrowser } from './browser.js';
 import { type BundleResult, benchBundle } from './bundle.js';
+import { BENCH_CGROUPS, benchFixtureCgroups, benchRealCgroups, type ContainersCost } from './containers.js';
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
 import { benchHistory, type HistoryBenchResult } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
@@ -20,7 +21,7 @@ import { TASKSET } from './procs.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,history').split(','));
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,history,containers').split(','));
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -258,6 +259,19 @@ function historyRows(history: HistoryBenchResult): Row[] {
   return rows;
 }
 
+/** Issue 17's budget for the containers collector: 0.05 % of a core with 50 cgroups at its 5 s cadence. */
+const CONTAINERS_BUDGET_PERCENT = 0.05;
+
+function containersRows(costs: ContainersCost[]): Row[] {
+  return costs.map((cost) => ({
+    measure: `containers collector, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
+    ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
+    peer: '-',
+    ratio: '-',
+    command: cost.command,
+  }));
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const rows: Row[] = [];
@@ -285,6 +299,16 @@ async function main(): Promise<void> {
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
   await step('history', () => benchHistory(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_HISTORY_IDLE_SECONDS', '60'))), historyRows);
+
+  await step(
+    'containers',
+    async () => {
+      const seconds = Number(env('BENCH_CONTAINERS_SECONDS', '60'));
+      const real = await benchRealCgroups(seconds);
+      return [...(real ? [real] : []), await benchFixtureCgroups(seconds)];
+    },
+    containersRows,
+  );
 
   const table = formatTable(rows);
   const date = new Date().toISOString();

@@ -82,7 +82,35 @@ export const PAYLOADS: { [E in LoggedEventName]: fc.Arbitrary<PayloadOf<E>> } = 
     lagP99: finite,
     uptime: finite,
   }),
-  processes: fc.record({ t: finite, count: finite, top: list(fc.record({ pid: finite, name: text, cpu: finite, rss: finite })) }),
+  processes: fc.record({
+    t: finite,
+    count: finite,
+    top: list(fc.record({ pid: finite, name: text, user: text, container: fc.option(text, { nil: null }), cpu: finite, rss: finite })),
+  }),
+  containers: fc.record({
+    t: finite,
+    count: finite,
+    top: list(
+      fc.record({
+        id: text,
+        name: text,
+        kind: fc.constantFrom('docker', 'podman', 'kubernetes', 'systemd', 'cgroup'),
+        image: fc.option(text, { nil: null }),
+        command: text,
+        cpu: fc.option(finite, { nil: null }),
+        cpuOfLimit: fc.option(finite, { nil: null }),
+        memory: fc.option(finite, { nil: null }),
+        memoryLimit: fc.option(finite, { nil: null }),
+        ioRead: fc.option(finite, { nil: null }),
+        ioWrite: fc.option(finite, { nil: null }),
+        netRx: fc.option(finite, { nil: null }),
+        netTx: fc.option(finite, { nil: null }),
+        pids: finite,
+        pressure: fc.option(fc.record({ cpu: finite, memory: finite, io: finite }), { nil: null }),
+      }),
+    ),
+    closestToLimit: fc.option(fc.record({ id: text, name: text, percent: finite }), { nil: null }),
+  }),
   requests: fc.record({
     t: finite,
     source: fc.constantFrom('self', 'embedded', 'proxy'),
@@ -119,8 +147,28 @@ function pathsOf(value: unknown, path: Path = []): Path[] {
 
 const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
 const OF_KIND: Record<string, unknown> = { number: 7, string: '7', boolean: true, array: [], object: {}, null: null };
-/** The protocol's one field that takes two kinds: `lastOk`, a number or null. */
-const NULLABLE_NUMBER = 'lastOk';
+/** A container's fields that take null beside their own kind (figures a host may not have). */
+const CONTAINER_NULLABLE: Record<string, string> = {
+  image: 'string',
+  cpu: 'number',
+  cpuOfLimit: 'number',
+  memory: 'number',
+  memoryLimit: 'number',
+  ioRead: 'number',
+  ioWrite: 'number',
+  netRx: 'number',
+  netTx: 'number',
+  pressure: 'object',
+};
+/** The kinds a field takes: `lastOk`, `closestToLimit` and a container's figures are their kind or null; the rest one kind. */
+function acceptedKinds(parent: any, key: string | number | undefined, current: unknown): string[] {
+  if (key === 'lastOk') return ['number', 'null'];
+  if (key === 'closestToLimit') return ['object', 'null'];
+  if (key === 'container') return ['string', 'null']; // a process's container
+  const isContainer = parent !== null && typeof parent === 'object' && 'command' in parent && 'kind' in parent;
+  const nullable = isContainer && typeof key === 'string' ? CONTAINER_NULLABLE[key] : undefined;
+  return nullable ? [nullable, 'null'] : [kindOf(current)];
+}
 /** Keys that may be left out: a collector's `error`, and each gauge of an info's `thresholds`. */
 const isOptional = (path: Path) => path.at(-1) === 'error' || path.at(-2) === 'thresholds';
 
@@ -132,11 +180,11 @@ function changesOf(value: unknown): Change[] {
   for (const path of pathsOf(value)) {
     const at = path.join('.') || 'the payload';
     const current = path.reduce<any>((node, key) => node[key], value);
-    const accepted = path.at(-1) === NULLABLE_NUMBER ? ['number', 'null'] : [kindOf(current)];
+    const parent = path.slice(0, -1).reduce<any>((node, key) => node[key], value);
+    const accepted = acceptedKinds(parent, path.at(-1), current);
     for (const [kind, replacement] of Object.entries(OF_KIND)) {
       if (!accepted.includes(kind)) changes.push({ path, replacement, what: `${at} made ${kind}` });
     }
-    const parent = path.slice(0, -1).reduce<any>((node, key) => node[key], value);
     if (typeof path.at(-1) === 'string' && !isOptional(path) && !Array.isArray(parent)) {
       changes.push({ path, remove: true, what: `${at} taken out` });
     }

@@ -215,7 +215,9 @@ describe('a fleet hub reading what Redis holds, whatever it holds', () => {
   it('random valid and invalid stream entries through Redis: never breaks, skips and counts the invalid, keeps answering (property)', async () => {
     await writeHost(
       'fz',
-      infoOf('fz', { topics: ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'processes', 'requests'] }),
+      infoOf('fz', {
+        topics: ['cpu', 'memory', 'network', 'disk', 'filesystem', 'temperature', 'process', 'processes', 'containers', 'requests'],
+      }),
       [],
     );
     await until(() => hub.board('fz').ok, Boolean, 'host fz');

@@ -2,7 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Collector } from '../../server/collect/collector.js';
+import { cgroupContainersCollector } from '../../server/collect/containers.js';
 import type { RunningServer } from '../../server/serve.js';
+import { cgroupV2Tree, DOCKER_ID, procTree, tempDir, writeTree } from '../fixtures/cgroup-trees.js';
 import { startTestServer } from '../helpers/server.js';
 
 type Family = { name: string; type: string; help: string; metrics: { value?: string; labels?: Record<string, string> }[] };
@@ -85,6 +88,11 @@ describe('GET /metrics', () => {
     const cores = families.get('pulseboard_cpu_core_usage_ratio')?.metrics.length;
     expect(cores).toBe(server.monitor.hub.latest('cpu')?.data.cores.length);
     expect(sampleValue(families.get('pulseboard_collector_up'), { topic: 'cpu' })).toBe(1);
+    // Processes by the same short name, user and container as the page shows them.
+    const top = server.monitor.hub.latest('processes')?.data.top[0];
+    const series = families.get('pulseboard_top_process_resident_memory_bytes')?.metrics.find((m) => m.labels?.pid === String(top?.pid));
+    expect(series?.labels).toMatchObject({ name: top?.name, user: top?.user, container: top?.container ?? '' });
+    expect(top?.name).not.toBe('');
   });
 
   it('has request latency as a histogram by route pattern and status class', async () => {
@@ -136,6 +144,26 @@ describe('GET /metrics', () => {
       app.closeAllConnections();
       await new Promise((resolve) => app.close(resolve));
     }
+  });
+
+  it('exports the containers of the containers topic, labelled by id, name and kind', async () => {
+    const cgroupRoot = tempDir('pulseboard-cgroup-');
+    const procRoot = tempDir('pulseboard-proc-');
+    writeTree(cgroupRoot, cgroupV2Tree({ cpuUsec: 1000, ioRead: 4096, ioWrite: 0 }));
+    writeTree(procRoot, procTree({ rx: 0, tx: 0 }));
+    const containers = cgroupContainersCollector({ cadenceMs: 5000, cgroupRoot, procRoot, dockerNames: null }) as Collector;
+    server = await startTestServer({}, { collectors: [containers] });
+    const running = server;
+    await vi.waitFor(() => expect(running.monitor.hub.latest('containers')).toBeDefined(), { timeout: 10_000 });
+    const { families } = await scrape(server.url);
+    const docker = { id: `/system.slice/docker-${DOCKER_ID}.scope`, name: DOCKER_ID.slice(0, 12), kind: 'docker' };
+    expect(sampleValue(families.get('pulseboard_containers'))).toBe(3);
+    expect(sampleValue(families.get('pulseboard_container_memory_bytes'), docker)).toBe(157286400 - 41943040);
+    expect(sampleValue(families.get('pulseboard_container_memory_limit_bytes'), docker)).toBe(536870912);
+    expect(sampleValue(families.get('pulseboard_container_tasks'), docker)).toBe(12);
+    expect(sampleValue(families.get('pulseboard_container_memory_bytes'), { name: 'nginx.service', kind: 'systemd' })).toBe(4194304);
+    // No limit is no series, rather than a made-up number.
+    expect(families.get('pulseboard_container_memory_limit_bytes')?.metrics.some((m) => m.labels?.name === 'nginx.service')).toBe(false);
   });
 
   it('needs the token like every route but /healthz', async () => {

@@ -231,7 +231,7 @@ describe('GET /api/events', () => {
     expect(bad.status).toBe(400);
     const body = (await bad.json()) as { error: string };
     expect(body.error).toContain('"gpu"');
-    expect(body.error).toContain('cpu, memory, network, disk, filesystem, temperature, process, processes, requests');
+    expect(body.error).toContain('cpu, memory, network, disk, filesystem, temperature, process, processes, containers, requests');
   });
 
   it('sends heartbeat comments', async () => {

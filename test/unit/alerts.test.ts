@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AlertEngine, type AlertRule, gaugeOf, MIN_REQUESTS_FOR_ERROR_SHARE } from '../../server/alerts/engine.js';
 import { DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alerts/rules.js';
-import type { AlertPayload, CpuSample, RequestsSample } from '../../server/protocol.js';
+import type { AlertPayload, ContainersSample, CpuSample, RequestsSample } from '../../server/protocol.js';
 
 const cpu = (t: number, total: number): CpuSample => ({ t, total, user: total, system: 0, iowait: 0, cores: [total], load: [0, 0, 0] });
 const rule: AlertRule = { name: 'cpu-busy', metric: 'cpu', above: 90, forMs: 60_000, severity: 'critical' };
@@ -62,6 +62,31 @@ describe('alert rules', () => {
     expect(byMetric.filesystem).toMatchObject({ above: 90 });
     expect(byMetric.lag).toMatchObject({ above: 200 });
     expect(byMetric.errors).toMatchObject({ above: 5 });
+    expect(byMetric.containerMemory).toMatchObject({ name: 'container-memory-limit', above: 90, forMs: 0 });
+  });
+
+  it('fire container-memory-limit for the container above 90 % of its limit, naming it, and resolve when it goes', () => {
+    const { alerts, changes } = engine(DEFAULT_ALERT_SETTINGS.rules);
+    const containers = (t: number, closestToLimit: ContainersSample['closestToLimit']): ContainersSample => ({
+      t,
+      count: 3,
+      top: [],
+      closestToLimit,
+    });
+    alerts.observe('containers', containers(0, { id: '/docker/abc', name: 'shop-web', percent: 89.9 }));
+    expect(changes).toEqual([]);
+    alerts.observe('containers', containers(5000, { id: '/docker/abc', name: 'shop-web', percent: 93.1 }));
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatchObject({
+      rule: 'container-memory-limit',
+      metric: 'containerMemory',
+      state: 'firing',
+      value: 93.1,
+      threshold: 90,
+    });
+    expect(changes[0]?.message).toBe('container memory use of its limit (shop-web) 93.1 %, above 90 %');
+    alerts.observe('containers', containers(10_000, null)); // gone, and no other container has a limit
+    expect(changes[1]).toMatchObject({ rule: 'container-memory-limit', state: 'resolved', value: 0 });
   });
 });
 

@@ -1,13 +1,16 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { shortCommand } from '../../server/collect/command-line.js';
+import { containerName } from '../../server/collect/container-identity.js';
 import { cpuUsage } from '../../server/collect/cpu.js';
 import { filterMounts, parseMounts } from '../../server/collect/filesystem.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collect/index.js';
 import { memoryFromMeminfo } from '../../server/collect/memory.js';
 import { networkSample } from '../../server/collect/network.js';
 import { processCollector } from '../../server/collect/process.js';
+import { parseProcessCgroup, UserNames } from '../../server/collect/process-details.js';
 import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collect/processes.js';
 import {
   parseDiskstats,
@@ -154,6 +157,9 @@ describe('the collectors of this host', () => {
       excludeFsTypes: DEFAULT_EXCLUDE_FS_TYPES,
       maxItems: 16,
       portable: false,
+      dockerSocket: null,
+      procfs: null,
+      sysfs: null,
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
     const topics = collectors.map((c) => c.topic);
@@ -184,8 +190,11 @@ describe('top processes', () => {
     expect(both).toHaveLength(1);
   });
 
-  it('samples this host: its own process among them, with CPU after the baseline', async () => {
-    const collector = procfsProcessesCollector(5000, pageSizeFromStatm());
+  it('samples this host: its own process among them, with CPU after the baseline, its command line, user and container', async () => {
+    const collector = procfsProcessesCollector(5000, pageSizeFromStatm(), {
+      users: new UserNames(),
+      containerOf: (cgroup) => containerName(cgroup, null),
+    });
     await collector.init?.();
     const busyUntil = Date.now() + 200;
     while (Date.now() < busyUntil) Math.sqrt(Math.random());
@@ -194,6 +203,12 @@ describe('top processes', () => {
     const self = sample.top.find((p) => p.pid === process.pid);
     expect(self?.rss).toBeGreaterThan(10 * 1024 * 1024);
     expect(self?.cpu).toBeGreaterThan(10);
+    const cgroup = parseProcessCgroup(readFileSync('/proc/self/cgroup', 'latin1'));
+    expect(self).toMatchObject({
+      name: shortCommand(readFileSync('/proc/self/cmdline', 'latin1'), 'node'),
+      user: process.getuid?.() === 0 ? 'root' : expect.any(String),
+      container: cgroup === null ? null : containerName(cgroup, null),
+    });
   });
 });
 

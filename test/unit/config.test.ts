@@ -15,6 +15,18 @@ describe('config parsing', () => {
     expect(config).toMatchObject({ host: '127.0.0.1', port: 3000, intervalMs: 1000, historyMs: 3_600_000, heartbeatMs: 15_000 });
   });
 
+  it('names containers through the usual Docker socket unless told another, or none', () => {
+    expect(run([]).dockerSocket).toBe('/var/run/docker.sock');
+    expect(run(['--docker-socket', '/run/podman/podman.sock']).dockerSocket).toBe('/run/podman/podman.sock');
+    expect(run([], { PULSEBOARD_DOCKER_SOCKET: '' }).dockerSocket).toBeNull();
+  });
+
+  it("takes the host's /proc and /sys from --procfs and --sysfs, without a trailing slash", () => {
+    expect(run([])).toMatchObject({ procfs: null, sysfs: null });
+    expect(run(['--procfs', '/proc/', '--sysfs', '/sys'])).toMatchObject({ procfs: '/proc', sysfs: '/sys' });
+    expect(run([], { PULSEBOARD_PROCFS: '/proc' }).procfs).toBe('/proc');
+  });
+
   it('reads flags, and flags win over the environment', () => {
     expect(run(['--port', '8080'], { PORT: '9090' }).port).toBe(8080);
     expect(run([], { PORT: '9090', HOST: '0.0.0.0', PULSEBOARD_INTERVAL: '250ms' })).toMatchObject({
@@ -50,6 +62,11 @@ describe('config parsing', () => {
     [['agent', '--redis', 'redis://r:6379', '--name', 'web 1'], /--name "web 1": expected 1-63 letters/],
     [['agent', '--redis', 'redis://r:6379', '--backlog', '5'], /--backlog "5": must be at least 100/],
     [['--name', 'web-1'], /--name and --backlog are for `pulseboard agent`/],
+    [['--procfs', '/nonexistent/proc'], /--procfs "\/nonexistent\/proc": cannot read the directory \(ENOENT\)/],
+    [['--sysfs', '/etc/hostname'], /--sysfs "\/etc\/hostname": not a directory/],
+    [['--docker-socket', 'docker.sock'], /--docker-socket "docker.sock": expected the absolute path of a Unix socket/],
+    [['--docker-socket', `/${'s'.repeat(120)}`], /at most 107 bytes/],
+    [['--docker-socket', '/run/docker\n.sock'], /expected the absolute path/],
   ])('rejects %j with one clear line', (argv, message) => {
     let error: unknown;
     try {

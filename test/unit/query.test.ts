@@ -19,7 +19,9 @@ describe('query parsing', () => {
     expect(result.ok).toBe(false);
     if (!result.ok) {
       expect(result.error).toContain('"gpu"');
-      expect(result.error).toContain('valid topics: cpu, memory, network, disk, filesystem, temperature, process, processes, requests');
+      expect(result.error).toContain(
+        'valid topics: cpu, memory, network, disk, filesystem, temperature, process, processes, containers, requests',
+      );
     }
   });
 

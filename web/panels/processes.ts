@@ -5,6 +5,8 @@ import { Panel, type PanelContext, type TopicPanel } from '../ui/panel.js';
 
 type Ranking = 'cpu' | 'rss';
 
+const COLUMNS = ['process', 'user', 'container', 'pid', 'CPU', 'memory'];
+
 /** The host's top processes as a table, ranked by CPU or by memory (a toggle; the server sends both). */
 export function processesPanel(context: PanelContext): TopicPanel<'processes'> {
   const panel = new Panel('processes', 'Top processes', context);
@@ -17,7 +19,7 @@ export function processesPanel(context: PanelContext): TopicPanel<'processes'> {
       el(
         'tr',
         {},
-        ['process', 'pid', 'CPU', 'memory'].map((name) => el('th', {}, [name])),
+        COLUMNS.map((name) => el('th', {}, [name])),
       ),
     ]),
     rows,
@@ -34,12 +36,24 @@ export function processesPanel(context: PanelContext): TopicPanel<'processes'> {
         row = el(
           'tr',
           {},
-          Array.from({ length: 4 }, () => el('td')),
+          COLUMNS.map(() => el('td')),
         );
         rows.append(row);
       }
-      [process.name, String(process.pid), formatPercent(process.cpu), formatBytes(process.rss)].forEach((text, j) => {
-        setText(row?.children[j] as Element, text);
+      const cells = [
+        process.name,
+        process.user,
+        process.container ?? '—',
+        String(process.pid),
+        formatPercent(process.cpu),
+        formatBytes(process.rss),
+      ];
+      cells.forEach((text, j) => {
+        const cell = row?.children[j] as HTMLElement | undefined;
+        if (!cell) return;
+        setText(cell, text);
+        // Long names are cut with an ellipsis in the cell; the whole of it shows on hover.
+        if (j < 3 && cell.title !== text) cell.title = text;
       });
     });
   };

@@ -1,0 +1,169 @@
+import type { ContainerPressure } from '../protocol.js';
+import type { CgroupLayout } from './cgroup-layout.js';
+import {
+  cpuQuotaCores,
+  decimalAt,
+  type IoBytes,
+  keyValue,
+  parseBlkioServiceBytes,
+  parseCpuMax,
+  parseIoStat,
+  parseMemoryLimit,
+  parsePressureSome,
+  procsSummary,
+} from './cgroup-parse.js';
+import { OptionalFile } from './optional-file.js';
+
+/** One reading of a cgroup's files. Cumulative counters (CPU, I/O) become rates in the collector. */
+export interface CgroupReading {
+  /** CPU time used since the cgroup was made, microseconds; null without the cpu/cpuacct controller. */
+  cpuUsec: number | null;
+  /** The CPU quota in cores; null without one. */
+  cpuLimitCores: number | null;
+  /** Bytes in use less the inactive file cache (what the kernel would not reclaim first). */
+  memory: number | null;
+  memoryLimit: number | null;
+  /** Bytes read and written since the cgroup was made. */
+  io: IoBytes | null;
+  /** `pids.current`: tasks, threads included. */
+  tasks: number | null;
+  pressure: ContainerPressure | null;
+}
+
+type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
+type Counters = Omit<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
+
+/**
+ * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
+ * cgroup; the counters only for those that hold processes. The files read every sample are parsed from
+ * bytes in place; the rest as text.
+ */
+export class CgroupFiles {
+  private readonly procsFile: OptionalFile;
+  private readonly files = new Map<string, OptionalFile>();
+  private limits: Limits | null = null;
+
+  /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
+  constructor(
+    private readonly layout: CgroupLayout,
+    private readonly path: string,
+    discoveryRoot: string,
+    private readonly keepOpen: boolean,
+  ) {
+    this.procsFile = new OptionalFile(`${discoveryRoot}${path}/cgroup.procs`, keepOpen);
+  }
+
+  /** How many processes the cgroup holds itself, and the lowest pid; `first` is null for one that only holds others. */
+  procs(): { count: number; first: number | null } {
+    const bytes = this.procsFile.bytes();
+    return bytes ? procsSummary(bytes) : { count: 0, first: null };
+  }
+
+  /** The counters; the limits, which seldom change, are read again only with `withLimits` (and the first time). */
+  read(withLimits: boolean): CgroupReading {
+    if (withLimits || this.limits === null) {
+      this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
+    }
+    const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
+    return { ...counters, ...this.limits };
+  }
+
+  close(): void {
+    this.procsFile.close();
+    for (const file of this.files.values()) file.close();
+    this.files.clear();
+  }
+
+  /** A control file, made once and found by name after (each name lives in one hierarchy, or the one v2 tree). */
+  private file(root: string | null, name: string): OptionalFile | null {
+    if (root === null) return null;
+    let file = this.files.get(name);
+    if (!file) {
+      file = new OptionalFile(`${root}${this.path}/${name}`, this.keepOpen);
+      this.files.set(name, file);
+    }
+    return file;
+  }
+
+  private text(root: string | null, name: string): string | null {
+    return this.file(root, name)?.read() ?? null;
+  }
+
+  /** A single-value file (`memory.current`, `pids.current`, `cpuacct.usage`). */
+  private number(root: string | null, name: string): number | null {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? decimalAt(bytes) : null;
+  }
+
+  /** One key of a `key value` file (`memory.stat`, `cpu.stat`); undefined when the file is missing. */
+  private keyed(root: string | null, name: string, key: string): number | null | undefined {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? keyValue(bytes, key) : undefined;
+  }
+
+  private limitsV2(root: string): Limits {
+    const cpuMax = this.text(root, 'cpu.max');
+    const memoryMax = this.text(root, 'memory.max');
+    return {
+      cpuLimitCores: cpuMax === null ? null : parseCpuMax(cpuMax),
+      memoryLimit: memoryMax === null ? null : parseMemoryLimit(memoryMax),
+    };
+  }
+
+  private limitsV1(layout: Extract<CgroupLayout, { version: 1 }>): Limits {
+    const quota = this.text(layout.cpu, 'cpu.cfs_quota_us');
+    const period = this.text(layout.cpu, 'cpu.cfs_period_us');
+    const limit = this.text(layout.memory, 'memory.limit_in_bytes');
+    return {
+      cpuLimitCores: quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim())),
+      memoryLimit: limit === null ? null : parseMemoryLimit(limit),
+    };
+  }
+
+  private readV2(root: string): Counters {
+    const cpuUsec = this.keyed(root, 'cpu.stat', 'usage_usec') ?? null;
+    const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
+    const ioStat = this.text(root, 'io.stat');
+    const tasks = this.number(root, 'pids.current');
+    const cpuPressure = this.text(root, 'cpu.pressure');
+    const memoryPressure = this.text(root, 'memory.pressure');
+    const ioPressure = this.text(root, 'io.pressure');
+    return {
+      cpuUsec,
+      memory,
+      io: ioStat === null ? null : parseIoStat(ioStat),
+      tasks,
+      pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
+    };
+  }
+
+  private readV1(layout: Extract<CgroupLayout, { version: 1 }>): Counters {
+    const usageNs = this.number(layout.cpuacct, 'cpuacct.usage');
+    // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
+    const memory = memoryInUse(
+      this.number(layout.memory, 'memory.usage_in_bytes'),
+      this.keyed(layout.memory, 'memory.stat', 'total_inactive_file'),
+    );
+    const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
+    return {
+      cpuUsec: usageNs === null ? null : usageNs / 1000,
+      memory,
+      io: blkio === null ? null : parseBlkioServiceBytes(blkio),
+      tasks: this.number(layout.pids, 'pids.current'),
+      pressure: null,
+    };
+  }
+}
+
+/** Usage less the inactive file cache; without memory.stat (undefined), the usage as it is. */
+function memoryInUse(usage: number | null, inactive: number | null | undefined): number | null {
+  if (usage === null) return null;
+  return Math.max(0, usage - (inactive ?? 0));
+}
+
+function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {
+  const figures = [cpu, memory, io].map((text) => (text === null ? null : parsePressureSome(text)));
+  if (figures.every((figure) => figure === null)) return null;
+  const [cpuSome, memorySome, ioSome] = figures;
+  return { cpu: cpuSome ?? 0, memory: memorySome ?? 0, io: ioSome ?? 0 };
+}

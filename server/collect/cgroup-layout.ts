@@ -1,0 +1,103 @@
+import { type Dirent, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Where a host's cgroup controllers are mounted under `<sysfs>/fs/cgroup`: one unified v2 tree, or v1
+ * hierarchies (one per controller, as on hybrid hosts whose v2 mount holds no controllers).
+ */
+export type CgroupLayout =
+  | { version: 2; root: string }
+  | { version: 1; cpuacct: string | null; cpu: string | null; memory: string | null; blkio: string | null; pids: string | null };
+
+const isHierarchy = (dir: string) => existsSync(join(dir, 'cgroup.procs'));
+
+function firstHierarchy(root: string, names: string[]): string | null {
+  for (const name of names) if (isHierarchy(join(root, name))) return join(root, name);
+  return null;
+}
+
+/** The layout under `cgroupRoot` (normally /sys/fs/cgroup), or null when no controller we read is mounted there. */
+export function detectCgroupLayout(cgroupRoot: string): CgroupLayout | null {
+  if (existsSync(join(cgroupRoot, 'cgroup.controllers'))) return { version: 2, root: cgroupRoot };
+  const layout = {
+    version: 1 as const,
+    cpuacct: firstHierarchy(cgroupRoot, ['cpuacct', 'cpu,cpuacct', 'cpuacct,cpu']),
+    cpu: firstHierarchy(cgroupRoot, ['cpu', 'cpu,cpuacct', 'cpuacct,cpu']),
+    memory: firstHierarchy(cgroupRoot, ['memory']),
+    blkio: firstHierarchy(cgroupRoot, ['blkio']),
+    pids: firstHierarchy(cgroupRoot, ['pids']),
+  };
+  if (layout.cpuacct || layout.memory) return layout;
+  // A host with only the v2 tree mounted beside other things (rare): use it if it has controllers.
+  const unified = join(cgroupRoot, 'unified');
+  return existsSync(join(unified, 'cgroup.controllers')) ? { version: 2, root: unified } : null;
+}
+
+/**
+ * The hierarchy walked to find containers: the v2 tree, or on v1 the memory hierarchy (where Docker,
+ * Kubernetes and systemd's accounting put every container), else cpuacct.
+ */
+export function discoveryRoot(layout: CgroupLayout): string | null {
+  if (layout.version === 2) return layout.root;
+  return layout.memory ?? layout.cpuacct;
+}
+
+/** Limits (CPU quota, memory limit) seldom change: each container's are read again every this many samples (30 s). */
+export const LIMITS_EVERY = 6;
+
+/** Deeper than Kubernetes nests (`/kubepods.slice/<qos>.slice/<pod>.slice/<container>.scope`), with room. */
+export const MAX_DEPTH = 8;
+/** A bound on the directories one walk visits, so a host with runaway cgroups costs a known amount. */
+export const MAX_CGROUPS = 4096;
+/**
+ * Lists every cgroup below a root, as paths relative to it (`/system.slice/nginx.service`); the root itself
+ * is the host, not a container. Listing a directory is most of the walk's cost (each holds dozens of control
+ * files), so a cgroup that had no child cgroup last time is listed again only when its link count says it
+ * has one now: a directory's link count is 2 plus its subdirectories (kernfs keeps it so, as Unix file
+ * systems do), and one stat is much cheaper than a listing.
+ */
+export class CgroupWalker {
+  private leaves = new Set<string>();
+
+  constructor(private readonly root: string) {}
+
+  walk(): string[] {
+    const found: string[] = [];
+    const leaves = new Set<string>();
+    const pending: { path: string; depth: number }[] = [{ path: '', depth: 0 }];
+    while (pending.length > 0 && found.length < MAX_CGROUPS) {
+      const { path, depth } = pending.pop() as { path: string; depth: number };
+      const dir = `${this.root}${path}`;
+      if (this.leaves.has(path) && !hasSubdirectories(dir)) {
+        leaves.add(path);
+        continue;
+      }
+      let entries: Dirent[];
+      try {
+        entries = readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue; // removed while we walked
+      }
+      let children = 0;
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        const child = `${path}/${entry.name}`;
+        found.push(child);
+        children++;
+        if (depth + 1 < MAX_DEPTH) pending.push({ path: child, depth: depth + 1 });
+      }
+      if (children === 0) leaves.add(path);
+    }
+    this.leaves = leaves;
+    return found;
+  }
+}
+
+/** A directory's link count is 2 (itself and `.`) plus one per subdirectory's `..`; a stat that fails says list it. */
+function hasSubdirectories(dir: string): boolean {
+  try {
+    return statSync(dir).nlink > 2;
+  } catch {
+    return true;
+  }
+}

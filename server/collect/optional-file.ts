@@ -1,0 +1,60 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * A /sys or /proc file that may not exist (a controller not mounted, a kernel without PSI): opened on the
+ * first read and kept open, re-read from offset 0 after that. Reads null when the file is missing,
+ * unreadable, or gone since (a removed cgroup's files answer ENODEV).
+ */
+export class OptionalFile {
+  private fd: number | null | undefined;
+  /**
+   * One buffer for every file: reads are synchronous and decoded at once, and a buffer per file (hundreds
+   * with 50 containers) spread the reads over memory the CPU cache has long lost by the next sample.
+   */
+  private static buffer = Buffer.alloc(16 * 1024);
+
+  /** `keepOpen` false closes the file after each read (for files read once, or past a descriptor budget). */
+  constructor(
+    readonly path: string,
+    private readonly keepOpen = true,
+  ) {}
+
+  read(): string | null {
+    return this.bytes()?.toString('latin1') ?? null;
+  }
+
+  /** The file's bytes in a buffer shared by every OptionalFile: valid until the next read of any of them. */
+  bytes(): Buffer | null {
+    if (this.fd === undefined) {
+      try {
+        this.fd = openSync(this.path, 'r');
+      } catch {
+        // Kept open: missing for good (a controller that is not mounted). Opened per read: try again next time.
+        this.fd = this.keepOpen ? null : undefined;
+        return null;
+      }
+    }
+    if (this.fd === null) return null;
+    try {
+      for (;;) {
+        const buffer = OptionalFile.buffer;
+        const length = readSync(this.fd, buffer, 0, buffer.length, 0);
+        // These files report no size; a full buffer may mean more is left, so grow and read again.
+        if (length < buffer.length) return buffer.subarray(0, length);
+        OptionalFile.buffer = Buffer.alloc(buffer.length * 2);
+      }
+    } catch {
+      // Gone since it was opened (ENODEV): open afresh next time, in case the cgroup was made again.
+      this.close();
+      this.fd = undefined;
+      return null;
+    } finally {
+      if (!this.keepOpen) this.close();
+    }
+  }
+
+  close(): void {
+    if (typeof this.fd === 'number') closeSync(this.fd);
+    this.fd = this.keepOpen ? null : undefined;
+  }
+}

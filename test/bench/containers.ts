@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
+import type { Collector } from '../../server/collect/collector.js';
+import { cgroupContainersCollector } from '../../server/collect/containers.js';
+import { CONTAINERS_INTERVAL_MS } from '../../server/collect/index.js';
+import type { ContainersSample } from '../../server/protocol.js';
+import { cgroupV2Tree, cpuStatV2, ioStatV2, memoryStatV2, pressure, procTree, tempDir, writeTree } from '../fixtures/cgroup-trees.js';
+import { sleep } from './procs.js';
+
+export const BENCH_CGROUPS = 50;
+
+export interface ContainersCost {
+  /** What was read: this host's real cgroups, or a cgroup v2 fixture tree. */
+  kind: 'real' | 'fixture v2';
+  /** Containers the collector found (the 50 made, plus the host's own). */
+  containers: number;
+  samples: number;
+  msPerSample: number;
+  /** CPU at the collector's 5 s cadence, percent of one core. */
+  percentOfCore: number;
+  command: string;
+}
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+/** CPU around each `sample()`, on the collector's cadence, as the sampler would call it. */
+async function measure(collector: Collector<'containers'>, seconds: number): Promise<{ samples: number; ms: number; containers: number }> {
+  await collector.init?.();
+  let ms = 0;
+  let samples = 0;
+  let containers = 0;
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
+    await sleep(CONTAINERS_INTERVAL_MS - (Date.now() % CONTAINERS_INTERVAL_MS));
+    const before = cpuMs();
+    const sample = (await collector.sample(Date.now())) as ContainersSample;
+    ms += cpuMs() - before;
+    samples++;
+    containers = sample.count;
+  }
+  collector.close?.();
+  return { samples, ms, containers };
+}
+
+const result = (
+  kind: ContainersCost['kind'],
+  run: { samples: number; ms: number; containers: number },
+  command: string,
+): ContainersCost => {
+  const msPerSample = run.ms / run.samples;
+  return {
+    kind,
+    containers: run.containers,
+    samples: run.samples,
+    msPerSample,
+    percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
+    command,
+  };
+};
+
+/**
+ * 50 real cgroups on this host (as root: v1 `cpuacct` + `memory` + `blkio` + `pids`, or the v2 tree), each
+ * holding one sleeping process, read by the containers collector every 5 s; removed afterwards. Null
+ * where cgroups cannot be made (not root, no controllers).
+ */
+export async function benchRealCgroups(seconds: number): Promise<ContainersCost | null> {
+  const layout = detectCgroupLayout('/sys/fs/cgroup');
+  if (process.getuid?.() !== 0 || !layout) return null;
+  const hierarchies =
+    layout.version === 2
+      ? [layout.root]
+      : [layout.cpuacct, layout.memory, layout.blkio, layout.pids].filter((d): d is string => d !== null);
+  const dirs: string[] = [];
+  const sleepers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < BENCH_CGROUPS; i++) {
+      const sleeper = spawn('sleep', ['3600'], { stdio: 'ignore' });
+      sleepers.push(sleeper);
+      for (const hierarchy of hierarchies) {
+        const dir = join(hierarchy, `pulseboard-bench-${process.pid}-${i}`);
+        mkdirSync(dir);
+        dirs.push(dir);
+        writeFileSync(join(dir, 'cgroup.procs'), String(sleeper.pid));
+      }
+    }
+    const collector = cgroupContainersCollector({
+      cadenceMs: CONTAINERS_INTERVAL_MS,
+      cgroupRoot: '/sys/fs/cgroup',
+      procRoot: '/proc',
+      dockerNames: null,
+    });
+    if (!collector) return null;
+    const run = await measure(collector, seconds);
+    return result(
+      'real',
+      run,
+      `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, one sleeping process each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`,
+    );
+  } finally {
+    await Promise.all(
+      sleepers.map(
+        (sleeper) =>
+          new Promise((resolve) => {
+            if (sleeper.exitCode !== null || sleeper.signalCode !== null) return resolve(null);
+            sleeper.once('exit', resolve);
+            sleeper.kill('SIGKILL');
+          }),
+      ),
+    );
+    for (const dir of dirs) if (existsSync(dir)) rmdirSync(dir);
+  }
+}
+
+/** The same on a cgroup v2 fixture tree of 50 containers with every file (PSI included): the v2 read path on any host. */
+export async function benchFixtureCgroups(seconds: number): Promise<ContainersCost> {
+  const cgroupRoot = tempDir('pulseboard-bench-cgroup-');
+  const procRoot = tempDir('pulseboard-bench-proc-');
+  writeTree(cgroupRoot, cgroupV2Tree({ cpuUsec: 1, ioRead: 4096, ioWrite: 0 }));
+  writeTree(procRoot, procTree({ rx: 0, tx: 0 }));
+  for (let i = 0; i < BENCH_CGROUPS; i++) {
+    const dir = `system.slice/app-${i}.service`;
+    writeTree(cgroupRoot, {
+      [`${dir}/cgroup.procs`]: `${5000 + i}\n`,
+      [`${dir}/cpu.stat`]: cpuStatV2(1000 * i),
+      [`${dir}/cpu.max`]: 'max 100000\n',
+      [`${dir}/memory.current`]: '104857600\n',
+      [`${dir}/memory.stat`]: memoryStatV2(1048576),
+      [`${dir}/memory.max`]: '536870912\n',
+      [`${dir}/io.stat`]: ioStatV2(8192, 4096),
+      [`${dir}/pids.current`]: '3\n',
+      [`${dir}/cpu.pressure`]: pressure(0.5),
+      [`${dir}/memory.pressure`]: pressure(0),
+      [`${dir}/io.pressure`]: pressure(0.1),
+    });
+  }
+  for (let i = 0; i < BENCH_CGROUPS; i++) writeTree(procRoot, { [`${5000 + i}/cmdline`]: `/usr/bin/node\0/srv/app-${i}/server.js\0` });
+  const collector = cgroupContainersCollector({ cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null });
+  if (!collector) throw new Error('the fixture tree has no cgroup layout');
+  const run = await measure(collector, seconds);
+  return result(
+    'fixture v2',
+    run,
+    `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs); every 5 s for ${seconds} s`,
+  );
+}

@@ -1,0 +1,193 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Collector } from '../../server/collect/collector.js';
+import { cgroupContainersCollector, topContainers } from '../../server/collect/containers.js';
+import { findInvalidNumber } from '../../server/collect/sampler.js';
+import type { ContainerInfo, ContainersSample } from '../../server/protocol.js';
+import {
+  cgroupV1Tree,
+  cgroupV2Tree,
+  cpuStatV2,
+  DOCKER_ID,
+  ioStatV2,
+  netDev,
+  POD_PATH,
+  procTree,
+  tempDir,
+  writeTree,
+} from '../fixtures/cgroup-trees.js';
+
+const T0 = 1_800_000_000_000;
+const opened: Collector<'containers'>[] = [];
+
+afterEach(() => {
+  for (const collector of opened.splice(0)) collector.close?.();
+});
+
+function fixture(tree: (c: { cpuUsec: number; ioRead: number; ioWrite: number }) => Record<string, string>) {
+  const cgroupRoot = tempDir('pulseboard-cgroup-');
+  const procRoot = tempDir('pulseboard-proc-');
+  writeTree(cgroupRoot, tree({ cpuUsec: 10_000_000, ioRead: 1_000_000, ioWrite: 2_000_000 }));
+  writeTree(procRoot, procTree({ rx: 5_000_000, tx: 1_000_000 }));
+  const collector = cgroupContainersCollector({ cadenceMs: 5000, cgroupRoot, procRoot, dockerNames: null });
+  if (!collector) throw new Error('no cgroup layout found in the fixture');
+  opened.push(collector);
+  return { cgroupRoot, procRoot, collector };
+}
+
+const sampleOf = (collector: Collector<'containers'>, t: number) => collector.sample(t) as ContainersSample;
+const byId = (sample: ContainersSample, id: string) => sample.top.find((c) => c.id === id) as ContainerInfo;
+
+describe('containers from cgroup v2 files', () => {
+  const docker = `/system.slice/docker-${DOCKER_ID}.scope`;
+
+  it('reads every field of a container, with rates over the period', () => {
+    const { cgroupRoot, procRoot, collector } = fixture(cgroupV2Tree);
+    expect(collector.source).toBe('cgroup v2');
+    const first = sampleOf(collector, T0);
+    expect(byId(first, docker)).toMatchObject({ cpu: null, ioRead: null, netRx: null, memory: 115343360 });
+
+    // 5 s later: 7.5 s of CPU, 5 MB read, 10 MB written, 2.5 MB received, 0.5 MB sent.
+    const dir = join(cgroupRoot, docker);
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(17_500_000));
+    writeFileSync(join(dir, 'io.stat'), ioStatV2(6_000_000, 12_000_000));
+    writeFileSync(join(procRoot, '4242/net/dev'), netDev(7_500_000, 1_500_000));
+    const sample = sampleOf(collector, T0 + 5000);
+
+    expect(sample.count).toBe(3); // the empty system.slice holds no process: not a container
+    expect(sample.closestToLimit).toEqual({ id: docker, name: DOCKER_ID.slice(0, 12), percent: 21.5 }); // the only one with a limit
+    expect(findInvalidNumber(sample, true)).toBeNull();
+    expect(byId(sample, docker)).toEqual({
+      id: docker,
+      name: DOCKER_ID.slice(0, 12),
+      kind: 'docker',
+      image: null,
+      command: 'node server.js',
+      cpu: 150,
+      cpuOfLimit: 75, // of a 2-core quota
+      memory: 157286400 - 41943040, // memory.current less inactive_file
+      memoryLimit: 536870912,
+      ioRead: 1_000_000,
+      ioWrite: 2_000_000,
+      netRx: 500_000,
+      netTx: 100_000,
+      pids: 12,
+      pressure: { cpu: 1.5, memory: 0.25, io: 3 },
+    });
+  });
+
+  it('names systemd units and pods from the path; no limit and no own network namespace read as null', () => {
+    const { collector } = fixture(cgroupV2Tree);
+    sampleOf(collector, T0);
+    const sample = sampleOf(collector, T0 + 5000);
+    expect(byId(sample, '/system.slice/nginx.service')).toMatchObject({
+      name: 'nginx.service',
+      kind: 'systemd',
+      command: 'nginx: master process /usr/sbin/nginx -g daemon…',
+      cpu: 0,
+      cpuOfLimit: null,
+      memory: 8388608 - 4194304,
+      memoryLimit: null,
+      ioRead: 0,
+      netRx: null, // the host's namespace: its traffic is the host's
+      pids: 2,
+      pressure: null,
+    });
+    expect(byId(sample, POD_PATH)).toMatchObject({
+      name: `pod 5c6f0b1e/${POD_CONTAINER_SHORT}`,
+      kind: 'kubernetes',
+      command: 'postgres: checkpointer',
+      cpu: null, // no cpu.stat: never a made-up zero
+      memory: 1048576,
+      ioRead: null,
+      pids: 1, // no pids.current: the processes listed
+    });
+  });
+
+  it('never reports a negative rate when a counter goes back (a container made again at the same path)', () => {
+    const { cgroupRoot, procRoot, collector } = fixture(cgroupV2Tree);
+    sampleOf(collector, T0);
+    const dir = join(cgroupRoot, docker);
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(2_500_000));
+    writeFileSync(join(dir, 'io.stat'), ioStatV2(500_000, 0));
+    writeFileSync(join(procRoot, '4242/net/dev'), netDev(100, 50));
+    const sample = sampleOf(collector, T0 + 5000);
+    // The new counter is what happened since the reset: the best estimate, never below zero.
+    expect(byId(sample, docker)).toMatchObject({ cpu: 50, ioRead: 100_000, ioWrite: 0, netRx: 20, netTx: 10 });
+  });
+
+  it('drops a container whose cgroup is gone and finds a new one', () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    sampleOf(collector, T0);
+    writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cgroup.procs'), '');
+    mkdirSync(join(cgroupRoot, 'system.slice/redis.service'));
+    writeFileSync(join(cgroupRoot, 'system.slice/redis.service/cgroup.procs'), '1200\n');
+    const sample = sampleOf(collector, T0 + 5000);
+    expect(sample.top.map((c) => c.name).sort()).toEqual(
+      [DOCKER_ID.slice(0, 12), `pod 5c6f0b1e/${POD_CONTAINER_SHORT}`, 'redis.service'].sort(),
+    );
+    expect(byId(sample, '/system.slice/redis.service')).toMatchObject({ command: '?', memory: null, cpu: null });
+  });
+});
+
+const POD_CONTAINER_SHORT = POD_PATH.split('cri-containerd-')[1]?.slice(0, 12);
+
+describe('containers from cgroup v1 hierarchies (hybrid host)', () => {
+  const docker = `/docker/${DOCKER_ID}`;
+
+  it('reads every field from cpuacct, cpu, memory, blkio and pids', () => {
+    const { cgroupRoot, collector } = fixture(cgroupV1Tree);
+    expect(collector.source).toBe('cgroup v1');
+    sampleOf(collector, T0);
+    const hierarchy = (controller: string, file: string) => join(cgroupRoot, controller, docker, file);
+    writeFileSync(hierarchy('cpuacct', 'cpuacct.usage'), `${12_500_000 * 1000}\n`);
+    writeFileSync(
+      hierarchy('blkio', 'blkio.throttle.io_service_bytes'),
+      '8:0 Read 3000000\n8:0 Write 7000000\n8:0 Sync 0\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 10000000\nTotal 10000000\n',
+    );
+    const sample = sampleOf(collector, T0 + 5000);
+    expect(sample.count).toBe(2); // the container and cron.service; the empty /docker holds nothing
+    expect(byId(sample, docker)).toEqual({
+      id: docker,
+      name: DOCKER_ID.slice(0, 12),
+      kind: 'docker',
+      image: null,
+      command: 'node server.js',
+      cpu: 50,
+      cpuOfLimit: 33.3, // of a 1.5-core quota
+      memory: 157286400 - 41943040, // usage_in_bytes less total_inactive_file
+      memoryLimit: 268435456,
+      ioRead: 400_000,
+      ioWrite: 1_000_000,
+      netRx: 0,
+      netTx: 0,
+      pids: 12,
+      pressure: null,
+    });
+    expect(byId(sample, '/system.slice/cron.service')).toMatchObject({
+      name: 'cron.service',
+      command: 'cron',
+      memory: 2097152,
+      memoryLimit: null, // v1 writes 2^63 - 4096 for "no limit"
+      cpu: null,
+    });
+  });
+});
+
+describe('no cgroups', () => {
+  it('gives no collector where no controller is mounted: never a fake container', () => {
+    expect(
+      cgroupContainersCollector({ cadenceMs: 5000, cgroupRoot: tempDir('pulseboard-empty-'), procRoot: '/proc', dockerNames: null }),
+    ).toBeNull();
+  });
+});
+
+describe('top containers', () => {
+  const container = (id: string, cpu: number | null, memory: number | null) => ({ id, cpu, memory }) as ContainerInfo;
+
+  it('keeps the busiest by CPU and the largest by memory, each once', () => {
+    const all = [container('a', 90, 1), container('b', 50, 2), container('c', 0, 900), container('d', null, 800), container('e', 1, 3)];
+    expect(topContainers(all, 2).map((c) => c.id)).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
