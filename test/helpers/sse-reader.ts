@@ -90,6 +90,13 @@ export function openSse(
   });
 }
 
+/** Splits SSE text into frames (each ends with a blank line); a trailing partial frame is left out. */
+export function parseFrames(text: string): Frame[] {
+  const parts = text.split('\n\n');
+  parts.pop();
+  return parts.map(parseFrame);
+}
+
 function parseFrame(text: string): Frame {
   const frame: Frame = { kind: 'event' };
   const data: string[] = [];
