@@ -50,7 +50,7 @@ export default {
   jsonReporter: { fileName: 'test/mutation/mutation.json' },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   tempDirName: '.stryker-tmp',
-  // Not needed in the sandbox: other runs' sandboxes, results, the built page (no mutated test reads it).
-  ignorePatterns: ['.stryker-tmp*', 'dist', 'test/bench/results', 'test/e2e/artifacts', 'test/mutation', 'reports'],
+  // Not needed in the sandbox: other runs' sandboxes and results. dist/ is: one alerts test runs the built CLI.
+  ignorePatterns: ['.stryker-tmp*', 'test/bench/results', 'test/e2e/artifacts', 'test/mutation', 'reports'],
   cleanTempDir: 'always',
 };
