@@ -197,3 +197,64 @@ describe('web stream: connection states', () => {
     expect(backoffDelay(6, () => 0.5)).toBe(30_000);
   });
 });
+
+describe('web stream: what it reports', () => {
+  it('is connecting before it starts, and changes nothing when told about the network before that', () => {
+    const { stream, states, sources } = setUp();
+    expect(stream.connectionState).toEqual({ kind: 'connecting' });
+    stream.setOnline(false);
+    stream.setOnline(true);
+    expect(states).toEqual([]);
+    expect(sources).toHaveLength(0);
+    stream.start();
+    expect(stream.connectionState).toEqual({ kind: 'connecting' });
+    stream.stop();
+  });
+
+  it('does not reconnect when told it is online while it already is', () => {
+    const { stream, sources, states, current } = setUp();
+    stream.start();
+    current().emit('hello', hello());
+    stream.setOnline(true);
+    expect(sources).toHaveLength(1);
+    expect(states.map((s) => s.kind)).toEqual(['connecting', 'live']);
+    stream.stop();
+  });
+
+  it('reports live once, not on every event', () => {
+    const { stream, states, current } = setUp();
+    stream.start();
+    current().emit('hello', hello());
+    for (let i = 1; i <= 3; i++) current().emit('cpu', { t: i }, `boot1-${i}`);
+    expect(states.map((s) => s.kind)).toEqual(['connecting', 'live']);
+    stream.stop();
+  });
+
+  it('keeps counting the silence while stale', () => {
+    const { stream, states, current } = setUp();
+    stream.start();
+    current().emit('hello', hello({ interval: 100 }));
+    vi.advanceTimersByTime(1000);
+    expect(states.filter((s) => s.kind === 'stale').map((s) => (s as { silentMs: number }).silentMs)).toEqual([500, 750, 1000]);
+    stream.stop();
+  });
+
+  it("opens the browser's EventSource when it is given none", () => {
+    const created: string[] = [];
+    const original = (globalThis as { EventSource?: unknown }).EventSource;
+    (globalThis as { EventSource?: unknown }).EventSource = class extends FakeEventSource {
+      constructor(url: string) {
+        super(url);
+        created.push(url);
+      }
+    };
+    try {
+      const stream = new Stream({ url: 'api/events', handlers: {}, onState: () => {} });
+      stream.start();
+      expect(created).toEqual(['api/events']);
+      stream.stop();
+    } finally {
+      (globalThis as { EventSource?: unknown }).EventSource = original;
+    }
+  });
+});
