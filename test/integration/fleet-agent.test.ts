@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Collector } from '../../server/collect/collector.js';
 import { FleetAgent } from '../../server/fleet/agent.js';
 import { type AgentInfo, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey } from '../../server/fleet/keys.js';
 import { Monitor } from '../../server/monitor.js';
@@ -74,6 +75,21 @@ describe('fleet agent backlog', () => {
     const seqs = entries.map(([id]) => Number(id.split('-')[1]));
     expect(seqs).toEqual(Array.from({ length: backlog }, (_, i) => i + 1));
     expect(log).toContain(`caught up; ${published.length - backlog} events were dropped while Redis was away`);
+
+    // A second outage is told and counted anew.
+    await redis.stop();
+    await waitFor(() => log.some((line) => line.startsWith('lost Redis')), 'the agent to see Redis gone');
+    const sent = published.length;
+    monitor.start();
+    await waitFor(() => published.length >= sent + backlog + 10, 'a second overflow');
+    monitor.close();
+    const second = published.length - sent;
+    await redis.start();
+    await waitFor(() => log.filter((line) => line.startsWith('caught up')).length === 2, 'the second catch-up');
+    expect(log.filter((line) => line.startsWith('backlog full'))).toHaveLength(2);
+    expect(log.filter((line) => line.startsWith('caught up')).at(-1)).toBe(
+      `caught up; ${second - backlog} events were dropped while Redis was away`,
+    );
   }, 30_000);
 });
 
@@ -148,6 +164,36 @@ describe('fleet agent', () => {
     expect(after.map((id) => Number(id.split('-')[1]))).toEqual(after.map((_, i) => i + 1));
   }, 30_000);
 
+  it('rewrites its info when a collector starts failing', async () => {
+    const redis = await startRedis();
+    cleanups.push(() => redis.destroy());
+    let broken = false;
+    const flaky: Collector<'cpu'> = {
+      topic: 'cpu',
+      source: 'test',
+      cadenceMs: 10,
+      sample: (t) => {
+        if (broken) throw new Error('sensor gone');
+        return { t, total: 1, user: 1, system: 0, iowait: 0, cores: [1], load: [0, 0, 0] };
+      },
+    };
+    const monitor = await Monitor.create({
+      config: testConfig({ intervalMs: 10, alerts: { rules: [], thresholds: {} } }),
+      collectors: [flaky],
+      host: HOST,
+    });
+    cleanups.push(() => monitor.close());
+    const agent = new FleetAgent(monitor, { redis: new URL(redis.url), name: 'agent-test', backlog: 1000, log: () => {} });
+    cleanups.push(() => agent.close());
+    agent.start();
+    monitor.start();
+    const info = async () => JSON.parse((await redis.client().hget(infoKey('agent-test'), 'info')) ?? 'null') as AgentInfo | null;
+    await waitFor(async () => (await info())?.collectors[0]?.ok === true, 'the info with a healthy collector');
+    broken = true;
+    await waitFor(async () => (await info())?.collectors[0]?.ok === false, 'the info with the failing collector');
+    expect((await info())?.collectors[0]).toMatchObject({ topic: 'cpu', ok: false, error: 'sensor gone' });
+  }, 30_000);
+
   it('rewrites its info when an alert changes, so a hub that starts now shows it', async () => {
     const { cpu, info } = await agentWithRedis({ alertAbove: 50 });
     await waitFor(async () => (await info()) !== null, 'the info');
@@ -194,9 +240,12 @@ describe('fleet agent connection', () => {
   it('says when its connection to Redis drops, and reconnects by itself', async () => {
     const { redis, log, entries } = await agentWithRedis();
     await waitFor(async () => (await entries()).length >= 5, 'first entries');
+    // As if Redis had come back empty: the agent writes its info again on every connection.
+    await redis.client().del(infoKey('agent-test'), HOSTS_KEY);
     await redis.client().call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await waitFor(() => log.some((line) => line.startsWith('lost Redis')), 'the lost line');
     await waitFor(() => log.filter((line) => line.startsWith('connected to ')).length === 2, 'the reconnection');
+    await waitFor(async () => (await redis.client().smembers(HOSTS_KEY)).includes('agent-test'), 'the info written again');
     const count = (await entries()).length;
     await waitFor(async () => (await entries()).length >= count + 5, 'entries after the reconnection');
     expect(log.filter((line) => line.startsWith('lost Redis'))).toHaveLength(1);

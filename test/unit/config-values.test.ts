@@ -310,3 +310,19 @@ describe('--help', () => {
     expect(lines.at(-1)).toBe('');
   });
 });
+
+describe('the file flags', () => {
+  it('take --tls-cert and --tls-key, or their variables, together', () => {
+    expect(run(['--tls-cert', 'package.json', '--tls-key', 'README.md'])).toMatchObject({ tlsCert: 'package.json', tlsKey: 'README.md' });
+    expect(run([], { PULSEBOARD_TLS_CERT: 'package.json', PULSEBOARD_TLS_KEY: 'README.md' })).toMatchObject({
+      tlsCert: 'package.json',
+      tlsKey: 'README.md',
+    });
+  });
+
+  it('take the alert rules file from its variable', () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'pulseboard-config-')), 'rules.json');
+    writeFileSync(path, '{"rules": []}');
+    expect(run([], { PULSEBOARD_ALERT_RULES: path })).toMatchObject({ alertRulesFile: path, alerts: { rules: [] } });
+  });
+});
