@@ -180,3 +180,71 @@ describe('WebStreamSink', () => {
     expect(sink.write(Buffer.from(': x\n\n'))).toBe(false);
   });
 });
+
+/**
+ * A stand-in for the Node response where the test must set what Node reports (how many bytes wait): the
+ * exact bound cannot be reached on a real socket, whose kernel buffer takes a varying share.
+ */
+class ResponseStandIn {
+  writableLength = 0;
+  headers: Record<string, string> = {};
+  status = 0;
+  written: string[] = [];
+  ends = 0;
+  destroyed = 0;
+  private listeners: Record<string, (() => void)[]> = {};
+  setHeader(name: string, value: string) {
+    this.headers[name] = value;
+  }
+  writeHead(status: number) {
+    this.status = status;
+  }
+  write(chunk: Uint8Array) {
+    this.written.push(Buffer.from(chunk).toString());
+    return true;
+  }
+  end() {
+    this.ends++;
+  }
+  destroy() {
+    this.destroyed++;
+  }
+  on(event: 'close' | 'error', listener: () => void) {
+    this.listeners[event] = [...(this.listeners[event] ?? []), listener];
+  }
+  emit(event: 'close' | 'error') {
+    for (const listener of this.listeners[event] ?? []) listener();
+  }
+}
+
+describe('NodeResponseSink bound, exactly', () => {
+  it('keeps a client with exactly the bound waiting, drops it one byte past, and says so on that write', () => {
+    const response = new ResponseStandIn();
+    const sink = new NodeResponseSink(response, 1000, SSE_HEADERS);
+    const closes = closeCounter(sink);
+    expect(response.status).toBe(200);
+    response.writableLength = 300;
+    expect(sink.begin(Buffer.from('hello'))).toBe(true); // a handshake of 5 bytes: the bound is now 1005
+    response.writableLength = 1005;
+    expect(sink.write(Buffer.from('a'))).toBe(true);
+    response.writableLength = 1006;
+    expect(sink.write(Buffer.from('b'))).toBe(false);
+    expect(response.destroyed).toBe(1);
+    expect(closes()).toBe(1);
+    expect(sink.write(Buffer.from('c'))).toBe(false);
+    expect(response.written).toEqual(['hello', 'a', 'b']);
+  });
+
+  it('ends the response once, and not at all after the client left', () => {
+    const response = new ResponseStandIn();
+    const sink = new NodeResponseSink(response, 1000, SSE_HEADERS);
+    sink.end();
+    sink.end();
+    expect(response.ends).toBe(1);
+    const gone = new ResponseStandIn();
+    const dropped = new NodeResponseSink(gone, 1000, SSE_HEADERS);
+    gone.emit('error');
+    dropped.end();
+    expect(gone.ends).toBe(0);
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frameComment, frameRetry, HEARTBEAT, isBootId, parseEventId } from '../../server/stream/sse.js';
+import { frameComment, frameEvent, frameRetry, HEARTBEAT, isBootId, parseEventId } from '../../server/stream/sse.js';
 
 describe('SSE wire details', () => {
   it('sends the retry delay as whole, non-negative milliseconds', () => {
@@ -34,5 +34,12 @@ describe('SSE wire details', () => {
     expect(isBootId('ABCD')).toBe(false);
     expect(isBootId('ab-cd')).toBe(false);
     expect(isBootId(' abcd')).toBe(false);
+  });
+});
+
+describe('SSE field checks', () => {
+  it('names the field that would break the frame', () => {
+    expect(() => frameEvent('cpu\n', '{}')).toThrow('SSE event name must not contain CR, LF or NUL');
+    expect(() => frameEvent('cpu', '{}', 'a\rb')).toThrow('SSE id must not contain CR, LF or NUL');
   });
 });

@@ -53,15 +53,20 @@ function hello(topics: Topic[], mode: HelloMode): HelloPayload {
 
 function setUp(options: { backfillMs?: number; alerts?: AlertPayload[]; capacity?: number } = {}) {
   const hub = new Hub({ capacity: options.capacity ?? 1000, maxAgeMs: 1e12, bootId: BOOT });
+  let backfillsBuilt = 0;
   const service = new StreamService({
     hub,
     retryMs: 2000,
     backfillMs: options.backfillMs ?? 60_000,
     hello,
-    activeAlerts: () => options.alerts ?? [],
+    // Asked once per backfill encoded: it counts the backfills built.
+    activeAlerts: () => {
+      backfillsBuilt++;
+      return options.alerts ?? [];
+    },
     now: () => NOW,
   });
-  return { hub, service };
+  return { hub, service, backfillsBuilt: () => backfillsBuilt };
 }
 
 /** A client on a real WebStreamSink: reads everything the service writes, as frames. */
@@ -206,13 +211,15 @@ describe('stream handshake', () => {
   });
 
   it('encodes one backfill per topics, reset flag and log position, and a new one once the log moves', async () => {
-    const { hub, service } = setUp();
+    const { hub, service, backfillsBuilt } = setUp();
     hub.publish('cpu', cpu(NOW - 2000));
     hub.publish('memory', memory(NOW - 2000));
     const a = connect(service, ['cpu']);
     const b = connect(service, ['cpu']);
+    expect(backfillsBuilt()).toBe(1);
     const memoryOnly = connect(service, ['memory']);
     const reset = connect(service, ['cpu'], 'boot1-1');
+    expect(backfillsBuilt()).toBe(3);
     await endOfTurn();
     expect(b.backfill()).toEqual(a.backfill());
     expect(Object.keys(memoryOnly.backfill()?.data.series ?? {})).toEqual(['memory']);
@@ -221,6 +228,7 @@ describe('stream handshake', () => {
 
     hub.publish('cpu', cpu(NOW - 1000));
     const later = connect(service, ['cpu']);
+    expect(backfillsBuilt()).toBe(4);
     await endOfTurn();
     expect(later.backfill()?.data.lastSeq).toBe(3);
     expect(later.backfill()?.data.series.cpu?.t).toEqual([NOW - 2000, NOW - 1000]);
@@ -308,12 +316,27 @@ describe('open streams', () => {
 describe('history columns', () => {
   it('keep the process list, the route table and the interface list on the newest row only', () => {
     const hub = new Hub({ capacity: 100, maxAgeMs: 1e12, bootId: BOOT });
+    const latency = { p50: 1, p90: 1, p99: 1, max: 1 };
     for (let t = 1; t <= 2; t++) {
       hub.publish('processes', { t, count: 1, top: [{ pid: 1, name: 'init', cpu: t, rss: 1 }] });
       hub.publish('disk', { t, read: t, write: 0 });
+      hub.publish('requests', {
+        t,
+        source: 'self',
+        count: t,
+        rate: t,
+        inFlight: 0,
+        status: { '1xx': 0, '2xx': t, '3xx': 0, '4xx': 0, '5xx': 0, aborted: 0 },
+        latency,
+        bytes: 0,
+        window: { ms: 60_000, count: t, errors: 0, latency },
+        routes: [{ route: 'GET /', count: t, errors: 0, latency }],
+      });
     }
-    const series = seriesSince(hub, ['processes', 'disk'], 0);
+    const series = seriesSince(hub, ['processes', 'disk', 'requests'], 0);
     expect(series.processes?.top).toEqual([[], [{ pid: 1, name: 'init', cpu: 2, rss: 1 }]]);
+    expect(series.requests?.routes).toEqual([[], [{ route: 'GET /', count: 2, errors: 0, latency }]]);
+    expect(series.requests?.count).toEqual([1, 2]);
     expect(series.processes?.count).toEqual([1, 1]);
     expect(series.disk).toEqual({ t: [1, 2], read: [1, 2], write: [0, 0] });
   });
