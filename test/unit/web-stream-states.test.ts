@@ -258,3 +258,42 @@ describe('web stream: what it reports', () => {
     }
   });
 });
+
+describe("web stream on the browser's own timers", () => {
+  it('stops its watchdog and its pending reconnect on stop()', () => {
+    vi.useFakeTimers({ now: 0 }); // fakes the globals the default clock calls
+    const sources: FakeEventSource[] = [];
+    const states: ConnectionState[] = [];
+    const stream = new Stream({
+      url: 'api/events',
+      handlers: {},
+      onState: (state) => states.push(state),
+      random: () => 0.5,
+      createEventSource: (url) => {
+        const source = new FakeEventSource(url);
+        sources.push(source);
+        return source;
+      },
+    });
+    stream.start();
+    sources[0]?.emit('hello', hello());
+    sources[0]?.fail(); // a reconnect is now pending, 1 s away
+    stream.stop();
+    const seen = states.length;
+    vi.advanceTimersByTime(60_000);
+    expect(sources).toHaveLength(1);
+    expect(states).toHaveLength(seen);
+
+    const watched = new Stream({
+      url: 'api/events',
+      handlers: {},
+      onState: (state) => states.push(state),
+      createEventSource: (url) => new FakeEventSource(url),
+    });
+    watched.start();
+    watched.stop();
+    const before = states.length;
+    vi.advanceTimersByTime(60_000);
+    expect(states).toHaveLength(before);
+  });
+});
