@@ -173,6 +173,16 @@ describe('alert rules file edges', () => {
       'r.json: thresholds.cpu: unknown key "alarm" (expected warning, critical)',
     ],
     [{ rulez: [] }, 'r.json: top level: unknown key "rulez" (expected rules, thresholds)'],
+    [
+      {
+        rules: [
+          { name: 'a', metric: 'cpu', above: 1 },
+          { name: 'a', metric: 'lag', above: 1 },
+        ],
+      },
+      'r.json: rules[1].name: "a" is used twice',
+    ],
+    [{ rules: [{ name: 'a', metric: 'cpu', above: 1, severity: 'info' }] }, 'r.json: rules[0].severity: expected "warning" or "critical"'],
     [null, 'r.json: top level: expected an object with "rules" and/or "thresholds"'],
     ['rules', 'r.json: top level: expected an object'],
   ])('refuses %j', (input, message) => {
@@ -193,7 +203,7 @@ describe('alert rules file edges', () => {
     writeFileSync(path, '{"thresholds": {"cpu": {"warning": 1, "critical": 2}}}');
     expect(loadAlertSettings(path).thresholds.cpu).toEqual({ warning: 1, critical: 2 });
     writeFileSync(path, '{"rules": [\n{oops}\n]}');
-    expect(() => loadAlertSettings(path)).toThrow(new RegExp(`^${path}: not valid JSON \\(.+\\)$`));
+    expect(() => loadAlertSettings(path)).toThrow(`${path}: not valid JSON (Expected property name or '}' in JSON at position 13)`);
     expect(() => loadAlertSettings(join(dir, 'missing.json'))).toThrow(`${join(dir, 'missing.json')}: cannot read the file (ENOENT)`);
     expect(() => loadAlertSettings(dir)).toThrow(`${dir}: cannot read the file (EISDIR)`);
   });

@@ -174,3 +174,65 @@ describe('network and filesystem lists', () => {
     expect(topProcesses([], 2)).toEqual([]);
   });
 });
+
+describe('parser edges that real files have', () => {
+  it('has no cores for a /proc/stat without cpuN lines, and reads every column of a line', () => {
+    const { total, cores } = parseProcStat('cpu  1 2 3 4 5 6 7 8 9 10\n');
+    expect(cores).toEqual([]);
+    expect(total).toEqual({ user: 1, nice: 2, system: 3, idle: 4, iowait: 5, irq: 6, softirq: 7, steal: 8 });
+  });
+
+  it('numbers cores past 9', () => {
+    const lines = Array.from({ length: 12 }, (_, i) => `cpu${i} ${i} 0 0 1`);
+    expect(parseProcStat(`cpu  1 0 0 1\n${lines.join('\n')}\n`).cores.map((core) => core.user)).toEqual(
+      Array.from({ length: 12 }, (_, i) => i),
+    );
+  });
+
+  it('reads only lines that start with a field name in /proc/meminfo', () => {
+    expect([...parseMeminfo('Bad key: 5 kB\nMemTotal:   7 kB\n')]).toEqual([['MemTotal', 7168]]);
+  });
+
+  it('reads /proc/net/dev columns however many spaces part them, with exactly nine fields or more', () => {
+    const text = 'h1\nh2\n  eth0:    100      2    0    0    0     0          0         0      300\n 1 2 3 4 5 6 7 8 9 10 11\n';
+    expect([...parseNetDev(text)]).toEqual([['eth0', { rx: 100, tx: 300 }]]);
+  });
+
+  it('reads /proc/loadavg with spaces around and between', () => {
+    expect(parseLoadavg('  0.5  0.4 0.3 1/2 3\n')).toEqual([0.5, 0.4, 0.3]);
+  });
+
+  it('reads a process stat whose line starts with the name, and refuses one with the parentheses the wrong way or none', () => {
+    const tail = 'S 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 1 2';
+    expect(parseProcessStat(`(a) ${tail}`)).toMatchObject({ name: 'a', userTicks: 5 });
+    expect(parseProcessStat(`7 )a( ${tail}`)).toBeNull();
+    expect(parseProcessStat(`7 a ${tail}`)).toBeNull();
+    expect(parseProcessStat('7 (a) S 1 7 7 0 -1 0 0 0 0 0 x 6 0 0 20 0 1 0 99 1 2')).toBeNull();
+    expect(parseProcessStat('7 (a) S 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 99 1')).toBeNull();
+  });
+
+  it('keeps a mount line of exactly three fields', () => {
+    expect(parseMounts('/dev/a /srv ext4\n')).toEqual([{ fs: '/dev/a', mount: '/srv', type: 'ext4' }]);
+  });
+
+  it('keeps mounts of size 0 out, and lists at most maxItems', () => {
+    const mounts = [
+      { mount: '/a', fs: '/dev/a', type: 'ext4', size: 10, used: 1 },
+      { mount: '/zero', fs: '/dev/z', type: 'ext4', size: 0, used: 0 },
+      { mount: '/b', fs: '/dev/b', type: 'ext4', size: 20, used: 1 },
+    ];
+    expect(filterMounts(mounts, { excludeTypes: /^$/, maxItems: 10 }).map((m) => m.mount)).toEqual(['/b', '/a']);
+    expect(filterMounts(mounts, { excludeTypes: /^$/, maxItems: 1 }).map((m) => m.mount)).toEqual(['/b']);
+  });
+
+  it('ranks interfaces by received and sent bytes together, in any order given', () => {
+    const sending = { name: 'up', rx: 0, tx: 100 };
+    const receiving = { name: 'down', rx: 60, tx: 0 };
+    for (const rates of [
+      [sending, receiving],
+      [receiving, sending],
+    ]) {
+      expect(networkSample(1, rates, { exclude: /^$/, maxItems: 1 }).interfaces.map((i) => i.name)).toEqual(['up']);
+    }
+  });
+});

@@ -1,3 +1,7 @@
+import { Agent, get } from 'node:http';
+import { connect, createServer as createHttp2Server } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestMiddleware, routeOfContext } from '../../server/requests/middleware.js';
@@ -108,5 +112,88 @@ describe('request middleware on a Node server', () => {
     expect(sample.count).toBe(1);
     expect(sample.bytes).toBeGreaterThan(body.length);
     expect(sample.bytes).toBeLessThan(body.length + 400);
+  });
+});
+
+describe('request middleware: what counts as the route', () => {
+  it('takes a GET handler with a next parameter as the route, and a middleware that answers as unmatched', async () => {
+    const stats = new RequestStats({ source: 'embedded' });
+    const app = new Hono();
+    app.use('*', requestMiddleware(stats));
+    app.use('/private/*', async (c, _next) => c.text('no', 401)); // answers itself: a middleware still
+    app.get('/chain', (c, _next) => c.text('chained'));
+    app.get('/*', (c) => c.text('the page'));
+    await app.request('/private/x');
+    await app.request('/chain');
+    await app.request('/anything');
+    expect(routesOf(stats)).toEqual({ [UNMATCHED_ROUTE]: 1, 'GET /chain': 1, 'GET /*': 1 });
+  });
+
+  it('measures a request within the time the caller saw it take', async () => {
+    const stats = new RequestStats({ source: 'embedded' });
+    const app = new Hono();
+    app.use('*', requestMiddleware(stats));
+    app.get('/wait', async (c) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return c.text('ok');
+    });
+    stats.sample(0);
+    const started = performance.now();
+    await app.request('/wait');
+    const outer = performance.now() - started;
+    const { max } = stats.sample(1000).latency;
+    expect(max).toBeGreaterThan(0);
+    expect(max).toBeLessThanOrEqual(outer * 1.001 + 0.001);
+  });
+});
+
+describe('request middleware on keep-alive and HTTP/2 connections', () => {
+  it('counts each response once on a connection that carries several', async () => {
+    const stats = new RequestStats({ source: 'embedded' });
+    const { server, url } = await listen(measuredApp(stats));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    cleanups.push(() => server.closeAllConnections());
+    let connections = 0;
+    server.on('connection', () => connections++);
+    stats.sample(0);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    for (let i = 0; i < 3; i++) {
+      await new Promise<void>((resolve, reject) => {
+        get(`${url}/bytes`, { agent }, (response) => {
+          response.resume();
+          response.on('end', () => resolve());
+        }).on('error', reject);
+      });
+    }
+    for (let i = 0; i < 200 && stats.requestsInFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const sample = stats.sample(1000);
+    expect(connections).toBe(1);
+    expect(sample.count).toBe(3);
+    expect(sample.bytes).toBeGreaterThan(3 * 1234);
+    expect(sample.bytes).toBeLessThan(3 * (1234 + 400));
+  });
+
+  it('leaves the bytes of an HTTP/2 response at 0: the socket is shared by every stream', async () => {
+    const stats = new RequestStats({ source: 'embedded' });
+    const server = createHttp2Server(getRequestListener(measuredApp(stats).fetch));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const session = connect(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    cleanups.push(() => session.destroy());
+    stats.sample(0);
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const stream = session.request({ ':path': '/bytes' });
+        stream.on('error', reject);
+        stream.resume();
+        stream.on('end', () => resolve());
+      });
+    }
+    for (let i = 0; i < 200 && stats.requestsInFlight > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const sample = stats.sample(1000);
+    expect(sample.count).toBe(2);
+    expect(sample.status['2xx']).toBe(2);
+    expect(sample.bytes).toBe(0);
   });
 });

@@ -164,3 +164,29 @@ describe('request statistics edges', () => {
     expect(stats.sample(61_000).window.count).toBe(0);
   });
 });
+
+describe('request statistics: errors leave the window too', () => {
+  it('takes the errors of an expired tick out of the window and out of its route', () => {
+    const stats = new RequestStats({ source: 'self', windowMs: 2000 });
+    stats.sample(0);
+    end(stats, 'GET /a', 1, '5xx');
+    stats.sample(1000);
+    end(stats, 'GET /a', 1, '2xx');
+    const both = stats.sample(2000);
+    expect(both.window).toMatchObject({ count: 2, errors: 1 });
+    const later = stats.sample(3000);
+    expect(later.window).toMatchObject({ count: 1, errors: 0 });
+    expect(later.routes[0]).toMatchObject({ route: 'GET /a', count: 1, errors: 0 });
+  });
+
+  it('does not count a route of this tick twice against the cap when the window has it', () => {
+    const stats = new RequestStats({ source: 'self', maxRoutes: 2, topRoutes: 10 });
+    stats.sample(0);
+    end(stats, 'GET /a');
+    stats.sample(1000);
+    end(stats, 'GET /a'); // in the window already: still one route tracked
+    end(stats, 'GET /b'); // the second
+    const routes = Object.fromEntries(stats.sample(2000).routes.map((r) => [r.route, r.count]));
+    expect(routes).toEqual({ 'GET /a': 2, 'GET /b': 1 });
+  });
+});

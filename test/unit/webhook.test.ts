@@ -229,3 +229,59 @@ describe('alert webhook', () => {
     expect(target.received.map((r) => r.body.rule)).toEqual(['first', 'second', 'third']);
   });
 });
+
+describe('alert webhook, more answers', () => {
+  it('takes a 204 without a body as delivered', async () => {
+    const target = await receiver(() => 204);
+    const { hook, log } = webhook(target.url, { retryDelayMs: 1 });
+    hook.send(change('a'));
+    hook.send(change('b'));
+    await until(() => target.received.length === 2 && hook.pending === 0, 'both deliveries');
+    expect(target.received.map((r) => r.body.rule)).toEqual(['a', 'b']);
+    expect(log).toEqual([]);
+  });
+
+  it.each([400, 499])('does not retry a %i either', async (status) => {
+    const target = await receiver((index) => (index === 0 ? status : 200));
+    const { hook, log } = webhook(target.url, { retryDelayMs: 1 });
+    hook.send(change('a'));
+    hook.send(change('b'));
+    await until(() => target.received.length === 2 && hook.pending === 0, 'the next change');
+    expect(target.received.map((r) => r.body.rule)).toEqual(['a', 'b']);
+    expect(log).toEqual([`alert webhook: ${target.url.origin} refused the change with ${status}; not retrying`]);
+  });
+
+  it('retries a 3xx that is not a redirect, like a failure', async () => {
+    const target = await receiver((index) => (index === 0 ? 304 : 200));
+    const { hook, log } = webhook(target.url, { retryDelayMs: 1 });
+    hook.send(change('a'));
+    await until(() => target.received.length === 2 && hook.pending === 0, 'the retry');
+    expect(log).toEqual([]);
+  });
+
+  it('starts again when a change comes after it went idle', async () => {
+    const target = await receiver(() => 200);
+    const { hook } = webhook(target.url);
+    hook.send(change('a'));
+    await until(() => target.received.length === 1 && hook.pending === 0, 'the first delivery');
+    await new Promise((resolve) => setImmediate(resolve));
+    hook.send(change('b'));
+    await until(() => target.received.length === 2, 'the second delivery');
+    expect(target.received.map((r) => r.body.rule)).toEqual(['a', 'b']);
+  });
+
+  it('writes its lines to stderr, prefixed, when given no log', async () => {
+    const target = await receiver(() => 404);
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    cleanups.push(() => spy.mockRestore());
+    const hook = new AlertWebhook(target.url, { retryDelayMs: 1 });
+    cleanups.push(() => hook.close());
+    hook.send(change('a'));
+    await until(() => written.length === 1, 'the line');
+    expect(written).toEqual([`pulseboard: alert webhook: ${target.url.origin} refused the change with 404; not retrying\n`]);
+  });
+});
