@@ -17,7 +17,7 @@ export default {
   incremental: false,
   ignoreStatic: process.env.IGNORE_STATIC === '1',
   tempDirName: `.stryker-tmp-adhoc-${tag}`,
-  reporters: ['json', 'clear-text'],
+  reporters: ['json', 'clear-text', 'progress-append-only'],
   jsonReporter: { fileName: `/tmp/adhoc-${tag}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
 };

@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: '.',
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/{stream,alerts,requests,fleet-agent,portable}.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/integration/{stream,alerts,requests,fleet-agent,fleet-agent-edges,portable}.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -87,3 +87,17 @@ describe('token auth', () => {
     expect(withHeader.headers.get('set-cookie')).toBeNull();
   });
 });
+
+describe('token auth, an empty token', () => {
+  // The configuration refuses an empty token; the middleware still never takes '' for a match.
+  it('matches nothing, not even an empty bearer, cookie or ?token=', async () => {
+    const hono = new Hono();
+    hono.use('*', tokenAuth(''));
+    hono.get('*', (c) => c.json({ cpu: 42 }));
+    const ask = (path: string, headers: Record<string, string>) => hono.request(`http://pulse.test${path}`, { headers });
+    expect((await ask('/api/snapshot', { Authorization: 'Bearer ' })).status).toBe(401);
+    expect((await ask('/api/snapshot', { Authorization: 'Bearer    ' })).status).toBe(401);
+    expect((await ask('/api/snapshot', { Cookie: `${TOKEN_COOKIE}=` })).status).toBe(401);
+    expect((await ask('/api/snapshot?token=', {})).status).toBe(401);
+  });
+});

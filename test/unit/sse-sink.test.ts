@@ -248,3 +248,42 @@ describe('NodeResponseSink bound, exactly', () => {
     expect(gone.ends).toBe(0);
   });
 });
+
+/** A stand-in that also has a socket, or an HTTP/2 stream, whose close the test sets off on its own. */
+class Emitter {
+  private listeners: { event: string; listener: () => void }[] = [];
+  on(event: 'close', listener: () => void) {
+    this.listeners.push({ event, listener });
+  }
+  emitClose() {
+    for (const { event, listener } of this.listeners) if (event === 'close') listener();
+  }
+}
+
+describe('NodeResponseSink close sources', () => {
+  it('closes when only the response says close', () => {
+    const response = new ResponseStandIn();
+    const closes = closeCounter(new NodeResponseSink(response, 1000, SSE_HEADERS));
+    response.emit('close');
+    expect(closes()).toBe(1);
+  });
+
+  it('closes when only the HTTP/1 socket says close', () => {
+    const socket = new Emitter();
+    const response = Object.assign(new ResponseStandIn(), { socket });
+    const closes = closeCounter(new NodeResponseSink(response, 1000, SSE_HEADERS));
+    socket.emitClose();
+    expect(closes()).toBe(1);
+  });
+
+  it('on HTTP/2 closes with its stream and not with the socket the session shares', () => {
+    const socket = new Emitter();
+    const stream = new Emitter();
+    const response = Object.assign(new ResponseStandIn(), { socket, stream });
+    const closes = closeCounter(new NodeResponseSink(response, 1000, SSE_HEADERS));
+    socket.emitClose();
+    expect(closes()).toBe(0);
+    stream.emitClose();
+    expect(closes()).toBe(1);
+  });
+});
