@@ -79,7 +79,7 @@ describe('fleet agent, edges', () => {
     expect(log).toEqual([`connected to 127.0.0.1:${redis.port}`]);
   }, 30_000);
 
-  it('writes its info once while nothing in it changes, not on every event, and says nothing of a catch-up', async () => {
+  it('writes its info once while nothing in it changes, not on every event, and tells of no catch-up nor write error', async () => {
     const { redis, monitor, entries, log } = await agentWithRedis();
     monitor.start();
     await waitFor(async () => (await entries()).length >= 20, 'twenty entries');
@@ -89,6 +89,7 @@ describe('fleet agent, edges', () => {
     await waitFor(async () => (await entries()).length >= count + 50, 'fifty more entries');
     expect(await callsOf(redis, 'hset')).toBe(writes);
     expect(log.filter((line) => line.startsWith('caught up'))).toEqual([]);
+    expect(log.filter((line) => line.startsWith('cannot write'))).toEqual([]);
   }, 30_000);
 
   it('says nothing of losing Redis when it is closed itself', async () => {
