@@ -123,6 +123,19 @@ describe('fleet agent, edges', () => {
     expect(await dataOf()).toEqual(published.slice(-waiting));
   }, 30_000);
 
+  it('says nothing of a write that fails while it closes', async () => {
+    const { redis, monitor, agent, entries, log } = await agentWithRedis();
+    monitor.start();
+    await waitFor(async () => (await entries()).length >= 5, 'first entries');
+    await redis.client().del(KEY);
+    await redis.client().set(KEY, 'not a stream');
+    await waitFor(() => agent.waiting >= 5, 'events waiting behind the failing writes');
+    monitor.close();
+    const told = log.filter((line) => line.startsWith('cannot write')).length;
+    await agent.close(); // its last flush fails too
+    expect(log.filter((line) => line.startsWith('cannot write'))).toHaveLength(told);
+  }, 30_000);
+
   it('counts a write whose reply it did not see as sent when its id is in the stream, and keeps its boot', async () => {
     const { redis, monitor, agent, entries, published, dataOf, log } = await agentWithRedis();
     monitor.start();
