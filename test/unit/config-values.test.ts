@@ -45,6 +45,7 @@ describe('--portable', () => {
   it('refuses another value in the environment with one line', () => {
     expect(() => run([], { PULSEBOARD_PORTABLE: 'maybe' })).toThrow('PULSEBOARD_PORTABLE "maybe": expected true or false');
     expect(() => run([], { PULSEBOARD_PORTABLE: 'yes please' })).toThrow(/expected true or false/);
+    expect(() => run([], { PULSEBOARD_PORTABLE: 'not yes' })).toThrow('PULSEBOARD_PORTABLE "not yes": expected true or false');
   });
 });
 
@@ -278,9 +279,9 @@ describe('value checks', () => {
 });
 
 describe('--help', () => {
-  const lines = helpText().split('\n');
-
+  // Read inside each test, not when the file is collected: a mutation run changes the code per test.
   it('lists every flag with its value kind, a description and its default, then its variable', () => {
+    const lines = helpText().split('\n');
     for (const [flag, kind, env, fallback] of [
       ['port', 'port', 'PORT', '3000'],
       ['interval', 'duration', 'PULSEBOARD_INTERVAL', '1s'],
@@ -300,12 +301,19 @@ describe('--help', () => {
   });
 
   it('describes every option in words', () => {
+    const lines = helpText().split('\n');
     const described = lines.filter((line) => /^ {2}--/.test(line));
     expect(described.length).toBeGreaterThan(28);
     for (const line of described) expect(line.slice(37).split(' ').filter(Boolean).length, line).toBeGreaterThanOrEqual(2);
   });
 
   it('starts with the usage of both commands and ends with --help and --version', () => {
+    const lines = helpText().split('\n');
+    expect(lines[2]).toBe('');
+    expect(lines[3]).toBe('Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.');
+    expect(lines[5]).toBe('');
+    expect(lines[6]).toBe('Options:');
+    expect(lines[7]).toMatch(/^ {2}--port <port> /);
     expect(lines[0]).toMatch(/^Usage: pulseboard \[options\] +serve the dashboard/);
     expect(lines[1]).toMatch(/^ {7}pulseboard agent --redis <url> \[options\] +sample this host into Redis/);
     expect(helpText()).toContain('Durations take ms, s, m, h or d (a bare number is milliseconds).');

@@ -135,3 +135,38 @@ describe('host mirror edges', () => {
     expect(mirror.hub.length).toBe(0);
   });
 });
+
+describe('host mirror, boots', () => {
+  it('keeps its state when the info is rewritten in the same boot, even while it holds nothing', () => {
+    const mirror = new HostMirror('web-1', info('1700000000000'), () => {});
+    mirror.updateInfo(info('1700000000000', { alerts: [firing('from-info')] }));
+    expect(mirror.activeAlerts()).toEqual([]); // in one boot, alert changes come as events
+  });
+
+  it('starts a new log for a new boot even when its first id follows the old boot last one', () => {
+    const mirror = new HostMirror('web-1', info('1700000000000'), () => {});
+    mirror.ingest([cpu('1700000000000-1', 1)]);
+    mirror.ingest([cpu('1700000099000-2', 2)]);
+    expect(mirror.hub.bootId).toBe('1700000099000');
+    expect([mirror.hub.firstSeq, mirror.hub.lastSeq]).toEqual([2, 2]);
+  });
+
+  it('hands the alerts firing now to a stream that starts, in its backfill', () => {
+    const mirror = new HostMirror('web-1', info('1700000000000'), () => {});
+    mirror.ingest([alertEntry('1700000000000-1', firing('a')), cpu('1700000000000-2', 2)]);
+    let handshake = '';
+    const sink = {
+      begin: (bytes: Buffer) => {
+        handshake += bytes.toString();
+        return true;
+      },
+      write: () => true,
+      end: () => {},
+      onClose: () => {},
+    };
+    mirror.streams.start(sink, { topics: ['cpu'], lastEventId: null });
+    const backfill = handshake.split('\n\n').find((frame) => frame.includes('event: backfill')) ?? '';
+    const data = JSON.parse(backfill.slice(backfill.indexOf('data: ') + 6)) as { alerts: AlertPayload[] };
+    expect(data.alerts.map((alert) => alert.rule)).toEqual(['a']);
+  });
+});
