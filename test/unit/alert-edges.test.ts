@@ -226,3 +226,27 @@ describe('alert rules file edges', () => {
     ]);
   });
 });
+
+describe('the rules file, values of the wrong type', () => {
+  const refusal = (input: unknown) => {
+    try {
+      parseAlertSettings(input, 'r.json');
+    } catch (error) {
+      return error instanceof AlertRulesError ? error.message : `not an AlertRulesError: ${String(error)}`;
+    }
+    return 'accepted';
+  };
+  const rule = { name: 'cpu-high', metric: 'cpu', for: '1m' };
+
+  it('refuses a threshold above given as text', () => {
+    expect(refusal({ rules: [{ ...rule, above: '90' }] })).toMatch(/rules\[0\]\.above: expected a number/);
+  });
+
+  it('refuses a threshold level that is null, or a warning or critical given as text, with one message', () => {
+    const levels = /thresholds\.cpu: expected \{"warning": number, "critical": number\}/;
+    expect(refusal({ thresholds: { cpu: null } })).toMatch(levels);
+    expect(refusal({ thresholds: { cpu: { warning: '70', critical: 90 } } })).toMatch(levels);
+    expect(refusal({ thresholds: { cpu: { warning: 70, critical: '90' } } })).toMatch(levels);
+    expect(refusal({ thresholds: { cpu: { warning: '70', critical: '90' } } })).toMatch(levels);
+  });
+});
