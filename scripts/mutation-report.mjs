@@ -21,8 +21,9 @@ const keyOf = (file, mutant) =>
 function tally(files) {
   const rows = new Map();
   for (const [file, { mutants }] of Object.entries(files)) {
-    const row = { total: 0, detected: 0, survived: 0, noCoverage: 0, equivalent: 0 };
+    const row = { total: 0, detected: 0, survived: 0, noCoverage: 0, equivalent: 0, ignored: 0 };
     for (const mutant of mutants) {
+      if (mutant.status === 'Ignored') row.ignored++;
       if (!COUNTED.has(mutant.status)) continue;
       row.total++;
       if (DETECTED.has(mutant.status)) row.detected++;
@@ -37,44 +38,40 @@ function tally(files) {
 
 const percent = (part, whole) => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)} %`);
 const after = tally(report.files);
-const sum = (rows) =>
-  [...rows.values()].reduce(
-    (all, row) => {
-      for (const key of Object.keys(all)) all[key] += row[key];
-      return all;
-    },
-    { total: 0, detected: 0, survived: 0, noCoverage: 0, equivalent: 0 },
-  );
+const sum = (rows) => {
+  const all = {};
+  for (const row of rows) for (const [key, value] of Object.entries(row)) all[key] = (all[key] ?? 0) + value;
+  return all;
+};
+/** The first run's score, with its static mutants and without them (the runs since may leave static ones out). */
+const beforeScores = (old) =>
+  old ? [percent(old.detected, old.total), percent(old.detected - old.staticDetected, old.total - old.static)] : ['-', '-'];
 
 const lines = [
   '# Mutation testing: the report',
   '',
   `Written by \`npm run mutate:report\` from \`test/mutation/mutation.json\` (StrykerJS ${report.framework?.version ?? ''}, vitest`,
-  'runner, `npm run mutate`), next to the first run before the tests of issue 19 (`before.json`, the per-file counts',
-  'of that run). A mutant is *detected* when a test fails on it (killed) or it makes a test hang (timeout). The',
-  'score is detected / all mutants; the killable score leaves out the survivors explained below as equivalent',
-  '(no test can tell them from the original: same output, only a different path to it).',
+  'runner), next to the first run before the tests of issue 19 (`before.json`, the per-file counts of that run). A',
+  'mutant is *detected* when a test fails on it (killed) or it makes a test hang (timeout). The score is detected / all',
+  'counted mutants; the killable score leaves out the survivors explained below as equivalent (no test can tell them',
+  'from the original: same output, only a different path to it). *Static* mutants change code that runs when a module',
+  'loads, so Stryker runs every test for each; a run with `ignoreStatic` leaves them out (column "static left out"),',
+  'and the score before is then compared without them too.',
   '',
-  '| file | mutants | detected | survived | no coverage | equivalent | score before | score | killable score |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| file | mutants | detected | survived | no coverage | equivalent | static left out | score before (with static) | score before (without static) | score | killable score |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ];
 for (const [file, row] of [...after].sort(([a], [b]) => a.localeCompare(b))) {
-  const old = before.files[file];
-  const oldScore = old ? percent(old.detected, old.total) : '-';
+  const [withStatic, withoutStatic] = beforeScores(before.files[file]);
   lines.push(
-    `| ${file} | ${row.total} | ${row.detected} | ${row.survived} | ${row.noCoverage} | ${row.equivalent} | ${oldScore} | ${percent(row.detected, row.total)} | ${percent(row.detected, row.total - row.equivalent)} |`,
+    `| ${file} | ${row.total} | ${row.detected} | ${row.survived} | ${row.noCoverage} | ${row.equivalent} | ${row.ignored} | ${withStatic} | ${withoutStatic} | ${percent(row.detected, row.total)} | ${percent(row.detected, row.total - row.equivalent)} |`,
   );
 }
-const all = sum(after);
-const allBefore = Object.values(before.files).reduce(
-  (acc, row) => ({ total: acc.total + row.total, detected: acc.detected + row.detected }),
-  {
-    total: 0,
-    detected: 0,
-  },
-);
+const all = sum(after.values());
+const allBefore = sum(Object.values(before.files));
+const [allWithStatic, allWithoutStatic] = beforeScores(allBefore);
 lines.push(
-  `| **all** | ${all.total} | ${all.detected} | ${all.survived} | ${all.noCoverage} | ${all.equivalent} | ${percent(allBefore.detected, allBefore.total)} | ${percent(all.detected, all.total)} | ${percent(all.detected, all.total - all.equivalent)} |`,
+  `| **all** | ${all.total} | ${all.detected} | ${all.survived} | ${all.noCoverage} | ${all.equivalent} | ${all.ignored} | ${allWithStatic} | ${allWithoutStatic} | ${percent(all.detected, all.total)} | ${percent(all.detected, all.total - all.equivalent)} |`,
   '',
   '## Every mutant that remains, and why',
   '',
