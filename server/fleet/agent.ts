@@ -55,13 +55,14 @@ export class FleetAgent {
       this.infoDirty = true;
       void this.flush();
     });
-    this.redis.on('error', (error: Error) => {
-      if (this.connected) this.log(`lost Redis (${error.message}); keeping up to ${options.backlog} events until it returns`);
-      this.connected = false;
-    });
-    this.redis.on('close', () => {
-      this.connected = false;
-    });
+    // A connection can end with an error or just close (a restart, a killed client): either way, say so once.
+    this.redis.on('error', (error: Error) => this.lost(error.message));
+    this.redis.on('close', () => this.lost('connection closed'));
+  }
+
+  private lost(reason: string): void {
+    if (this.connected && !this.closed) this.log(`lost Redis (${reason}); keeping up to ${this.options.backlog} events until it returns`);
+    this.connected = false;
   }
 
   /** Events waiting for Redis. */
@@ -78,6 +79,8 @@ export class FleetAgent {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A flush under way would make this one return at once: let it finish, then send what is left.
+    while (this.flushing) await new Promise((resolve) => setTimeout(resolve, 5));
     await this.flush();
     this.redis.disconnect();
   }

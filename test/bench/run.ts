@@ -1,10 +1,10 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,history,containers  BENCH_LABEL=before  BENCH_IDLE_SECONDS=60
-// BENCH_HISTORY_IDLE_SECONDS=60
+// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,lifecycle,history,containers  BENCH_LABEL=before
+// BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
-// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15  BENCH_CONTAINERS_SECONDS=60
+// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,12 +16,13 @@ import { BENCH_CGROUPS, benchFixtureCgroups, benchRealCgroups, type ContainersCo
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
 import { benchHistory, type HistoryBenchResult } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
+import { benchLifecycle, type LifecycleResult } from './lifecycle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
 import { TASKSET } from './procs.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,history,containers').split(','));
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,lifecycle,history,containers').split(','));
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -272,6 +273,41 @@ function containersRows(costs: ContainersCost[]): Row[] {
   }));
 }
 
+function lifecycleRows(life: LifecycleResult): Row[] {
+  const spread = (l: LifecycleResult['direct']) => `${fixed(l.p50, 0)} / ${fixed(l.p90, 0)} / ${fixed(l.max, 0)}`;
+  const codes = life.exitCodes.every((code) => code === 0) ? 'exit code 0 every time' : `exit codes ${life.exitCodes.join(', ')}`;
+  return [
+    {
+      measure: 'start: spawn to the first event on a stream, ms',
+      ours: fixed(life.firstEventMs, 0),
+      peer: '-',
+      ratio: '-',
+      command: life.commands.lifecycle,
+    },
+    {
+      measure: 'shutdown with 50 open streams: SIGTERM / SIGINT to exit, ms',
+      ours: `${fixed(life.sigtermExitMs, 0)} / ${fixed(life.sigintExitMs, 0)} (${codes})`,
+      peer: '-',
+      ratio: '-',
+      command: life.commands.lifecycle,
+    },
+    {
+      measure: `sample to receipt at 100 ms, straight / through nginx, p50 / p90 / max, ms (${life.events} events)`,
+      ours: `${spread(life.direct)}; ${spread(life.nginx)}`,
+      peer: '-',
+      ratio: '-',
+      command: life.commands.nginx,
+    },
+    {
+      measure: 'tabs: another tab holds the shared stream after the holder closes / crashes, ms',
+      ours: `${fixed(life.handoverCloseMs, 0)} / ${fixed(life.handoverCrashMs, 0)}`,
+      peer: '-',
+      ratio: '-',
+      command: life.commands.tabs,
+    },
+  ];
+}
+
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const rows: Row[] = [];
@@ -298,6 +334,11 @@ async function main(): Promise<void> {
   await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
+  await step(
+    'lifecycle',
+    () => benchLifecycle(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_LIFECYCLE_EVENTS', '50'))),
+    lifecycleRows,
+  );
   await step('history', () => benchHistory(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_HISTORY_IDLE_SECONDS', '60'))), historyRows);
 
   await step(

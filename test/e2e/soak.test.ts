@@ -50,12 +50,14 @@ describe('soak', () => {
     await page.goto(`${server.url}?window=1h`);
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live');
     const counters = () => page.evaluate(() => (window as any).__pulseboardDebug.counters() as Counters);
-    // The heap the page retains: the lowest of three collections a moment apart. One collection can land while
-    // a batch of events or a draw holds a megabyte of short-lived objects (measured: ±1.3 MiB at 20 ms).
+    const appliedAtLeast = (count: number) =>
+      page.waitForFunction((n) => (window as any).__pulseboardDebug.counters().applied >= n, count, { polling: 250, timeout: 0 });
+    // The heap the page retains: the lowest of three collections a few batches apart. One collection can land
+    // while a batch of events or a draw holds a megabyte of short-lived objects (measured: ±1.3 MiB at 20 ms).
     const retainedHeap = async () => {
       let lowest = Number.POSITIVE_INFINITY;
       for (let i = 0; i < 3; i++) {
-        if (i > 0) await page.waitForTimeout(700);
+        if (i > 0) await appliedAtLeast((await counters()).applied + 100);
         await cdp.send('HeapProfiler.collectGarbage');
         await cdp.send('HeapProfiler.collectGarbage');
         lowest = Math.min(lowest, (await cdp.send('Runtime.getHeapUsage')).usedSize);
@@ -86,13 +88,16 @@ describe('soak', () => {
       };
     };
 
-    // Warm-up: the history fills, so every series and chart holds all it ever will.
-    await page.waitForTimeout((HISTORY_S + 3) * 1000);
+    // Warm-up: the history fills, so every series and chart holds all it ever will (the store's rings are
+    // full at the history's length), then a few more batches go through the charts.
+    const full = Math.ceil((HISTORY_S * 1000) / INTERVAL_MS) + 1;
+    await page.waitForFunction((n) => (window as any).__pulseboardDebug.points('cpu.total') >= n, full, { polling: 250, timeout: 0 });
+    await appliedAtLeast((await counters()).applied + 300);
     const before = await measure();
     const topics = 6; // cpu, memory, network, disk, process, requests tick with the interval
     const target = before.applied + SAMPLES * topics;
     const started = Date.now();
-    while ((await counters()).applied < target) await page.waitForTimeout(1000);
+    await appliedAtLeast(target);
     const after = await measure();
 
     const draws = Math.max(1, after.draws - before.draws);

@@ -32,6 +32,20 @@ async function compareWithServer(server: ServerProcess, page: Page, from: number
   return { tab, server: (history.series.cpu?.t ?? []).filter((t) => t >= from && t <= last) };
 }
 
+/** The newest cpu sample time the server holds. */
+async function newestOnServer(server: ServerProcess): Promise<number> {
+  const history = (await (await fetch(`${server.url}api/history?topics=cpu&since=1m`)).json()) as { series: { cpu?: { t: number[] } } };
+  return history.series.cpu?.t.at(-1) ?? 0;
+}
+
+/** Waits until every tab holds a cpu sample newer than `t` plus two intervals: samples flow through the new holder. */
+async function everyTabPast(pages: Page[], t: number): Promise<void> {
+  await waitFor(async () => {
+    const newest = await Promise.all(pages.map(async (page) => (await times(page)).at(-1) ?? 0));
+    return newest.every((n) => n > t + 2 * INTERVAL_MS) ? true : undefined;
+  }, 15_000);
+}
+
 async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -78,15 +92,14 @@ describe('many tabs share one stream', () => {
   });
 
   it('hands over when the holder tab closes: another tab resumes, and no tab has a gap or a doubled point', async () => {
+    // How long the hand-over takes is measured by `npm run bench` (tabs rows); here it must happen, and leave
+    // no gap and no doubled point.
     const leader = await leaderIndex();
     const [closed] = pages.splice(leader, 1);
     const closedAt = Date.now();
     await closed?.close();
     const next = await leaderIndex();
-    const handoverMs = Date.now() - closedAt;
-    console.log(`hand-over after closing the holder: ${handoverMs} ms`);
-    expect(handoverMs).toBeLessThan(3000);
-    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    await everyTabPast(pages, await newestOnServer(server));
     await Promise.all(pages.map(isLive));
     expect(await streamsOnServer(server)).toBe(1);
     for (const [i, page] of pages.entries()) {
@@ -104,11 +117,11 @@ describe('many tabs share one stream', () => {
     // The crash ends the session: do not wait for an answer.
     void session.send('Page.crash').catch(() => {});
     await leaderIndex();
-    console.log(`hand-over after the holder crashed: ${Date.now() - crashedAt} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 3 * INTERVAL_MS));
+    await everyTabPast(pages, await newestOnServer(server));
     await Promise.all(pages.map(isLive));
     for (const [i, page] of pages.entries()) {
       const { tab, server: truth } = await compareWithServer(server, page, crashedAt - 5000);
+      expect(tab.length).toBeGreaterThan(8);
       expect(tab, `tab ${i}`).toEqual(truth);
     }
     await waitFor(async () => ((await streamsOnServer(server)) === 1 ? true : undefined), 5000);
@@ -126,19 +139,27 @@ describe('tabs that do not share (?share=0)', () => {
     }
     return pages;
   }
-  const liveCount = async (pages: Page[]) =>
-    (await Promise.all(pages.map((page) => page.getAttribute('#status', 'data-state')))).filter((state) => state === 'live').length;
+  /** The pill's state, without waiting: null while the tab's page has not loaded (it waits for a connection). */
+  const stateOf = (page: Page) =>
+    page.evaluate(() => document.querySelector('#status')?.getAttribute('data-state') ?? null).catch(() => null);
+  const liveCount = async (pages: Page[]) => (await Promise.all(pages.map(stateOf))).filter((state) => state === 'live').length;
 
-  it('on HTTP/1.1 hit the browser limit: only six of eight go live (the problem sharing solves)', async () => {
+  it('on HTTP/1.1 hit the browser limit: six of eight go live, a seventh only when one of them closes', async () => {
     const server = await spawnServer(['--port', '0', '--interval', `${INTERVAL_MS}ms`]);
     const browser = await launchBrowser();
     try {
-      await openTabs(server, browser, 8);
-      await new Promise((resolve) => setTimeout(resolve, 4000));
+      const pages = await openTabs(server, browser, 8);
       // Node's fetch has its own connections, so the server can still be asked.
-      const streams = await streamsOnServer(server);
-      console.log(`HTTP/1.1, 8 tabs without sharing: the server holds ${streams} streams; the other tabs hang`);
-      expect(streams).toBe(6);
+      await waitFor(async () => ((await streamsOnServer(server)) === 6 && (await liveCount(pages)) === 6 ? true : undefined), 15_000);
+      const states = await Promise.all(pages.map(stateOf));
+      const waiting = pages.filter((_, i) => states[i] !== 'live');
+      expect(waiting).toHaveLength(2);
+      // The two others wait for a connection: they are not broken. One of the six closes, one of them goes live.
+      const live = pages.find((_, i) => states[i] === 'live') as Page;
+      await live.close();
+      const rest = pages.filter((page) => page !== live);
+      await waitFor(async () => ((await liveCount(rest)) === 6 ? true : undefined), 15_000);
+      expect(await streamsOnServer(server)).toBe(6);
     } finally {
       await browser.close();
       await server.stop();
@@ -166,7 +187,12 @@ describe('tabs that do not share (?share=0)', () => {
         () => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).nextHopProtocol,
       );
       expect(protocol).toBe('h2');
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      // Live, and staying so: every tab draws samples newer than the server's newest when all were live.
+      const newest = await pages[0]?.evaluate(async () => {
+        const history = (await (await fetch('api/history?topics=cpu&since=1m')).json()) as { series: { cpu?: { t: number[] } } };
+        return history.series.cpu?.t.at(-1) ?? 0;
+      });
+      await everyTabPast(pages, newest ?? 0);
       expect(await liveCount(pages)).toBe(8);
       const streams = await pages[0]?.evaluate(async () => ((await (await fetch('healthz')).json()) as { streams: number }).streams);
       console.log(`HTTP/2, 8 tabs without sharing: 8 live, server streams ${streams}`);

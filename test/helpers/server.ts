@@ -29,8 +29,8 @@ export interface ServerProcess extends CliProcess {
 export interface CliProcess {
   child: ChildProcess;
   output: () => string;
-  /** Sends the signal and resolves with the exit code and how long the exit took. */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+  /** Sends the signal and resolves with the exit code once the process has exited. */
+  stop(signal?: NodeJS.Signals): Promise<{ code: number | null }>;
 }
 
 /** The built CLI (`dist/server/main.js`) as a child process; resolves once it prints its URL. */
@@ -83,10 +83,8 @@ function spawnCli(
           child,
           output: () => output,
           async stop(signal = 'SIGTERM') {
-            const started = Date.now();
             if (child.exitCode === null) child.kill(signal);
-            const code = await exited;
-            return { code, ms: Date.now() - started };
+            return { code: await exited };
           },
         },
       });

@@ -90,12 +90,11 @@ export function openSse(
   });
 }
 
-/** Splits a whole SSE text into its frames, as the reader does while bytes arrive. */
+/** Splits SSE text into frames (each ends with a blank line); a trailing partial frame is left out. */
 export function parseFrames(text: string): Frame[] {
-  return text
-    .split('\n\n')
-    .filter((part) => part !== '')
-    .map(parseFrame);
+  const parts = text.split('\n\n');
+  parts.pop();
+  return parts.map(parseFrame);
 }
 
 function parseFrame(text: string): Frame {

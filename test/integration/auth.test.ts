@@ -23,6 +23,9 @@ describe('--token', () => {
       { Authorization: 'Bearer wrong-token-wrong-token' },
       { Cookie: 'pulseboard_token=wrong-token-wrong' },
       { Authorization: `Bearer ${TOKEN}x` },
+      { Authorization: `Bearer ${TOKEN.slice(0, -1)}` },
+      { Authorization: `Bearer ${TOKEN.slice(0, 1)}` },
+      { Authorization: 'Bearer ' },
     ]) {
       const response = await fetch(`${server.url}${route}`, { headers, redirect: 'manual' });
       expect(response.status).toBe(401);

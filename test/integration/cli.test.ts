@@ -42,23 +42,44 @@ describe('pulseboard CLI', () => {
     }
   });
 
-  it('serves its first event soon after start, and on SIGTERM ends open streams and exits within 2 s', async () => {
-    const started = Date.now();
+  // How long start-up and shutdown take is measured by `npm run bench` (lifecycle rows), not asserted here.
+  it('serves events after start, and on SIGTERM ends open streams and exits 0', async () => {
     const server = await spawnServer(['--port', '0', '--interval', '200ms']);
     const stream = await openSse(`${server.url}api/events?topics=cpu`);
     await stream.until((frames) => frames.some((f) => f.event === 'cpu'));
-    const firstEventMs = Date.now() - started;
-    expect(firstEventMs).toBeLessThan(10_000);
-    const { code, ms } = await server.stop('SIGTERM');
+    const { code } = await server.stop('SIGTERM');
     await stream.closed;
     expect(code).toBe(0);
-    expect(ms).toBeLessThan(2000);
+    expect(server.output()).toContain('pulseboard: SIGTERM, closing streams');
   });
 
-  it('exits within 2 s on SIGINT too', async () => {
+  it('exits 0 on SIGINT too', async () => {
     const server = await spawnServer(['--port', '0']);
-    const { code, ms } = await server.stop('SIGINT');
+    const { code } = await server.stop('SIGINT');
     expect(code).toBe(0);
-    expect(ms).toBeLessThan(2000);
+    expect(server.output()).toContain('pulseboard: SIGINT, closing streams');
+  });
+});
+
+describe('the warning for a dashboard exposed without a token', () => {
+  const WARNING = 'without --token exposes host metrics to anyone on the network';
+
+  it('is printed for a host that is not loopback, before the server binds', async () => {
+    // 192.0.2.1 (TEST-NET-1) is no address of this machine: the bind fails, so the test exposes nothing.
+    const { code, stderr } = await runCli(['--host', '192.0.2.1', '--port', '0']);
+    expect(stderr.split('\n')[0]).toBe(`pulseboard: warning: listening on 192.0.2.1 ${WARNING}.`);
+    expect(code).toBe(1);
+  });
+
+  it('is not printed when a token is set', async () => {
+    const { stderr } = await runCli(['--host', '192.0.2.1', '--port', '0', '--token', 'a-token-of-twenty-chars']);
+    expect(stderr).not.toContain('warning');
+    expect(stderr).toContain('cannot bind to 192.0.2.1');
+  });
+
+  it.each(['127.0.0.1', '127.0.0.2', 'localhost', '::1'])('is not printed for the loopback host %s', async (host) => {
+    const server = await spawnServer(['--host', host, '--port', '0']);
+    await server.stop();
+    expect(server.output()).not.toContain(WARNING);
   });
 });

@@ -94,7 +94,12 @@ describe('a fleet over Redis Streams: 3 agents, 2 hubs', () => {
     await first.until(() => liveEvents(first).length >= 10);
     first.close();
     const lastId = liveEvents(first).at(-1)?.id as string;
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await until(
+      () => redis.client().xrange(eventsKey('web-1'), `(${lastId}`, '+', 'COUNT', 5),
+      (missed) => missed.length === 5,
+      10_000,
+      'five events the client misses',
+    );
 
     const second = await stream(hubB, 'web-1', lastId);
     await second.until(() => liveEvents(second).length >= 20);
@@ -217,12 +222,17 @@ describe('a fleet over Redis Streams: 3 agents, 2 hubs', () => {
     const events = liveEvents(watching);
     const seqs = events.map((event) => seqOf(event.id));
     expectConsecutive(seqs);
+    const inRedis = await redis.client().xrange(eventsKey('web-2'), events[0]?.id as string, events.at(-1)?.id as string);
+    expect(events.map((event) => event.id)).toEqual(inRedis.map(([id]) => id));
     const cpuTimes = events.filter((event) => event.event === 'cpu').map((event) => event.data.t as number);
     expect(cpuTimes).toEqual([...cpuTimes].sort((a, b) => a - b));
+    // The agent kept sampling through the outage (every 200 ms) and dropped nothing. The bounds are loose on
+    // purpose: sampling that waited for Redis would leave a 10 s hole and nothing in between.
     const duringOutage = cpuTimes.filter((t) => t > stoppedAt + 500 && t < restartedAt - 500);
-    expect(duringOutage.length).toBeGreaterThanOrEqual(((restartedAt - stoppedAt - 1000) / 200) * 0.8);
+    expect(duringOutage.length).toBeGreaterThanOrEqual(10);
     const gaps = cpuTimes.slice(1).map((t, i) => t - (cpuTimes[i] as number));
-    expect(Math.max(...gaps)).toBeLessThan(1000);
+    expect(Math.max(...gaps)).toBeLessThan(5000);
+    expect(agents.get('web-2')?.output()).not.toMatch(/were dropped/);
 
     // web-3 kept only its last 100 events: the oldest of the outage are gone, the rest arrive in order.
     await smallBacklog.until(() => liveEvents(smallBacklog).some((event) => event.data.t > restartedAt + 1000), 10_000);

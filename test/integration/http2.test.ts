@@ -77,7 +77,11 @@ describe('HTTPS with HTTP/2', () => {
     expect(first.events[1]?.event).toBe('backfill');
     expect(first.events.find((e) => e.event === 'cpu')?.data).toMatchObject({ total: expect.any(Number), cores: expect.any(Array) });
     const lastId = first.events.filter((e) => e.id).at(-1)?.id as string;
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    // Events the second request has missed, to be replayed.
+    for (const deadline = performance.now() + 10_000; server.monitor.hub.lastSeq < seqOf(lastId) + 3; ) {
+      if (performance.now() > deadline) throw new Error('no new events');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     const second = await readHttp2Events(`${server.url}api/events`, tls.cert, { 'last-event-id': lastId }, (events) => events.length >= 6);
     expect(second.events[0]?.data.mode).toBe('resume');
     const seqs = second.events.filter((e) => e.id).map((e) => seqOf(e.id));

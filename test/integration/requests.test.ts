@@ -30,7 +30,9 @@ async function collectRequests(streamUrl: string, total: number, drive: () => Pr
       .filter((f) => f.event === 'requests')
       .map((f) => JSON.parse(f.data ?? '') as RequestsSample);
   await stream.until(() => samples().reduce((sum, s) => sum + s.count, 0) >= total, 15_000);
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  // Two more ticks: a request counted twice, or late, would show up in them.
+  const reached = samples().length;
+  await stream.until(() => samples().length >= reached + 2);
   return samples();
 }
 
@@ -95,18 +97,22 @@ describe('request statistics, embedded middleware', () => {
     monitor.start();
     cleanup.push(() => monitor.close());
     const app = fixtureApp(requestMiddleware(stats));
+    app.get('/held', () => new Promise<Response>(() => {})); // answers never: only the client can end it
     app.route('/_pulse', createApp(monitor));
     const { server, url } = await listen(app);
     cleanup.push(closeServer(server));
+    cleanup.push(() => server.closeAllConnections()); // runs first: the held request keeps its connection
     const samples = await collectRequests(`${url}/_pulse/api/events`, 2, async () => {
       const controller = new AbortController();
-      const leaving = fetch(`${url}/slow/1`, { signal: controller.signal }).catch(() => 'aborted');
-      setTimeout(() => controller.abort(), 10);
+      const leaving = fetch(`${url}/held`, { signal: controller.signal }).catch(() => 'aborted');
+      // The client leaves once the server has the request in hand.
+      while (stats.requestsInFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
       expect(await leaving).toBe('aborted');
       await (await fetch(`${url}/fast`)).arrayBuffer();
     });
     expect(totals(samples).status).toMatchObject({ aborted: 1, '2xx': 1 });
-    expect((samples.at(-1) as RequestsSample).routes.find((r) => r.route === 'GET /slow/:id')).toMatchObject({ count: 1, errors: 1 });
+    expect((samples.at(-1) as RequestsSample).routes.find((r) => r.route === 'GET /held')).toMatchObject({ count: 1, errors: 1 });
   });
 
   it('does not count the event stream, and counts idle ticks as zeros', async () => {

@@ -18,11 +18,13 @@ afterEach(async () => {
 
 const eventsNamed = (frames: Frame[], name: string) => frames.filter((f) => f.kind === 'event' && f.event === name);
 const liveCount = (frames: Frame[], name: string) => eventsNamed(frames, name).length;
+/** Events of these names the server has logged so far. */
+const logged = (server: RunningServer, ...names: string[]) => server.monitor.hub.entriesSince(0, (event) => names.includes(event)).length;
 
 describe('GET /api/events', () => {
   it('sends retry, then hello, then backfill, then live events, with the SSE headers and no compression', async () => {
     const server = await start();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await waitFor(() => logged(server, 'cpu') >= 2);
     const stream = await openSse(`${server.url}api/events`, { 'Accept-Encoding': 'gzip, br' });
     await stream.until((frames) => liveCount(frames, 'cpu') >= 3);
     stream.close();
@@ -107,7 +109,7 @@ describe('GET /api/events', () => {
     await first.until((frames) => liveCount(frames, 'cpu') >= 2);
     first.close();
     const lastId = first.frames.filter((f) => f.id).at(-1)?.id as string;
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await waitFor(() => server.monitor.hub.lastSeq >= seqOf(lastId) + 4);
 
     const missedUpTo = server.monitor.hub.lastSeq;
     const second = await openSse(`${server.url}api/events`, { 'Last-Event-ID': lastId });
@@ -191,7 +193,7 @@ describe('GET /api/events', () => {
     await first.until((frames) => liveCount(frames, 'cpu') >= 1);
     first.close();
     const oldId = first.frames.filter((f) => f.id).at(0)?.id as string;
-    await new Promise((resolve) => setTimeout(resolve, 1300));
+    await waitFor(() => server.monitor.hub.firstSeq > seqOf(oldId) + 1);
     const second = await openSse(`${server.url}api/events`, { 'Last-Event-ID': oldId });
     await second.until((frames) => eventsNamed(frames, 'backfill').length === 1);
     second.close();
@@ -199,26 +201,37 @@ describe('GET /api/events', () => {
   });
 
   it.each([
-    ['garbage', 'not-an-id'],
-    ['empty', ''],
-    ['future seq of this boot', 'FUTURE'],
-    ['huge', 'x'.repeat(4000)],
-    ['unicode', 'ünïcode-1'],
-    ['negative', 'abcd--5'],
-  ])('still opens a stream for a malformed Last-Event-ID (%s)', async (_name, raw) => {
+    ['garbage', 'not-an-id', 'fresh'],
+    ['empty', '', 'fresh'],
+    ['future seq of this boot', 'FUTURE', 'reset'],
+    ['huge', 'x'.repeat(4000), 'fresh'],
+    // Latin-1 is what an HTTP header carries; the query parameter takes any Unicode (next test).
+    ['unicode', 'ünïcode-1', 'fresh'],
+    ['negative', 'abcd--5', 'fresh'],
+    ['of another boot, at a seq this boot has passed', 'zzzz0000-1', 'reset'],
+  ])('still opens a stream for a Last-Event-ID that cannot be resumed (%s)', async (_name, raw, mode) => {
     const server = await start();
+    await waitFor(() => server.monitor.hub.lastSeq >= 2);
     const value = raw === 'FUTURE' ? `${server.monitor.hub.bootId}-999999` : raw;
-    const stream = await openSse(`${server.url}api/events`, { 'Last-Event-ID': encodeURIComponent(value) === value ? value : 'x' });
+    const stream = await openSse(`${server.url}api/events`, { 'Last-Event-ID': value });
     await stream.until((frames) => eventsNamed(frames, 'backfill').length === 1 && liveCount(frames, 'cpu') >= 1);
     stream.close();
     expect(stream.status).toBe(200);
-    const mode = JSON.parse(eventsNamed(stream.frames, 'hello')[0]?.data ?? '').mode;
-    expect(raw === 'FUTURE' ? 'reset' : 'fresh').toBe(mode);
+    expect(JSON.parse(eventsNamed(stream.frames, 'hello')[0]?.data ?? '').mode).toBe(mode);
+    expect(JSON.parse(eventsNamed(stream.frames, 'backfill')[0]?.data ?? '').reset).toBe(mode === 'reset');
+  });
+
+  it('treats a ?lastEventId= of any Unicode as absent', async () => {
+    const server = await start();
+    const stream = await openSse(`${server.url}api/events?lastEventId=${encodeURIComponent('☃ü-1')}`);
+    await stream.until((frames) => eventsNamed(frames, 'backfill').length === 1);
+    stream.close();
+    expect(JSON.parse(eventsNamed(stream.frames, 'hello')[0]?.data ?? '').mode).toBe('fresh');
   });
 
   it('narrows the stream with ?topics= and answers an unknown topic with a 400 naming the valid ones', async () => {
     const server = await start();
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await waitFor(() => logged(server, 'memory') >= 1);
     const stream = await openSse(`${server.url}api/events?topics=memory`);
     await stream.until((frames) => liveCount(frames, 'memory') >= 3);
     stream.close();
@@ -234,11 +247,35 @@ describe('GET /api/events', () => {
     expect(body.error).toContain('cpu, memory, network, disk, filesystem, temperature, process, processes, containers, requests');
   });
 
-  it('sends heartbeat comments', async () => {
-    const server = await start({ heartbeatMs: 150 });
-    const stream = await openSse(`${server.url}api/events?topics=filesystem`);
-    await stream.until((frames) => frames.filter((f) => f.kind === 'comment' && f.comment === 'ping').length >= 3);
+  it('keeps to ?topics= on a resume: the missed events of those topics only', async () => {
+    const server = await start();
+    const first = await openSse(`${server.url}api/events?topics=memory`);
+    await first.until((frames) => liveCount(frames, 'memory') >= 1);
+    first.close();
+    const lastId = eventsNamed(first.frames, 'memory').at(-1)?.id as string;
+    await waitFor(() => server.monitor.hub.entriesAfter(seqOf(lastId))?.filter((e) => e.event === 'cpu').length === 3);
+    const second = await openSse(`${server.url}api/events?topics=memory`, { 'Last-Event-ID': lastId });
+    await second.until((frames) => liveCount(frames, 'memory') >= 3);
+    second.close();
+    expect(JSON.parse(eventsNamed(second.frames, 'hello')[0]?.data ?? '').mode).toBe('resume');
+    // Health and alert events go to every stream; no other topic may be replayed.
+    const names = new Set(second.events().map((e) => e.event));
+    expect([...names].filter((name) => name !== 'health' && name !== 'alert').sort()).toEqual(['hello', 'memory']);
+  });
+
+  it('sends a heartbeat comment every --heartbeat', async () => {
+    // Heartbeats every 300 ms, cpu samples every 100 ms: about three samples between two pings. A heartbeat
+    // ten times slower or faster would put 30 or 0.3 there. Counting events, not reading a clock.
+    const server = await start({ heartbeatMs: 300, intervalMs: 100 });
+    const stream = await openSse(`${server.url}api/events?topics=cpu`);
+    const pings = (frames: Frame[]) => frames.flatMap((f, i) => (f.kind === 'comment' && f.comment === 'ping' ? [i] : []));
+    await stream.until((frames) => pings(frames).length >= 6);
     stream.close();
+    const at = pings(stream.frames);
+    const samplesBetween = at.slice(1).map((index, i) => eventsNamed(stream.frames.slice((at[i] as number) + 1, index), 'cpu').length);
+    const mean = samplesBetween.reduce((sum, n) => sum + n, 0) / samplesBetween.length;
+    expect(mean).toBeGreaterThanOrEqual(1.5);
+    expect(mean).toBeLessThanOrEqual(6);
   });
 
   it('keeps streaming the other topics when a collector throws, and tells the client', async () => {
@@ -326,7 +363,7 @@ describe('JSON routes', () => {
 
   it('GET /api/history returns columns since a time, compressed on request, and rejects bad input', async () => {
     const server = await start();
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await waitFor(() => logged(server, 'cpu') >= 5 && logged(server, 'memory') >= 5);
     const response = await fetch(`${server.url}api/history?topics=cpu,memory&since=10m`, { headers: { 'Accept-Encoding': 'gzip' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-encoding')).toBe('gzip');

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyHistogram, ZERO_LATENCY } from '../../server/lib/latency.js';
+
+/** Within the histogram's precision: 0.1 % at three significant digits (it reports the top of a bucket). */
+const near = (actual: number, expected: number) => {
+  expect(actual).toBeGreaterThanOrEqual(expected);
+  expect(actual).toBeLessThanOrEqual(expected * 1.001 + 0.001);
+};
+
+describe('latency histogram', () => {
+  it('summarises nothing as zeros', () => {
+    expect(new LatencyHistogram().summary()).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+    expect(ZERO_LATENCY).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
+    expect(new LatencyHistogram().count).toBe(0);
+  });
+
+  it('gives p50, p90, p99 and max in milliseconds, to the microsecond', () => {
+    const histogram = new LatencyHistogram(3);
+    for (let i = 1; i <= 100; i++) histogram.record(i);
+    expect(histogram.count).toBe(100);
+    const { p50, p90, p99, max } = histogram.summary();
+    near(p50, 50);
+    near(p90, 90);
+    near(p99, 99);
+    near(max, 100);
+    const fine = new LatencyHistogram(3);
+    fine.record(0.123);
+    expect(fine.summary()).toEqual({ p50: 0.123, p90: 0.123, p99: 0.123, max: 0.123 });
+  });
+
+  it('keeps three significant digits, or two when asked', () => {
+    const three = new LatencyHistogram(3);
+    three.record(123.456);
+    expect(three.summary().max).toBeCloseTo(123.456, 0);
+    expect(Math.abs(three.summary().max - 123.456)).toBeLessThanOrEqual(123.456 * 0.001);
+    const two = new LatencyHistogram(2);
+    two.record(123.456);
+    expect(Math.abs(two.summary().max - 123.456)).toBeLessThanOrEqual(123.456 * 0.01);
+    expect(Math.abs(two.summary().max - 123.456)).toBeGreaterThan(123.456 * 0.001);
+  });
+
+  it('records anything below a microsecond as one, and clamps what is beyond an hour', () => {
+    const histogram = new LatencyHistogram();
+    histogram.record(0);
+    histogram.record(-5);
+    expect(histogram.summary().max).toBe(0.001);
+    const long = new LatencyHistogram();
+    long.record(10 * 3_600_000);
+    expect(long.count).toBe(1);
+    expect(long.summary().max).toBeGreaterThanOrEqual(3_600_000 * 0.999);
+    expect(long.summary().max).toBeLessThanOrEqual(3_600_000 * 1.001);
+  });
+
+  it('adds and subtracts other histograms, packed or not, and resets', () => {
+    const window = new LatencyHistogram(3, true);
+    const a = new LatencyHistogram(3);
+    const b = new LatencyHistogram(3);
+    a.record(1);
+    a.record(2);
+    b.record(300);
+    window.add(a);
+    window.add(b);
+    expect(window.count).toBe(3);
+    near(window.summary().max, 300);
+    window.subtract(b);
+    expect(window.count).toBe(2);
+    near(window.summary().max, 2);
+    window.reset();
+    expect(window.summary()).toEqual(ZERO_LATENCY);
+  });
+});
