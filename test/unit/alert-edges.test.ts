@@ -216,6 +216,7 @@ describe('alert rules file edges', () => {
       lag: { warning: 100, critical: 200 },
       errors: { warning: 1, critical: 5 },
       temperature: { warning: 75, critical: 90 },
+      containerMemory: { warning: 80, critical: 90 },
     });
     expect(DEFAULT_RULES.map((r) => `${r.name} ${r.metric} ${r.above} ${r.forMs} ${r.severity}`)).toEqual([
       'cpu-busy cpu 90 60000 critical',
@@ -223,6 +224,7 @@ describe('alert rules file edges', () => {
       'filesystem-full filesystem 90 0 critical',
       'event-loop-lag lag 200 0 critical',
       'request-errors errors 5 0 critical',
+      'container-memory-limit containerMemory 90 0 critical',
     ]);
   });
 });

@@ -269,6 +269,7 @@ describe('value checks', () => {
       'filesystem-full',
       'event-loop-lag',
       'request-errors',
+      'container-memory-limit',
     ]);
   });
 

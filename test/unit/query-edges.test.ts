@@ -15,7 +15,7 @@ describe('?topics= edges', () => {
     expect(result).toEqual({
       ok: false,
       error:
-        'unknown topic "a", "b", "c", "d", "e"; valid topics: cpu, memory, network, disk, filesystem, temperature, process, processes, requests',
+        'unknown topic "a", "b", "c", "d", "e"; valid topics: cpu, memory, network, disk, filesystem, temperature, process, processes, containers, requests',
     });
     const long = parseTopics('x'.repeat(50), available);
     expect(!long.ok && long.error).toContain(`"${'x'.repeat(40)}";`);

@@ -334,7 +334,7 @@ describe('history columns', () => {
       });
     }
     const series = seriesSince(hub, ['processes', 'disk', 'requests'], 0);
-    expect(series.processes?.top).toEqual([[], [{ pid: 1, name: 'init', cpu: 2, rss: 1 }]]);
+    expect(series.processes?.top).toEqual([[], [{ pid: 1, name: 'init', user: 'root', container: null, cpu: 2, rss: 1 }]]);
     expect(series.requests?.routes).toEqual([[], [{ route: 'GET /', count: 2, errors: 0, latency }]]);
     expect(series.requests?.count).toEqual([1, 2]);
     expect(series.processes?.count).toEqual([1, 1]);

@@ -120,7 +120,9 @@ describe('alert webhook', () => {
     hook.send(change('a'));
     await until(() => target.received.length === 3 && hook.pending === 0, 'the third try');
     expect(target.received.map((r) => r.body.rule)).toEqual(['a', 'a', 'a']);
-    expect(log).toEqual([]);
+    expect(log).toEqual(
+      [1, 2].map((attempt) => `alert webhook: POST to ${target.url.origin} failed (try ${attempt} of 6): answered ${status}`),
+    );
   });
 
   it('retries a network failure', async () => {
@@ -129,8 +131,12 @@ describe('alert webhook', () => {
     await new Promise((resolve) => target.server.close(resolve)); // nothing listens there now
     const { hook, log } = webhook(url, { attempts: 3, retryDelayMs: 1 });
     hook.send(change('a'));
-    await until(() => log.length === 1, 'the give-up line');
-    expect(log).toEqual(['alert webhook: gave up on the firing change of a after 3 tries']);
+    await until(() => log.length === 4, 'the give-up line');
+    expect(log.slice(0, 3).map((line) => line.replace(/: connect .*/, ''))).toEqual(
+      [1, 2, 3].map((attempt) => `alert webhook: POST to ${url.origin} failed (try ${attempt} of 3)`),
+    );
+    expect(log[0]).toMatch(/: connect ECONNREFUSED /);
+    expect(log[3]).toBe('alert webhook: gave up on the firing change of a after 3 tries');
     expect(hook.pending).toBe(0);
   });
 
@@ -152,8 +158,9 @@ describe('alert webhook', () => {
       expect(wait).toBeLessThan((expected[i] as number) + 200);
     }
     // The sixth failure is the last: the give-up comes without another wait.
-    await until(() => log.length === 1, 'the give-up line');
-    expect(log).toEqual(['alert webhook: gave up on the firing change of a after 6 tries']);
+    await until(() => log.length === 7, 'the give-up line');
+    expect(log.at(-2)).toBe(`alert webhook: POST to ${target.url.origin} failed (try 6 of 6): answered 500`);
+    expect(log.at(-1)).toBe('alert webhook: gave up on the firing change of a after 6 tries');
     await advanceUntil(() => false, 'a seventh try', 70_000).catch(() => {});
     expect(target.received).toHaveLength(6);
   }, 60_000);
@@ -182,7 +189,7 @@ describe('alert webhook', () => {
     expect(hook.pending).toBe(0);
     await advanceUntil(() => false, 'another try', 40_000).catch(() => {});
     expect(target.received).toHaveLength(2);
-    expect(log).toEqual([]);
+    expect(log.filter((line) => line.includes('gave up'))).toEqual([]);
   }, 60_000);
 
   it('gives up on a receiver that does not answer within 5 s', async () => {
@@ -195,12 +202,15 @@ describe('alert webhook', () => {
     await until(
       () => {
         if (log.length > 0 && gaveUpAt === 0) gaveUpAt = performance.now();
-        return log.length > 0;
+        return log.length === 2;
       },
       'the timeout',
       20_000,
     );
-    expect(log).toEqual(['alert webhook: gave up on the firing change of a after 1 tries']);
+    expect(log).toEqual([
+      `alert webhook: POST to ${target.url.origin} failed (try 1 of 1): no answer within 5000 ms`,
+      'alert webhook: gave up on the firing change of a after 1 tries',
+    ]);
     // A lower bound only: the abort cannot come before its 5 s, however slow the machine.
     expect(gaveUpAt - sentAt).toBeGreaterThanOrEqual(4900);
   }, 30_000);
@@ -251,12 +261,16 @@ describe('alert webhook, more answers', () => {
     expect(log).toEqual([`alert webhook: ${target.url.origin} refused the change with ${status}; not retrying`]);
   });
 
-  it('retries a 3xx that is not a redirect, like a failure', async () => {
+  it('follows no 3xx, a redirect or not: the change is dropped with a line saying so, and the next one sent', async () => {
     const target = await receiver((index) => (index === 0 ? 304 : 200));
     const { hook, log } = webhook(target.url, { retryDelayMs: 1 });
     hook.send(change('a'));
-    await until(() => target.received.length === 2 && hook.pending === 0, 'the retry');
-    expect(log).toEqual([]);
+    hook.send(change('b'));
+    await until(() => target.received.length === 2 && hook.pending === 0, 'the next change');
+    expect(target.received.map((r) => r.body.rule)).toEqual(['a', 'b']);
+    expect(log).toEqual([
+      `alert webhook: ${target.url.origin} answered 304 (to (none)); redirects are not followed, so the firing change of a is dropped: point --alert-webhook at the final URL`,
+    ]);
   });
 
   it('starts again when a change comes after it went idle', async () => {
