@@ -2,22 +2,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FleetAgent } from '../../server/fleet/agent.js';
 import { DATA_FIELD, EVENT_FIELD, eventsKey } from '../../server/fleet/keys.js';
 import { Monitor } from '../../server/monitor.js';
-import type { HostInfo } from '../../server/protocol.js';
+import { testHost } from '../helpers/host.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
-const HOST: HostInfo = {
-  hostname: 'agent-test',
-  os: 'Debian',
-  platform: 'linux',
-  release: '6',
-  arch: 'x64',
-  cpuModel: 'cpu',
-  cores: 1,
-  memTotal: 1,
-  uptime: 1,
-};
+const HOST = testHost('agent-test');
 const KEY = eventsKey('agent-test');
 
 const cleanups: (() => unknown)[] = [];

@@ -3,22 +3,12 @@ import type { Collector } from '../../server/collect/collector.js';
 import { FleetAgent } from '../../server/fleet/agent.js';
 import { type AgentInfo, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey } from '../../server/fleet/keys.js';
 import { Monitor } from '../../server/monitor.js';
-import type { HostInfo } from '../../server/protocol.js';
+import { testHost } from '../helpers/host.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
-const HOST: HostInfo = {
-  hostname: 'agent-test',
-  os: 'Debian',
-  platform: 'linux',
-  release: '6',
-  arch: 'x64',
-  cpuModel: 'cpu',
-  cores: 1,
-  memTotal: 1,
-  uptime: 1,
-};
+const HOST = testHost('agent-test');
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -1,19 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseCli } from '../../server/config.js';
 import { Monitor } from '../../server/monitor.js';
-import type { HostInfo } from '../../server/protocol.js';
+import { testHost } from '../helpers/host.js';
 
-const HOST: HostInfo = {
-  hostname: 'h',
-  os: 'os',
-  platform: 'linux',
-  release: '6',
-  arch: 'x64',
-  cpuModel: 'cpu',
-  cores: 1,
-  memTotal: 1,
-  uptime: 1,
-};
+const HOST = testHost('h');
 
 const monitors: Monitor[] = [];
 afterEach(() => {
