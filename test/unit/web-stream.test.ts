@@ -1,33 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HelloPayload } from '../../server/protocol.js';
 import { BACKOFF_CAP_MS, backoffDelay, type ConnectionState, type EventSourceLike, Stream } from '../../web/stream.js';
-
-/** Stands in for the browser's EventSource: the test plays the server. */
-class FakeEventSource implements EventSourceLike {
-  readyState = 0;
-  onerror: ((event: Event) => void) | null = null;
-  closed = false;
-  private readonly listeners = new Map<string, ((event: MessageEvent<string>) => void)[]>();
-
-  constructor(readonly url: string) {}
-
-  addEventListener(type: string, listener: (event: MessageEvent<string>) => void): void {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.readyState = 2;
-  }
-
-  emit(type: string, data: unknown, lastEventId = ''): void {
-    for (const listener of this.listeners.get(type) ?? []) listener({ data: JSON.stringify(data), lastEventId } as MessageEvent<string>);
-  }
-
-  fail(): void {
-    this.onerror?.(new Event('error'));
-  }
-}
+import { FakeEventSource } from '../helpers/fake-event-source.js';
 
 const hello = (overrides: Partial<HelloPayload> = {}) => ({
   bootId: 'boot1',
