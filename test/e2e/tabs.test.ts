@@ -139,9 +139,16 @@ describe('tabs that do not share (?share=0)', () => {
     }
     return pages;
   }
-  /** The pill's state, without waiting: null while the tab's page has not loaded (it waits for a connection). */
+  /**
+   * The pill's state, without waiting: null while the tab's page has not loaded (it waits for a connection).
+   * Playwright's evaluate waits for a document that is being navigated to, which for a tab past the limit
+   * never comes: after a moment the probe answers null instead of waiting with it.
+   */
   const stateOf = (page: Page) =>
-    page.evaluate(() => document.querySelector('#status')?.getAttribute('data-state') ?? null).catch(() => null);
+    Promise.race([
+      page.evaluate(() => document.querySelector('#status')?.getAttribute('data-state') ?? null).catch(() => null),
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), 500)),
+    ]);
   const liveCount = async (pages: Page[]) => (await Promise.all(pages.map(stateOf))).filter((state) => state === 'live').length;
 
   it('on HTTP/1.1 hit the browser limit: six of eight go live, a seventh only when one of them closes', async () => {
