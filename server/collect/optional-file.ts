@@ -1,4 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
+import { readFromStart } from './procfs.js';
 
 /**
  * A /sys or /proc file that may not exist (a controller not mounted, a kernel without PSI): opened on the
@@ -36,13 +37,9 @@ export class OptionalFile {
     }
     if (this.fd === null) return null;
     try {
-      for (;;) {
-        const buffer = OptionalFile.buffer;
-        const length = readSync(this.fd, buffer, 0, buffer.length, 0);
-        // These files report no size; a full buffer may mean more is left, so grow and read again.
-        if (length < buffer.length) return buffer.subarray(0, length);
-        OptionalFile.buffer = Buffer.alloc(buffer.length * 2);
-      }
+      const { buffer, length } = readFromStart(this.fd, OptionalFile.buffer);
+      OptionalFile.buffer = buffer;
+      return buffer.subarray(0, length);
     } catch {
       // Gone since it was opened (ENODEV): open afresh next time, in case the cgroup was made again.
       this.close();
