@@ -31,7 +31,7 @@ export interface CgroupReading {
 }
 
 type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
-type Counters = Omit<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
+type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit'>;
 
 /**
  * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
@@ -42,6 +42,7 @@ export class CgroupFiles {
   private readonly procsFile: OptionalFile;
   private readonly files = new Map<string, OptionalFile>();
   private limits: Limits | null = null;
+  private last: CgroupReading | null = null;
 
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
@@ -59,13 +60,29 @@ export class CgroupFiles {
     return bytes ? procsSummary(bytes) : { count: 0, first: null };
   }
 
-  /** The counters; the limits, which seldom change, are read again only with `withLimits` (and the first time). */
-  read(withLimits: boolean): CgroupReading {
+  /** CPU time used since the cgroup was made, microseconds: one file, read every sample. */
+  cpuUsec(): number | null {
+    if (this.layout.version === 2) return this.keyed(this.layout.root, 'cpu.stat', 'usage_usec') ?? null;
+    const usageNs = this.number(this.layout.cpuacct, 'cpuacct.usage');
+    return usageNs === null ? null : usageNs / 1000;
+  }
+
+  /**
+   * Every other counter, with `cpuUsec` as just read; the limits, which seldom change, are read again only
+   * with `withLimits` (and the first time).
+   */
+  read(cpuUsec: number | null, withLimits: boolean): CgroupReading {
     if (withLimits || this.limits === null) {
       this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
     }
     const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
-    return { ...counters, ...this.limits };
+    this.last = { cpuUsec, ...counters, ...this.limits };
+    return this.last;
+  }
+
+  /** The last full reading with `cpuUsec` as just read; a full read when there is none yet. */
+  reuse(cpuUsec: number | null): CgroupReading {
+    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, false);
   }
 
   close(): void {
@@ -121,7 +138,6 @@ export class CgroupFiles {
   }
 
   private readV2(root: string): Counters {
-    const cpuUsec = this.keyed(root, 'cpu.stat', 'usage_usec') ?? null;
     const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
     const ioStat = this.text(root, 'io.stat');
     const tasks = this.number(root, 'pids.current');
@@ -129,7 +145,6 @@ export class CgroupFiles {
     const memoryPressure = this.text(root, 'memory.pressure');
     const ioPressure = this.text(root, 'io.pressure');
     return {
-      cpuUsec,
       memory,
       io: ioStat === null ? null : parseIoStat(ioStat),
       tasks,
@@ -138,7 +153,6 @@ export class CgroupFiles {
   }
 
   private readV1(layout: Extract<CgroupLayout, { version: 1 }>): Counters {
-    const usageNs = this.number(layout.cpuacct, 'cpuacct.usage');
     // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
     const memory = memoryInUse(
       this.number(layout.memory, 'memory.usage_in_bytes'),
@@ -146,7 +160,6 @@ export class CgroupFiles {
     );
     const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
     return {
-      cpuUsec: usageNs === null ? null : usageNs / 1000,
       memory,
       io: blkio === null ? null : parseBlkioServiceBytes(blkio),
       tasks: this.number(layout.pids, 'pids.current'),

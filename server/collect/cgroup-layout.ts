@@ -42,8 +42,12 @@ export function discoveryRoot(layout: CgroupLayout): string | null {
   return layout.memory ?? layout.cpuacct;
 }
 
-/** Limits (CPU quota, memory limit) seldom change: each container's are read again every this many samples (30 s). */
-export const LIMITS_EVERY = 6;
+/**
+ * Every this many samples (60 s at the 5 s cadence, cAdvisor's longest housekeeping interval) a container is
+ * read in full even when nothing says it changed: its limits (CPU quota, memory limit), which seldom change;
+ * its other counters when it used no CPU since the last sample; its directory for new child cgroups.
+ */
+export const FULL_READ_EVERY = 12;
 
 /** Deeper than Kubernetes nests (`/kubepods.slice/<qos>.slice/<pod>.slice/<container>.scope`), with room. */
 export const MAX_DEPTH = 8;
@@ -54,21 +58,25 @@ export const MAX_CGROUPS = 4096;
  * is the host, not a container. Listing a directory is most of the walk's cost (each holds dozens of control
  * files), so a cgroup that had no child cgroup last time is listed again only when its link count says it
  * has one now: a directory's link count is 2 plus its subdirectories (kernfs keeps it so, as Unix file
- * systems do), and one stat is much cheaper than a listing.
+ * systems do), and one stat is much cheaper than a listing. A leaf the caller calls settled (a container
+ * that runs processes, where new child cgroups are rare) is not even stat'ed but on every FULL_READ_EVERY-th
+ * walk; an empty leaf (a Kubernetes pod before its containers start) is stat'ed every walk.
  */
 export class CgroupWalker {
   private leaves = new Set<string>();
+  private walks = 0;
 
   constructor(private readonly root: string) {}
 
-  walk(): string[] {
+  walk(settled: (path: string) => boolean = () => false): string[] {
+    const checkEveryLeaf = this.walks++ % FULL_READ_EVERY === 0;
     const found: string[] = [];
     const leaves = new Set<string>();
     const pending: { path: string; depth: number }[] = [{ path: '', depth: 0 }];
     while (pending.length > 0 && found.length < MAX_CGROUPS) {
       const { path, depth } = pending.pop() as { path: string; depth: number };
       const dir = `${this.root}${path}`;
-      if (this.leaves.has(path) && !hasSubdirectories(dir)) {
+      if (this.leaves.has(path) && ((!checkEveryLeaf && settled(path)) || !hasSubdirectories(dir))) {
         leaves.add(path);
         continue;
       }

@@ -1,7 +1,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ContainerInfo, ContainerNearLimit, ContainersSample } from '../protocol.js';
 import { CgroupFiles, type CgroupReading } from './cgroup-counters.js';
-import { CgroupWalker, detectCgroupLayout, discoveryRoot, LIMITS_EVERY } from './cgroup-layout.js';
+import { CgroupWalker, detectCgroupLayout, discoveryRoot, FULL_READ_EVERY } from './cgroup-layout.js';
 import type { Collector } from './collector.js';
 import { shortCommand } from './command-line.js';
 import { type CgroupIdentity, identifyCgroup } from './container-identity.js';
@@ -30,6 +30,10 @@ export interface ContainersCollectorOptions {
 
 interface Previous {
   t: number;
+  /** When the counters other than CPU were last read: a quiet container's stay as they were. */
+  countersT: number;
+  /** `cgroup.procs` as last read: a container that holds processes (`first` is never null here). */
+  procs: { count: number; first: number };
   cpuUsec: number | null;
   ioRead: number | null;
   ioWrite: number | null;
@@ -95,7 +99,8 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
   };
 
   const sample = (t: number): ContainersSample => {
-    const paths = walker.walk();
+    // A container that held processes at the last sample is rechecked for new child cgroups on the limits cadence.
+    const paths = walker.walk((path) => previous.has(path));
     samples++;
     const listed = new Set(paths);
     for (const [path, cgroup] of files) {
@@ -114,21 +119,32 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
         cgroup = new CgroupFiles(layout, path, root, files.size < KEPT_OPEN_CGROUPS);
         files.set(path, cgroup);
       }
-      const procs = cgroup.procs();
-      const firstPid = procs.first;
-      if (firstPid === null) continue;
-      // Each container's limits every LIMITS_EVERY samples, a share of them each time: no sample reads them all.
-      const reading = cgroup.read((samples + index) % LIMITS_EVERY === 0);
-      const first = firstProcessOf(path, firstPid);
-      const network = networkOf(firstPid, first.netns);
-      const now: Previous = {
-        t,
-        cpuUsec: reading.cpuUsec,
-        ioRead: reading.io?.read ?? null,
-        ioWrite: reading.io?.write ?? null,
-        netRx: network?.rx ?? null,
-        netTx: network?.tx ?? null,
-      };
+      // Each container in full every FULL_READ_EVERY samples, a share of them each time: no sample reads them all.
+      const withLimits = (samples + index) % FULL_READ_EVERY === 0;
+      const before = previous.get(path);
+      const cpuNow = before ? cgroup.cpuUsec() : undefined;
+      let now: Previous;
+      let reading: CgroupReading;
+      if (before && cpuNow !== undefined && isQuiet(before, cpuNow) && !withLimits) {
+        reading = cgroup.reuse(cpuNow);
+        now = { ...before, t };
+      } else {
+        const procs = cgroup.procs();
+        if (procs.first === null) continue;
+        const cpuUsec = cpuNow === undefined ? cgroup.cpuUsec() : cpuNow;
+        reading = cgroup.read(cpuUsec, withLimits);
+        const network = networkOf(procs.first, firstProcessOf(path, procs.first).netns);
+        now = {
+          t,
+          countersT: t,
+          procs: { count: procs.count, first: procs.first },
+          cpuUsec,
+          ioRead: reading.io?.read ?? null,
+          ioWrite: reading.io?.write ?? null,
+          netRx: network?.rx ?? null,
+          netTx: network?.tx ?? null,
+        };
+      }
       current.set(path, now);
       const identity = identityOf(path);
       const engine = identity.containerId ? dockerNames?.lookup(identity.containerId) : undefined;
@@ -138,11 +154,11 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
         name: engine?.name ?? identity.name,
         kind: identity.kind,
         image: engine?.image ?? null,
-        command: first.command,
-        ...rates(previous.get(path), now, reading),
+        command: firstProcessOf(path, now.procs.first).command,
+        ...rates(before, now, reading),
         memory: reading.memory,
         memoryLimit: reading.memoryLimit,
-        pids: reading.tasks ?? procs.count,
+        pids: reading.tasks ?? now.procs.count,
         pressure: reading.pressure,
       });
     }
@@ -167,16 +183,32 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
   };
 }
 
-type Rates = Pick<ContainerInfo, 'cpu' | 'cpuOfLimit' | 'ioRead' | 'ioWrite' | 'netRx' | 'netTx'>;
+/**
+ * A container that used no CPU since the previous sample (as cAdvisor's dynamic housekeeping assumes) did
+ * little else of its own: its memory, I/O, network, tasks and pressure files are read again only on its
+ * full-read turn (every FULL_READ_EVERY samples) or as soon as it uses CPU. Idle containers, most of a host's,
+ * then cost one CPU file and `cgroup.procs` per sample instead of six to eleven files.
+ */
+function isQuiet(before: Previous, cpuUsec: number | null): boolean {
+  return cpuUsec !== null && before.cpuUsec === cpuUsec;
+}
 
-/** Rates since the previous reading of the same cgroup; null on its first reading or where a counter is missing. */
+type Rates = Pick<ContainerInfo, 'cpu' | 'cpuOfLimit' | 'ioRead' | 'ioWrite' | 'netRx' | 'netTx'>;
+type Counter = Exclude<keyof Previous, 't' | 'countersT' | 'procs'>;
+
+/**
+ * Rates since the previous reading of the same cgroup; null on its first reading or where a counter is
+ * missing. A quiet container's I/O and network counters were not read again: 0 while they wait, then the
+ * rate over the whole time since they were last read.
+ */
 function rates(before: Previous | undefined, now: Previous, reading: CgroupReading): Rates {
-  const elapsed = before ? now.t - before.t : 0;
-  const rate = (key: Exclude<keyof Previous, 't'>): number | null => {
+  const rate = (key: Counter): number | null => {
     const a = before?.[key];
     const b = now[key];
-    if (a === null || a === undefined || b === null || elapsed <= 0) return null;
-    return perSecond(a, b, elapsed);
+    if (!before || a === null || a === undefined || b === null) return null;
+    if (key !== 'cpuUsec' && now.countersT === before.countersT) return 0;
+    const elapsed = key === 'cpuUsec' ? now.t - before.t : now.countersT - before.countersT;
+    return elapsed > 0 ? perSecond(a, b, elapsed) : null;
   };
   const cpuUsecPerSecond = rate('cpuUsec');
   const cpu = cpuUsecPerSecond === null ? null : round1(cpuUsecPerSecond / 10_000);

@@ -12,8 +12,8 @@ import { sleep } from './procs.js';
 export const BENCH_CGROUPS = 50;
 
 export interface ContainersCost {
-  /** What was read: this host's real cgroups, or a cgroup v2 fixture tree. */
-  kind: 'real' | 'fixture v2';
+  /** What was read: this host's real cgroups (idle sleepers), or a cgroup v2 fixture tree whose every container uses CPU. */
+  kind: 'real, idle' | 'real, all busy' | 'fixture v2, all busy';
   /** Containers the collector found (the 50 made, plus the host's own). */
   containers: number;
   samples: number;
@@ -29,7 +29,11 @@ const cpuMs = () => {
 };
 
 /** CPU around each `sample()`, on the collector's cadence, as the sampler would call it. */
-async function measure(collector: Collector<'containers'>, seconds: number): Promise<{ samples: number; ms: number; containers: number }> {
+async function measure(
+  collector: Collector<'containers'>,
+  seconds: number,
+  beforeEachSample: () => void = () => {},
+): Promise<{ samples: number; ms: number; containers: number }> {
   await collector.init?.();
   let ms = 0;
   let samples = 0;
@@ -37,6 +41,7 @@ async function measure(collector: Collector<'containers'>, seconds: number): Pro
   const until = Date.now() + seconds * 1000;
   while (Date.now() < until) {
     await sleep(CONTAINERS_INTERVAL_MS - (Date.now() % CONTAINERS_INTERVAL_MS));
+    beforeEachSample();
     const before = cpuMs();
     const sample = (await collector.sample(Date.now())) as ContainersSample;
     ms += cpuMs() - before;
@@ -68,7 +73,7 @@ const result = (
  * holding one sleeping process, read by the containers collector every 5 s; removed afterwards. Null
  * where cgroups cannot be made (not root, no controllers).
  */
-export async function benchRealCgroups(seconds: number): Promise<ContainersCost | null> {
+export async function benchRealCgroups(seconds: number, busy: boolean): Promise<ContainersCost | null> {
   const layout = detectCgroupLayout('/sys/fs/cgroup');
   if (process.getuid?.() !== 0 || !layout) return null;
   const hierarchies =
@@ -79,7 +84,11 @@ export async function benchRealCgroups(seconds: number): Promise<ContainersCost 
   const sleepers: ChildProcess[] = [];
   try {
     for (let i = 0; i < BENCH_CGROUPS; i++) {
-      const sleeper = spawn('sleep', ['3600'], { stdio: 'ignore' });
+      // Busy: each container wakes every second (a `sleep 1` started by its shell), so its CPU counter moves
+      // between any two samples and none is quiet; idle: one process that sleeps throughout.
+      const sleeper = busy
+        ? spawn('sh', ['-c', 'while :; do sleep 1; done'], { stdio: 'ignore', detached: true })
+        : spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
       sleepers.push(sleeper);
       for (const hierarchy of hierarchies) {
         const dir = join(hierarchy, `pulseboard-bench-${process.pid}-${i}`);
@@ -97,9 +106,9 @@ export async function benchRealCgroups(seconds: number): Promise<ContainersCost 
     if (!collector) return null;
     const run = await measure(collector, seconds);
     return result(
-      'real',
+      busy ? 'real, all busy' : 'real, idle',
       run,
-      `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, one sleeping process each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`,
+      `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`,
     );
   } finally {
     await Promise.all(
@@ -108,11 +117,23 @@ export async function benchRealCgroups(seconds: number): Promise<ContainersCost 
           new Promise((resolve) => {
             if (sleeper.exitCode !== null || sleeper.signalCode !== null) return resolve(null);
             sleeper.once('exit', resolve);
-            sleeper.kill('SIGKILL');
+            if (sleeper.pid !== undefined) process.kill(-sleeper.pid, 'SIGKILL'); // its process group: the shell's `sleep` too
           }),
       ),
     );
-    for (const dir of dirs) if (existsSync(dir)) rmdirSync(dir);
+    for (const dir of dirs) await removeWhenEmpty(dir);
+  }
+}
+
+/** A cgroup can be removed once its last process has exited, which may be a moment after the kill. */
+async function removeWhenEmpty(dir: string): Promise<void> {
+  for (let attempt = 0; existsSync(dir); attempt++) {
+    try {
+      rmdirSync(dir);
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await sleep(100);
+    }
   }
 }
 
@@ -141,10 +162,17 @@ export async function benchFixtureCgroups(seconds: number): Promise<ContainersCo
   for (let i = 0; i < BENCH_CGROUPS; i++) writeTree(procRoot, { [`${5000 + i}/cmdline`]: `/usr/bin/node\0/srv/app-${i}/server.js\0` });
   const collector = cgroupContainersCollector({ cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null });
   if (!collector) throw new Error('the fixture tree has no cgroup layout');
-  const run = await measure(collector, seconds);
+  // Every container uses CPU between samples, so none is quiet: every file of every container is read each time.
+  let usedUsec = 0;
+  const useCpu = () => {
+    usedUsec += 1000;
+    for (let i = 0; i < BENCH_CGROUPS; i++)
+      writeFileSync(join(cgroupRoot, `system.slice/app-${i}.service/cpu.stat`), cpuStatV2(1000 * i + usedUsec));
+  };
+  const run = await measure(collector, seconds, useCpu);
   return result(
-    'fixture v2',
+    'fixture v2, all busy',
     run,
-    `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs); every 5 s for ${seconds} s`,
+    `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${seconds} s`,
   );
 }

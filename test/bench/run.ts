@@ -345,8 +345,9 @@ async function main(): Promise<void> {
     'containers',
     async () => {
       const seconds = Number(env('BENCH_CONTAINERS_SECONDS', '60'));
-      const real = await benchRealCgroups(seconds);
-      return [...(real ? [real] : []), await benchFixtureCgroups(seconds)];
+      const idle = await benchRealCgroups(seconds, false);
+      const busy = await benchRealCgroups(seconds, true);
+      return [...(idle ? [idle] : []), ...(busy ? [busy] : []), await benchFixtureCgroups(seconds)];
     },
     containersRows,
   );

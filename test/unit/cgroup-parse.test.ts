@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CgroupWalker } from '../../server/collect/cgroup-layout.js';
+import { CgroupWalker, FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import {
   decimalAt,
   keyValue,
@@ -69,6 +69,22 @@ describe('the cgroup walk', () => {
 
     rmdirSync(join(root, 'system.slice/b.service'));
     expect(walker.walk()).not.toContain('/system.slice/b.service');
+  });
+
+  it('checks a settled leaf (a container running processes) for new children only on every FULL_READ_EVERY-th walk', () => {
+    const root = tempDir('pulseboard-walk-');
+    mkdirSync(join(root, 'system.slice/busy.service'), { recursive: true });
+    mkdirSync(join(root, 'kubepods/pod-a'), { recursive: true });
+    const walker = new CgroupWalker(root);
+    const settled = (path: string) => path === '/system.slice/busy.service';
+    walker.walk(settled); // the first walk lists everything
+    mkdirSync(join(root, 'system.slice/busy.service/payload'));
+    mkdirSync(join(root, 'kubepods/pod-a/container-1'));
+    const walks = Array.from({ length: FULL_READ_EVERY }, () => walker.walk(settled));
+    // The empty pod's new container at once; the busy service's child only on the next check of every leaf.
+    expect(walks[0]).toContain('/kubepods/pod-a/container-1');
+    expect(walks.slice(0, FULL_READ_EVERY - 1).some((paths) => paths.includes('/system.slice/busy.service/payload'))).toBe(false);
+    expect(walks[FULL_READ_EVERY - 1]).toContain('/system.slice/busy.service/payload');
   });
 });
 

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
 import { cgroupContainersCollector, topContainers } from '../../server/collect/containers.js';
 import { findInvalidNumber } from '../../server/collect/sampler.js';
@@ -117,10 +118,44 @@ describe('containers from cgroup v2 files', () => {
     expect(byId(sample, docker)).toMatchObject({ cpu: 50, ioRead: 100_000, ioWrite: 0, netRx: 20, netTx: 10 });
   });
 
-  it('drops a container whose cgroup is gone and finds a new one', () => {
+  it('reads a quiet container (no CPU used) again on its full-read turn, and at once when it uses CPU', () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    const nginx = '/system.slice/nginx.service';
+    sampleOf(collector, T0);
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(10_000_000 + 1_000_000));
+    sampleOf(collector, T0 + 5000); // used CPU: read in full
+    // Memory and I/O move while CPU stands still: kept as last read until each container's own full-read turn.
+    writeFileSync(join(dir, 'memory.current'), '167772160\n');
+    writeFileSync(join(dir, 'io.stat'), ioStatV2(1_000_000 + 3_000_000, 2_000_000));
+    writeFileSync(join(cgroupRoot, nginx, 'memory.current'), '16777216\n');
+    const seen: ContainersSample[] = [];
+    for (let i = 1; i <= FULL_READ_EVERY; i++) seen.push(sampleOf(collector, T0 + 5000 + i * 5000));
+    const dockerRefresh = seen.findIndex((s) => byId(s, docker).memory === 167772160 - 41943040);
+    const nginxRefresh = seen.findIndex((s) => byId(s, nginx).memory === 16777216 - 4194304);
+    expect(dockerRefresh).toBeGreaterThanOrEqual(0); // within FULL_READ_EVERY samples
+    expect(nginxRefresh).toBeGreaterThanOrEqual(0);
+    expect(nginxRefresh).not.toBe(dockerRefresh); // a share of the containers each sample, not all at once
+    for (const s of seen.slice(0, dockerRefresh)) {
+      expect(byId(s, docker)).toMatchObject({ cpu: 0, memory: 157286400 - 41943040, ioRead: 0 });
+    }
+    for (const s of seen.slice(0, nginxRefresh)) expect(byId(s, nginx).memory).toBe(8388608 - 4194304);
+    // The bytes read while it waited, over the whole time since the previous full read.
+    expect(byId(seen[dockerRefresh] as ContainersSample, docker).ioRead).toBe(Math.round(3_000_000 / ((dockerRefresh + 1) * 5)));
+
+    // Using CPU, it is read in full at its next sample, whatever its turn.
+    const t = T0 + 5000 + (FULL_READ_EVERY + 1) * 5000;
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(10_000_000 + 2_000_000));
+    writeFileSync(join(dir, 'memory.current'), '178257920\n');
+    expect(byId(sampleOf(collector, t), docker)).toMatchObject({ cpu: 20, memory: 178257920 - 41943040 });
+  });
+
+  it('drops a container whose processes are gone and finds a new one', () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     sampleOf(collector, T0);
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cgroup.procs'), '');
+    // Exiting takes a process some CPU time, charged to its cgroup: the container is read again at once.
+    writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cpu.stat'), cpuStatV2(1_000_100));
     mkdirSync(join(cgroupRoot, 'system.slice/redis.service'));
     writeFileSync(join(cgroupRoot, 'system.slice/redis.service/cgroup.procs'), '1200\n');
     const sample = sampleOf(collector, T0 + 5000);
