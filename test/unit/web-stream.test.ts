@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { HelloPayload } from '../../server/protocol.js';
-import { BACKOFF_CAP_MS, backoffDelay, type ConnectionState, type EventSourceLike, Stream } from '../../web/stream.js';
+import { BACKOFF_CAP_MS, backoffDelay, type ConnectionState, Stream } from '../../web/stream.js';
 import { FakeEventSource } from '../helpers/fake-event-source.js';
 
 const hello = (overrides: Partial<HelloPayload> = {}) => ({
