@@ -1,6 +1,6 @@
 import { uptime } from 'node:os';
 import { AlertEngine } from './alerts/engine.js';
-import { AlertWebhook } from './alerts/webhook.js';
+import { AlertNotifier } from './alerts/notifier.js';
 import type { Collector } from './collect/collector.js';
 import { readHostInfo } from './collect/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collect/index.js';
@@ -54,7 +54,8 @@ export class Monitor implements Board, LiveBoard {
   readonly streams: StreamService;
   readonly streamLimits: StreamLimits;
   readonly alerts: AlertEngine;
-  private readonly webhook: AlertWebhook | null;
+  /** Alert messages to people: the channels of the rules file and `--alert-webhook`. */
+  readonly notifier: AlertNotifier;
   readonly version: string;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly listeners: EventListener[] = [];
@@ -86,15 +87,22 @@ export class Monitor implements Board, LiveBoard {
       older: (topic, since, before) =>
         this.historyStore.raw(topic, Math.max(since, Date.now() - config.historyMs), before - 1).map((row) => row.sample),
     };
-    this.webhook = config.alertWebhook ? new AlertWebhook(config.alertWebhook) : null;
+    this.notifier = new AlertNotifier({
+      settings: config.alerts,
+      webhook: config.alertWebhook,
+      publicUrl: config.publicUrl ?? null,
+      host: host.hostname,
+      onHealthChange: (channels) => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), channels }),
+    });
     this.alerts = new AlertEngine(config.alerts.rules, (change) => {
       this.publish('alert', change);
-      this.webhook?.send(change);
+      this.notifier.notify(change);
     });
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
       publish: (topic: Topic, sample: Sample) => {
         this.publish(topic, sample as never);
+        this.notifier.observe(topic, sample);
         this.alerts.observe(topic, sample);
       },
       onHealthChange: (collectors) => this.publish('health', { t: Date.now(), collectors }),
@@ -178,6 +186,7 @@ export class Monitor implements Board, LiveBoard {
           streams: this.streams.count,
           collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
           history: this.historyStore.status(),
+          alerts: { channels: this.notifier.health() },
         };
       },
     };
@@ -202,7 +211,7 @@ export class Monitor implements Board, LiveBoard {
   close(): void {
     clearInterval(this.heartbeat);
     this.sampler.stop();
-    this.webhook?.close();
+    this.notifier.close();
     this.streams.endAll();
     this.historyStore.close();
   }

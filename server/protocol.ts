@@ -314,6 +314,8 @@ export interface HealthPayload {
   collectors: CollectorHealth[];
   /** Durable history, sent when writing it stops or starts again. */
   history?: HistoryStatus;
+  /** Alert channels, sent when one starts or stops failing. */
+  channels?: ChannelHealth[];
 }
 
 /** The tiers of durable history: every sample, 1-minute rows, 1-hour rows. */
@@ -360,6 +362,22 @@ export interface AlertPayload {
   /** ms since epoch when the current state began. */
   since: number;
   message: string;
+}
+
+/** How an alert channel is doing (`/healthz`, `health` events). Names the channel, never its secrets. */
+export interface ChannelHealth {
+  name: string;
+  type: 'webhook' | 'ntfy' | 'slack' | 'discord' | 'telegram' | 'email';
+  /** False after 3 failed tries in a row, until one succeeds. */
+  ok: boolean;
+  /** Messages waiting in its queue. */
+  pending: number;
+  /** Failed tries in a row. */
+  failures: number;
+  /** The newest failure, one line, while failing. */
+  reason: string | null;
+  /** When it started failing, ms since epoch. */
+  since: number | null;
 }
 
 /** One host of a fleet, as the overview (`/api/fleet`) shows it. */

@@ -9,6 +9,8 @@ export interface AlertRule {
   /** ...continuously for this long (0: at once). */
   forMs: number;
   severity: AlertSeverity;
+  /** The channels its messages go to; absent: the default route. */
+  channels?: string[];
 }
 
 const UNITS: Record<Gauge, { label: string; unit: string }> = {
@@ -20,6 +22,11 @@ const UNITS: Record<Gauge, { label: string; unit: string }> = {
   temperature: { label: 'temperature', unit: ' °C' },
   containerMemory: { label: 'container memory use of its limit', unit: ' %' },
 };
+
+/** The unit a gauge's values are in, with its leading space (` %`, ` ms`, ` °C`). */
+export function unitOf(gauge: Gauge): string {
+  return UNITS[gauge].unit;
+}
 
 /** Fewer requests than this in the minute make the error share meaningless (1 of 2 is not "50 % errors"). */
 export const MIN_REQUESTS_FOR_ERROR_SHARE = 20;

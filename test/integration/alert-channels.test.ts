@@ -1,0 +1,106 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseAlertSettings } from '../../server/alerts/rules.js';
+import type { Collector } from '../../server/collect/collector.js';
+import type { AlertPayload } from '../../server/protocol.js';
+import { testHost } from '../helpers/host.js';
+
+const TEST_HOST = testHost('web-1');
+
+import { httpReceiver } from '../helpers/receivers.js';
+import { startTestServer } from '../helpers/server.js';
+import { steerableCpu } from '../helpers/steerable.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Three busy processes, as the processes collector reports them. */
+const processes: Collector<'processes'> = {
+  topic: 'processes',
+  source: 'test',
+  cadenceMs: 100,
+  sample: (t) => ({
+    t,
+    count: 120,
+    top: [
+      { pid: 11, name: 'idle-thing', user: 'root', container: null, cpu: 1, rss: 1024 },
+      { pid: 812, name: 'postgres', user: 'postgres', container: null, cpu: 71.25, rss: 1.25 * 2 ** 30 },
+      { pid: 90, name: 'node server.js', user: 'app', container: 'web', cpu: 20, rss: 300 * 2 ** 20 },
+      { pid: 7, name: 'backup.sh', user: 'root', container: null, cpu: 5, rss: 0 },
+    ],
+  }),
+};
+
+describe('alert channels in the running server', () => {
+  it('a rule that fires and resolves reaches ntfy with host, value, top 3 and link; /healthz lists the channel, not its token', async () => {
+    const ntfy = await httpReceiver();
+    cleanups.push(ntfy.close);
+    const settings = parseAlertSettings(
+      {
+        rules: [{ name: 'cpu-test', metric: 'cpu', above: 50 }],
+        channels: [{ name: 'phone', type: 'ntfy', url: `${ntfy.base}/ops`, token_env: 'NTFY_TOKEN' }],
+      },
+      'rules.json',
+      { NTFY_TOKEN: 'tk_integration_secret' },
+    );
+    const cpu = steerableCpu();
+    const server = await startTestServer(
+      { alerts: settings, publicUrl: new URL('https://board.example/') },
+      { collectors: [cpu.collector, processes], host: TEST_HOST },
+    );
+    cleanups.push(() => server.close());
+    const alerts: AlertPayload[] = [];
+    let processSamples = 0;
+    server.monitor.onEvent((event, data) => {
+      if (event === 'alert') alerts.push(data as AlertPayload);
+      if (event === 'processes') processSamples++;
+    });
+
+    await waitFor(() => processSamples > 0, 'a processes sample');
+    cpu.set(95);
+    await waitFor(() => ntfy.received.length === 1, 'the firing message');
+    cpu.set(10);
+    await waitFor(() => ntfy.received.length === 2, 'the resolved message');
+
+    const [firing, resolved] = ntfy.received.map((r) => JSON.parse(r.body));
+    const fired = alerts[0] as AlertPayload;
+    expect(firing).toEqual({
+      topic: 'ops',
+      title: `CRITICAL: cpu-test on ${TEST_HOST.hostname}`,
+      message: [
+        'CPU 95 %, above 50 %',
+        '95 % vs threshold 50 %',
+        `firing since ${new Date(fired.since).toISOString().slice(0, 19).replace('T', ' ')} UTC`,
+        'top processes then:',
+        '1. postgres (pid 812): 71.3 % CPU, 1.3 GiB',
+        '2. node server.js (pid 90, web): 20 % CPU, 300.0 MiB',
+        '3. backup.sh (pid 7): 5 % CPU, 0 B',
+      ].join('\n'),
+      priority: 5,
+      tags: ['rotating_light'],
+      click: `https://board.example/?from=${fired.since - 15 * 60_000}&to=${fired.t + 5 * 60_000}`,
+    });
+    expect(resolved.title).toBe(`RESOLVED: cpu-test on ${TEST_HOST.hostname}`);
+    expect(resolved.priority).toBe(3);
+    expect(ntfy.received[0]?.headers.authorization).toBe('Bearer tk_integration_secret');
+
+    // From the sample that fired the rule to the receiver, through engine, channel queue and HTTP.
+    const latencies = [0, 1].map((i) => (ntfy.received[i]?.at ?? 0) - (alerts[i]?.t ?? 0));
+    console.log(`alert delivery latency, sample to ntfy receiver: firing ${latencies[0]} ms, resolved ${latencies[1]} ms`);
+
+    const health = await (await fetch(`${server.url}healthz`)).text();
+    expect(JSON.parse(health).alerts).toEqual({
+      channels: [{ name: 'phone', type: 'ntfy', ok: true, pending: 0, failures: 0, reason: null, since: null }],
+    });
+    expect(health).not.toContain('tk_integration_secret');
+  });
+});
