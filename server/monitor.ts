@@ -94,10 +94,14 @@ export class Monitor implements Board, LiveBoard {
       host: host.hostname,
       onHealthChange: (channels) => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), channels }),
     });
-    this.alerts = new AlertEngine(config.alerts.rules, (change) => {
-      this.publish('alert', change);
-      this.notifier.notify(change);
-    });
+    this.alerts = new AlertEngine(
+      config.alerts.rules,
+      (change) => {
+        this.publish('alert', change);
+        this.notifier.notify(change);
+      },
+      (reminder) => this.notifier.notify(reminder, 'repeat'),
+    );
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
       publish: (topic: Topic, sample: Sample) => {

@@ -85,6 +85,7 @@ export function parseChannel(raw: unknown, place: string, fail: Fail, env: Env):
       }
       if (plain !== undefined && typeof plain !== 'string') throw fail(`${place}.url`, 'expected an http(s) URL');
       const target = url((plain as string | undefined) ?? secret('url', true), 'url');
+      if (kind === 'ntfy' && !ntfyTopic(target)) throw fail(`${place}.url`, "expected the topic's URL, such as https://ntfy.sh/my-alerts");
       return kind === 'webhook' ? { name, type: kind, url: target } : { name, type: kind, url: target, token: secret('token', false) };
     }
     case 'slack':
@@ -160,6 +161,11 @@ function readSecret(entry: Record<string, unknown>, key: string, place: string, 
   }
   if (required) throw fail(place, `expected ${key}_env or ${key}_file`);
   return null;
+}
+
+/** The last path segment of an ntfy URL: its topic (letters, digits, `_` and `-`, as ntfy allows). */
+function ntfyTopic(url: URL): boolean {
+  return /^[-_A-Za-z0-9]{1,64}$/.test(url.pathname.split('/').pop() ?? '');
 }
 
 function stringOr(value: unknown, fallback: string | null): string | null {

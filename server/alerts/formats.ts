@@ -40,7 +40,7 @@ export function ntfyRequest(topicUrl: URL, token: string | null, notice: AlertNo
 /** `https://ntfy.sh/alerts` → root `https://ntfy.sh/` and topic `alerts` (a server under a path keeps it). */
 export function splitTopic(topicUrl: URL): { root: URL; topic: string } {
   const segments = topicUrl.pathname.split('/');
-  const topic = decodeURIComponent(segments.pop() ?? '');
+  const topic = segments.pop() ?? '';
   const root = new URL(topicUrl);
   root.pathname = `${segments.join('/')}/`;
   root.search = '';

@@ -3,7 +3,7 @@ import { parseDuration } from '../lib/duration.js';
 import { oneLine } from '../lib/errors.js';
 import { GAUGES, type Gauge, type Level, type Thresholds } from '../protocol.js';
 import { type ChannelConfig, parseChannel } from './channel-config.js';
-import type { AlertRule } from './engine.js';
+import { type AlertMatch, type AlertRule, MATCH_KEYS } from './engine.js';
 
 export interface AlertSettings {
   rules: AlertRule[];
@@ -111,7 +111,7 @@ export function parseAlertSettings(input: unknown, where: string, env: Env = pro
     rules = input.rules.map((raw: unknown, i: number) => {
       const place = `rules[${i}]`;
       if (!isObject(raw)) throw fail(place, 'expected an object');
-      checkKeys(raw, ['name', 'metric', 'above', 'for', 'severity', 'channels'], place, fail);
+      checkKeys(raw, ['name', 'metric', 'above', 'for', 'severity', 'channels', 'clear_below', 'repeat', 'match'], place, fail);
       const { name, metric, above, severity } = raw;
       if (typeof name !== 'string' || !RULE_NAME.test(name)) throw fail(`${place}.name`, 'expected 1-64 letters, digits, ".", "_" or "-"');
       if (names.has(name)) throw fail(`${place}.name`, `"${name}" is used twice`);
@@ -125,6 +125,20 @@ export function parseAlertSettings(input: unknown, where: string, env: Env = pro
       }
       const rule: AlertRule = { name, metric, above, forMs, severity: severity ?? 'critical' };
       if (raw.channels !== undefined) rule.channels = channelNames(raw.channels, `${place}.channels`);
+      if (raw.clear_below !== undefined) {
+        if (typeof raw.clear_below !== 'number' || !Number.isFinite(raw.clear_below) || raw.clear_below > above) {
+          throw fail(`${place}.clear_below`, `expected a number at or below "above" (${above})`);
+        }
+        rule.clearBelow = raw.clear_below;
+      }
+      if (raw.repeat !== undefined) {
+        const repeatMs = typeof raw.repeat === 'string' ? parseDuration(raw.repeat) : null;
+        if (repeatMs === null || repeatMs < 60_000 || repeatMs > 7 * 86_400_000) {
+          throw fail(`${place}.repeat`, 'expected a duration from "1m" to "7d", such as "30m"');
+        }
+        rule.repeatMs = repeatMs;
+      }
+      if (raw.match !== undefined) rule.match = parseMatch(raw.match, metric, `${place}.match`, fail);
       return rule;
     });
   }
@@ -146,6 +160,18 @@ export function parseAlertSettings(input: unknown, where: string, env: Env = pro
     }
   }
   return { rules, thresholds, channels, defaultChannels, publicUrl };
+}
+
+/** `{"mount": "/var"}` for filesystem, `{"sensor": ...}` for temperature, `{"container": ...}` for containerMemory. */
+function parseMatch(raw: unknown, metric: Gauge, place: string, fail: (place: string, why: string) => Error): AlertMatch {
+  const key = (MATCH_KEYS as Partial<Record<Gauge, string>>)[metric];
+  if (!key) throw fail(place, `metric ${metric} has one value; match is for ${Object.keys(MATCH_KEYS).join(', ')}`);
+  if (!isObject(raw)) throw fail(place, `expected {"${key}": "..."}`);
+  checkKeys(raw, [key], place, fail);
+  const value = raw[key];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256)
+    throw fail(`${place}.${key}`, 'expected a name, 1-256 characters');
+  return { [key]: value } as AlertMatch;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
