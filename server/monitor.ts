@@ -22,7 +22,7 @@ import type {
   Topic,
 } from './protocol.js';
 import type { RequestStats } from './requests/stats.js';
-import type { Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
+import type { AlertControl, Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
 import { Hub, isTopicEvent } from './stream/hub.js';
 import { StreamLimits } from './stream/limits.js';
 import { StreamService } from './stream/service.js';
@@ -62,6 +62,7 @@ export class Monitor implements Board, LiveBoard {
   /** Durable history: every sample published goes to it. */
   readonly historyStore: HistoryStore;
   readonly history: BoardHistory;
+  readonly alerting: AlertControl;
   private readonly tickLatency: TickLatency | null;
 
   private constructor(
@@ -102,6 +103,17 @@ export class Monitor implements Board, LiveBoard {
       },
       (reminder) => this.notifier.notify(reminder, 'repeat'),
     );
+    const ruleNames = new Set(config.alerts.rules.map((rule) => rule.name));
+    this.alerting = {
+      hasRule: (rule) => ruleNames.has(rule),
+      silence: (rule, until) => {
+        const silence = this.notifier.silences.set(rule, until, Date.now());
+        this.publish('silence', silence);
+        return silence;
+      },
+      channelNames: () => this.notifier.channels.names,
+      testChannel: (name) => this.notifier.test(name),
+    };
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
       publish: (topic: Topic, sample: Sample) => {
@@ -118,6 +130,7 @@ export class Monitor implements Board, LiveBoard {
       backfillMs: config.backfillMs,
       hello: (topics, mode) => this.hello(topics, mode),
       activeAlerts: () => this.alerts.active(),
+      activeSilences: () => this.notifier.silences.active(Date.now()),
       olderRows: this.history.older,
     });
   }

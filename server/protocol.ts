@@ -307,6 +307,8 @@ export interface BackfillPayload {
   series: { [T in Topic]?: Columns<SampleByTopic[T]> };
   /** Alerts firing now, so a page that just opened shows them. */
   alerts: AlertPayload[];
+  /** Silences not yet over (a local monitor's). */
+  silences?: SilencePayload[];
 }
 
 export interface HealthPayload {
@@ -364,6 +366,13 @@ export interface AlertPayload {
   message: string;
 }
 
+/** A rule's silence set (until `until`, ms since epoch) or lifted (`until` null): silenced alerts send nothing. */
+export interface SilencePayload {
+  t: number;
+  rule: string;
+  until: number | null;
+}
+
 /** How an alert channel is doing (`/healthz`, `health` events). Names the channel, never its secrets. */
 export interface ChannelHealth {
   name: string;
@@ -411,7 +420,8 @@ export type ServerEvent =
   | { event: 'hello'; data: HelloPayload }
   | { event: 'backfill'; data: BackfillPayload }
   | { event: 'health'; data: HealthPayload }
-  | { event: 'alert'; data: AlertPayload };
+  | { event: 'alert'; data: AlertPayload }
+  | { event: 'silence'; data: SilencePayload };
 
 export type EventName = ServerEvent['event'];
 /** Events kept in the log with an id; hello and backfill are made per connection. */

@@ -56,7 +56,7 @@ function startBoard(host: string | null): void {
   board.setWindow(Math.min(LONGEST_WINDOW_MS, windowMs(preferences.window)));
   const header = new Header(byId('host'), byId('facts'), byId('uptime'));
   const pill = new StatusPill(byId('status'));
-  const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
+  const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'), host === null);
   const versions = new VersionWatch();
 
   const toolbar = new Toolbar(byId('controls'), {
@@ -115,12 +115,14 @@ function startBoard(host: string | null): void {
       backfill: (backfill) => {
         board.applyBackfill(backfill);
         alerts.replaceActive(backfill.alerts);
+        alerts.replaceSilences(backfill.silences ?? []);
       },
       health: (health) => {
         board.showHealth(health.collectors);
         if (health.history) showHistoryUse(footer, health.history);
       },
       alert: (change) => alerts.apply(change),
+      silence: (silence) => alerts.applySilence(silence),
       ...sampleHandlers((topic, sample) => board.applySample(topic, sample)),
       // Every event of the protocol has a handler here: one left out fails to compile.
     } satisfies Required<Handlers>,

@@ -3,6 +3,7 @@ import type { ChannelConfig } from './channel-config.js';
 import { AlertChannels, type ChannelOptions, openChannel } from './channels.js';
 import { type AlertNotice, boardLink, type NoticeKind, topContainers, topProcesses } from './notice.js';
 import type { AlertSettings } from './rules.js';
+import { Silences } from './silences.js';
 
 export interface NotifierOptions {
   settings: AlertSettings;
@@ -26,6 +27,8 @@ export const FLAG_WEBHOOK = 'alert-webhook';
  */
 export class AlertNotifier {
   readonly channels: AlertChannels;
+  /** Rules whose messages are held back for a while (the page's silence button, `POST .../silence`). */
+  readonly silences = new Silences();
   private processes: ProcessesSample | null = null;
   private containers: ContainersSample | null = null;
   private readonly publicUrl: URL | null;
@@ -57,7 +60,9 @@ export class AlertNotifier {
     else if (topic === 'containers') this.containers = sample as ContainersSample;
   }
 
+  /** Sends the change (or reminder) to its rule's channels, unless the rule is silenced now. */
   notify(change: AlertPayload, kind: NoticeKind = change.state): void {
+    if (this.silences.isSilenced(change.rule, Date.now())) return;
     this.channels.notify(this.notice(change, kind));
   }
 

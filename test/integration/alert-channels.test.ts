@@ -8,6 +8,7 @@ const TEST_HOST = testHost('web-1');
 
 import { httpReceiver } from '../helpers/receivers.js';
 import { startTestServer } from '../helpers/server.js';
+import { openSse } from '../helpers/sse-reader.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -102,5 +103,61 @@ describe('alert channels in the running server', () => {
       channels: [{ name: 'phone', type: 'ntfy', ok: true, pending: 0, failures: 0, reason: null, since: null }],
     });
     expect(health).not.toContain('tk_integration_secret');
+
+    // "Send a test" (the page's button): one message to that channel, whatever the rules.
+    const test = await fetch(`${server.url}api/alerts/channels/phone/test`, { method: 'POST' });
+    expect(`${test.status} ${await test.text()}`).toBe('202 {"queued":"phone"}');
+    await waitFor(() => ntfy.received.length === 3, 'the test message');
+    expect(JSON.parse(ntfy.received[2]?.body ?? '')).toMatchObject({
+      title: `TEST: test on ${TEST_HOST.hostname}`,
+      message: expect.stringContaining('This is a test message from pulseboard: the channel works.'),
+      priority: 3,
+      tags: ['test_tube'],
+    });
+    expect((await fetch(`${server.url}api/alerts/channels/nope/test`, { method: 'POST' })).status).toBe(404);
+  });
+
+  it('POST /api/alerts/:rule/silence?for=1h: behind the token, validated, a `silence` event and in the backfill; DELETE lifts it', async () => {
+    const token = 'silence-test-token-0123456789';
+    const cpu = steerableCpu();
+    const server = await startTestServer(
+      { token, alerts: parseAlertSettings({ rules: [{ name: 'cpu-test', metric: 'cpu', above: 50 }] }, 'rules.json', {}) },
+      { collectors: [cpu.collector], host: TEST_HOST },
+    );
+    cleanups.push(() => server.close());
+    const auth = { Authorization: `Bearer ${token}` };
+    const post = (path: string, headers: Record<string, string> = auth, method = 'POST') =>
+      fetch(`${server.url}${path}`, { method, headers });
+    const answer = async (response: Response) => `${response.status} ${JSON.stringify(await response.json())}`;
+
+    expect((await post('api/alerts/cpu-test/silence?for=1h', {})).status).toBe(401);
+    const refusal = '400 {"error":"for: expected a duration from 1m to 30d, such as ?for=1h"}';
+    for (const bad of ['', '?for=', '?for=10s', '?for=31d', '?for=soon', `?for=${'9'.repeat(40)}`]) {
+      expect(await answer(await post(`api/alerts/cpu-test/silence${bad}`))).toBe(refusal);
+    }
+    expect(await answer(await post('api/alerts/nope/silence?for=1h'))).toBe('404 {"error":"no alert rule named \\"nope\\""}');
+    expect((await post('api/alerts/cpu-test/silence?for=1h', { ...auth, 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect((await post('api/alerts/cpu-test/silence?for=1h', { ...auth, Origin: 'https://evil.example' })).status).toBe(403);
+
+    const stream = await openSse(`${server.url}api/events?topics=cpu`, auth);
+    cleanups.push(() => stream.close());
+    const before = Date.now();
+    const response = await post('api/alerts/cpu-test/silence?for=1h');
+    expect(response.status).toBe(200);
+    const silence = (await response.json()) as { rule: string; until: number };
+    expect(silence.rule).toBe('cpu-test');
+    expect(silence.until).toBeGreaterThanOrEqual(before + 3_600_000);
+    await stream.until(() => stream.events().some((e) => e.event === 'silence'));
+    expect(stream.events().find((e) => e.event === 'silence')?.data).toEqual(silence);
+
+    const fresh = await openSse(`${server.url}api/events?topics=cpu`, auth);
+    cleanups.push(() => fresh.close());
+    await fresh.until(() => fresh.events().some((e) => e.event === 'backfill'));
+    expect(fresh.events().find((e) => e.event === 'backfill')?.data.silences).toEqual([{ ...silence, t: expect.any(Number) }]);
+
+    expect(await answer(await post('api/alerts/cpu-test/silence', auth, 'DELETE'))).toMatch(
+      /^200 \{"t":\d+,"rule":"cpu-test","until":null\}$/,
+    );
+    await stream.until(() => stream.events().filter((e) => e.event === 'silence').length === 2);
   });
 });

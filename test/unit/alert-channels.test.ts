@@ -1,11 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ChannelConfig } from '../../server/alerts/channel-config.js';
 import { AlertChannels, type Channel, openChannel } from '../../server/alerts/channels.js';
 import { type AlertNotice, boardLink, noticeText, topProcesses } from '../../server/alerts/notice.js';
-import { AlertRulesError, parseAlertSettings } from '../../server/alerts/rules.js';
+import { AlertNotifier } from '../../server/alerts/notifier.js';
+import { AlertRulesError, DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alerts/rules.js';
 import type { AlertPayload } from '../../server/protocol.js';
 import { decodeQuotedPrintable, httpReceiver, smtpSink } from '../helpers/receivers.js';
 
@@ -341,5 +342,40 @@ describe('channels in the rules file', () => {
     expect(error({ channels: [{ name: 'm', type: 'email', host: 'smtp.example', from: 'a@b.c', to: 'x', user: 'u' }] })).toBe(
       'rules.json: channels[0]: user and password_env (or password_file) go together',
     );
+  });
+});
+
+describe('silences', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a silenced rule sends nothing to any channel until the silence ends; other rules still send', async () => {
+    // Only Date is faked: the receiver's sockets and the queue's timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(T);
+    const target = await receiver();
+    const notifier = new AlertNotifier({
+      settings: { ...DEFAULT_ALERT_SETTINGS, channels: [{ name: 'hook', type: 'webhook', url: new URL(`${target.base}/hook`) }] },
+      webhook: null,
+      publicUrl: null,
+      host: 'web-1',
+    });
+    cleanups.push(() => notifier.close());
+    notifier.silences.set('cpu-busy', T + 60 * 60_000, T);
+    notifier.notify(ALERT);
+    notifier.notify({ ...ALERT, state: 'resolved' });
+    notifier.notify({ ...ALERT, rule: 'memory-high' });
+    await until(() => target.received.length === 1, 'the unsilenced rule');
+    vi.setSystemTime(T + 60 * 60_000 - 1);
+    notifier.notify(ALERT, 'repeat');
+    vi.setSystemTime(T + 60 * 60_000);
+    notifier.notify(ALERT);
+    await until(() => target.received.length === 2, 'the message after the silence');
+    expect(target.received.map((r) => `${JSON.parse(r.body).rule} ${JSON.parse(r.body).kind}`)).toEqual([
+      'memory-high firing',
+      'cpu-busy firing',
+    ]);
+    expect(notifier.silences.active(T + 60 * 60_000)).toEqual([]);
   });
 });
