@@ -6,6 +6,7 @@ import { readHostInfo } from './collect/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collect/index.js';
 import { Sampler } from './collect/sampler.js';
 import type { Config } from './config.js';
+import { AlertLog } from './history/alert-log.js';
 import { queryRange } from './history/query.js';
 import { HistoryStore } from './history/store.js';
 import { TickLatency } from './history/tick-latency.js';
@@ -63,6 +64,9 @@ export class Monitor implements Board, LiveBoard {
   readonly historyStore: HistoryStore;
   readonly history: BoardHistory;
   readonly alerting: AlertControl;
+  /** Every alert change and silence, kept in the data directory. */
+  readonly alertLog: AlertLog;
+  private pruneAlerts: NodeJS.Timeout | undefined;
   private readonly tickLatency: TickLatency | null;
 
   private constructor(
@@ -88,6 +92,10 @@ export class Monitor implements Board, LiveBoard {
       older: (topic, since, before) =>
         this.historyStore.raw(topic, Math.max(since, Date.now() - config.historyMs), before - 1).map((row) => row.sample),
     };
+    this.alertLog = new AlertLog({
+      dir: this.historyStore.writing ? this.historyStore.dir : null,
+      retentionMs: this.historyStore.retention['1m'],
+    });
     this.notifier = new AlertNotifier({
       settings: config.alerts,
       webhook: config.alertWebhook,
@@ -99,18 +107,26 @@ export class Monitor implements Board, LiveBoard {
       config.alerts.rules,
       (change) => {
         this.publish('alert', change);
+        this.alertLog.append({ event: 'alert', data: change });
         this.notifier.notify(change);
       },
       (reminder) => this.notifier.notify(reminder, 'repeat'),
     );
     const ruleNames = new Set(config.alerts.rules.map((rule) => rule.name));
+    // Silences outlive a restart: they are in the alert history.
+    const now = Date.now();
+    for (const silence of this.alertLog.silences(now)) {
+      if (ruleNames.has(silence.rule)) this.notifier.silences.set(silence.rule, silence.until, now);
+    }
     this.alerting = {
       hasRule: (rule) => ruleNames.has(rule),
       silence: (rule, until) => {
         const silence = this.notifier.silences.set(rule, until, Date.now());
         this.publish('silence', silence);
+        this.alertLog.append({ event: 'silence', data: silence });
         return silence;
       },
+      history: (from, to) => this.alertLog.query(from, to),
       channelNames: () => this.notifier.channels.names,
       testChannel: (name) => this.notifier.test(name),
     };
@@ -222,11 +238,14 @@ export class Monitor implements Board, LiveBoard {
     this.historyStore.start();
     this.sampler.start();
     this.heartbeat = setInterval(() => this.hub.broadcast(HEARTBEAT), this.config.heartbeatMs);
+    this.pruneAlerts = setInterval(() => this.alertLog.prune(), 3_600_000);
+    this.pruneAlerts.unref();
   }
 
   /** Stops sampling and ends every stream. */
   close(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.pruneAlerts);
     this.sampler.stop();
     this.notifier.close();
     this.streams.endAll();

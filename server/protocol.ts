@@ -366,6 +366,27 @@ export interface AlertPayload {
   message: string;
 }
 
+/** A span of time a rule fired: from its firing to its resolution, or to a restart that lost its state. */
+export interface AlertRange {
+  rule: string;
+  metric: Gauge;
+  severity: AlertSeverity;
+  /** ms since epoch. */
+  from: number;
+  /** null while it still fires. */
+  to: number | null;
+  /** How it ended: resolved, or the server stopped while it fired; null while it fires. */
+  end: 'resolved' | 'restart' | null;
+}
+
+/** `GET /api/alerts?from=&to=`: the changes in the range and the firing spans that overlap it. */
+export interface AlertHistoryResponse {
+  from: number;
+  to: number;
+  changes: AlertPayload[];
+  ranges: AlertRange[];
+}
+
 /** A rule's silence set (until `until`, ms since epoch) or lifted (`until` null): silenced alerts send nothing. */
 export interface SilencePayload {
   t: number;

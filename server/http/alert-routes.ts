@@ -1,4 +1,5 @@
 import type { Context, Env, Hono } from 'hono';
+import { parseRange } from '../history/range-params.js';
 import { parseDuration } from '../lib/duration.js';
 import type { Board } from '../stream/board.js';
 
@@ -58,6 +59,15 @@ export function alertRoutes<E extends Env>(app: Hono<E>, boardOf: (c: Context<E>
   };
   app.post('/api/alerts/:rule/silence', (c) => silence(c, false));
   app.delete('/api/alerts/:rule/silence', (c) => silence(c, true));
+
+  app.get('/api/alerts', async (c) => {
+    const board = await boardOf(c);
+    if (board instanceof Response) return board;
+    if (!board.alerting) return c.json({ error: "alert history is kept by the host's own server, not by a fleet hub" }, 404);
+    const range = parseRange(c.req.query(), Date.now());
+    if (!range.ok) return c.json({ error: range.error }, 400);
+    return c.json(board.alerting.history(range.from, range.to), 200, { 'Cache-Control': 'no-store' });
+  });
 
   app.post('/api/alerts/channels/:name/test', async (c) => {
     const control = await controlOf(c);

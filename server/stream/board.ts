@@ -1,4 +1,5 @@
 import type {
+  AlertHistoryResponse,
   AlertPayload,
   CollectorHealth,
   FleetStatus,
@@ -37,6 +38,8 @@ export interface AlertControl {
   hasRule(rule: string): boolean;
   /** Silences a rule until `until` (ms since epoch), or lifts its silence (null); the change is logged as a `silence` event. */
   silence(rule: string, until: number | null): SilencePayload;
+  /** The alert changes in [from, to] and the spans a rule fired that overlap it. */
+  history(from: number, to: number): AlertHistoryResponse;
   channelNames(): string[];
   /** Queues a test message on the channel; false when there is none of that name. */
   testChannel(name: string): boolean;

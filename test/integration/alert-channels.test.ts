@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAlertSettings } from '../../server/alerts/rules.js';
 import type { Collector } from '../../server/collect/collector.js';
@@ -159,5 +162,44 @@ describe('alert channels in the running server', () => {
       /^200 \{"t":\d+,"rule":"cpu-test","until":null\}$/,
     );
     await stream.until(() => stream.events().filter((e) => e.event === 'silence').length === 2);
+  });
+
+  it('alert history and silences survive a restart: GET /api/alerts?from=&to= answers from the data directory', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'pulseboard-alert-history-'));
+    const alerts = parseAlertSettings({ rules: [{ name: 'cpu-test', metric: 'cpu', above: 50 }] }, 'rules.json', {});
+    const cpu = steerableCpu();
+    const first = await startTestServer({ alerts, dataDir }, { collectors: [cpu.collector], host: TEST_HOST });
+    const changes: AlertPayload[] = [];
+    first.monitor.onEvent((event, data) => {
+      if (event === 'alert') changes.push(data as AlertPayload);
+    });
+    const start = Date.now();
+    cpu.set(95);
+    await waitFor(() => changes.length === 1, 'firing');
+    cpu.set(10);
+    await waitFor(() => changes.length === 2, 'resolved');
+    expect((await fetch(`${first.url}api/alerts/cpu-test/silence?for=2h`, { method: 'POST' })).status).toBe(200);
+    await first.close();
+
+    const second = await startTestServer({ alerts, dataDir }, { collectors: [steerableCpu().collector], host: TEST_HOST });
+    cleanups.push(() => second.close());
+    const response = await fetch(`${second.url}api/alerts?from=${start - 1000}&to=now`);
+    expect(response.status).toBe(200);
+    const history = (await response.json()) as { changes: AlertPayload[]; ranges: unknown[] };
+    expect(history.changes).toEqual(changes);
+    expect(history.ranges).toEqual([
+      { rule: 'cpu-test', metric: 'cpu', severity: 'critical', from: changes[0]?.since, to: changes[1]?.t, end: 'resolved' },
+    ]);
+    expect(second.monitor.notifier.silences.isSilenced('cpu-test', Date.now())).toBe(true);
+
+    for (const [query, error] of [
+      ['', 'from is required with to or points'],
+      ['?from=soon', 'from must be ms since epoch, "now" or a duration back from now such as -24h'],
+      ['?from=-1h&to=-2h', expect.stringMatching(/^from \(\d+\) must be before to \(\d+\)$/)],
+    ] as const) {
+      const bad = await fetch(`${second.url}api/alerts${query}`);
+      expect(bad.status).toBe(400);
+      expect(await bad.json()).toEqual({ error });
+    }
   });
 });
