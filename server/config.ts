@@ -611,6 +611,7 @@ export function helpText(): string {
   return [
     'Usage: pulseboard [options]                       serve the dashboard (of every host in Redis, with --redis)',
     '       pulseboard agent --redis <url> [options]   sample this host into Redis; serves no page',
+    '       pulseboard test-alert --channel <name> [options]   send a test message to an alert channel',
     '',
     'Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.',
     'Durations take ms, s, m, h or d (a bare number is milliseconds).',

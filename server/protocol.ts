@@ -291,6 +291,8 @@ export interface HelloPayload {
   thresholds: Thresholds;
   /** Durable history (absent on a fleet hub's boards). */
   history?: HistoryStatus;
+  /** Names of the alert channels, for the page's "send a test" buttons (absent on a fleet hub's boards). */
+  alertChannels?: string[];
 }
 
 /**

@@ -109,6 +109,7 @@ function startBoard(host: string | null): void {
         board.configure(hello);
         toolbar.limitWindows(hello.historyMs, Math.max(hello.historyMs, hello.history?.retention['1h'] ?? 0), LONGEST_WINDOW_MS, WINDOWS);
         showHistoryUse(footer, hello.history);
+        alerts.showChannels(hello.alertChannels ?? []);
         if (firing) {
           void firing.load(Math.max(hello.historyMs, hello.history?.retention['1m'] ?? 0)).then(
             () => (timelineRoot.hidden = false),

@@ -68,19 +68,7 @@ export class AlertNotifier {
 
   /** Queues a test message on one channel; false when it does not exist. */
   test(channel: string): boolean {
-    const now = Date.now();
-    const alert: AlertPayload = {
-      t: now,
-      rule: 'test',
-      metric: 'cpu',
-      state: 'firing',
-      severity: 'warning',
-      value: 0,
-      threshold: 0,
-      since: now,
-      message: `A test of channel "${channel}"`,
-    };
-    return this.channels.test(channel, this.notice(alert, 'test'));
+    return this.channels.test(channel, this.notice(testAlert(channel, Date.now()), 'test'));
   }
 
   notice(alert: AlertPayload, kind: NoticeKind): AlertNotice {
@@ -102,4 +90,19 @@ export class AlertNotifier {
   close(): void {
     this.channels.close();
   }
+}
+
+/** The alert a test message is about: no rule fired, the message says so. */
+export function testAlert(channel: string, now: number): AlertPayload {
+  return {
+    t: now,
+    rule: 'test',
+    metric: 'cpu',
+    state: 'firing',
+    severity: 'warning',
+    value: 0,
+    threshold: 0,
+    since: now,
+    message: `A test of channel "${channel}"`,
+  };
 }

@@ -6,6 +6,7 @@ import { parseAlertSettings } from '../../server/alerts/rules.js';
 import type { RunningServer } from '../../server/serve.js';
 import { type Browser, launchBrowser } from '../helpers/chromium.js';
 import { testHost } from '../helpers/host.js';
+import { httpReceiver } from '../helpers/receivers.js';
 import { ROOT, startTestServer } from '../helpers/server.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
@@ -16,9 +17,18 @@ describe('alerts on the page', () => {
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
+  let hook: Awaited<ReturnType<typeof httpReceiver>>;
 
   beforeAll(async () => {
-    const alerts = parseAlertSettings({ rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, severity: 'warning' }] }, 'rules.json', {});
+    hook = await httpReceiver();
+    const alerts = parseAlertSettings(
+      {
+        rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, severity: 'warning', channels: [] }],
+        channels: [{ name: 'hook', type: 'webhook', url: `${hook.base}/hook` }],
+      },
+      'rules.json',
+      {},
+    );
     server = await startTestServer({ alerts }, { collectors: [cpu.collector], host: testHost('web-1') });
     browser = await launchBrowser({ viewport: { width: 1000, height: 900 } });
     page = await browser.context.newPage();
@@ -29,6 +39,7 @@ describe('alerts on the page', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await hook?.close();
   });
 
   it('a firing alert has a silence button; silenced, it is marked; the timeline and the chart bands show when it fired', async () => {
@@ -57,5 +68,13 @@ describe('alerts on the page', () => {
     await page.waitForSelector('#alert-banner', { state: 'hidden', timeout: 20_000 });
     await page.waitForFunction(() => (window as any).__pulseboardDebug.firingSpans()[0]?.to !== null, undefined, { timeout: 20_000 });
     expect(await page.$$('#alert-timeline .timeline-span')).toHaveLength(1);
+  }, 60_000);
+
+  it('"send a test" per channel: the button queues a test message, which reaches the channel', async () => {
+    await page.click('#alert-log button.channel-test[data-channel="hook"]');
+    await page.waitForSelector('#alert-log button.channel-test[data-channel="hook"]:has-text("hook: queued")', { timeout: 20_000 });
+    const deadline = Date.now() + 20_000;
+    while (hook.received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(JSON.parse(hook.received[0]?.body ?? '{}')).toMatchObject({ kind: 'test', rule: 'test', host: 'web-1' });
   }, 60_000);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { testHost } from '../helpers/host.js';
 const TEST_HOST = testHost('web-1');
 
 import { httpReceiver } from '../helpers/receivers.js';
-import { startTestServer } from '../helpers/server.js';
+import { runCli, startTestServer } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
@@ -201,5 +201,36 @@ describe('alert channels in the running server', () => {
       expect(bad.status).toBe(400);
       expect(await bad.json()).toEqual({ error });
     }
+  });
+
+  it('pulseboard test-alert --channel NAME: one test message; exit 0 when it arrived, 1 with the reason (never the secret), 2 for no such channel', async () => {
+    let answer = 200;
+    const ntfy = await httpReceiver(() => answer);
+    cleanups.push(ntfy.close);
+    const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-test-alert-')), 'rules.json');
+    writeFileSync(rules, JSON.stringify({ channels: [{ name: 'phone', type: 'ntfy', url: `${ntfy.base}/ops`, token_env: 'NTFY_TOKEN' }] }));
+    const env = { NTFY_TOKEN: 'tk_cli_secret' };
+
+    const sent = await runCli(['test-alert', '--channel', 'phone', '--alert-rules', rules, '--public-url', 'https://board.example/'], env);
+    expect(sent).toMatchObject({ code: 0, stdout: 'pulseboard test-alert: sent a test message to "phone" (ntfy)\n', stderr: '' });
+    expect(JSON.parse(ntfy.received[0]?.body ?? '')).toMatchObject({
+      topic: 'ops',
+      title: expect.stringMatching(/^TEST: test on /),
+      priority: 3,
+    });
+    expect(JSON.parse(ntfy.received[0]?.body ?? '').click).toMatch(/^https:\/\/board\.example\/\?from=\d+&to=\d+$/);
+
+    answer = 500;
+    const failed = await runCli(['test-alert', `--channel=phone`, '--alert-rules', rules], env);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim().split('\n')).toEqual([
+      `pulseboard: alert channel "phone" (ntfy): POST to ${ntfy.base} failed (try 1 of 1): answered 500`,
+      'pulseboard: alert channel "phone" (ntfy): gave up on the test message after 1 tries',
+      'pulseboard: test-alert: channel "phone" (ntfy) failed: answered 500',
+    ]);
+    expect(failed.stderr).not.toContain('tk_cli_secret');
+
+    const unknown = await runCli(['test-alert', '--channel', 'pager', '--alert-rules', rules], env);
+    expect(unknown).toMatchObject({ code: 2, stderr: 'pulseboard: test-alert: no channel named "pager"; channels: phone\n' });
   });
 });

@@ -20,14 +20,45 @@ export class AlertCenter {
   private readonly list: HTMLElement;
 
   /** @param canSilence false where the server cannot silence (a fleet hub's host view) */
+  private readonly channelTests: HTMLElement;
+
   constructor(
     private readonly banner: HTMLElement,
     log: HTMLElement,
     private readonly canSilence = true,
   ) {
     this.list = el('ol', { class: 'log-list', reversed: '' });
-    log.append(el('h2', {}, ['Alert log']), this.list);
+    this.channelTests = el('p', { class: 'channel-tests', hidden: '' });
+    log.append(el('h2', {}, ['Alert log']), this.channelTests, this.list);
     this.renderBanner();
+  }
+
+  /** A "send a test" button per alert channel (from `hello`). */
+  showChannels(names: readonly string[]): void {
+    this.channelTests.hidden = names.length === 0;
+    this.channelTests.replaceChildren(
+      'send a test to ',
+      ...names.map((name) => {
+        const button = el('button', { type: 'button', class: 'channel-test', 'data-channel': name }, [name]);
+        button.addEventListener('click', () => {
+          button.disabled = true;
+          void fetch(`api/alerts/channels/${encodeURIComponent(name)}/test`, { method: 'POST', cache: 'no-store' })
+            .then(async (response) => {
+              if (!response.ok) throw new Error(((await response.json()) as { error?: string }).error ?? `answered ${response.status}`);
+              button.textContent = `${name}: queued`;
+              button.title = 'queued; if it does not arrive, /healthz says why under alerts.channels';
+            })
+            .catch((error: unknown) => {
+              button.textContent = `${name}: failed`;
+              button.title = error instanceof Error ? error.message : String(error);
+            })
+            .finally(() => {
+              button.disabled = false;
+            });
+        });
+        return button;
+      }),
+    );
   }
 
   /** From a backfill: what fires right now. */
