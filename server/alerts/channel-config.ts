@@ -23,6 +23,8 @@ export type ChannelConfig =
       password: string | null;
       from: string;
       to: string[];
+      /** PEM certificates to trust for the server's TLS (a relay with a private CA); null: the system's. */
+      ca: string | null;
     };
 
 /** The strings of a channel that must never be shown (scrubbed from its log lines). */
@@ -56,7 +58,7 @@ const KEYS: Record<ChannelType, string[]> = {
   slack: ['url_env', 'url_file'],
   discord: ['url_env', 'url_file'],
   telegram: ['token_env', 'token_file', 'chat_id', 'api_url'],
-  email: ['host', 'port', 'security', 'user', 'password_env', 'password_file', 'from', 'to'],
+  email: ['host', 'port', 'security', 'user', 'password_env', 'password_file', 'from', 'to', 'tls_ca_file'],
 };
 
 /** One entry of the rules file's `"channels"`: checked, with its secrets read now, so start-up fails early. */
@@ -122,6 +124,17 @@ export function parseChannel(raw: unknown, place: string, fail: Fail, env: Env):
       ) {
         throw fail(`${place}.to`, 'expected an email address or a list of 1-50');
       }
+      let ca: string | null = null;
+      if (entry.tls_ca_file !== undefined) {
+        if (typeof entry.tls_ca_file !== 'string' || entry.tls_ca_file.length === 0)
+          throw fail(`${place}.tls_ca_file`, 'expected a file path');
+        try {
+          ca = readFileSync(entry.tls_ca_file, 'utf8');
+        } catch (error) {
+          throw fail(`${place}.tls_ca_file`, `cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+        }
+        if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw fail(`${place}.tls_ca_file`, 'expected PEM certificates');
+      }
       return {
         name,
         type: kind,
@@ -132,6 +145,7 @@ export function parseChannel(raw: unknown, place: string, fail: Fail, env: Env):
         password,
         from,
         to: recipients as string[],
+        ca,
       };
     }
   }

@@ -1,5 +1,8 @@
 import { oneLine } from '../lib/errors.js';
 
+/** Shorter secrets are not scrubbed: a 1-3 character one would blank that text out of every line. */
+const MIN_SCRUBBED = 4;
+
 /** One try's outcome: delivered, dropped for good (logged with `reason`), or worth another try. */
 export type Attempt = { outcome: 'delivered' } | { outcome: 'dropped'; reason: string } | { outcome: 'retry'; reason: string };
 
@@ -162,7 +165,7 @@ export class DeliveryQueue<T> {
   /** One line with every secret replaced by `***`. */
   private scrub(text: string): string {
     let clean = text;
-    for (const secret of this.secrets) if (secret.length > 0) clean = clean.split(secret).join('***');
+    for (const secret of this.secrets) if (secret.length >= MIN_SCRUBBED) clean = clean.split(secret).join('***');
     return oneLine(clean);
   }
 

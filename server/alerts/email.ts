@@ -22,6 +22,7 @@ export async function sendEmail(channel: EmailChannel, notice: AlertNotice, time
     requireTLS: channel.security === 'starttls',
     ignoreTLS: channel.security === 'none',
     auth: channel.user && channel.password ? { user: channel.user, pass: channel.password } : undefined,
+    ...(channel.ca ? { tls: { ca: channel.ca } } : {}),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,

@@ -42,19 +42,24 @@ export interface ReceivedMail {
   from: string;
   to: string[];
   user: string | null;
+  /** True when the message came over TLS (after STARTTLS). */
+  secure: boolean;
   /** The message as sent (headers and body), line endings CRLF. */
   raw: string;
   at: number;
 }
 
-/** A real SMTP server on 127.0.0.1, port 0 (smtp-server, from nodemailer's authors), with login over plain text. */
-export async function smtpSink(login: { user: string; password: string } | null = null) {
+/**
+ * A real SMTP server on 127.0.0.1, port 0 (smtp-server, from nodemailer's authors). Without `tls`, login
+ * goes over plain text and STARTTLS is not offered; with it, STARTTLS is offered and login needs it.
+ */
+export async function smtpSink(login: { user: string; password: string } | null = null, tls: { key: Buffer; cert: Buffer } | null = null) {
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     secure: false,
-    disabledCommands: ['STARTTLS'],
+    ...(tls ? { key: tls.key, cert: tls.cert } : { disabledCommands: ['STARTTLS'] }),
     authOptional: login === null,
-    allowInsecureAuth: true,
+    allowInsecureAuth: tls === null,
     logger: false,
     onAuth(auth, _session, callback) {
       if (login && auth.username === login.user && auth.password === login.password) return callback(null, { user: auth.username });
@@ -68,6 +73,7 @@ export async function smtpSink(login: { user: string; password: string } | null 
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           user: (session.user as string | undefined) ?? null,
+          secure: session.secure,
           raw,
           at: Date.now(),
         });

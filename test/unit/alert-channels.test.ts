@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -9,6 +10,7 @@ import { AlertNotifier } from '../../server/alerts/notifier.js';
 import { AlertRulesError, DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alerts/rules.js';
 import type { AlertPayload } from '../../server/protocol.js';
 import { decodeQuotedPrintable, httpReceiver, smtpSink } from '../helpers/receivers.js';
+import { selfSignedCertificate } from '../helpers/tls.js';
 
 const T = Date.UTC(2026, 10, 26, 4, 50, 0);
 const ALERT: AlertPayload = {
@@ -185,6 +187,7 @@ describe('each channel posts its service’s exact payload', () => {
       password: 'smtp-pass',
       from: 'pulseboard@example.com',
       to: ['ops@example.com', 'oncall@example.com'],
+      ca: null,
     });
     email.send(NOTICE);
     await until(() => sink.mails.length === 1, 'the email');
@@ -215,6 +218,7 @@ describe('each channel posts its service’s exact payload', () => {
         password: 'wrong-secret',
         from: 'a@example.com',
         to: ['b@example.com'],
+        ca: null,
       },
       { failingAfter: 1 },
     );
@@ -224,6 +228,49 @@ describe('each channel posts its service’s exact payload', () => {
     expect(log[0]).toMatch(/^alert channel "mail" \(email\): 127\.0\.0\.1:\d+ refused the message: .*535.*; not retrying$/);
     expect(email.health().reason).toMatch(/535/);
     expect(JSON.stringify([log, email.health()])).not.toContain('wrong-secret');
+  });
+});
+
+describe('email over STARTTLS', () => {
+  const certificate = selfSignedCertificate();
+  const tls = { key: readFileSync(certificate.keyPath), cert: certificate.cert };
+  const config = (port: number, ca: string | null): ChannelConfig => ({
+    name: 'mail',
+    type: 'email',
+    host: '127.0.0.1',
+    port,
+    security: 'starttls',
+    user: 'alerts',
+    password: 'smtp-pass',
+    from: 'a@example.com',
+    to: ['b@example.com'],
+    ca,
+  });
+
+  it('upgrades to TLS before logging in, trusting the tls_ca_file', async () => {
+    const sink = await smtpSink({ user: 'alerts', password: 'smtp-pass' }, tls);
+    cleanups.push(sink.close);
+    const { channel: email } = channel(config(sink.port, certificate.cert.toString()));
+    email.send(NOTICE);
+    await until(() => sink.mails.length === 1, 'the email');
+    expect(sink.mails[0]).toMatchObject({ user: 'alerts', secure: true, to: ['b@example.com'] });
+  });
+
+  it('sends nothing (not the password either) to a server whose certificate it cannot trust, or that offers no STARTTLS', async () => {
+    const untrusted = await smtpSink({ user: 'alerts', password: 'smtp-pass' }, tls);
+    const plain = await smtpSink({ user: 'alerts', password: 'smtp-pass' });
+    cleanups.push(untrusted.close, plain.close);
+    const reasons: string[] = [];
+    for (const sink of [untrusted, plain]) {
+      const { channel: email, log } = channel(config(sink.port, null), { attempts: 1, failingAfter: 1 });
+      email.send(NOTICE);
+      await until(() => !email.health().ok && email.pending === 0, 'the failure');
+      expect(sink.mails).toEqual([]);
+      reasons.push(email.health().reason ?? '');
+      expect(log.join('\n')).not.toContain('smtp-pass');
+    }
+    expect(reasons[0]).toBe('self-signed certificate');
+    expect(reasons[1]).toMatch(/STARTTLS/);
   });
 });
 
@@ -244,6 +291,26 @@ describe('delivery you can trust', () => {
     telegram.send(NOTICE);
     await until(() => telegram.health().ok, 'health back to ok');
     expect(telegram.health()).toEqual({ name: 'tg', type: 'telegram', ok: true, pending: 0, failures: 0, reason: null, since: null });
+  });
+
+  it('replaces a secret that a receiver echoes (a redirect to the secret URL) by *** in the log and the health', async () => {
+    const server = createServer((request, response) => {
+      request.resume();
+      response.writeHead(307, { Location: `${request.url}/v2` }).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const { channel: slack, log } = channel(
+      { name: 'ops', type: 'slack', url: new URL(`${base}/services/T0/B0/SEKRIT`) },
+      { failingAfter: 1 },
+    );
+    slack.send(NOTICE);
+    await until(() => log.length === 1 && !slack.health().ok, 'the dropped line');
+    expect(log[0]).toBe(
+      `alert channel "ops" (slack): ${base} answered 307 (to ***/v2); redirects are not followed, so the firing message of cpu-busy is dropped: point the URL of channel "ops" at the final URL`,
+    );
+    expect(slack.health().reason).toContain('(to ***/v2)');
   });
 
   it('a hung channel holds up neither sending nor the other channels', async () => {
