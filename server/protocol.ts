@@ -344,7 +344,7 @@ export interface HistoryStatus {
 export type AlertSeverity = 'warning' | 'critical';
 
 /** The single numbers alert rules and thresholds are about, each derived from one topic's samples. */
-export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory'] as const;
+export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory', 'network'] as const;
 export type Gauge = (typeof GAUGES)[number];
 
 /** Levels at which the page colours a gauge's number and bands its chart; same unit as the gauge. */

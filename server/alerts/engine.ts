@@ -20,8 +20,8 @@ export interface AlertRule {
 }
 
 /** What `match` may name, per metric: the key is the only one that metric accepts. */
-export const MATCH_KEYS = { filesystem: 'mount', temperature: 'sensor', containerMemory: 'container' } as const;
-export type AlertMatch = { mount: string } | { sensor: string } | { container: string };
+export const MATCH_KEYS = { filesystem: 'mount', temperature: 'sensor', containerMemory: 'container', network: 'interface' } as const;
+export type AlertMatch = { mount: string } | { sensor: string } | { container: string } | { interface: string };
 
 const UNITS: Record<Gauge, { label: string; unit: string }> = {
   cpu: { label: 'CPU', unit: ' %' },
@@ -31,6 +31,7 @@ const UNITS: Record<Gauge, { label: string; unit: string }> = {
   errors: { label: 'failed requests (5xx, aborted) over the last minute', unit: ' %' },
   temperature: { label: 'temperature', unit: ' °C' },
   containerMemory: { label: 'container memory use of its limit', unit: ' %' },
+  network: { label: 'network traffic (received + sent)', unit: ' B/s' },
 };
 
 /** The unit a gauge's values are in, with its leading space (` %`, ` ms`, ` °C`). */
@@ -54,6 +55,7 @@ const READERS: { [T in Topic]?: (sample: SampleByTopic[T]) => Reading } = {
   requests: ({ window }) =>
     window.count >= MIN_REQUESTS_FOR_ERROR_SHARE ? { gauge: 'errors', value: percent(window.errors, window.count) } : null,
   temperature: (sample) => ({ gauge: 'temperature', value: sample.main }),
+  network: (sample) => ({ gauge: 'network', value: sample.rx + sample.tx }),
   // No container with a limit reads 0, so an alert about one that went away resolves.
   containers: ({ closestToLimit }) =>
     closestToLimit
@@ -73,6 +75,10 @@ export function matchedGauge(match: AlertMatch, topic: Topic, sample: Sample): R
   if ('sensor' in match && topic === 'temperature') {
     const sensor = (sample as SampleByTopic['temperature']).sensors.find((s) => s.name === match.sensor);
     return sensor ? { gauge: 'temperature', value: sensor.celsius, subject: sensor.name } : null;
+  }
+  if ('interface' in match && topic === 'network') {
+    const nic = (sample as SampleByTopic['network']).interfaces.find((i) => i.name === match.interface);
+    return nic ? { gauge: 'network', value: nic.rx + nic.tx, subject: nic.name } : null;
   }
   if ('container' in match && topic === 'containers') {
     const { top, closestToLimit } = sample as SampleByTopic['containers'];

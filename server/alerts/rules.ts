@@ -26,7 +26,8 @@ export const DEFAULT_RULES: AlertRule[] = [
   { name: 'container-memory-limit', metric: 'containerMemory', above: 90, forMs: 0, severity: 'critical' },
 ];
 
-export const DEFAULT_THRESHOLDS: Required<Thresholds> = {
+/** Levels of the gauges the page colours (network traffic has none: no level suits every link). */
+export const DEFAULT_THRESHOLDS: Required<Omit<Thresholds, 'network'>> = {
   cpu: { warning: 75, critical: 90 },
   memory: { warning: 80, critical: 90 },
   filesystem: { warning: 80, critical: 90 },

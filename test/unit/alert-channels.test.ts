@@ -8,7 +8,7 @@ import { AlertChannels, type Channel, openChannel } from '../../server/alerts/ch
 import { type AlertNotice, boardLink, noticeText, topProcesses } from '../../server/alerts/notice.js';
 import { AlertNotifier } from '../../server/alerts/notifier.js';
 import { AlertRulesError, DEFAULT_ALERT_SETTINGS, parseAlertSettings } from '../../server/alerts/rules.js';
-import type { AlertPayload } from '../../server/protocol.js';
+import type { AlertPayload, ChannelHealth } from '../../server/protocol.js';
 import { decodeQuotedPrintable, httpReceiver, smtpSink } from '../helpers/receivers.js';
 import { selfSignedCertificate } from '../helpers/tls.js';
 
@@ -311,6 +311,29 @@ describe('delivery you can trust', () => {
       `alert channel "ops" (slack): ${base} answered 307 (to ***/v2); redirects are not followed, so the firing message of cpu-busy is dropped: point the URL of channel "ops" at the final URL`,
     );
     expect(slack.health().reason).toContain('(to ***/v2)');
+  });
+
+  it('tells the monitor when a channel starts and stops failing (its `health` event), with the reason', async () => {
+    let failing = true;
+    const target = await receiver(() => (failing ? 503 : 200));
+    const changes: ChannelHealth[][] = [];
+    const notifier = new AlertNotifier({
+      settings: { ...DEFAULT_ALERT_SETTINGS, channels: [{ name: 'hook', type: 'webhook', url: new URL(`${target.base}/hook`) }] },
+      webhook: null,
+      publicUrl: null,
+      host: 'web-1',
+      onHealthChange: (channels) => changes.push(channels),
+      channel: { retryDelayMs: 1, attempts: 4, log: () => {} },
+    });
+    cleanups.push(() => notifier.close());
+    notifier.notify(ALERT);
+    await until(() => changes.length === 1, 'the failing change');
+    expect(changes[0]).toEqual([
+      { name: 'hook', type: 'webhook', ok: false, pending: 1, failures: 3, reason: 'answered 503', since: expect.any(Number) },
+    ]);
+    failing = false;
+    await until(() => changes.length === 2, 'the recovery');
+    expect(changes[1]?.[0]).toMatchObject({ ok: true, failures: 0, reason: null, since: null });
   });
 
   it('a hung channel holds up neither sending nor the other channels', async () => {

@@ -72,6 +72,29 @@ describe('firing rules', () => {
     expect(changes.map((c) => c.state)).toEqual(['firing', 'resolved']);
   });
 
+  it('match interface: received + sent bytes per second of that interface', () => {
+    const { alerts, changes } = engine([
+      { name: 'uplink', metric: 'network', above: 1e6, forMs: 0, severity: 'warning', match: { interface: 'eth1' } },
+    ]);
+    const network = (t: number, eth0: number, eth1: number) => ({
+      t,
+      rx: eth0 + eth1,
+      tx: 0,
+      interfaces: [
+        { name: 'eth0', rx: eth0, tx: 0 },
+        { name: 'eth1', rx: eth1 / 2, tx: eth1 / 2 },
+      ],
+    });
+    alerts.observe('network', network(0, 5e6, 1e5)); // eth0 is busy, eth1 is not
+    expect(changes).toEqual([]);
+    alerts.observe('network', network(1, 0, 2e6));
+    expect(changes[0]).toMatchObject({
+      rule: 'uplink',
+      value: 2e6,
+      message: 'network traffic (received + sent) (eth1) 2000000 B/s, above 1000000 B/s',
+    });
+  });
+
   it('match sensor and container', () => {
     const temperature = (t: number, gpu: number): TemperatureSample => ({
       t,
@@ -136,7 +159,7 @@ describe('firing rules in the rules file', () => {
     expect(error(rule({ repeat: '30s' }))).toBe('rules.json: rules[0].repeat: expected a duration from "1m" to "7d", such as "30m"');
     expect(error(rule({ match: { sensor: 'gpu' } }))).toBe('rules.json: rules[0].match: unknown key "sensor" (expected mount)');
     expect(error({ rules: [{ name: 'r', metric: 'cpu', above: 1, match: { core: '0' } }] })).toBe(
-      'rules.json: rules[0].match: metric cpu has one value; match is for filesystem, temperature, containerMemory',
+      'rules.json: rules[0].match: metric cpu has one value; match is for filesystem, temperature, containerMemory, network',
     );
     expect(error(rule({ match: { mount: '' } }))).toBe('rules.json: rules[0].match.mount: expected a name, 1-256 characters');
   });
