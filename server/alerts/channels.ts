@@ -55,8 +55,7 @@ export function openChannel(config: ChannelConfig, options: ChannelOptions = {})
     attempt = (notice) => sendEmail(config, notice, timeoutMs);
   } else {
     const request = httpRequestOf(config);
-    const origin = request(sample).url.origin;
-    target = `POST to ${origin}`;
+    target = `POST to ${(config.type === 'telegram' ? config.apiUrl : config.url).origin}`;
     attempt = (notice) => postOnce(request(notice), timeoutMs, describe(notice), setting);
   }
   const queue = new DeliveryQueue(label, target, attempt, describe, queueOptions, secretsOf(config));
@@ -84,16 +83,6 @@ function httpRequestOf(config: Exclude<ChannelConfig, { type: 'webhook' | 'email
       return (notice) => telegramRequest(config.apiUrl, config.token, config.chatId, notice);
   }
 }
-
-/** Any notice: only to learn a channel's origin for its log lines. */
-const sample: AlertNotice = {
-  kind: 'test',
-  alert: { t: 0, rule: 'test', metric: 'cpu', state: 'firing', severity: 'warning', value: 0, threshold: 0, since: 0, message: '' },
-  host: '',
-  topOf: 'processes',
-  top: [],
-  link: null,
-};
 
 /** Which channels a rule's messages go to. */
 export interface Routes {
