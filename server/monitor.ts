@@ -269,7 +269,7 @@ export class Monitor implements Board, LiveBoard {
       collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
       thresholds: config.alerts.thresholds,
       history: this.historyStore.status(),
-      alertChannels: this.notifier.channels.names,
+      alertChannels: this.notifier.health(),
     };
   }
 }

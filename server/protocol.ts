@@ -291,8 +291,8 @@ export interface HelloPayload {
   thresholds: Thresholds;
   /** Durable history (absent on a fleet hub's boards). */
   history?: HistoryStatus;
-  /** Names of the alert channels, for the page's "send a test" buttons (absent on a fleet hub's boards). */
-  alertChannels?: string[];
+  /** The alert channels and how each is doing, for the page's "send a test" buttons (absent on a fleet hub's boards). */
+  alertChannels?: ChannelHealth[];
 }
 
 /**

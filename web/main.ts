@@ -132,6 +132,7 @@ function startBoard(host: string | null): void {
       health: (health) => {
         board.showHealth(health.collectors);
         if (health.history) showHistoryUse(footer, health.history);
+        if (health.channels) alerts.showChannels(health.channels);
       },
       alert: (change) => {
         alerts.apply(change);

@@ -1,4 +1,4 @@
-import type { AlertPayload, SilencePayload } from '../../server/protocol.js';
+import type { AlertPayload, ChannelHealth, SilencePayload } from '../../server/protocol.js';
 import { formatClock } from '../format.js';
 import { el } from './dom.js';
 
@@ -33,13 +33,15 @@ export class AlertCenter {
     this.renderBanner();
   }
 
-  /** A "send a test" button per alert channel (from `hello`). */
-  showChannels(names: readonly string[]): void {
-    this.channelTests.hidden = names.length === 0;
+  /** A "send a test" button per alert channel (from `hello`, then `health` events), marked while it fails. */
+  showChannels(channels: readonly ChannelHealth[]): void {
+    this.channelTests.hidden = channels.length === 0;
     this.channelTests.replaceChildren(
       'send a test to ',
-      ...names.map((name) => {
-        const button = el('button', { type: 'button', class: 'channel-test', 'data-channel': name }, [name]);
+      ...channels.map(({ name, ok, reason }) => {
+        const label = ok ? name : `${name} (failing)`;
+        const button = el('button', { type: 'button', class: 'channel-test', 'data-channel': name, 'data-ok': String(ok) }, [label]);
+        if (!ok) button.title = `failing: ${reason ?? 'unknown reason'}`;
         button.addEventListener('click', () => {
           button.disabled = true;
           void fetch(`api/alerts/channels/${encodeURIComponent(name)}/test`, { method: 'POST', cache: 'no-store' })
