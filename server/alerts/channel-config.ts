@@ -77,7 +77,14 @@ export function parseChannel(raw: unknown, place: string, fail: Fail, env: Env):
     }
   }
   const secret = (key: string, required: boolean) => readSecret(entry, key, `${place}`, fail, env, required);
-  const url = (text: string | null, key: string): URL => httpUrl(text, `${place}.${key}`, fail);
+  const url = (text: string | null, key: string): URL => {
+    const parsed = httpUrl(text, `${place}.${key}`, fail);
+    // Only the webhook turns `user:pass@` into Basic auth; fetch refuses a URL that holds credentials.
+    if (kind !== 'webhook' && (parsed.username !== '' || parsed.password !== '')) {
+      throw fail(`${place}.${key}`, 'a user or password in the URL is not used here; give a token with token_env or token_file');
+    }
+    return parsed;
+  };
   switch (kind) {
     case 'webhook':
     case 'ntfy': {

@@ -427,6 +427,9 @@ describe('channels in the rules file', () => {
     expect(error({ channels: [], rules: [{ name: 'x', metric: 'cpu', above: 1, channels: ['nowhere'] }] })).toBe(
       'rules.json: rules[0].channels: no channel named "nowhere"',
     );
+    expect(error({ channels: [{ name: 'n', type: 'ntfy', url: 'https://me:pw@ntfy.example/alerts' }] })).toBe(
+      'rules.json: channels[0].url: a user or password in the URL is not used here; give a token with token_env or token_file',
+    );
     const message = error({ channels: [{ name: 'd', type: 'discord', url_env: 'D' }] }, { D: 'not a url SECRET' });
     expect(message).toBe('rules.json: channels[0].url: expected an http(s) URL');
     expect(error({ channels: [{ name: 'm', type: 'email', host: 'smtp.example', from: 'a@b.c', to: 'x', user: 'u' }] })).toBe(
