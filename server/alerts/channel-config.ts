@@ -41,7 +41,8 @@ export function secretsOf(channel: ChannelConfig): string[] {
     case 'email':
       return [channel.password ?? ''].filter(Boolean);
     case 'webhook':
-      return [channel.url.password].filter(Boolean);
+      // Its path may be a secret too (given by url_env); scrubbing a path that is not costs nothing.
+      return [channel.url.password, channel.url.pathname.length > 1 ? channel.url.pathname : ''].filter(Boolean);
   }
 }
 

@@ -36,7 +36,7 @@ export function openChannel(config: ChannelConfig, options: ChannelOptions = {})
     ...queueOptions
   } = options;
   if (config.type === 'webhook') {
-    const hook = new AlertWebhook(config.url, { ...queueOptions, timeoutMs, label, setting });
+    const hook = new AlertWebhook(config.url, { ...queueOptions, timeoutMs, label, setting, secrets: secretsOf(config) });
     return {
       name: config.name,
       type: config.type,

@@ -8,6 +8,8 @@ export interface WebhookOptions extends DeliveryQueueOptions {
   label?: string;
   /** The setting a redirect's log line tells the operator to fix. */
   setting?: string;
+  /** More text never to log, beside the URL's password (a channel's URL from `url_env`). */
+  secrets?: string[];
 }
 
 /**
@@ -24,10 +26,10 @@ export class AlertWebhook {
     this.url = new URL(url);
     const authorization = basicAuthorization(this.url);
     if (authorization) this.headers.Authorization = authorization;
-    const secrets = [this.url.password, decodeOrKeep(this.url.password)];
+    const secrets = [this.url.password, decodeOrKeep(this.url.password), ...(options.secrets ?? [])];
     this.url.username = '';
     this.url.password = '';
-    const { timeoutMs = 5000, label = 'alert webhook', setting = '--alert-webhook', ...queueOptions } = options;
+    const { timeoutMs = 5000, label = 'alert webhook', setting = '--alert-webhook', secrets: _secrets, ...queueOptions } = options;
     const describe = (change: AlertPayload) => `${change.state} change of ${change.rule}`;
     this.queue = new DeliveryQueue(
       label,
