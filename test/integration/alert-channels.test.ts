@@ -233,4 +233,33 @@ describe('alert channels in the running server', () => {
     const unknown = await runCli(['test-alert', '--channel', 'pager', '--alert-rules', rules], env);
     expect(unknown).toMatchObject({ code: 2, stderr: 'pulseboard: test-alert: no channel named "pager"; channels: phone\n' });
   });
+
+  it("repeat: the running server sends a reminder to the rule's channels while it fires (sample time: a collector a minute a sample)", async () => {
+    const hook = await httpReceiver();
+    cleanups.push(hook.close);
+    const alerts = parseAlertSettings(
+      {
+        rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, repeat: '2m' }],
+        channels: [{ name: 'hook', type: 'webhook', url: `${hook.base}/hook` }],
+      },
+      'rules.json',
+      {},
+    );
+    // Each sample is a minute after the one before: the rule's `repeat` is in sample time.
+    let minutes = 0;
+    const start = Date.now();
+    const fastClock: Collector<'cpu'> = {
+      topic: 'cpu',
+      source: 'test',
+      cadenceMs: 50,
+      sample: () => ({ t: start + 60_000 * minutes++, total: 95, user: 95, system: 0, iowait: 0, cores: [95], load: [0, 0, 0] }),
+    };
+    const server = await startTestServer({ alerts }, { collectors: [fastClock], host: TEST_HOST });
+    cleanups.push(() => server.close());
+    await waitFor(() => hook.received.length >= 3, 'the firing and two reminders');
+    const [firing, first, second] = hook.received.slice(0, 3).map((r) => JSON.parse(r.body));
+    expect([firing.kind, first.kind, second.kind]).toEqual(['firing', 'repeat', 'repeat']);
+    expect([first.t - firing.t, second.t - first.t]).toEqual([120_000, 120_000]);
+    expect(first.since).toBe(firing.since);
+  });
 });
