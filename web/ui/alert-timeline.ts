@@ -18,7 +18,7 @@ export class AlertTimeline {
   private readonly rows: HTMLElement;
 
   constructor(
-    private readonly root: HTMLElement,
+    root: HTMLElement,
     /** The x range the charts show, ms. */
     private readonly visible: () => { min: number; max: number } | null,
   ) {
