@@ -50,6 +50,8 @@ export interface Config {
   alerts: AlertSettings;
   /** Each alert change is POSTed here as JSON. */
   alertWebhook: URL | null;
+  /** The board's address as people open it: alert messages link to it (over the rules file's `public_url`). */
+  publicUrl: URL | null;
   /** Fleet: an agent appends its events to Redis; a server with it serves every host found there. */
   redis: URL | null;
   /** Fleet: the agent's host name in Redis and in `?host=`. */
@@ -297,6 +299,14 @@ const OPTIONS: OptionSpec[] = [
     kind: 'url',
     fallback: '',
     help: 'POST every alert change as JSON to this http(s) URL (retried with backoff)',
+  },
+  {
+    key: 'publicUrl',
+    flag: 'public-url',
+    env: 'PULSEBOARD_PUBLIC_URL',
+    kind: 'url',
+    fallback: '',
+    help: "the board's address as people open it; alert messages link to it at the alert's time range",
   },
   {
     key: 'redis',
@@ -565,7 +575,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   }
   const result = config as unknown as Config;
   try {
-    result.alerts = loadAlertSettings(result.alertRulesFile);
+    result.alerts = loadAlertSettings(result.alertRulesFile, env);
   } catch (error) {
     if (error instanceof AlertRulesError) throw new ConfigError(`--alert-rules ${oneLine(error.message)}`);
     throw error;
@@ -601,6 +611,7 @@ export function helpText(): string {
   return [
     'Usage: pulseboard [options]                       serve the dashboard (of every host in Redis, with --redis)',
     '       pulseboard agent --redis <url> [options]   sample this host into Redis; serves no page',
+    '       pulseboard test-alert --channel <name> [options]   send a test message to an alert channel',
     '',
     'Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.',
     'Durations take ms, s, m, h or d (a bare number is milliseconds).',

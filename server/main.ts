@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { hostname } from 'node:os';
 import { type Config, ConfigError, helpText, parseCli } from './config.js';
 import { firstLine } from './lib/errors.js';
 import { readVersion } from './lib/paths.js';
@@ -14,6 +15,7 @@ function fail(message: string, code: number): never {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'demo') return runDemo(process.argv.slice(3));
+  if (process.argv[2] === 'test-alert') return runTestAlert(process.argv.slice(3));
   let command: ReturnType<typeof parseCli>;
   try {
     command = parseCli(process.argv.slice(2), process.env);
@@ -99,6 +101,40 @@ async function runDemo(argv: string[]): Promise<void> {
   process.stdout.write(
     `pulseboard demo: ${options.days} days, ${result.samples} samples written to ${options.dir} (${(result.bytes / 1e6).toFixed(1)} MB)\n`,
   );
+}
+
+/** `pulseboard test-alert --channel NAME [--alert-rules FILE ...]`: one test message to that channel. */
+async function runTestAlert(argv: string[]): Promise<void> {
+  const rest: string[] = [];
+  let name: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--channel') name = argv[++i];
+    else if (arg.startsWith('--channel=')) name = arg.slice('--channel='.length);
+    else rest.push(arg);
+  }
+  if (!name || name.startsWith('--')) fail('test-alert: --channel NAME is required (see --help)', 2);
+  let command: ReturnType<typeof parseCli>;
+  try {
+    command = parseCli(rest, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(`test-alert: ${error.message} (see --help)`, 2);
+    throw error;
+  }
+  if (command.kind !== 'run') fail('test-alert: takes the flags of the server, not `agent`, --help or --version', 2);
+  const { config } = command;
+  const { FLAG_WEBHOOK } = await import('./alerts/notifier.js');
+  const channels = [...(config.alerts.channels ?? [])];
+  if (config.alertWebhook) channels.push({ name: FLAG_WEBHOOK, type: 'webhook', url: config.alertWebhook });
+  const channel = channels.find((c) => c.name === name);
+  if (!channel) {
+    const known = channels.map((c) => c.name).join(', ') || 'none (give --alert-rules or --alert-webhook)';
+    fail(`test-alert: no channel named ${JSON.stringify(name.slice(0, 64))}; channels: ${known}`, 2);
+  }
+  const { sendTestMessage } = await import('./alerts/test-send.js');
+  const result = await sendTestMessage(channel, hostname(), config.publicUrl ?? config.alerts.publicUrl ?? null);
+  if (!result.ok) fail(`test-alert: channel "${channel.name}" (${channel.type}) failed: ${result.reason}`, 1);
+  process.stdout.write(`pulseboard test-alert: sent a test message to "${channel.name}" (${channel.type})\n`);
 }
 
 function isLoopback(host: string): boolean {

@@ -1,11 +1,12 @@
 import { uptime } from 'node:os';
 import { AlertEngine } from './alerts/engine.js';
-import { AlertWebhook } from './alerts/webhook.js';
+import { AlertNotifier } from './alerts/notifier.js';
 import type { Collector } from './collect/collector.js';
 import { readHostInfo } from './collect/host.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from './collect/index.js';
 import { Sampler } from './collect/sampler.js';
 import type { Config } from './config.js';
+import { AlertLog } from './history/alert-log.js';
 import { queryRange } from './history/query.js';
 import { HistoryStore } from './history/store.js';
 import { TickLatency } from './history/tick-latency.js';
@@ -22,7 +23,7 @@ import type {
   Topic,
 } from './protocol.js';
 import type { RequestStats } from './requests/stats.js';
-import type { Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
+import type { AlertControl, Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
 import { Hub, isTopicEvent } from './stream/hub.js';
 import { StreamLimits } from './stream/limits.js';
 import { StreamService } from './stream/service.js';
@@ -54,13 +55,18 @@ export class Monitor implements Board, LiveBoard {
   readonly streams: StreamService;
   readonly streamLimits: StreamLimits;
   readonly alerts: AlertEngine;
-  private readonly webhook: AlertWebhook | null;
+  /** Alert messages to people: the channels of the rules file and `--alert-webhook`. */
+  readonly notifier: AlertNotifier;
   readonly version: string;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly listeners: EventListener[] = [];
   /** Durable history: every sample published goes to it. */
   readonly historyStore: HistoryStore;
   readonly history: BoardHistory;
+  readonly alerting: AlertControl;
+  /** Every alert change and silence, kept in the data directory. */
+  readonly alertLog: AlertLog;
+  private pruneAlerts: NodeJS.Timeout | undefined;
   private readonly tickLatency: TickLatency | null;
 
   private constructor(
@@ -86,15 +92,49 @@ export class Monitor implements Board, LiveBoard {
       older: (topic, since, before) =>
         this.historyStore.raw(topic, Math.max(since, Date.now() - config.historyMs), before - 1).map((row) => row.sample),
     };
-    this.webhook = config.alertWebhook ? new AlertWebhook(config.alertWebhook) : null;
-    this.alerts = new AlertEngine(config.alerts.rules, (change) => {
-      this.publish('alert', change);
-      this.webhook?.send(change);
+    this.alertLog = new AlertLog({
+      dir: this.historyStore.writing ? this.historyStore.dir : null,
+      retentionMs: this.historyStore.retention['1m'],
     });
+    this.notifier = new AlertNotifier({
+      settings: config.alerts,
+      webhook: config.alertWebhook,
+      publicUrl: config.publicUrl ?? null,
+      host: host.hostname,
+      onHealthChange: (channels) => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), channels }),
+    });
+    this.alerts = new AlertEngine(
+      config.alerts.rules,
+      (change) => {
+        this.publish('alert', change);
+        this.alertLog.append({ event: 'alert', data: change });
+        this.notifier.notify(change);
+      },
+      (reminder) => this.notifier.notify(reminder, 'repeat'),
+    );
+    const ruleNames = new Set(config.alerts.rules.map((rule) => rule.name));
+    // Silences outlive a restart: they are in the alert history.
+    const now = Date.now();
+    for (const silence of this.alertLog.silences(now)) {
+      if (ruleNames.has(silence.rule)) this.notifier.silences.set(silence.rule, silence.until, now);
+    }
+    this.alerting = {
+      hasRule: (rule) => ruleNames.has(rule),
+      silence: (rule, until) => {
+        const silence = this.notifier.silences.set(rule, until, Date.now());
+        this.publish('silence', silence);
+        this.alertLog.append({ event: 'silence', data: silence });
+        return silence;
+      },
+      history: (from, to) => this.alertLog.query(from, to),
+      channelNames: () => this.notifier.channels.names,
+      testChannel: (name) => this.notifier.test(name),
+    };
     this.sampler = new Sampler(collectors, {
       timeoutMs: config.collectorTimeoutMs,
       publish: (topic: Topic, sample: Sample) => {
         this.publish(topic, sample as never);
+        this.notifier.observe(topic, sample);
         this.alerts.observe(topic, sample);
       },
       onHealthChange: (collectors) => this.publish('health', { t: Date.now(), collectors }),
@@ -106,6 +146,7 @@ export class Monitor implements Board, LiveBoard {
       backfillMs: config.backfillMs,
       hello: (topics, mode) => this.hello(topics, mode),
       activeAlerts: () => this.alerts.active(),
+      activeSilences: () => this.notifier.silences.active(Date.now()),
       olderRows: this.history.older,
     });
   }
@@ -178,6 +219,7 @@ export class Monitor implements Board, LiveBoard {
           streams: this.streams.count,
           collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
           history: this.historyStore.status(),
+          alerts: { channels: this.notifier.health() },
         };
       },
     };
@@ -196,13 +238,16 @@ export class Monitor implements Board, LiveBoard {
     this.historyStore.start();
     this.sampler.start();
     this.heartbeat = setInterval(() => this.hub.broadcast(HEARTBEAT), this.config.heartbeatMs);
+    this.pruneAlerts = setInterval(() => this.alertLog.prune(), 3_600_000);
+    this.pruneAlerts.unref();
   }
 
   /** Stops sampling and ends every stream. */
   close(): void {
     clearInterval(this.heartbeat);
+    clearInterval(this.pruneAlerts);
     this.sampler.stop();
-    this.webhook?.close();
+    this.notifier.close();
     this.streams.endAll();
     this.historyStore.close();
   }
@@ -224,6 +269,7 @@ export class Monitor implements Board, LiveBoard {
       collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
       thresholds: config.alerts.thresholds,
       history: this.historyStore.status(),
+      alertChannels: this.notifier.health(),
     };
   }
 }

@@ -291,6 +291,8 @@ export interface HelloPayload {
   thresholds: Thresholds;
   /** Durable history (absent on a fleet hub's boards). */
   history?: HistoryStatus;
+  /** The alert channels and how each is doing, for the page's "send a test" buttons (absent on a fleet hub's boards). */
+  alertChannels?: ChannelHealth[];
 }
 
 /**
@@ -307,6 +309,8 @@ export interface BackfillPayload {
   series: { [T in Topic]?: Columns<SampleByTopic[T]> };
   /** Alerts firing now, so a page that just opened shows them. */
   alerts: AlertPayload[];
+  /** Silences not yet over (a local monitor's). */
+  silences?: SilencePayload[];
 }
 
 export interface HealthPayload {
@@ -314,6 +318,8 @@ export interface HealthPayload {
   collectors: CollectorHealth[];
   /** Durable history, sent when writing it stops or starts again. */
   history?: HistoryStatus;
+  /** Alert channels, sent when one starts or stops failing. */
+  channels?: ChannelHealth[];
 }
 
 /** The tiers of durable history: every sample, 1-minute rows, 1-hour rows. */
@@ -338,7 +344,7 @@ export interface HistoryStatus {
 export type AlertSeverity = 'warning' | 'critical';
 
 /** The single numbers alert rules and thresholds are about, each derived from one topic's samples. */
-export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory'] as const;
+export const GAUGES = ['cpu', 'memory', 'filesystem', 'lag', 'errors', 'temperature', 'containerMemory', 'network'] as const;
 export type Gauge = (typeof GAUGES)[number];
 
 /** Levels at which the page colours a gauge's number and bands its chart; same unit as the gauge. */
@@ -360,6 +366,50 @@ export interface AlertPayload {
   /** ms since epoch when the current state began. */
   since: number;
   message: string;
+}
+
+/** A span of time a rule fired: from its firing to its resolution, or to a restart that lost its state. */
+export interface AlertRange {
+  rule: string;
+  metric: Gauge;
+  severity: AlertSeverity;
+  /** ms since epoch. */
+  from: number;
+  /** null while it still fires. */
+  to: number | null;
+  /** How it ended: resolved, or the server stopped while it fired; null while it fires. */
+  end: 'resolved' | 'restart' | null;
+}
+
+/** `GET /api/alerts?from=&to=`: the changes in the range and the firing spans that overlap it. */
+export interface AlertHistoryResponse {
+  from: number;
+  to: number;
+  changes: AlertPayload[];
+  ranges: AlertRange[];
+}
+
+/** A rule's silence set (until `until`, ms since epoch) or lifted (`until` null): silenced alerts send nothing. */
+export interface SilencePayload {
+  t: number;
+  rule: string;
+  until: number | null;
+}
+
+/** How an alert channel is doing (`/healthz`, `health` events). Names the channel, never its secrets. */
+export interface ChannelHealth {
+  name: string;
+  type: 'webhook' | 'ntfy' | 'slack' | 'discord' | 'telegram' | 'email';
+  /** False after 3 failed tries in a row, until one succeeds. */
+  ok: boolean;
+  /** Messages waiting in its queue. */
+  pending: number;
+  /** Failed tries in a row. */
+  failures: number;
+  /** The newest failure, one line, while failing. */
+  reason: string | null;
+  /** When it started failing, ms since epoch. */
+  since: number | null;
 }
 
 /** One host of a fleet, as the overview (`/api/fleet`) shows it. */
@@ -393,7 +443,8 @@ export type ServerEvent =
   | { event: 'hello'; data: HelloPayload }
   | { event: 'backfill'; data: BackfillPayload }
   | { event: 'health'; data: HealthPayload }
-  | { event: 'alert'; data: AlertPayload };
+  | { event: 'alert'; data: AlertPayload }
+  | { event: 'silence'; data: SilencePayload };
 
 export type EventName = ServerEvent['event'];
 /** Events kept in the log with an id; hello and backfill are made per connection. */

@@ -8,7 +8,7 @@ import type {
   Thresholds,
   Topic,
 } from '../server/protocol.js';
-import type { RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
+import type { FiringSpan, RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
 import { containersPanel } from './panels/containers.js';
 import { cpuPanel } from './panels/cpu.js';
@@ -72,6 +72,7 @@ export class Board {
   private staleCharts = false;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
+  private firing: () => readonly FiringSpan[] = () => [];
   private lastDrawAt = Number.NEGATIVE_INFINITY;
   /** Counters for diagnostics and the soak test: samples taken in, and chart updates drawn. */
   readonly counters = { applied: 0, draws: 0, drawMs: 0 };
@@ -113,6 +114,7 @@ export class Board {
       this.container.append(panel.panel.root);
     }
     for (const chart of this.charts()) {
+      chart.firing = this.firing;
       chart.setLiveGap(hello.interval);
       chart.showRange(this.range?.view ?? null);
       chart.freeze(this.paused);
@@ -241,6 +243,13 @@ export class Board {
 
   chartColors(): string[] {
     return [...this.panels.values()].flatMap((panel) => panel.panel.charts.map((chart) => chart.lineColor));
+  }
+
+  /** When alerts fired: every chart draws them as bands. */
+  showFiring(source: () => readonly FiringSpan[]): void {
+    this.firing = source;
+    for (const chart of this.charts()) chart.firing = source;
+    this.redrawAll();
   }
 
   /** The x range the first chart shows (tests: window switches and pause). */

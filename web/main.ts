@@ -8,6 +8,7 @@ import { RangeNavigator } from './range-navigator.js';
 import { SharedStream } from './shared-stream.js';
 import type { Handlers } from './stream.js';
 import { applyTheme, onSystemThemeChange } from './theme.js';
+import { AlertTimeline } from './ui/alert-timeline.js';
 import { AlertCenter } from './ui/alerts.js';
 import { el } from './ui/dom.js';
 import { Header } from './ui/header.js';
@@ -56,8 +57,12 @@ function startBoard(host: string | null): void {
   board.setWindow(Math.min(LONGEST_WINDOW_MS, windowMs(preferences.window)));
   const header = new Header(byId('host'), byId('facts'), byId('uptime'));
   const pill = new StatusPill(byId('status'));
-  const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'));
+  const alerts = new AlertCenter(byId('alert-banner'), byId('alert-log'), host === null);
   const versions = new VersionWatch();
+  // Alert history is the host's own server's: a fleet hub's host view has none.
+  const timelineRoot = byId('alert-timeline');
+  const firing = host === null ? new AlertTimeline(timelineRoot, () => board.visibleRange()) : null;
+  if (firing) board.showFiring(() => firing.spans());
 
   const toolbar = new Toolbar(byId('controls'), {
     onWindow(label) {
@@ -104,6 +109,13 @@ function startBoard(host: string | null): void {
         board.configure(hello);
         toolbar.limitWindows(hello.historyMs, Math.max(hello.historyMs, hello.history?.retention['1h'] ?? 0), LONGEST_WINDOW_MS, WINDOWS);
         showHistoryUse(footer, hello.history);
+        alerts.showChannels(hello.alertChannels ?? []);
+        if (firing) {
+          void firing.load(Math.max(hello.historyMs, hello.history?.retention['1m'] ?? 0)).then(
+            () => (timelineRoot.hidden = false),
+            () => (timelineRoot.hidden = true),
+          );
+        }
         // The first hello places the charts in time: the shared range, or the window chosen.
         if (!placed) {
           placed = true;
@@ -115,12 +127,18 @@ function startBoard(host: string | null): void {
       backfill: (backfill) => {
         board.applyBackfill(backfill);
         alerts.replaceActive(backfill.alerts);
+        alerts.replaceSilences(backfill.silences ?? []);
       },
       health: (health) => {
         board.showHealth(health.collectors);
         if (health.history) showHistoryUse(footer, health.history);
+        if (health.channels) alerts.showChannels(health.channels);
       },
-      alert: (change) => alerts.apply(change),
+      alert: (change) => {
+        alerts.apply(change);
+        firing?.apply(change);
+      },
+      silence: (silence) => alerts.applySilence(silence),
       ...sampleHandlers((topic, sample) => board.applySample(topic, sample)),
       // Every event of the protocol has a handler here: one left out fails to compile.
     } satisfies Required<Handlers>,
@@ -138,6 +156,7 @@ function startBoard(host: string | null): void {
     visibleRange: () => board.visibleRange(),
     shownRange: () => board.shown(),
     chartGaps: () => board.chartGaps(),
+    firingSpans: () => firing?.spans() ?? [],
     chartBandPoints: () => board.chartBandPoints(),
     chartPointAt: (t: number) => board.chartPointAt(t),
     activeAlerts: () => alerts.activeRules(),

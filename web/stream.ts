@@ -58,6 +58,7 @@ const EVENTS: Record<EventName, true> = {
   requests: true,
   health: true,
   alert: true,
+  silence: true,
 };
 export const EVENT_NAMES = Object.keys(EVENTS) as EventName[];
 

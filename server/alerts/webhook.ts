@@ -1,15 +1,15 @@
-import { firstLine, oneLine } from '../lib/errors.js';
 import type { AlertPayload } from '../protocol.js';
+import { DeliveryQueue, type DeliveryQueueOptions } from './delivery-queue.js';
+import { postOnce } from './http-post.js';
 
-export interface WebhookOptions {
-  /** Tries per alert change before it is given up (logged). */
-  attempts?: number;
-  /** First retry delay; it doubles per try, up to a minute. */
-  retryDelayMs?: number;
+export interface WebhookOptions extends DeliveryQueueOptions {
   timeoutMs?: number;
-  /** Changes waiting beyond this drop the oldest (logged): a dead receiver must not grow memory. */
-  maxQueue?: number;
-  log?: (line: string) => void;
+  /** Starts each log line. */
+  label?: string;
+  /** The setting a redirect's log line tells the operator to fix. */
+  setting?: string;
+  /** More text never to log, beside the URL's password (a channel's URL from `url_env`). */
+  secrets?: string[];
 }
 
 /**
@@ -17,11 +17,7 @@ export interface WebhookOptions {
  * `send` only queues: sampling never waits on the network.
  */
 export class AlertWebhook {
-  private readonly queue: AlertPayload[] = [];
-  private running = false;
-  private closed = false;
-  private wake: (() => void) | null = null;
-  private readonly options: Required<WebhookOptions>;
+  private readonly queue: DeliveryQueue<AlertPayload>;
   /** The URL without `user:pass@`: fetch refuses a URL that holds credentials. */
   private readonly url: URL;
   private readonly headers: Record<string, string> = { 'Content-Type': 'application/json', 'User-Agent': 'pulseboard' };
@@ -30,107 +26,36 @@ export class AlertWebhook {
     this.url = new URL(url);
     const authorization = basicAuthorization(this.url);
     if (authorization) this.headers.Authorization = authorization;
+    const secrets = [this.url.password, decodeOrKeep(this.url.password), ...(options.secrets ?? [])];
     this.url.username = '';
     this.url.password = '';
-    this.options = {
-      attempts: 6,
-      retryDelayMs: 1000,
-      timeoutMs: 5000,
-      maxQueue: 1000,
-      log: (line) => process.stderr.write(`pulseboard: ${line}\n`),
-      ...options,
-    };
+    const { timeoutMs = 5000, label = 'alert webhook', setting = '--alert-webhook', secrets: _secrets, ...queueOptions } = options;
+    const describe = (change: AlertPayload) => `${change.state} change of ${change.rule}`;
+    this.queue = new DeliveryQueue(
+      label,
+      `POST to ${this.url.origin}`,
+      (change) => postOnce({ url: this.url, headers: this.headers, body: JSON.stringify(change) }, timeoutMs, describe(change), setting),
+      describe,
+      queueOptions,
+      secrets,
+    );
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.pending;
   }
 
+  health() {
+    return this.queue.health();
+  }
+
+  /** Queues `change`, posted as it is (a channel adds fields to the `alert` payload). */
   send(change: AlertPayload): void {
-    if (this.closed) return;
-    this.queue.push(change);
-    if (this.queue.length > this.options.maxQueue) {
-      const dropped = this.queue.shift() as AlertPayload;
-      this.options.log(`alert webhook: queue full, dropped the ${dropped.state} change of ${dropped.rule}`);
-    }
-    if (!this.running) void this.drain();
+    this.queue.send(change);
   }
 
   close(): void {
-    this.closed = true;
-    this.queue.length = 0;
-    this.wake?.();
-  }
-
-  private async drain(): Promise<void> {
-    this.running = true;
-    while (this.queue.length > 0 && !this.closed) {
-      const change = this.queue[0] as AlertPayload;
-      const delivered = await this.deliver(change);
-      if (this.queue[0] === change) this.queue.shift();
-      if (!delivered && !this.closed) {
-        this.options.log(`alert webhook: gave up on the ${change.state} change of ${change.rule} after ${this.options.attempts} tries`);
-      }
-    }
-    this.running = false;
-  }
-
-  private async deliver(change: AlertPayload): Promise<boolean> {
-    const body = JSON.stringify(change);
-    const { attempts } = this.options;
-    for (let attempt = 1; attempt <= attempts && !this.closed; attempt++) {
-      let failure: string;
-      try {
-        // A redirect is not followed: a 307 would POST the alert to wherever the receiver points.
-        const response = await fetch(this.url, {
-          method: 'POST',
-          headers: this.headers,
-          body,
-          redirect: 'manual',
-          signal: AbortSignal.timeout(this.options.timeoutMs),
-        });
-        await response.body?.cancel();
-        if (response.ok) return true;
-        if (response.status >= 300 && response.status < 400) {
-          const location = printable(response.headers.get('location') ?? '(none)');
-          this.options.log(
-            `alert webhook: ${this.url.origin} answered ${response.status} (to ${location}); redirects are not followed, so the ${change.state} change of ${change.rule} is dropped: point --alert-webhook at the final URL`,
-          );
-          return true;
-        }
-        if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-          this.options.log(`alert webhook: ${this.url.origin} refused the change with ${response.status}; not retrying`);
-          return true;
-        }
-        failure = `answered ${response.status}`;
-      } catch (error) {
-        failure = this.reasonOf(error);
-      }
-      this.options.log(`alert webhook: POST to ${this.url.origin} failed (try ${attempt} of ${attempts}): ${failure}`);
-      if (attempt < attempts) await this.sleep(Math.min(60_000, this.options.retryDelayMs * 2 ** (attempt - 1)));
-    }
-    return false;
-  }
-
-  /** fetch says only "fetch failed": the reason (refused, reset, DNS, TLS) is its cause. */
-  private reasonOf(error: unknown): string {
-    if (error instanceof Error && error.name === 'TimeoutError') return `no answer within ${this.options.timeoutMs} ms`;
-    const cause = error instanceof Error ? error.cause : undefined;
-    return printable(firstLine(cause ?? error));
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      timer.unref();
-      function done() {
-        resolve();
-      }
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+    this.queue.close();
   }
 }
 
@@ -148,9 +73,4 @@ function decodeOrKeep(text: string): string {
   } catch {
     return text;
   }
-}
-
-/** Text from the network, fit for one log line: 200 characters at most, control characters escaped. */
-function printable(text: string): string {
-  return oneLine(text.slice(0, 200));
 }

@@ -179,7 +179,8 @@ export class FleetAgent {
   }
 
   private async writeInfo(): Promise<void> {
-    const { t: _t, mode: _mode, history: _history, ...hello } = this.monitor.hello(this.monitor.topics, 'fresh');
+    // History and alert channels stay the agent host's own: a hub neither reads the one nor tests the other.
+    const { t: _t, mode: _mode, history: _history, alertChannels: _channels, ...hello } = this.monitor.hello(this.monitor.topics, 'fresh');
     const info: AgentInfo = {
       ...hello,
       bootId: this.boot ?? '',

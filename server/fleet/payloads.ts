@@ -132,6 +132,7 @@ export const PAYLOAD_SCHEMAS: { [E in LoggedEventName]: Schema<PayloadOf<E>> } =
   }),
   health: object({ t: finite, collectors: array(collectorHealth) }),
   alert: alertPayload,
+  silence: object({ t: finite, rule: text, until: nullable(finite) }),
 };
 
 const level: Schema<Level> = object({ warning: finite, critical: finite });

@@ -16,6 +16,8 @@ export function suffixOf(tier: Tier): string {
 export const MARKER_FILE = 'pulseboard-history.json';
 export const LOCK_FILE = 'pulseboard.lock';
 export const JOURNAL_FILE = 'journal.ndjson';
+/** Every alert change, silence and start, one JSON line each (alert-log.ts). */
+export const ALERTS_FILE = 'alerts.ndjson';
 /** Version 2: the 1m and 1h tiers as binary columns (version 1 had them as gzip NDJSON). */
 export const FORMAT = { format: 'pulseboard-history', version: 2 } as const;
 

@@ -8,6 +8,7 @@ import { requestMiddleware } from '../requests/middleware.js';
 import type { RequestStats } from '../requests/stats.js';
 import type { Board, Boards, BoardsSource } from '../stream/board.js';
 import { NodeResponseSink, SSE_HEADERS, WebStreamSink } from '../stream/sink.js';
+import { alertRoutes } from './alert-routes.js';
 import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
 import { clientAddress } from './client.js';
@@ -150,6 +151,8 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     if (gzipped) headers['Content-Encoding'] = 'gzip';
     return c.body(await answer, 200, headers);
   });
+
+  alertRoutes(app, boardOf);
 
   app.get('/healthz', async (c) => c.json((await ready).status(), 200, { 'Cache-Control': 'no-store' }));
 

@@ -1,4 +1,5 @@
 import type {
+  AlertHistoryResponse,
   AlertPayload,
   CollectorHealth,
   FleetStatus,
@@ -7,6 +8,7 @@ import type {
   HistoryResponse,
   LoggedEventName,
   PayloadOf,
+  SilencePayload,
   Topic,
 } from '../protocol.js';
 import type { Hub } from './hub.js';
@@ -27,6 +29,20 @@ export interface Board {
   hello(topics: Topic[], mode: HelloMode): HelloPayload;
   /** Durable history, where the board keeps it (a local monitor). */
   readonly history?: BoardHistory;
+  /** Silences, alert history and channel tests, where the board runs the rules (a local monitor). */
+  readonly alerting?: AlertControl;
+}
+
+/** What the alert routes ask of a board that runs its own rules. */
+export interface AlertControl {
+  hasRule(rule: string): boolean;
+  /** Silences a rule until `until` (ms since epoch), or lifts its silence (null); the change is logged as a `silence` event. */
+  silence(rule: string, until: number | null): SilencePayload;
+  /** The alert changes in [from, to] and the spans a rule fired that overlap it. */
+  history(from: number, to: number): AlertHistoryResponse;
+  channelNames(): string[];
+  /** Queues a test message on the channel; false when there is none of that name. */
+  testChannel(name: string): boolean;
 }
 
 /** What a board's durable history answers: ranges in tiers, and samples older than the log holds. */

@@ -1,4 +1,4 @@
-import type { AlertPayload, BackfillPayload, EventName, HelloMode, HelloPayload, Topic } from '../protocol.js';
+import type { AlertPayload, BackfillPayload, EventName, HelloMode, HelloPayload, SilencePayload, Topic } from '../protocol.js';
 import { toColumns } from './columns.js';
 import type { Hub, LogEntry } from './hub.js';
 import type { SseSink } from './sink.js';
@@ -18,13 +18,15 @@ export interface StreamServiceOptions {
   hello: (topics: Topic[], mode: HelloMode) => HelloPayload;
   /** Alerts firing now: part of every backfill. */
   activeAlerts: () => AlertPayload[];
+  /** Silences not yet over: part of every backfill, where the board has them. */
+  activeSilences?: () => SilencePayload[];
   /** Samples older than the log holds (durable history): a backfill after a restart still has them. */
   olderRows?: OlderRows;
   now?: () => number;
 }
 
 /** Events every stream gets, whatever its topic filter. */
-const ALWAYS_SENT: readonly EventName[] = ['health', 'alert'];
+const ALWAYS_SENT: readonly EventName[] = ['health', 'alert', 'silence'];
 
 /**
  * Opens SSE streams: the handshake (retry, hello, then a backfill or the exact missed events) and the
@@ -96,6 +98,7 @@ export class StreamService {
           lastSeq: hub.lastSeq,
           series: seriesSince(hub, topics, this.now() - this.options.backfillMs, this.options.olderRows),
           alerts: this.options.activeAlerts(),
+          ...(this.options.activeSilences ? { silences: this.options.activeSilences() } : {}),
         },
         formatEventId(hub.bootId, hub.lastSeq),
       );

@@ -125,6 +125,7 @@ export const PAYLOADS: { [E in LoggedEventName]: fc.Arbitrary<PayloadOf<E>> } = 
   }),
   health: fc.record({ t: finite, collectors: list(collectorHealth) }),
   alert: alertPayload,
+  silence: fc.record({ t: finite, rule: text, until: fc.option(finite, { nil: null }) }),
 };
 
 export const EVENT_NAMES = Object.keys(PAYLOADS) as LoggedEventName[];
@@ -160,11 +161,12 @@ const CONTAINER_NULLABLE: Record<string, string> = {
   netTx: 'number',
   pressure: 'object',
 };
-/** The kinds a field takes: `lastOk`, `closestToLimit` and a container's figures are their kind or null; the rest one kind. */
+/** The kinds a field takes: `lastOk`, `closestToLimit`, a silence's `until` and a container's figures are their kind or null; the rest one kind. */
 function acceptedKinds(parent: any, key: string | number | undefined, current: unknown): string[] {
   if (key === 'lastOk') return ['number', 'null'];
   if (key === 'closestToLimit') return ['object', 'null'];
   if (key === 'container') return ['string', 'null']; // a process's container
+  if (key === 'until') return ['number', 'null']; // a silence lifted
   const isContainer = parent !== null && typeof parent === 'object' && 'command' in parent && 'kind' in parent;
   const nullable = isContainer && typeof key === 'string' ? CONTAINER_NULLABLE[key] : undefined;
   return nullable ? [nullable, 'null'] : [kindOf(current)];

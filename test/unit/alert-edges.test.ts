@@ -172,7 +172,7 @@ describe('alert rules file edges', () => {
       { thresholds: { cpu: { warning: 1, critical: 2, alarm: 3 } } },
       'r.json: thresholds.cpu: unknown key "alarm" (expected warning, critical)',
     ],
-    [{ rulez: [] }, 'r.json: top level: unknown key "rulez" (expected rules, thresholds)'],
+    [{ rulez: [] }, 'r.json: top level: unknown key "rulez" (expected rules, thresholds, channels, default_channels, public_url)'],
     [
       {
         rules: [

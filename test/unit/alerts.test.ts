@@ -52,7 +52,8 @@ describe('alert rules', () => {
       ({ window: { ms: 60_000, count, errors, latency: { p50: 0, p90: 0, p99: 0, max: 0 } } }) as RequestsSample;
     expect(gaugeOf('requests', requests(MIN_REQUESTS_FOR_ERROR_SHARE - 1, 10))).toBeNull();
     expect(gaugeOf('requests', requests(100, 7))).toEqual({ gauge: 'errors', value: 7 });
-    expect(gaugeOf('network', { t: 0, rx: 0, tx: 0, interfaces: [] })).toBeNull();
+    expect(gaugeOf('network', { t: 0, rx: 100, tx: 20, interfaces: [] })).toEqual({ gauge: 'network', value: 120 });
+    expect(gaugeOf('disk', { t: 0, read: 1, write: 1 })).toBeNull();
   });
 
   it('has the defaults the issue names', () => {

@@ -308,15 +308,16 @@ describe('--help', () => {
     for (const line of described) expect(line.slice(37).split(' ').filter(Boolean).length, line).toBeGreaterThanOrEqual(2);
   });
 
-  it('starts with the usage of both commands and ends with --help and --version', () => {
+  it('starts with the usage of the three commands and ends with --help and --version', () => {
     const lines = helpText().split('\n');
-    expect(lines[2]).toBe('');
-    expect(lines[3]).toBe('Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.');
-    expect(lines[5]).toBe('');
-    expect(lines[6]).toBe('Options:');
-    expect(lines[7]).toMatch(/^ {2}--port <port> /);
+    expect(lines[3]).toBe('');
+    expect(lines[4]).toBe('Live server metrics over Server-Sent Events, with a dashboard at http://HOST:PORT/.');
+    expect(lines[6]).toBe('');
+    expect(lines[7]).toBe('Options:');
+    expect(lines[8]).toMatch(/^ {2}--port <port> /);
     expect(lines[0]).toMatch(/^Usage: pulseboard \[options\] +serve the dashboard/);
     expect(lines[1]).toMatch(/^ {7}pulseboard agent --redis <url> \[options\] +sample this host into Redis/);
+    expect(lines[2]).toMatch(/^ {7}pulseboard test-alert --channel <name> \[options\] +send a test message to an alert channel$/);
     expect(helpText()).toContain('Durations take ms, s, m, h or d (a bare number is milliseconds).');
     expect(lines.at(-3)).toBe(`  ${'--help, -h'.padEnd(34)} show this help`);
     expect(lines.at(-2)).toBe(`  ${'--version, -v'.padEnd(34)} print the version`);

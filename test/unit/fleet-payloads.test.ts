@@ -42,7 +42,7 @@ describe('the hub schemas of the protocol', () => {
           expect(parsed, event).toEqual({ ok: true, value: { event, data: viaJson(data) } });
         }
       }
-      const { t: _t, mode: _mode, history: _history, ...hello } = monitor.hello(monitor.topics, 'fresh');
+      const { t: _t, mode: _mode, history: _history, alertChannels: _channels, ...hello } = monitor.hello(monitor.topics, 'fresh');
       const info: AgentInfo = {
         ...hello,
         bootId: '1795000000000',

@@ -50,6 +50,40 @@ const thresholdBands: Plugin<'line'> = {
   },
 };
 
+/** A span of time a rule fired, drawn as a vertical band over every chart. */
+export interface FiringSpan {
+  from: number;
+  /** null: still firing (the band reaches the chart's right edge). */
+  to: number | null;
+  severity: 'warning' | 'critical';
+}
+
+interface FiringOptions {
+  spans: readonly FiringSpan[];
+  colors: { warning: string; critical: string };
+}
+
+/** Shades the x spans when an alert fired, full height, behind the lines. */
+const firingBands: Plugin<'line'> = {
+  id: 'pulseboardFiring',
+  beforeDatasetsDraw(chart) {
+    const options = (chart.options.plugins as { pulseboardFiring?: FiringOptions }).pulseboardFiring;
+    const x = chart.scales.x;
+    if (!options || options.spans.length === 0 || !x) return;
+    const { ctx, chartArea } = chart;
+    for (const span of options.spans) {
+      const left = Math.max(chartArea.left, x.getPixelForValue(span.from));
+      const right = Math.min(chartArea.right, span.to === null ? chartArea.right : x.getPixelForValue(span.to));
+      if (right <= left) continue;
+      ctx.save();
+      ctx.fillStyle = options.colors[span.severity];
+      ctx.globalAlpha = 0.1;
+      ctx.fillRect(left, chartArea.top, Math.max(1, right - left), chartArea.bottom - chartArea.top);
+      ctx.restore();
+    }
+  },
+};
+
 export interface LineSpec {
   /** Store key, e.g. `cpu.user`: one of the keys METRICS stores, checked at compile time. */
   key: SeriesKey;
@@ -104,6 +138,8 @@ export class TimeChart {
   private frozenAt: number | null = null;
   private readonly bands: TimeChartOptions['bands'];
   private readonly stacked: boolean;
+  /** When alerts fired, drawn as bands over the chart (set by the board). */
+  firing: () => readonly FiringSpan[] = () => [];
   /** The span of history shown, or null for the live window from the page's store. */
   private view: RangeView | null = null;
   /** Live: points further apart than this are a gap (the server's interval, times three). */
@@ -141,7 +177,7 @@ export class TimeChart {
     });
     this.chart = new Chart<'line', Point[]>(canvas, {
       type: 'line',
-      plugins: [thresholdBands],
+      plugins: [thresholdBands, firingBands],
       data: { datasets },
       options: {
         animation: false,
@@ -297,6 +333,10 @@ export class TimeChart {
 
   draw(): void {
     (this.chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands = { level: this.bands?.(), colors: this.bandColors };
+    (this.chart.options.plugins as { pulseboardFiring?: FiringOptions }).pulseboardFiring = {
+      spans: this.firing(),
+      colors: this.bandColors,
+    };
     const view = this.view;
     const latest = view && !view.follow ? view.to : this.latestTime();
     // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.

@@ -1,9 +1,12 @@
-import type { AlertPayload } from '../../server/protocol.js';
+import type { AlertPayload, ChannelHealth, SilencePayload } from '../../server/protocol.js';
 import { formatClock } from '../format.js';
 import { el } from './dom.js';
 
 /** Changes kept in the on-page log. */
 const LOG_LENGTH = 50;
+
+/** What the banner's silence button asks for. */
+const SILENCE_FOR = '1h';
 
 /**
  * Alerts as the page shows them: a banner of what fires now (announced to screen readers), a log of
@@ -11,15 +14,53 @@ const LOG_LENGTH = 50;
  */
 export class AlertCenter {
   private readonly active = new Map<string, AlertPayload>();
+  /** Rule → end of its silence, ms since epoch. */
+  private readonly silences = new Map<string, number>();
+  private silenceEnds: ReturnType<typeof setTimeout> | undefined;
   private readonly list: HTMLElement;
+
+  /** @param canSilence false where the server cannot silence (a fleet hub's host view) */
+  private readonly channelTests: HTMLElement;
 
   constructor(
     private readonly banner: HTMLElement,
     log: HTMLElement,
+    private readonly canSilence = true,
   ) {
     this.list = el('ol', { class: 'log-list', reversed: '' });
-    log.append(el('h2', {}, ['Alert log']), this.list);
+    this.channelTests = el('p', { class: 'channel-tests', hidden: '' });
+    log.append(el('h2', {}, ['Alert log']), this.channelTests, this.list);
     this.renderBanner();
+  }
+
+  /** A "send a test" button per alert channel (from `hello`, then `health` events), marked while it fails. */
+  showChannels(channels: readonly ChannelHealth[]): void {
+    this.channelTests.hidden = channels.length === 0;
+    this.channelTests.replaceChildren(
+      'send a test to ',
+      ...channels.map(({ name, ok, reason }) => {
+        const label = ok ? name : `${name} (failing)`;
+        const button = el('button', { type: 'button', class: 'channel-test', 'data-channel': name, 'data-ok': String(ok) }, [label]);
+        if (!ok) button.title = `failing: ${reason ?? 'unknown reason'}`;
+        button.addEventListener('click', () => {
+          button.disabled = true;
+          void fetch(`api/alerts/channels/${encodeURIComponent(name)}/test`, { method: 'POST', cache: 'no-store' })
+            .then(async (response) => {
+              if (!response.ok) throw new Error(((await response.json()) as { error?: string }).error ?? `answered ${response.status}`);
+              button.textContent = `${name}: queued`;
+              button.title = 'queued; if it does not arrive, /healthz says why under alerts.channels';
+            })
+            .catch((error: unknown) => {
+              button.textContent = `${name}: failed`;
+              button.title = error instanceof Error ? error.message : String(error);
+            })
+            .finally(() => {
+              button.disabled = false;
+            });
+        });
+        return button;
+      }),
+    );
   }
 
   /** From a backfill: what fires right now. */
@@ -37,6 +78,25 @@ export class AlertCenter {
     this.notify(change);
   }
 
+  /** From a backfill: the silences not yet over. */
+  replaceSilences(silences: readonly SilencePayload[]): void {
+    this.silences.clear();
+    for (const silence of silences) this.applySilence(silence, false);
+    this.renderBanner();
+  }
+
+  applySilence(silence: SilencePayload, render = true): void {
+    if (silence.until === null) this.silences.delete(silence.rule);
+    else this.silences.set(silence.rule, silence.until);
+    if (render) this.renderBanner();
+  }
+
+  /** Rules silenced now (for tests and the console). */
+  silencedRules(): string[] {
+    const now = Date.now();
+    return [...this.silences].filter(([, until]) => until > now).map(([rule]) => rule);
+  }
+
   activeRules(): string[] {
     return [...this.active.keys()];
   }
@@ -52,15 +112,50 @@ export class AlertCenter {
 
   private renderBanner(): void {
     this.banner.hidden = this.active.size === 0;
+    const now = Date.now();
     const items = [...this.active.values()].sort((a, b) => severityRank(b) - severityRank(a) || a.since - b.since);
     this.banner.replaceChildren(
-      ...items.map((alert) =>
-        el('p', { class: 'alert', 'data-severity': alert.severity, 'data-rule': alert.rule }, [
+      ...items.map((alert) => {
+        const until = this.silences.get(alert.rule);
+        const silenced = until !== undefined && until > now;
+        const children: (Node | string)[] = [
           el('strong', {}, [alert.severity]),
           ` ${alert.rule}: ${alert.message} (since ${formatClock(alert.since)})`,
-        ]),
-      ),
+        ];
+        if (silenced) children.push(' ', el('span', { class: 'silenced' }, [`silenced until ${formatClock(until)}`]));
+        if (this.canSilence) children.push(' ', this.silenceButton(alert.rule, silenced));
+        return el(
+          'p',
+          { class: 'alert', 'data-severity': alert.severity, 'data-rule': alert.rule, 'data-silenced': String(silenced) },
+          children,
+        );
+      }),
     );
+    // Redraw when the next silence ends, so its mark goes without a server event.
+    clearTimeout(this.silenceEnds);
+    const ends = [...this.silences.values()].filter((until) => until > now);
+    if (ends.length > 0) this.silenceEnds = setTimeout(() => this.renderBanner(), Math.min(...ends) - now + 50);
+  }
+
+  private silenceButton(rule: string, silenced: boolean): HTMLButtonElement {
+    const button = el('button', { type: 'button', class: 'silence', 'data-rule': rule }, [
+      silenced ? 'unsilence' : `silence ${SILENCE_FOR}`,
+    ]);
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      const path = `api/alerts/${encodeURIComponent(rule)}/silence${silenced ? '' : `?for=${SILENCE_FOR}`}`;
+      // The server logs a `silence` event; every tab redraws from it. Only a failure is shown here.
+      void fetch(path, { method: silenced ? 'DELETE' : 'POST', cache: 'no-store' })
+        .then(async (response) => {
+          if (!response.ok) throw new Error(((await response.json()) as { error?: string }).error ?? `answered ${response.status}`);
+        })
+        .catch((error: unknown) => {
+          button.disabled = false;
+          button.textContent = 'failed';
+          button.title = error instanceof Error ? error.message : String(error);
+        });
+    });
+    return button;
   }
 
   private log(change: AlertPayload): void {
