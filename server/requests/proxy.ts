@@ -9,21 +9,8 @@ import { applyTimeouts, type ConnectionTimeouts } from '../lib/connection-timeou
 import { formatDuration } from '../lib/duration.js';
 import { requestMiddleware } from './middleware.js';
 import { downstreamResponseHeaders, originFormTarget, upstreamRequestHeaders } from './proxy-headers.js';
+import { routeOfProxiedPath } from './route-groups.js';
 import type { RequestStats } from './stats.js';
-
-const ID_LIKE = /^(\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{24,})$/i;
-const MAX_SEGMENTS = 3;
-
-/**
- * Behind a proxy there are no route patterns, so paths are grouped: id-like segments become `:id` and
- * paths deeper than three segments end in `/*`. The query string is never part of the name.
- */
-export function routeOfProxiedPath(method: string, pathname: string): string {
-  const segments = pathname.split('/').filter((segment) => segment !== '');
-  const shown = segments.slice(0, MAX_SEGMENTS).map((segment) => (ID_LIKE.test(segment) ? ':id' : segment.slice(0, 40)));
-  const tail = segments.length > MAX_SEGMENTS ? '/*' : '';
-  return `${method} /${shown.join('/')}${tail}`;
-}
 
 /** What the proxy needs of the configuration. */
 export interface ProxyOptions {
