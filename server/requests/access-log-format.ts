@@ -1,5 +1,5 @@
 import type { StatusClass } from '../protocol.js';
-import { routeOfProxiedPath } from './route-groups.js';
+import { RouteCache } from './route-groups.js';
 import { statusClassOf, UNMATCHED_ROUTE } from './stats.js';
 
 /** One request as an access log line tells it. */
@@ -19,6 +19,8 @@ const MICROSECONDS = /^\d+$/;
 const BYTES = /^(\d+|-)$/;
 
 const fail = (reason: string): LineResult => ({ ok: false, reason });
+
+const routes = new RouteCache();
 
 /**
  * Parses one line of an access log, whichever of the three formats it is in:
@@ -42,8 +44,8 @@ function parseCombined(line: string): LineResult {
   const statusEnd = line.indexOf(' ', afterRequest);
   const bytesEnd = statusEnd < 0 ? -1 : line.indexOf(' ', statusEnd + 1);
   if (bytesEnd < 0) return fail('no status and size after the request line');
-  const status = Number(line.slice(afterRequest, statusEnd));
-  if (!Number.isInteger(status) || status < 100 || status > 599) return fail('no HTTP status after the request line');
+  const status = statusEnd === afterRequest + 3 ? threeDigits(line, afterRequest) : -1;
+  if (status < 100 || status > 599) return fail('no HTTP status after the request line');
   const bytesText = line.slice(statusEnd + 1, bytesEnd);
   if (!BYTES.test(bytesText)) return fail('no response size after the status');
   const lastSpace = line.lastIndexOf(' ');
@@ -66,6 +68,17 @@ function parseCombined(line: string): LineResult {
   };
 }
 
+/** The number written by the three characters at `at`, or -1 when they are not all digits. */
+function threeDigits(line: string, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 3; i++) {
+    const digit = line.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
 /** The quote that ends the request line: the first `" ` not escaped with a backslash (Apache writes `\"`). */
 function closingQuote(line: string, from: number): number {
   let at = line.indexOf('" ', from);
@@ -85,7 +98,7 @@ function routeOfRequestLine(requestLine: string): string {
   const lastSpace = requestLine.lastIndexOf(' ');
   const target = lastSpace > firstSpace ? requestLine.slice(firstSpace + 1, lastSpace) : requestLine.slice(firstSpace + 1);
   const path = pathOfTarget(target);
-  return path === null ? UNMATCHED_ROUTE : routeOfProxiedPath(method, path);
+  return path === null ? UNMATCHED_ROUTE : routes.routeOf(method, path);
 }
 
 /** The path of a request target: origin form without its query, or an absolute URL's path. */
@@ -120,15 +133,20 @@ function parseCaddy(line: string): LineResult {
   const method = request?.method;
   const uri = request?.uri;
   if (typeof method !== 'string' || typeof uri !== 'string') return fail('no request.method and request.uri (a Caddy access log?)');
-  if (typeof status !== 'number' || !(status === 0 || (Number.isInteger(status) && status >= 100 && status <= 599)))
-    return fail('no status');
-  if (typeof duration !== 'number' || !Number.isFinite(duration) || duration < 0) return fail('no duration in seconds');
-  const bytes = typeof size === 'number' && Number.isFinite(size) && size >= 0 ? size : 0;
+  if (typeof status !== 'number') return fail('no status');
+  if (typeof duration !== 'number') return fail('no duration in seconds');
+  return caddyRequest(method, uri, status, duration, typeof size === 'number' ? size : 0);
+}
+
+function caddyRequest(method: string, uri: string, status: number, duration: number, size: number): LineResult {
+  if (!(status === 0 || (Number.isInteger(status) && status >= 100 && status <= 599))) return fail('no status');
+  if (!Number.isFinite(duration) || duration < 0) return fail('no duration in seconds');
+  const bytes = Number.isFinite(size) && size >= 0 ? size : 0;
   const path = pathOfTarget(uri);
   return {
     ok: true,
     request: {
-      route: path === null || !METHOD.test(method) ? UNMATCHED_ROUTE : routeOfProxiedPath(method, path),
+      route: path === null || !METHOD.test(method) ? UNMATCHED_ROUTE : routes.routeOf(method, path),
       // Caddy logs status 0 when the client left before a response was written.
       statusClass: status === 0 ? 'aborted' : statusClassOf(status),
       ms: duration * 1000,

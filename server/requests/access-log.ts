@@ -1,5 +1,5 @@
 import type { Collector } from '../collect/collector.js';
-import { oneLine } from '../lib/errors.js';
+import { firstLine, oneLine } from '../lib/errors.js';
 import type { RequestsSample } from '../protocol.js';
 import { parseAccessLine } from './access-log-format.js';
 import { loadPositions, savePositions } from './access-log-positions.js';
@@ -41,11 +41,20 @@ export class AccessLogSource {
           startAt: 'end',
         }),
     );
+    // Where each log stands now is the start: lines written before the first tick are traffic of this run.
+    this.poll();
   }
 
   /** Reads what every log has gained since the last call, and saves where each one now stands. */
   poll(): void {
-    for (const follower of this.followers) follower.poll();
+    for (const follower of this.followers) {
+      try {
+        follower.poll();
+      } catch (error) {
+        // A read that fails (EIO, a file system gone) is said like an unreadable log; the next tick tries again.
+        follower.problem = `cannot read ${follower.path} (${(error as NodeJS.ErrnoException).code ?? firstLine(error)})`;
+      }
+    }
     this.savePositions();
   }
 
