@@ -8,6 +8,7 @@ import type { CollectorHealth } from '../../server/protocol.js';
 import { AccessLogSource } from '../../server/requests/access-log.js';
 import { POSITIONS_FILE } from '../../server/requests/access-log-positions.js';
 import { RequestStats } from '../../server/requests/stats.js';
+import { sourceText } from '../../web/panels/requests.js';
 
 let dir: string;
 beforeEach(() => {
@@ -121,5 +122,15 @@ describe('--access-log', () => {
     expect(() => run(['--access-log', '/a.log', '--proxy', 'http://127.0.0.1:8080'])).toThrow(
       '--access-log and --proxy are two sources of the same statistics; choose one',
     );
+  });
+});
+
+describe('the requests panel', () => {
+  it('says which source feeds it, naming the access logs', () => {
+    expect(sourceText({ source: 'access-log', logs: ['/var/log/nginx/access.log'] })).toBe(
+      'measuring the access log /var/log/nginx/access.log',
+    );
+    expect(sourceText({ source: 'access-log', logs: ['/a.log', '/b.log'] })).toBe('measuring the access logs /a.log, /b.log');
+    expect(sourceText({ source: 'proxy' })).toBe('measuring traffic through the reverse proxy');
   });
 });
