@@ -7,6 +7,7 @@ import { freePort } from './ports.js';
 
 export interface RunningNginx {
   url: string;
+  pid: number;
   /** Asks nginx to reopen its log files (SIGUSR1, what `nginx -s reopen` sends), as after a rotation. */
   reopenLogs(): void;
   stop(): Promise<void>;
@@ -35,8 +36,10 @@ export function startNginx(upstreamPort: number): Promise<RunningNginx> {
 export interface NginxSetup {
   /** The server block's locations; `/healthz` must answer 2xx (the start waits for it). */
   locations: string;
-  /** More directives of the http block (`log_format`, `access_log`); access logging is off without them. */
+  /** More directives of the http block (`log_format`, `access_log`, `upstream`); access logging is off without them. */
   http?: string;
+  /** A command nginx runs under (`taskset -c 0`: the bench pins it). */
+  prefix?: string[];
 }
 
 /** Debian's nginx in the foreground, in a temporary prefix, on a free port, with the given locations. */
@@ -66,7 +69,8 @@ http {
 }
 `,
   );
-  const child: ChildProcess = spawn(NGINX.binary, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { stdio: 'ignore' });
+  const command = [...(setup.prefix ?? []), NGINX.binary, '-p', dir, '-e', join(dir, 'error.log'), '-c', conf];
+  const child: ChildProcess = spawn(command[0] as string, command.slice(1), { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}/`;
   const deadline = Date.now() + 10_000;
@@ -91,6 +95,7 @@ http {
   }
   return {
     url,
+    pid: child.pid as number,
     reopenLogs: () => child.kill('SIGUSR1'),
     async stop() {
       child.kill('SIGTERM');
