@@ -218,3 +218,28 @@ describe('proxy: long and large exchanges', () => {
     expect(heldBuffers).toBeLessThan(MAX_HELD_BUFFERS);
   });
 });
+
+describe('proxy: upgrades the upstream does not take', () => {
+  it('answers 502 when the upstream is unreachable, counted 5xx', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const requestStats = new RequestStats({ source: 'proxy' });
+    const statuses: StatusClass[] = [];
+    requestStats.onRequestEnded((_route, status) => statuses.push(status));
+    const proxy = await startTestServer({ proxy: new URL(`http://127.0.0.1:${port}`), proxyPort: 0 }, { requestStats });
+    try {
+      const client = new WebSocket(`${proxy.proxy?.url.replace('http', 'ws')}socket`);
+      const status = await new Promise<number>((resolve) => {
+        client.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        client.on('error', () => {});
+      });
+      expect(status).toBe(502);
+      await waitFor(() => statuses.length === 1, 'the attempt counted');
+      expect(statuses).toEqual(['5xx']);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
