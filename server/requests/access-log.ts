@@ -42,11 +42,17 @@ export class AccessLogSource {
         }),
     );
     // Where each log stands now is the start: lines written before the first tick are traffic of this run.
-    this.poll();
+    // (Nothing is saved yet: the data directory is not opened, and checked as ours, before the monitor is.)
+    this.readLogs();
   }
 
   /** Reads what every log has gained since the last call, and saves where each one now stands. */
   poll(): void {
+    this.readLogs();
+    this.savePositions();
+  }
+
+  private readLogs(): void {
     for (const follower of this.followers) {
       try {
         follower.poll();
@@ -55,7 +61,6 @@ export class AccessLogSource {
         follower.problem = `cannot read ${follower.path} (${(error as NodeJS.ErrnoException).code ?? firstLine(error)})`;
       }
     }
-    this.savePositions();
   }
 
   collector(cadenceMs: number): Collector<'requests'> {

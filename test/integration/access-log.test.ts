@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { createServer, Agent as HttpAgent, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,20 @@ async function settledCount(total: number): Promise<number> {
   while (samples.length < ticks + 5 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   return counted();
 }
+
+describe('an empty data directory', () => {
+  it('is still taken for durable history when --access-log is given (nothing is written there before it is)', async () => {
+    const empty = join(dir, 'empty-data');
+    mkdirSync(empty);
+    const other = await startTestServer({ intervalMs: 100, accessLogs: [join(dir, 'other.log')], dataDir: empty });
+    try {
+      const health = (await (await fetch(`${other.url}healthz`)).json()) as { history: { writing: boolean; error: string | null } };
+      expect(health.history).toMatchObject({ writing: true, error: null });
+    } finally {
+      await other.close();
+    }
+  });
+});
 
 describe('an nginx writing its own access log (the README format)', () => {
   it('gives the exact count per status class, and a p99 that sees the slow route', async () => {
