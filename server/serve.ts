@@ -32,9 +32,11 @@ export interface ServeOptions {
 
 export async function startServer(options: MonitorOptions & AppOptions & ServeOptions & { config: Config }): Promise<RunningServer> {
   const { config } = options;
-  const requestSource = options.requestStats ? { requestStats: options.requestStats } : requestSourceOf(config);
+  let monitor: Monitor | undefined;
+  const historyWriting = () => monitor?.historyStore.writing ?? false;
+  const requestSource = options.requestStats ? { requestStats: options.requestStats } : requestSourceOf(config, historyWriting);
   const { requestStats } = requestSource;
-  const monitor = await Monitor.create({ ...options, ...requestSource });
+  monitor = await Monitor.create({ ...options, ...requestSource });
   const app = createApp(monitor, {
     ...options,
     measure: requestStats.source === 'self' ? requestStats : undefined,
@@ -87,10 +89,11 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
  */
 export function requestSourceOf(
   config: Config,
+  dataDirWritable?: () => boolean,
 ): Pick<MonitorOptions, 'requestStats' | 'requestsCollector'> & { requestStats: RequestStats } {
   if (config.accessLogs.length > 0) {
     const requestStats = new RequestStats({ source: 'access-log' });
-    const logs = new AccessLogSource({ files: config.accessLogs, dataDir: config.dataDir }, requestStats);
+    const logs = new AccessLogSource({ files: config.accessLogs, dataDir: config.dataDir, dataDirWritable }, requestStats);
     return { requestStats, requestsCollector: logs.collector(config.intervalMs) };
   }
   return { requestStats: new RequestStats({ source: config.proxy ? 'proxy' : 'self' }) };

@@ -11,6 +11,8 @@ export interface AccessLogOptions {
   files: readonly string[];
   /** Where each log's read position is kept across restarts; null: read from the end at each start. */
   dataDir: string | null;
+  /** Whether the data directory is ours and being written (durable history's say); positions are saved only then. */
+  dataDirWritable?: () => boolean;
 }
 
 const EXAMPLE_CHARS = 160;
@@ -114,7 +116,8 @@ export class AccessLogSource {
 
   private savePositions(): void {
     const dataDir = this.options.dataDir;
-    if (dataDir === null) return;
+    // A directory durable history refused (not ours, in use by another server) is not written to either.
+    if (dataDir === null || this.options.dataDirWritable?.() === false) return;
     for (const follower of this.followers) {
       const position = follower.position();
       if (position) this.positions.set(follower.path, position);

@@ -1,4 +1,16 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, Agent as HttpAgent, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -88,6 +100,28 @@ describe('an empty data directory', () => {
     try {
       const health = (await (await fetch(`${other.url}healthz`)).json()) as { history: { writing: boolean; error: string | null } };
       expect(health.history).toMatchObject({ writing: true, error: null });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a directory durable history refuses (not ours) gets no positions file either', async () => {
+    const foreign = join(dir, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'notes.txt'), 'not pulseboard');
+    const log = join(dir, 'foreign.log');
+    writeFileSync(log, '');
+    const other = await startTestServer({ intervalMs: 100, accessLogs: [log], dataDir: foreign });
+    let counted = 0;
+    other.monitor.onEvent((event, data) => {
+      if (event === 'requests') counted += (data as RequestsSample).count;
+    });
+    try {
+      appendFileSync(log, '127.0.0.1 - - [26/Nov/2026:04:40:00 +0000] "GET / HTTP/1.1" 200 1 "-" "-" 0.001\n');
+      const deadline = Date.now() + 10_000;
+      while (counted === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(counted).toBe(1); // read, and its position would have been saved by now
+      expect(readdirSync(foreign)).toEqual(['notes.txt']);
     } finally {
       await other.close();
     }
