@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type LoggedRequest, parseAccessLine } from '../../server/requests/access-log-format.js';
 
@@ -73,5 +74,31 @@ describe('access-log lines', () => {
       'x "GET / HTTP/1.1" 200 1 "a" "b" 1.5.5',
     ])
       expect(parseAccessLine(line).ok).toBe(false);
+  });
+
+  it('never throws, and what it reads is a finite, non-negative request (fast-check: 5 000 lines)', () => {
+    const good = [...fixture('apache.log'), ...fixture('caddy.log')];
+    const line = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      fc.string({ unit: 'binary', maxLength: 300 }),
+      // real lines cut, or with bytes changed
+      fc.tuple(fc.constantFrom(...good), fc.nat(), fc.string({ maxLength: 5 })).map(([text, at, put]) => {
+        const cut = at % (text.length + 1);
+        return text.slice(0, cut) + put + text.slice(cut + put.length);
+      }),
+    );
+    let runs = 0;
+    fc.assert(
+      fc.property(line, (text) => {
+        runs++;
+        const result = parseAccessLine(text);
+        if (result.ok) {
+          const { ms, bytes, route } = result.request;
+          expect(Number.isFinite(ms) && ms >= 0 && Number.isFinite(bytes) && bytes >= 0 && route.length > 0).toBe(true);
+        } else expect(result.reason.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 5000 },
+    );
+    console.log(`access-log lines fuzzed: ${runs}`);
   });
 });
