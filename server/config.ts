@@ -1,5 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { delimiter } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlertRulesError, type AlertSettings, loadAlertSettings } from './alerts/rules.js';
 import { HOST_NAME } from './fleet/keys.js';
@@ -32,6 +33,8 @@ export interface Config {
   proxyPort: number;
   /** Longest the proxy's upstream may keep an exchange waiting: 504 before its response began, cut after. */
   proxyTimeoutMs: number;
+  /** Web servers' access logs to follow as the source of request statistics (`--access-log`, repeatable). */
+  accessLogs: string[];
   /** PEM files: with both, the server speaks HTTPS with HTTP/2 (HTTP/1.1 by ALPN) on the same port. */
   tlsCert: string | null;
   tlsKey: string | null;
@@ -84,7 +87,8 @@ type Kind =
   | 'dir'
   | 'retention'
   | 'socket'
-  | 'mounted-dir';
+  | 'mounted-dir'
+  | 'log-files';
 
 interface OptionSpec {
   key: keyof Config;
@@ -239,6 +243,14 @@ const OPTIONS: OptionSpec[] = [
     min: 100,
     max: 3_600_000,
     help: 'with --proxy: an upstream silent this long gets the client a 504 (or, mid-response, a cut connection)',
+  },
+  {
+    key: 'accessLogs',
+    flag: 'access-log',
+    env: 'PULSEBOARD_ACCESS_LOG',
+    kind: 'log-files',
+    fallback: '',
+    help: "follow this web server access log (nginx, Apache, Caddy) as the request statistics' source; repeatable (env: paths separated by ':')",
   },
   {
     key: 'token',
@@ -512,6 +524,21 @@ function parseValue(spec: OptionSpec, raw: string, origin: string): Config[keyof
       }
       return raw;
     }
+    case 'log-files': {
+      // Need not exist yet: a log that appears later is waited for.
+      if (raw === '') return [];
+      const paths = raw.split(delimiter);
+      for (const path of paths) {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused.
+        if (path === '' || path.length > 4096 || /[\u0000-\u001f\u007f]/.test(path)) throw bad('expected file paths');
+        let isDirectory = false;
+        try {
+          isDirectory = statSync(path).isDirectory();
+        } catch {}
+        if (isDirectory) throw bad(`${path} is a directory, not a log file`);
+      }
+      return [...new Set(paths)];
+    }
     case 'mounted-dir': {
       if (raw === '') return null;
       let isDirectory = false;
@@ -546,12 +573,14 @@ function defaultHostName(): string {
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   const agent = argv[0] === 'agent';
   if (agent) argv = argv.slice(1);
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   };
-  for (const spec of OPTIONS) options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string' };
-  let values: Record<string, string | boolean | undefined>;
+  for (const spec of OPTIONS) {
+    options[spec.flag] = { type: spec.kind === 'boolean' ? 'boolean' : 'string', multiple: spec.kind === 'log-files' };
+  }
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
@@ -566,7 +595,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
     const fromFlag = values[spec.flag];
     const fromEnv = env[spec.env];
     if (fromFlag !== undefined) {
-      config[spec.key] = parseValue(spec, String(fromFlag), `--${spec.flag}`);
+      const given = Array.isArray(fromFlag) ? fromFlag.join(delimiter) : String(fromFlag);
+      config[spec.key] = parseValue(spec, given, `--${spec.flag}`);
     } else if (fromEnv !== undefined) {
       config[spec.key] = parseValue(spec, fromEnv, spec.env);
     } else {
@@ -585,6 +615,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): CliCommand {
   if ((result.tlsCert === null) !== (result.tlsKey === null)) throw new ConfigError('--tls-cert and --tls-key go together');
   if (result.proxy && result.proxyPort === result.port && result.port !== 0) {
     throw new ConfigError(`--proxy-port ${result.proxyPort} is the dashboard's --port; choose another`);
+  }
+  if (result.proxy && result.accessLogs.length > 0) {
+    throw new ConfigError('--access-log and --proxy are two sources of the same statistics; choose one');
   }
   if (agent && !result.redis) throw new ConfigError('agent needs --redis <url> to send its events to');
   // An agent's history goes to Redis; it writes no files.

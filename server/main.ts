@@ -4,7 +4,7 @@ import { type Config, ConfigError, helpText, parseCli } from './config.js';
 import { firstLine } from './lib/errors.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor } from './monitor.js';
-import { ListenError, startFleetHub, startServer } from './serve.js';
+import { ListenError, requestSourceOf, startFleetHub, startServer } from './serve.js';
 
 const SHUTDOWN_GRACE_MS = 1500;
 
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     running = server;
     process.stdout.write(`pulseboard ${server.monitor.version} listening on ${server.url}\n`);
     if (server.proxy) process.stdout.write(`pulseboard: proxying ${server.proxy.url} -> ${config.proxy?.origin} (measured)\n`);
+    for (const log of config.accessLogs) process.stdout.write(`pulseboard: request statistics from the access log ${log}\n`);
   } catch (error) {
     fail(error instanceof ListenError ? error.message : firstLine(error), 1);
   }
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
 async function runAgent(config: Config): Promise<void> {
   // Loaded here, not at the top: Redis's client costs every other mode ~90 ms of start-up for nothing.
   const { FleetAgent } = await import('./fleet/agent.js');
-  const monitor = await Monitor.create({ config });
+  const monitor = await Monitor.create({ config, ...(config.accessLogs.length > 0 ? requestSourceOf(config) : {}) });
   const agent = new FleetAgent(monitor, { redis: config.redis as URL, name: config.name, backlog: config.backlog });
   const shutdown = (signal: string) => {
     process.stdout.write(`pulseboard agent: ${signal}, sending what is left\n`);

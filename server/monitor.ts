@@ -38,6 +38,8 @@ export interface MonitorOptions {
   host?: HostInfo;
   /** HTTP traffic to publish as the `requests` topic. */
   requestStats?: RequestStats;
+  /** The collector that samples `requestStats`, when it is not the statistics' own (access logs read at each tick). */
+  requestsCollector?: Collector<'requests'>;
   /** The version `hello` reports (pages reload when it changes); defaults to pulseboard's own. */
   version?: string;
 }
@@ -167,7 +169,11 @@ export class Monitor implements Board, LiveBoard {
         sysfs: config.sysfs,
       }));
     const host = options.host ?? (await readHostInfo());
-    const requestCollectors = options.requestStats ? [options.requestStats.collector(config.intervalMs)] : [];
+    const requestCollectors = options.requestsCollector
+      ? [options.requestsCollector]
+      : options.requestStats
+        ? [options.requestStats.collector(config.intervalMs)]
+        : [];
     return new Monitor(
       config,
       host,

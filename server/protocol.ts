@@ -200,7 +200,8 @@ export interface RouteStats {
   latency: LatencySummary;
 }
 
-export type TrafficSource = 'self' | 'embedded' | 'proxy';
+/** Who measured the traffic: the dashboard's own routes, the app it is embedded in, its reverse proxy, or web servers' access logs. */
+export type TrafficSource = 'self' | 'embedded' | 'proxy' | 'access-log';
 
 /** HTTP traffic measured by the request middleware, one per tick (zeros when idle). */
 export interface RequestsSample {
@@ -220,6 +221,10 @@ export interface RequestsSample {
   window: { ms: number; count: number; errors: number; latency: LatencySummary };
   /** Routes over the window: the top ones by count, plus the top ones by p99. */
   routes: RouteStats[];
+  /** Source `access-log`: the files read (`--access-log`, as given). */
+  logs?: string[];
+  /** Source `access-log`: lines read this tick that are not an access log line in a known format. */
+  unparsed?: number;
 }
 
 export interface SampleByTopic {
@@ -245,6 +250,8 @@ export interface CollectorHealth {
   cadenceMs: number;
   /** One line; never a stack trace. Present while failing. */
   error?: string;
+  /** One line: something wrong with the collector's input that does not stop it (access-log lines it cannot read). */
+  warning?: string;
   /** Consecutive failures. */
   failures: number;
   /** ms since epoch of the last good sample, or null if none yet. */

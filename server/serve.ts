@@ -9,6 +9,7 @@ import { ListenError, type Listening, listen, urlOf } from './http/listen.js';
 import { type ConnectionTimeouts, proxyConnectionTimeouts } from './lib/connection-timeouts.js';
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
+import { AccessLogSource } from './requests/access-log.js';
 import { startProxyServer } from './requests/proxy.js';
 import { RequestStats } from './requests/stats.js';
 
@@ -31,12 +32,14 @@ export interface ServeOptions {
 
 export async function startServer(options: MonitorOptions & AppOptions & ServeOptions & { config: Config }): Promise<RunningServer> {
   const { config } = options;
-  // Standalone, the dashboard measures its own routes; with --proxy, the traffic it forwards.
-  const requestStats = options.requestStats ?? new RequestStats({ source: config.proxy ? 'proxy' : 'self' });
-  const monitor = await Monitor.create({ ...options, requestStats });
+  let monitor: Monitor | undefined;
+  const historyWriting = () => monitor?.historyStore.writing ?? false;
+  const requestSource = options.requestStats ? { requestStats: options.requestStats } : requestSourceOf(config, historyWriting);
+  const { requestStats } = requestSource;
+  monitor = await Monitor.create({ ...options, ...requestSource });
   const app = createApp(monitor, {
     ...options,
-    measure: config.proxy ? undefined : requestStats,
+    measure: requestStats.source === 'self' ? requestStats : undefined,
     requestMetrics: requestStats,
     token: config.token,
     corsOrigins: config.corsOrigins,
@@ -78,6 +81,22 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
       return closing;
     },
   };
+}
+
+/**
+ * What feeds the `requests` topic: standalone, the dashboard's own routes; with --proxy, the traffic it
+ * forwards; with --access-log, the web servers' logs, read at each tick.
+ */
+export function requestSourceOf(
+  config: Config,
+  dataDirWritable?: () => boolean,
+): Pick<MonitorOptions, 'requestStats' | 'requestsCollector'> & { requestStats: RequestStats } {
+  if (config.accessLogs.length > 0) {
+    const requestStats = new RequestStats({ source: 'access-log' });
+    const logs = new AccessLogSource({ files: config.accessLogs, dataDir: config.dataDir, dataDirWritable }, requestStats);
+    return { requestStats, requestsCollector: logs.collector(config.intervalMs) };
+  }
+  return { requestStats: new RequestStats({ source: config.proxy ? 'proxy' : 'self' }) };
 }
 
 /** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */

@@ -13,6 +13,8 @@ export interface Collector<T extends Topic = Topic> {
   init?(): Promise<void>;
   /** The sample at `now` (ms since epoch), or null when there is nothing to report this time. */
   sample(now: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
+  /** A problem with its input that does not stop it (shown as the health's `warning`); undefined when none. */
+  warning?(): string | undefined;
   /** Releases kept-open descriptors and monitors. */
   close?(): void;
 }

@@ -5,7 +5,7 @@ import type { Collector } from './collector.js';
 export interface SamplerOptions {
   timeoutMs: number;
   publish: (topic: Topic, sample: Sample) => void;
-  /** Called when any collector changes between ok and failing (or its error changes). */
+  /** Called when any collector changes between ok and failing (or its error or warning changes). */
   onHealthChange: (health: CollectorHealth[]) => void;
   now?: () => number;
 }
@@ -134,13 +134,24 @@ export class Sampler {
     const wasOk = state.health.ok;
     state.health = { ...state.health, ok: true, failures: 0, lastOk: this.now() };
     delete state.health.error;
-    if (!wasOk) this.options.onHealthChange(this.health());
+    const warningChanged = this.updateWarning(state);
+    if (!wasOk || warningChanged) this.options.onHealthChange(this.health());
   }
 
   private markFailed(state: CollectorState, message: string): void {
     const changed = state.health.ok || state.health.error !== message;
     state.health = { ...state.health, ok: false, error: message, failures: state.health.failures + 1 };
-    if (changed) this.options.onHealthChange(this.health());
+    const warningChanged = this.updateWarning(state);
+    if (changed || warningChanged) this.options.onHealthChange(this.health());
+  }
+
+  /** Takes the collector's warning into its health; true when it changed. */
+  private updateWarning(state: CollectorState): boolean {
+    const warning = state.collector.warning?.();
+    if (warning === state.health.warning) return false;
+    if (warning === undefined) delete state.health.warning;
+    else state.health.warning = warning;
+    return true;
   }
 }
 

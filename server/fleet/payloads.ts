@@ -30,7 +30,7 @@ const WEEK_MS = 7 * 86_400_000;
 const membersOf = <T extends string>(members: Record<T, true>) => Object.keys(members) as T[];
 
 const STATUS_CLASSES = membersOf<StatusClass>({ '1xx': true, '2xx': true, '3xx': true, '4xx': true, '5xx': true, aborted: true });
-const SOURCES = membersOf<TrafficSource>({ self: true, embedded: true, proxy: true });
+const SOURCES = membersOf<TrafficSource>({ self: true, embedded: true, proxy: true, 'access-log': true });
 const SEVERITIES = membersOf<AlertSeverity>({ warning: true, critical: true });
 const CONTAINER_KINDS = membersOf<ContainerKind>({ docker: true, podman: true, kubernetes: true, systemd: true, cgroup: true });
 const ALERT_STATES = membersOf<AlertPayload['state']>({ firing: true, resolved: true });
@@ -39,7 +39,7 @@ const latency: Schema<LatencySummary> = object({ p50: finite, p90: finite, p99: 
 
 export const collectorHealth: Schema<CollectorHealth> = object(
   { topic: oneOf(TOPICS), ok: boolean(), source: text, cadenceMs: finite, failures: finite, lastOk: nullable(finite) },
-  { error: text },
+  { error: text, warning: text },
 );
 
 export const alertPayload: Schema<AlertPayload> = object({
@@ -118,18 +118,21 @@ export const PAYLOAD_SCHEMAS: { [E in LoggedEventName]: Schema<PayloadOf<E>> } =
     ),
     closestToLimit: nullable(object({ id: text, name: text, percent: finite })),
   }),
-  requests: object({
-    t: finite,
-    source: oneOf(SOURCES),
-    count: finite,
-    rate: finite,
-    inFlight: finite,
-    status: object(Object.fromEntries(STATUS_CLASSES.map((status) => [status, finite])) as Record<StatusClass, Schema<number>>),
-    latency,
-    bytes: finite,
-    window: object({ ms: finite, count: finite, errors: finite, latency }),
-    routes: array(object({ route: text, count: finite, errors: finite, latency })),
-  }),
+  requests: object(
+    {
+      t: finite,
+      source: oneOf(SOURCES),
+      count: finite,
+      rate: finite,
+      inFlight: finite,
+      status: object(Object.fromEntries(STATUS_CLASSES.map((status) => [status, finite])) as Record<StatusClass, Schema<number>>),
+      latency,
+      bytes: finite,
+      window: object({ ms: finite, count: finite, errors: finite, latency }),
+      routes: array(object({ route: text, count: finite, errors: finite, latency })),
+    },
+    { logs: array(text), unparsed: finite },
+  ),
   health: object({ t: finite, collectors: array(collectorHealth) }),
   alert: alertPayload,
   silence: object({ t: finite, rule: text, until: nullable(finite) }),

@@ -28,10 +28,14 @@ function namedInConnection(connection: string | string[] | undefined): Set<strin
 
 /** The headers of a message that go on to the next hop, in either direction. */
 export function endToEndHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const dropped = namedInConnection(headers.connection);
+  const connection = headers.connection;
+  // The usual `Connection: keep-alive` (or `close`) names no header but hop-by-hop ones: no set to build.
+  const dropped = connection === undefined || connection === 'keep-alive' || connection === 'close' ? null : namedInConnection(connection);
   const result: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name) && !dropped.has(name)) result[name] = value;
+  // for-in, not Object.entries: no array per header on every request through the proxy.
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name) && (dropped === null || !dropped.has(name))) result[name] = value;
   }
   return result;
 }

@@ -1,29 +1,13 @@
-import type { Server } from 'node:http';
-import { createServer, Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { Duplex } from 'node:stream';
-import { getRequestListener, type HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { type Context, Hono } from 'hono';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import { type Dispatcher, Pool } from 'undici';
 import { applyTimeouts, type ConnectionTimeouts } from '../lib/connection-timeouts.js';
 import { formatDuration } from '../lib/duration.js';
-import { requestMiddleware } from './middleware.js';
 import { downstreamResponseHeaders, originFormTarget, upstreamRequestHeaders } from './proxy-headers.js';
+import { RouteCache } from './route-groups.js';
 import type { RequestStats } from './stats.js';
-
-const ID_LIKE = /^(\d+|[0-9a-f]{8,}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[A-Za-z0-9_-]{24,})$/i;
-const MAX_SEGMENTS = 3;
-
-/**
- * Behind a proxy there are no route patterns, so paths are grouped: id-like segments become `:id` and
- * paths deeper than three segments end in `/*`. The query string is never part of the name.
- */
-export function routeOfProxiedPath(method: string, pathname: string): string {
-  const segments = pathname.split('/').filter((segment) => segment !== '');
-  const shown = segments.slice(0, MAX_SEGMENTS).map((segment) => (ID_LIKE.test(segment) ? ':id' : segment.slice(0, 40)));
-  const tail = segments.length > MAX_SEGMENTS ? '/*' : '';
-  return `${method} /${shown.join('/')}${tail}`;
-}
+import { statusClassOf } from './stats.js';
+import { forwardUpgrade } from './upgrade.js';
 
 /** What the proxy needs of the configuration. */
 export interface ProxyOptions {
@@ -37,107 +21,149 @@ export interface ProxyOptions {
 
 class UpstreamSilent extends Error {}
 
+/** The path of a request target, without its query: what routes are grouped by. */
+function pathnameOf(target: string): string {
+  const query = target.indexOf('?');
+  return query < 0 ? target : target.slice(0, query);
+}
+
+/** EventSource always asks for `text/event-stream`: such requests are streams, long by design, not measured. */
+function wantsEventStream(request: IncomingMessage): boolean {
+  const accept = request.headers.accept;
+  return typeof accept === 'string' && accept.includes('text/event-stream');
+}
+
 /**
- * The reverse proxy as a Hono app on Node: forwards everything to the target and measures it. The bytes
- * are piped between the sockets with node:http (a keep-alive agent, no Web Streams in between).
+ * The reverse proxy: a bare `node:http` request handler (no router, no Web Request or Response objects)
+ * that forwards everything to the target over a keep-alive agent, piping the bodies both ways, and measures
+ * each exchange from its arrival until its response is fully sent.
  *
  * An exchange never outlives its upstream: an upstream that fails or closes mid-response takes the client's
  * connection with it (the client sees the response cut short), and one that keeps the exchange waiting for
  * `timeoutMs` is cut too: before its response began with a 504, after it like a failure.
  */
-export function createProxyApp(options: ProxyOptions, stats: RequestStats): Hono {
+export function createProxyHandler(
+  options: ProxyOptions,
+  stats: RequestStats,
+): (request: IncomingMessage, response: ServerResponse) => void {
   const { target, timeoutMs, privateCookie } = options;
-  const app = new Hono();
-  const agent = target.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const unreachable = { error: `upstream ${target.origin} is unreachable` };
-  const silent = { error: `upstream ${target.origin} did not answer within ${formatDuration(timeoutMs)} (--proxy-timeout)` };
-  app.use('*', requestMiddleware(stats, { routeOf: (c: Context) => routeOfProxiedPath(methodOf(c), c.req.path) }));
-  app.all('*', (c) => {
-    const { incoming, outgoing } = (c.env ?? {}) as Partial<HttpBindings>;
-    if (!incoming || !outgoing) return c.json({ error: "the proxy runs on Node's http server only" }, 500);
-    const path = originFormTarget(incoming.method ?? 'GET', incoming.url ?? '');
-    if (path === null) return c.json({ error: 'the request target must be a path or an absolute URL' }, 400);
-    return new Promise<Response>((resolve) => {
-      const upstream = send({
-        protocol: target.protocol,
-        hostname: target.hostname,
-        port: target.port,
-        method: incoming.method,
-        path,
-        headers: upstreamRequestHeaders({ headers: incoming.headers, remoteAddress: incoming.socket.remoteAddress ?? '', privateCookie }),
-        agent,
-      });
-      // Restarted by every chunk either way: it expires only when nothing has moved for timeoutMs.
-      const quiet = setTimeout(() => {
-        // A client still sending its body, or not reading ours, is the slow side: not the upstream's silence.
-        const clientIsSlow = outgoing.writableNeedDrain || (!incoming.complete && !upstream.writableNeedDrain);
-        if (clientIsSlow) quiet.refresh();
-        else upstream.destroy(new UpstreamSilent());
-      }, timeoutMs);
-      const moved = () => quiet.refresh();
-      incoming.on('data', moved);
-      outgoing.on('drain', moved);
-
-      upstream.on('response', (response) => {
-        try {
-          outgoing.writeHead(response.statusCode ?? 502, downstreamResponseHeaders(response.headers, privateCookie));
-        } catch {
-          clearTimeout(quiet);
-          response.destroy();
-          resolve(c.json({ error: `upstream ${target.origin} sent a response head that cannot be forwarded` }, 502));
-          return;
-        }
-        resolve(RESPONSE_ALREADY_SENT);
-        response.on('data', moved);
-        // pipe, not pipeline: the same bytes for half the CPU per request (bench: pipeline cost ~80 µs each).
-        response.pipe(outgoing);
-        response.on('close', () => {
-          clearTimeout(quiet);
-          // pipe passes no failure on: an upstream gone mid-response takes the client's connection with it.
-          if (!response.complete) outgoing.destroy();
-        });
-      });
-      upstream.on('error', (error) => {
-        clearTimeout(quiet);
-        if (outgoing.headersSent) outgoing.destroy();
-        else resolve(error instanceof UpstreamSilent ? c.json(silent, 504) : c.json(unreachable, 502));
-      });
-      outgoing.on('close', () => {
-        clearTimeout(quiet);
-        upstream.destroy();
-      });
-      incoming.pipe(upstream);
-    });
+  // Keep-alive connections to the upstream, reused for request after request; the proxy's own timer decides
+  // when an upstream is too slow (it knows when the client is the slow side), so undici's are off.
+  const pool = new Pool(target.origin, { headersTimeout: 0, bodyTimeout: 0, keepAliveTimeout: 4_000 });
+  const unreachable = JSON.stringify({ error: `upstream ${target.origin} is unreachable` });
+  const silent = JSON.stringify({
+    error: `upstream ${target.origin} did not answer within ${formatDuration(timeoutMs)} (--proxy-timeout)`,
   });
-  return app;
-}
+  const unforwardable = JSON.stringify({ error: `upstream ${target.origin} sent a response head that cannot be forwarded` });
+  const routes = new RouteCache();
 
-/** The method the client sent: Hono routes a HEAD as a GET (see `proxyFetch`), the Node request keeps it. */
-function methodOf(c: Context): string {
-  return (c.env as Partial<HttpBindings> | undefined)?.incoming?.method ?? c.req.method;
-}
+  const answer = (outgoing: ServerResponse, status: number, body: string) => {
+    outgoing.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    outgoing.end(body);
+  };
 
-type FetchCallback = Parameters<typeof getRequestListener>[0];
+  return (incoming, outgoing) => {
+    const method = incoming.method ?? 'GET';
+    const path = originFormTarget(method, incoming.url ?? '');
+    if (!wantsEventStream(incoming)) measure(incoming, outgoing, stats, () => routes.routeOf(method, pathnameOf(path ?? '/')));
+    if (path === null) {
+      answer(outgoing, 400, JSON.stringify({ error: 'the request target must be a path or an absolute URL' }));
+      return;
+    }
+    let controller: Dispatcher.DispatchController | null = null;
+    let silentUpstream = false;
+    const hasBody = incoming.headers['transfer-encoding'] !== undefined || (incoming.headers['content-length'] ?? '0') !== '0';
+    let uploaded = incoming.socket.bytesRead;
+    // Restarted by every response chunk and each drain of the client's socket, and while the upload moves:
+    // it expires only when nothing has moved for timeoutMs.
+    const quiet = setTimeout(() => {
+      // A client still sending its body (undici pauses the body when the upstream does not take more), or
+      // not reading ours, is the slow side: not the upstream's silence. (No 'data' listener on the upload:
+      // it would start the body flowing before undici reads it.)
+      const uploading = hasBody && !incoming.complete;
+      const uploadMoved = incoming.socket.bytesRead !== uploaded;
+      uploaded = incoming.socket.bytesRead;
+      const clientIsSlow = outgoing.writableNeedDrain || (uploading && (uploadMoved || !incoming.isPaused()));
+      if (clientIsSlow) quiet.refresh();
+      else {
+        silentUpstream = true;
+        controller?.abort(new UpstreamSilent());
+      }
+    }, timeoutMs);
+    const moved = () => quiet.refresh();
+    outgoing.on('drain', moved);
+    outgoing.on('close', () => {
+      clearTimeout(quiet);
+      if (!outgoing.writableFinished) controller?.abort(new Error('the client left'));
+    });
 
-/**
- * Hono answers a HEAD by running the GET route and wrapping its answer in a new body-less Response. The
- * proxy has already written the upstream's head to the socket by then, and the wrapper hides that (Node then
- * writes the head twice and logs a stack trace per request). So a HEAD reaches Hono as a GET and its Response
- * is passed through; the upstream still gets HEAD, since the handler forwards the Node request's own method.
- */
-export function proxyFetch(app: Hono): FetchCallback {
-  return (request, env) => {
-    if (request.method !== 'HEAD') return app.fetch(request, env);
-    return app.fetch(new Request(request.url, { method: 'GET', headers: request.headers }), env);
+    pool.dispatch(
+      {
+        origin: target.origin,
+        path,
+        method: method as Dispatcher.HttpMethod,
+        headers: upstreamRequestHeaders({
+          headers: incoming.headers,
+          remoteAddress: incoming.socket.remoteAddress ?? '',
+          privateCookie,
+        }) as Record<string, string | string[]>,
+        body: hasBody ? incoming : null,
+      },
+      {
+        onRequestStart(started) {
+          controller = started;
+        },
+        onResponseStart(started, statusCode, headers) {
+          try {
+            outgoing.writeHead(statusCode, downstreamResponseHeaders(headers, privateCookie));
+          } catch {
+            clearTimeout(quiet);
+            started.abort(new Error('unforwardable head'));
+            answer(outgoing, 502, unforwardable);
+          }
+        },
+        onResponseData(started, chunk) {
+          quiet.refresh();
+          if (!outgoing.write(chunk)) {
+            started.pause();
+            outgoing.once('drain', () => started.resume());
+          }
+        },
+        onResponseEnd() {
+          clearTimeout(quiet);
+          outgoing.end();
+        },
+        onResponseError(_controller, error) {
+          clearTimeout(quiet);
+          if (outgoing.headersSent) {
+            // An upstream gone mid-response takes the client's connection with it.
+            outgoing.destroy();
+            return;
+          }
+          if (outgoing.destroyed) return;
+          const timedOut = silentUpstream || error instanceof UpstreamSilent;
+          answer(outgoing, timedOut ? 504 : 502, timedOut ? silent : unreachable);
+        },
+      },
+    );
   };
 }
 
-/** Refuses WebSocket upgrades clearly instead of hanging: they are not proxied. */
-function refuseUpgrade(_request: unknown, socket: Duplex): void {
-  socket.end(
-    'HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\npulseboard proxy does not forward WebSocket upgrades\n',
-  );
+/**
+ * Counts the exchange when its response closes: after it was sent whole (its status class), or when the
+ * connection went first (`aborted`). Bytes are those written to the socket for it, headers included
+ * (HTTP/1.1 sends one response at a time per connection).
+ */
+function measure(incoming: IncomingMessage, outgoing: ServerResponse, stats: RequestStats, routeOf: () => string): void {
+  const started = performance.now();
+  stats.requestStarted();
+  const socket = incoming.socket;
+  const bytesBefore = socket.bytesWritten;
+  outgoing.on('close', () => {
+    const sent = outgoing.writableFinished;
+    const bytes = sent ? socket.bytesWritten - bytesBefore : 0;
+    stats.requestEnded(routeOf(), sent ? statusClassOf(outgoing.statusCode) : 'aborted', performance.now() - started, bytes);
+  });
 }
 
 export function startProxyServer(
@@ -147,9 +173,9 @@ export function startProxyServer(
   port: number,
   timeouts: ConnectionTimeouts,
 ): Promise<Server> {
-  const server = createServer(getRequestListener(proxyFetch(createProxyApp(options, stats))));
+  const server = createServer(createProxyHandler(options, stats));
   applyTimeouts(server, timeouts);
-  server.on('upgrade', refuseUpgrade);
+  server.on('upgrade', forwardUpgrade(options, stats));
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));

@@ -7,6 +7,9 @@ import { freePort } from './ports.js';
 
 export interface RunningNginx {
   url: string;
+  pid: number;
+  /** Asks nginx to reopen its log files (SIGUSR1, what `nginx -s reopen` sends), as after a rotation. */
+  reopenLogs(): void;
   stop(): Promise<void>;
 }
 
@@ -26,7 +29,21 @@ export function pulseboardLocation(upstream: string): string {
 }
 
 /** Debian's nginx in the foreground, in a temporary prefix, proxying a free port to `upstreamPort`. */
-export async function startNginx(upstreamPort: number): Promise<RunningNginx> {
+export function startNginx(upstreamPort: number): Promise<RunningNginx> {
+  return startNginxWith({ locations: pulseboardLocation(`http://127.0.0.1:${upstreamPort}`) });
+}
+
+export interface NginxSetup {
+  /** The server block's locations; `/healthz` must answer 2xx (the start waits for it). */
+  locations: string;
+  /** More directives of the http block (`log_format`, `access_log`, `upstream`); access logging is off without them. */
+  http?: string;
+  /** A command nginx runs under (`taskset -c 0`: the bench pins it). */
+  prefix?: string[];
+}
+
+/** Debian's nginx in the foreground, in a temporary prefix, on a free port, with the given locations. */
+export async function startNginxWith(setup: NginxSetup): Promise<RunningNginx> {
   const dir = mkdtempSync(join(tmpdir(), 'pulseboard-nginx-'));
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
   const port = await freePort();
@@ -39,7 +56,7 @@ pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
 events { worker_connections 1024; }
 http {
-    access_log off;
+    ${setup.http ?? 'access_log off;'}
     client_body_temp_path ${dir}/client_body;
     proxy_temp_path ${dir}/proxy;
     fastcgi_temp_path ${dir}/fastcgi;
@@ -47,12 +64,13 @@ http {
     scgi_temp_path ${dir}/scgi;
     server {
         listen 127.0.0.1:${port};
-        ${pulseboardLocation(`http://127.0.0.1:${upstreamPort}`)}
+        ${setup.locations}
     }
 }
 `,
   );
-  const child: ChildProcess = spawn(NGINX.binary, ['-p', dir, '-e', join(dir, 'error.log'), '-c', conf], { stdio: 'ignore' });
+  const command = [...(setup.prefix ?? []), NGINX.binary, '-p', dir, '-e', join(dir, 'error.log'), '-c', conf];
+  const child: ChildProcess = spawn(command[0] as string, command.slice(1), { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}/`;
   const deadline = Date.now() + 10_000;
@@ -77,6 +95,8 @@ http {
   }
   return {
     url,
+    pid: child.pid as number,
+    reopenLogs: () => child.kill('SIGUSR1'),
     async stop() {
       child.kill('SIGTERM');
       await exited;

@@ -178,20 +178,4 @@ describe('request statistics, reverse proxy', () => {
     });
     expect(totals(down).status['5xx']).toBe(3);
   });
-
-  it('refuses WebSocket upgrades clearly', async () => {
-    const upstream = await listen(fixtureApp());
-    cleanup.push(closeServer(upstream.server));
-    running = await startTestServer({ proxy: new URL(upstream.url), proxyPort: 0 });
-    cleanup.push(() => running?.close());
-    const { request } = await import('node:http');
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(running?.proxy?.url as string, { headers: { Connection: 'Upgrade', Upgrade: 'websocket' } });
-      req.on('response', (res) => resolve(res.statusCode ?? 0));
-      req.on('upgrade', () => reject(new Error('upgraded')));
-      req.on('error', reject);
-      req.end();
-    });
-    expect(status).toBe(501);
-  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeOfProxiedPath } from '../../server/requests/proxy.js';
+import { routeOfProxiedPath } from '../../server/requests/route-groups.js';
 import { RequestStats, statusClassOf } from '../../server/requests/stats.js';
 
 describe('RequestStats', () => {

@@ -7,7 +7,15 @@ const SOURCE_LABEL: Record<TrafficSource, string> = {
   self: "this dashboard's own routes",
   embedded: 'the app this dashboard is embedded in',
   proxy: 'traffic through the reverse proxy',
+  'access-log': 'the access log',
 };
+
+/** What the panel's numbers are of: an access-log source names its files. */
+export function sourceText(sample: Pick<RequestsSample, 'source' | 'logs'>): string {
+  const logs = sample.logs ?? [];
+  if (sample.source === 'access-log' && logs.length > 0) return `measuring the access log${logs.length > 1 ? 's' : ''} ${logs.join(', ')}`;
+  return `measuring ${SOURCE_LABEL[sample.source]}`;
+}
 
 const perSecond = (value: number) => `${formatCount(value)}/s`;
 
@@ -56,7 +64,7 @@ export function requestsPanel(context: PanelContext): TopicPanel<'requests'> {
       panel.setDetail(
         `${sample.inFlight} in flight · p99 ${formatMs(sample.latency.p99)} · last ${sample.window.ms / 1000}s: ${sample.window.count} requests, ${errors.toFixed(1)} % errors`,
       );
-      setText(source, `measuring ${SOURCE_LABEL[sample.source]}`);
+      setText(source, sourceText(sample));
       while (rows.children.length > sample.routes.length) rows.lastElementChild?.remove();
       sample.routes.forEach((route, i) => {
         let row = rows.children[i];

@@ -81,12 +81,14 @@ export class Panel {
     setText(this.detail, text);
   }
 
-  /** A failing collector is said in words, and its numbers are dimmed: old numbers never pass for live. */
+  /** A failing collector is said in words, and its numbers are dimmed: old numbers never pass for live. A warning is said too, numbers kept. */
   setHealth(health: CollectorHealth | undefined): void {
     const failing = health !== undefined && !health.ok;
     this.root.classList.toggle('failing', failing);
-    this.problem.hidden = !failing;
+    const warning = health?.warning;
+    this.problem.hidden = !failing && warning === undefined;
     if (failing) setText(this.problem, `${health.source} collector failing: ${health.error ?? 'unknown error'}`);
+    else if (warning !== undefined) setText(this.problem, warning);
   }
 }
 
