@@ -11,8 +11,11 @@ export interface Collector<T extends Topic = Topic> {
   readonly cadenceMs: number;
   /** Reads baseline counters, so that the first scheduled sample already carries a real rate. */
   init?(): Promise<void>;
-  /** The sample at `now` (ms since epoch), or null when there is nothing to report this time. */
-  sample(now: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
+  /**
+   * The sample at `now` (ms since epoch), or null when there is nothing to report this time. `lateMs`: how
+   * late the sampler's timer fired for this sample (absent for samples outside the schedule).
+   */
+  sample(now: number, lateMs?: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
   /** Releases kept-open descriptors and monitors. */
   close?(): void;
 }

@@ -89,24 +89,24 @@ export class Sampler {
     const now = this.now();
     // After a long stall (suspended laptop, blocked loop) skip the missed ticks instead of bursting.
     if (state.nextAt < now - cadence) state.nextAt = Math.ceil(now / cadence) * cadence;
-    state.timer = setTimeout(
-      () => {
-        state.nextAt += cadence;
-        void this.run(state);
-        this.schedule(state);
-      },
-      Math.max(0, state.nextAt - now),
-    );
+    const delay = Math.max(0, state.nextAt - now);
+    // Lateness on the monotonic clock: a wall-clock step is not a stall.
+    const armedAt = performance.now();
+    state.timer = setTimeout(() => {
+      state.nextAt += cadence;
+      void this.run(state, Math.max(0, performance.now() - armedAt - delay));
+      this.schedule(state);
+    }, delay);
   }
 
-  private async run(state: CollectorState): Promise<void> {
+  private async run(state: CollectorState, lateMs?: number): Promise<void> {
     if (state.running) return;
     state.running = true;
     const { collector } = state;
     const t = this.now();
     let timeout: NodeJS.Timeout | undefined;
     const pending = Promise.resolve()
-      .then(() => collector.sample(t))
+      .then(() => collector.sample(t, lateMs))
       .finally(() => {
         state.running = false;
       });

@@ -40,7 +40,7 @@ function idleRows(idle: IdleResult): Row[] {
     },
   ];
   rows.push({
-    measure: '  idle: of which the process collector with its 50 ms event-loop lag probe (alone in a process), %',
+    measure: '  idle: of which the process collector with its event-loop lag readings (alone in a process), %',
     ours: fixed(idle.probePercent, 3),
     peer: '-',
     ratio: '-',

@@ -101,6 +101,42 @@ describe('Sampler', () => {
   });
 });
 
+describe('Sampler tick lateness', () => {
+  it('tells a collector how late its tick fired when the loop was blocked across it', async () => {
+    const lateness: (number | undefined)[] = [];
+    let firstAt = 0;
+    const sampler = new Sampler(
+      [
+        {
+          topic: 'disk',
+          source: 'test',
+          cadenceMs: 100,
+          sample: (t, lateMs) => {
+            if (lateness.length === 0) firstAt = performance.now();
+            lateness.push(lateMs);
+            return diskAt(t);
+          },
+        },
+      ],
+      { timeoutMs: 1000, publish: () => {}, onHealthChange: () => {} },
+    );
+    sampler.start();
+    try {
+      await vi.waitFor(() => expect(lateness).toHaveLength(1), { timeout: 10_000, interval: 1 });
+      // The next tick is due 100 ms after the first: block the loop until 400 ms after it.
+      while (performance.now() < firstAt + 400) {
+        // a synchronous stall
+      }
+      await vi.waitFor(() => expect(lateness).toHaveLength(2), { timeout: 10_000, interval: 1 });
+      expect(lateness[1]).toBeGreaterThanOrEqual(250);
+      // Milliseconds: only a unit slip would cross this.
+      expect(lateness[1]).toBeLessThan(60_000);
+    } finally {
+      sampler.stop();
+    }
+  });
+});
+
 describe('findInvalidNumber', () => {
   it('names the path of the first bad number', () => {
     expect(findInvalidNumber({ a: 1, b: [0, 2, Number.POSITIVE_INFINITY] }, true)).toBe('b[2]: Infinity');
