@@ -9,6 +9,11 @@ export interface Collector<T extends Topic = Topic> {
   /** Where the numbers come from, e.g. `procfs` or `systeminformation`; shown in collector health. */
   readonly source: string;
   readonly cadenceMs: number;
+  /**
+   * A slower cadence for while no stream wants this topic (the sampler is told through `setWatched`), for a
+   * collector whose cost matters to an idle server. Absent: `cadenceMs` always.
+   */
+  readonly idleCadenceMs?: number;
   /** Reads baseline counters, so that the first scheduled sample already carries a real rate. */
   init?(): Promise<void>;
   /**
