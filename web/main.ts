@@ -139,6 +139,8 @@ function startBoard(host: string | null): void {
     shownRange: () => board.shown(),
     chartGaps: () => board.chartGaps(),
     chartBandPoints: () => board.chartBandPoints(),
+    chartDraws: () => board.chartDraws(),
+    chartRanges: () => board.chartRanges(),
     chartPointAt: (t: number) => board.chartPointAt(t),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),

@@ -335,6 +335,29 @@ describe('kiosk and layouts', () => {
     },
   );
 
+  it('draws no chart scrolled out of view, and draws it caught up when it is scrolled back', async () => {
+    const page = await openPage(server.url, { width: 1440, height: 400 });
+    await everyPanelFilled(page);
+    const draws = () => page.evaluate(() => (window as any).__pulseboardDebug.chartDraws() as number[]);
+    const ranges = () => page.evaluate(() => (window as any).__pulseboardDebug.chartRanges() as { min: number; max: number }[]);
+    const before = await draws();
+    // The first chart (CPU, at the top) has drawn a few more updates meanwhile.
+    await page.waitForFunction((first) => (window as any).__pulseboardDebug.chartDraws()[0] >= first + 3, before[0] ?? 0, {
+      timeout: 15_000,
+    });
+    const during = await draws();
+    const last = during.length - 1;
+    expect(during[last]).toBe(before[last]);
+    const stale = (await ranges())[last]?.max ?? 0;
+
+    await page.locator('[data-topic="requests"]').scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => (window as any).__pulseboardDebug.chartDraws().at(-1) > n, during[last] ?? 0, { timeout: 10_000 });
+    const [first, shown] = [(await ranges())[0], (await ranges())[last]];
+    expect(shown?.max).toBeGreaterThan(stale);
+    // Caught up: within a couple of the server's 500 ms samples of the chart that kept drawing.
+    expect(Math.abs((shown?.max ?? 0) - (first?.max ?? 0))).toBeLessThanOrEqual(1500);
+  });
+
   it.each([
     ['phone', 375, 812],
     ['laptop', 1440, 900],
