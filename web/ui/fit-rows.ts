@@ -15,22 +15,31 @@ export function fitRows(box: HTMLElement): void {
   }
 }
 
+/** Elements whose children are rows, or panels: a change in their children may change what fits. */
+const ROW_PARENTS = new Set(['TBODY', 'UL', 'OL', 'MAIN']);
+
 /**
  * A wall screen cannot scroll: keeps every box under `root` showing only whole rows, again whenever rows are
- * added or removed or the screen changes size (at most once a frame).
+ * added or removed or a box changes size (at most once a frame). Text changing inside a row does not count:
+ * in a kiosk rows are one line, and the numbers change many times a second.
  */
 export function fitRowsWithin(root: HTMLElement): void {
   let scheduled = false;
+  const resized = new ResizeObserver(() => schedule());
   const fitAll = () => {
     scheduled = false;
-    for (const box of root.querySelectorAll<HTMLElement>(BOXES)) fitRows(box);
+    for (const box of root.querySelectorAll<HTMLElement>(BOXES)) {
+      resized.observe(box);
+      fitRows(box);
+    }
   };
   const schedule = () => {
     if (scheduled) return;
     scheduled = true;
     requestAnimationFrame(fitAll);
   };
-  new MutationObserver(schedule).observe(root, { childList: true, subtree: true });
-  new ResizeObserver(schedule).observe(root);
+  new MutationObserver((mutations) => {
+    if (mutations.some((mutation) => ROW_PARENTS.has(mutation.target.nodeName))) schedule();
+  }).observe(root, { childList: true, subtree: true });
   schedule();
 }
