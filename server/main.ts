@@ -71,7 +71,11 @@ async function main(): Promise<void> {
 async function runAgent(config: Config): Promise<void> {
   // Loaded here, not at the top: Redis's client costs every other mode ~90 ms of start-up for nothing.
   const { FleetAgent } = await import('./fleet/agent.js');
-  const monitor = await Monitor.create({ config, ...(config.accessLogs.length > 0 ? requestSourceOf(config) : {}) });
+  const monitor = await Monitor.create({
+    config,
+    sampleUnwatched: true,
+    ...(config.accessLogs.length > 0 ? requestSourceOf(config) : {}),
+  });
   const agent = new FleetAgent(monitor, { redis: config.redis as URL, name: config.name, backlog: config.backlog });
   const shutdown = (signal: string) => {
     process.stdout.write(`pulseboard agent: ${signal}, sending what is left\n`);

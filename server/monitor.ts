@@ -28,6 +28,7 @@ import { Hub, isTopicEvent } from './stream/hub.js';
 import { StreamLimits } from './stream/limits.js';
 import { StreamService } from './stream/service.js';
 import { HEARTBEAT } from './stream/sse.js';
+import { TopicWatchers } from './stream/watchers.js';
 
 export interface MonitorOptions {
   config: Config;
@@ -42,6 +43,11 @@ export interface MonitorOptions {
   requestsCollector?: Collector<'requests'>;
   /** The version `hello` reports (pages reload when it changes); defaults to pulseboard's own. */
   version?: string;
+  /**
+   * Sample every topic at its own cadence even with no stream open (a fleet agent: its pages are on the
+   * hub). By default a collector with an idle cadence (processes) uses it while no stream wants its topic.
+   */
+  sampleUnwatched?: boolean;
 }
 
 /** Slots in the log for events that are not samples (health changes, alerts). */
@@ -70,6 +76,7 @@ export class Monitor implements Board, LiveBoard {
   readonly alertLog: AlertLog;
   private pruneAlerts: NodeJS.Timeout | undefined;
   private readonly tickLatency: TickLatency | null;
+  private readonly watchers = new TopicWatchers();
 
   private constructor(
     readonly config: Config,
@@ -77,6 +84,7 @@ export class Monitor implements Board, LiveBoard {
     collectors: Collector[],
     readonly requestStats: RequestStats | null,
     version: string,
+    private readonly sampleUnwatched: boolean,
   ) {
     this.version = version;
     const capacity = collectors.reduce((sum, c) => sum + Math.ceil(config.historyMs / c.cadenceMs) + 1, NON_SAMPLE_SLOTS);
@@ -150,7 +158,9 @@ export class Monitor implements Board, LiveBoard {
       activeAlerts: () => this.alerts.active(),
       activeSilences: () => this.notifier.silences.active(Date.now()),
       olderRows: this.history.older,
+      watchers: this.watchers,
     });
+    this.watchers.onChange((topic, watched) => this.sampler.setWatched(topic, watched || this.sampleUnwatched));
   }
 
   static async create(options: MonitorOptions): Promise<Monitor> {
@@ -180,6 +190,7 @@ export class Monitor implements Board, LiveBoard {
       [...hostCollectors, ...requestCollectors, ...(options.extraCollectors ?? [])],
       options.requestStats ?? null,
       options.version ?? readVersion(),
+      options.sampleUnwatched ?? false,
     );
   }
 
@@ -242,6 +253,7 @@ export class Monitor implements Board, LiveBoard {
 
   start(): void {
     this.historyStore.start();
+    for (const topic of this.sampler.topics) this.sampler.setWatched(topic, this.sampleUnwatched || this.watchers.isWatched(topic));
     this.sampler.start();
     this.heartbeat = setInterval(() => this.hub.broadcast(HEARTBEAT), this.config.heartbeatMs);
     this.pruneAlerts = setInterval(() => this.alertLog.prune(), 3_600_000);

@@ -10,6 +10,7 @@ import type {
 } from '../server/protocol.js';
 import type { FiringSpan, RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
+import { OnScreen } from './on-screen.js';
 import { containersPanel } from './panels/containers.js';
 import { cpuPanel } from './panels/cpu.js';
 import { diskPanel } from './panels/disk.js';
@@ -90,6 +91,18 @@ export class Board {
     });
   }
 
+  /** Panels scrolled out of view are not drawn; one that comes back is redrawn from what the store holds. */
+  private readonly onScreen = new OnScreen((root) => {
+    if (this.paused || document.hidden) return;
+    for (const panel of this.panels.values()) {
+      if (panel.panel.root !== root) continue;
+      for (const chart of panel.panel.charts) {
+        chart.reload(this.windowMs);
+        chart.draw();
+      }
+    }
+  });
+
   /** Builds the panels for the topics this stream carries (again only if they or the interval change). */
   configure(hello: HelloPayload): void {
     this.thresholds = hello.thresholds;
@@ -98,7 +111,10 @@ export class Board {
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
     this.topicsKey = key;
-    for (const panel of this.panels.values()) for (const chart of panel.panel.charts) chart.destroy();
+    for (const panel of this.panels.values()) {
+      for (const chart of panel.panel.charts) chart.destroy();
+      this.onScreen.forget(panel.panel.root);
+    }
     this.panels.clear();
     this.container.replaceChildren();
     this.store = new SeriesStore(capacity);
@@ -112,6 +128,7 @@ export class Board {
       const panel = (PANELS[topic] as (context: PanelContext) => TopicPanel)(context);
       this.panels.set(topic, panel);
       this.container.append(panel.panel.root);
+      this.onScreen.observe(panel.panel.root);
     }
     for (const chart of this.charts()) {
       chart.firing = this.firing;
@@ -237,6 +254,16 @@ export class Board {
     return this.charts().map((chart) => chart.pointCount);
   }
 
+  /** The x range each chart shows as last drawn (tests: a chart shown again has caught up). */
+  chartRanges(): { min: number; max: number }[] {
+    return this.charts().map((chart) => chart.range());
+  }
+
+  /** Draws of each chart so far (tests: a chart off the screen is not drawn). */
+  chartDraws(): number[] {
+    return this.charts().map((chart) => chart.drawCount);
+  }
+
   chartBandPoints(): number[] {
     return this.charts().map((chart) => chart.bandPointCount);
   }
@@ -303,9 +330,13 @@ export class Board {
       this.redrawAll();
       return;
     }
-    for (const chart of this.charts()) {
-      chart.append();
-      chart.draw();
+    for (const panel of this.panels.values()) {
+      const shown = this.onScreen.isShown(panel.panel.root);
+      for (const chart of panel.panel.charts) {
+        // Off screen the chart's window still moves on (cheap); only the drawing waits until it is shown.
+        chart.append();
+        if (shown) chart.draw();
+      }
     }
     this.counters.draws++;
     this.counters.drawMs += performance.now() - started;
@@ -318,9 +349,10 @@ export class Board {
       return;
     }
     for (const panel of this.panels.values()) {
+      const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        chart.draw();
+        if (shown) chart.draw();
       }
     }
   }

@@ -1,13 +1,16 @@
 import { Chart } from 'chart.js';
+import { fitRowsWithin } from './ui/fit-rows.js';
 
 /**
  * A wall screen read from across a room: no controls, no cursor, type scaled with the screen (the CSS
- * sizes the root font from the viewport), and chart labels scaled to match. Runs before any chart exists.
+ * sizes the root font from the viewport), chart labels scaled to match, and every panel on the screen at
+ * once (the CSS sizes the grid to the viewport; tables keep the rows that fit). Runs before any chart exists.
  */
 export function enterKiosk(): void {
   document.documentElement.classList.add('kiosk');
   const rootPx = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
   Chart.defaults.font.size = Math.round(rootPx * 0.75);
+  fitRowsWithin(document.body);
 }
 
 const RELOADED_FOR = 'pulseboard:reloaded-for-version';

@@ -158,6 +158,8 @@ function startBoard(host: string | null): void {
     chartGaps: () => board.chartGaps(),
     firingSpans: () => firing?.spans() ?? [],
     chartBandPoints: () => board.chartBandPoints(),
+    chartDraws: () => board.chartDraws(),
+    chartRanges: () => board.chartRanges(),
     chartPointAt: (t: number) => board.chartPointAt(t),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),

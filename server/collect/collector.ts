@@ -9,10 +9,18 @@ export interface Collector<T extends Topic = Topic> {
   /** Where the numbers come from, e.g. `procfs` or `systeminformation`; shown in collector health. */
   readonly source: string;
   readonly cadenceMs: number;
+  /**
+   * A slower cadence for while no stream wants this topic (the sampler is told through `setWatched`), for a
+   * collector whose cost matters to an idle server. Absent: `cadenceMs` always.
+   */
+  readonly idleCadenceMs?: number;
   /** Reads baseline counters, so that the first scheduled sample already carries a real rate. */
   init?(): Promise<void>;
-  /** The sample at `now` (ms since epoch), or null when there is nothing to report this time. */
-  sample(now: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
+  /**
+   * The sample at `now` (ms since epoch), or null when there is nothing to report this time. `lateMs`: how
+   * late the sampler's timer fired for this sample (absent for samples outside the schedule).
+   */
+  sample(now: number, lateMs?: number): Promise<SampleByTopic[T] | null> | SampleByTopic[T] | null;
   /** A problem with its input that does not stop it (shown as the health's `warning`); undefined when none. */
   warning?(): string | undefined;
   /** Releases kept-open descriptors and monitors. */

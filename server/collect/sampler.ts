@@ -16,6 +16,8 @@ interface CollectorState {
   collector: Collector;
   health: CollectorHealth;
   running: boolean;
+  /** The cadence in force: the collector's, or its idle one while no stream wants the topic. */
+  cadenceMs: number;
   timer: NodeJS.Timeout | undefined;
   nextAt: number;
 }
@@ -38,6 +40,7 @@ export class Sampler {
     this.states = collectors.map((collector) => ({
       collector,
       running: false,
+      cadenceMs: collector.cadenceMs,
       timer: undefined,
       nextAt: 0,
       health: {
@@ -64,10 +67,8 @@ export class Sampler {
     this.stopped = false;
     for (const state of this.states) {
       // A slow cadence (filesystems every 30 s) would leave its panel empty for that long: sample it now.
-      if (state.collector.cadenceMs >= SAMPLE_AT_START_FROM_MS) void this.run(state);
-      // Align ticks to multiples of the cadence so collectors of one cadence sample together.
-      state.nextAt = Math.ceil(this.now() / state.collector.cadenceMs) * state.collector.cadenceMs;
-      this.schedule(state);
+      if (state.cadenceMs >= SAMPLE_AT_START_FROM_MS) void this.run(state);
+      this.scheduleFromNow(state);
     }
   }
 
@@ -77,36 +78,60 @@ export class Sampler {
     for (const state of this.states) state.collector.close?.();
   }
 
+  /**
+   * Whether some stream wants `topic`. A collector with an idle cadence samples at it while unwatched; when
+   * watched again it samples at once (the page gets a fresh one, not one up to an idle period old) and then
+   * at its own cadence. Other collectors ignore this.
+   */
+  setWatched(topic: Topic, watched: boolean): void {
+    const state = this.states.find((s) => s.collector.topic === topic);
+    const idleCadenceMs = state?.collector.idleCadenceMs;
+    if (!state || idleCadenceMs === undefined) return;
+    const cadence = watched ? state.collector.cadenceMs : idleCadenceMs;
+    if (cadence === state.cadenceMs) return;
+    state.cadenceMs = cadence;
+    if (this.stopped) return;
+    clearTimeout(state.timer);
+    if (watched) void this.run(state);
+    this.scheduleFromNow(state);
+  }
+
   /** Samples one collector now, outside its schedule (used at start-up and by tests). */
   sampleNow(topic: Topic): Promise<void> {
     const state = this.states.find((s) => s.collector.topic === topic);
     return state ? this.run(state) : Promise.resolve();
   }
 
+  /** Aligns ticks to multiples of the cadence, so collectors of one cadence sample together. */
+  private scheduleFromNow(state: CollectorState): void {
+    state.nextAt = Math.ceil(this.now() / state.cadenceMs) * state.cadenceMs;
+    this.schedule(state);
+  }
+
   private schedule(state: CollectorState): void {
     if (this.stopped) return;
-    const cadence = state.collector.cadenceMs;
+    const cadence = state.cadenceMs;
     const now = this.now();
     // After a long stall (suspended laptop, blocked loop) skip the missed ticks instead of bursting.
     if (state.nextAt < now - cadence) state.nextAt = Math.ceil(now / cadence) * cadence;
-    state.timer = setTimeout(
-      () => {
-        state.nextAt += cadence;
-        void this.run(state);
-        this.schedule(state);
-      },
-      Math.max(0, state.nextAt - now),
-    );
+    const delay = Math.max(0, state.nextAt - now);
+    // Lateness on the monotonic clock: a wall-clock step is not a stall.
+    const armedAt = performance.now();
+    state.timer = setTimeout(() => {
+      state.nextAt += cadence;
+      void this.run(state, Math.max(0, performance.now() - armedAt - delay));
+      this.schedule(state);
+    }, delay);
   }
 
-  private async run(state: CollectorState): Promise<void> {
+  private async run(state: CollectorState, lateMs?: number): Promise<void> {
     if (state.running) return;
     state.running = true;
     const { collector } = state;
     const t = this.now();
     let timeout: NodeJS.Timeout | undefined;
     const pending = Promise.resolve()
-      .then(() => collector.sample(t))
+      .then(() => collector.sample(t, lateMs))
       .finally(() => {
         state.running = false;
       });

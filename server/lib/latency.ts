@@ -31,8 +31,18 @@ export class LatencyHistogram {
     this.histogram.recordValue(Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000))));
   }
 
+  /**
+   * Adds the other's counts. Only the indexes between its smallest and largest value are visited: the library's
+   * own add walks all ~45 000 counts, which made closing each tick of request statistics cost milliseconds.
+   */
   add(other: LatencyHistogram): void {
-    this.histogram.add(other.histogram);
+    const from = other.histogram as JsHistogram;
+    if (from.totalCount === 0) return;
+    const last = from.countsArrayIndex(from.maxValue);
+    for (let i = from.countsArrayIndex(from.minNonZeroValue); i <= last; i++) {
+      const count = from.getCountAtIndex(i);
+      if (count > 0) this.histogram.recordValueWithCount(from.valueFromIndex(i), count);
+    }
   }
 
   subtract(other: LatencyHistogram): void {

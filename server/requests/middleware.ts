@@ -2,13 +2,28 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import { type RequestStats, statusClassOf, UNMATCHED_ROUTE } from './stats.js';
 
+type RouterRoute = ReturnType<typeof matchedRoutes>[number];
+
+/**
+ * `METHOD pattern` per route, built once: a string built per request was hashed afresh by every Map lookup
+ * of the statistics.
+ */
+const routeNames = new WeakMap<RouterRoute, string>();
+
 /** `METHOD pattern` of the route that answered, or `unmatched` when only middleware ran (a 404). */
 export function routeOfContext(c: Context): string {
   const routes = matchedRoutes(c);
   const answered = routes[c.req.routeIndex];
   const isHandler = answered !== undefined && !(answered.method === 'ALL' && answered.handler.length >= 2);
   if (!isHandler || (answered.path === '/*' && c.res.status === 404)) return UNMATCHED_ROUTE;
-  return `${c.req.method} ${answered.path}`;
+  const method = c.req.method;
+  if (method !== answered.method) return `${method} ${answered.path}`; // an ALL route, or HEAD on a GET one
+  let name = routeNames.get(answered);
+  if (name === undefined) {
+    name = `${method} ${answered.path}`;
+    routeNames.set(answered, name);
+  }
+  return name;
 }
 
 interface NodeOutgoing {
@@ -50,7 +65,23 @@ export interface MiddlewareOptions {
  */
 export function requestMiddleware(stats: RequestStats, options: MiddlewareOptions = {}): MiddlewareHandler {
   const routeOf = options.routeOf ?? routeOfContext;
-  return async (c, next) => {
+  const measureAfterNext = async (c: Context, next: () => Promise<void>, started: number) => {
+    try {
+      await next();
+    } catch (error) {
+      stats.requestEnded(routeOf(c), '5xx', performance.now() - started, 0);
+      throw error;
+    }
+    stats.requestEnded(
+      routeOf(c),
+      statusClassOf(c.res.status),
+      performance.now() - started,
+      Number(c.res.headers.get('content-length')) || 0,
+    );
+  };
+  // Not an async function: on Node it hands back next()'s own promise (an async wrapper cost another promise
+  // and its microtask turns per request).
+  return (c, next) => {
     if (wantsEventStream(c)) return next();
     const started = performance.now();
     stats.requestStarted();
@@ -68,17 +99,6 @@ export function requestMiddleware(stats: RequestStats, options: MiddlewareOption
       });
       return next();
     }
-    try {
-      await next();
-    } catch (error) {
-      stats.requestEnded(routeOf(c), '5xx', performance.now() - started, 0);
-      throw error;
-    }
-    stats.requestEnded(
-      routeOf(c),
-      statusClassOf(c.res.status),
-      performance.now() - started,
-      Number(c.res.headers.get('content-length')) || 0,
-    );
+    return measureAfterNext(c, next, started);
   };
 }

@@ -3,6 +3,7 @@ import { toColumns } from './columns.js';
 import type { Hub, LogEntry } from './hub.js';
 import type { SseSink } from './sink.js';
 import { encodeEvent, formatEventId, frameRetry, parseEventId } from './sse.js';
+import type { TopicWatchers } from './watchers.js';
 
 export interface StreamRequest {
   /** Topics the client asked for, already validated. */
@@ -22,6 +23,8 @@ export interface StreamServiceOptions {
   activeSilences?: () => SilencePayload[];
   /** Samples older than the log holds (durable history): a backfill after a restart still has them. */
   olderRows?: OlderRows;
+  /** Told which topics each open stream wants. */
+  watchers?: TopicWatchers;
   now?: () => number;
 }
 
@@ -73,8 +76,10 @@ export class StreamService {
       },
     });
     this.open.add(sink);
+    const unwatch = this.options.watchers?.add(request.topics);
     sink.onClose(() => {
       unsubscribe();
+      unwatch?.();
       this.open.delete(sink);
     });
   }

@@ -55,12 +55,13 @@ export async function measureCollectorCosts(seconds: number): Promise<CollectorC
     await sleep(start + tick * 1000 - Date.now());
     const t = Date.now();
     for (const collector of collectors) {
-      // Slow cadences sample on their first tick, as the sampler does at start.
-      if (tick % Math.round(collector.cadenceMs / 1000) !== 0) continue;
+      // Slow cadences sample on their first tick, as the sampler does at start. No client: idle cadences.
+      const cadenceMs = collector.idleCadenceMs ?? collector.cadenceMs;
+      if (tick % Math.round(cadenceMs / 1000) !== 0) continue;
       const before = cpuMs();
       const sample = await collector.sample(t);
       const sampled = cpuMs();
-      add(collector.topic, sampled - before, collector.cadenceMs);
+      add(collector.topic, sampled - before, cadenceMs);
       if (!sample) continue;
       hub.publish(collector.topic as LoggedEventName, sample as PayloadOf<LoggedEventName>);
       add('encode + log', cpuMs() - sampled, 1000 / collectors.length);

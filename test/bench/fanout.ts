@@ -98,7 +98,7 @@ function summarize(countsOfEachProcess: [number, number][][]): { p50: number; p9
 }
 
 /** Grows the clients level by level on one server; at each level, `windows` measurement windows after a settle. */
-async function fanOut(
+export async function fanOut(
   server: Started,
   kind: 'sse' | 'socketio',
   levels: number[],

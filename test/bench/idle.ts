@@ -12,7 +12,7 @@ export interface IdleResult {
   /** CPU seconds per second, as % of one core (utime + stime + children's, from /proc). */
   oursPercent: number;
   peerPercent: number;
-  /** The process collector with its event-loop lag probe, alone in a Node process: part of `oursPercent`. */
+  /** The process collector with its event-loop lag readings, alone in a Node process: part of `oursPercent`. */
   probePercent: number;
   oursRss: number;
   peerRss: number;

@@ -1,10 +1,10 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,middleware,bundle,browser,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
+// Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
 // BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
-// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
+// BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,16 +15,18 @@ import { type BrowserResult, benchBrowser } from './browser.js';
 import { type BundleResult, benchBundle } from './bundle.js';
 import { BENCH_CGROUPS, benchFixtureCgroups, benchRealCgroups, type ContainersCost } from './containers.js';
 import { benchFanout, type FanoutLevel, type FanoutResult } from './fanout.js';
+import { benchFanoutBaseline, fanoutBaselineRows } from './fanout-baseline.js';
 import { benchHistory, type HistoryBenchResult } from './history.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchLifecycle, type LifecycleResult } from './lifecycle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
+import { benchPageCost, pageCostRows } from './page-cost.js';
 import { TASKSET } from './procs.js';
 import { benchProxy, proxyRows } from './proxy.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,middleware,bundle,browser,lifecycle,history,containers,accesslog,proxy').split(','));
+const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy').split(','));
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -42,7 +44,7 @@ function idleRows(idle: IdleResult): Row[] {
     },
   ];
   rows.push({
-    measure: '  idle: of which the process collector with its 50 ms event-loop lag probe (alone in a process), %',
+    measure: '  idle: of which the process collector with its event-loop lag readings (alone in a process), %',
     ours: fixed(idle.probePercent, 3),
     peer: '-',
     ratio: '-',
@@ -333,9 +335,20 @@ async function main(): Promise<void> {
       ),
     fanoutRows,
   );
+  await step(
+    'fanoutbase',
+    () =>
+      benchFanoutBaseline(
+        env('BENCH_FANOUT_LEVELS', '1000,5000,10000').split(',').map(Number),
+        Number(env('BENCH_FANOUT_WINDOWS', '3')),
+        Number(env('BENCH_FANOUT_WINDOW_SECONDS', '5')),
+      ),
+    (result) => fanoutBaselineRows(result, (raw.fanout as FanoutResult | undefined)?.ours),
+  );
   await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
+  await step('pagecost', () => benchPageCost(Number(env('BENCH_BROWSER_SECONDS', '15'))), pageCostRows);
   await step(
     'lifecycle',
     () => benchLifecycle(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_LIFECYCLE_EVENTS', '50'))),

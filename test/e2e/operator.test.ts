@@ -292,15 +292,70 @@ describe('kiosk and layouts', () => {
       { timeout: 15_000 },
     );
 
-  it('kiosk at 3840x2160: no controls, no cursor, type scaled for the room, no overflow', async () => {
-    const page = await openPage(`${server.url}?kiosk`, { width: 3840, height: 2160 });
+  it.each([
+    [1920, 1080],
+    [2560, 1440],
+    [3840, 2160],
+  ])(
+    'kiosk at %ix%i: every panel and the alert log on the screen with no scrolling, whole table rows, no controls, type scaled for the room',
+    async (width, height) => {
+      const page = await openPage(`${server.url}?kiosk`, { width, height });
+      await everyPanelFilled(page);
+      expect(await page.isHidden('#controls')).toBe(true);
+      expect(await page.evaluate(() => getComputedStyle(document.body).cursor)).toBe('none');
+      const rootPx = await page.evaluate(() => Number.parseFloat(getComputedStyle(document.documentElement).fontSize));
+      expect(rootPx).toBeGreaterThanOrEqual((16 * width) / 1920 - 0.5);
+      // Rows are fitted on the frame after a change: wait for one.
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      const layout = await page.evaluate(() => {
+        const bottomOf = (element: Element) => element.getBoundingClientRect().bottom;
+        const boxes = [...document.querySelectorAll('.panel .body, .log-list')];
+        return {
+          scrollHeight: document.documentElement.scrollHeight,
+          innerHeight: window.innerHeight,
+          scrollWidth: document.documentElement.scrollWidth,
+          innerWidth: window.innerWidth,
+          offScreen: [...document.querySelectorAll('.panel, #alert-log')]
+            .filter((element) => bottomOf(element) > window.innerHeight + 0.5)
+            .map((element) => (element as HTMLElement).dataset.topic ?? element.id),
+          cutRows: boxes.flatMap((box) =>
+            [...box.querySelectorAll<HTMLElement>('tbody tr, li')]
+              .filter((row) => !row.hidden && bottomOf(row) > bottomOf(box) + 0.5)
+              .map((row) => row.textContent),
+          ),
+          processRows: [...document.querySelectorAll<HTMLElement>('[data-topic="processes"] tbody tr')].filter((row) => !row.hidden).length,
+        };
+      });
+      await page.screenshot({ path: join(ARTIFACTS, `kiosk-${width}x${height}.png`) });
+      expect(layout.scrollHeight).toBeLessThanOrEqual(layout.innerHeight);
+      expect(layout.scrollWidth).toBeLessThanOrEqual(layout.innerWidth);
+      expect(layout.offScreen).toEqual([]);
+      expect(layout.cutRows).toEqual([]);
+      expect(layout.processRows).toBeGreaterThanOrEqual(8);
+    },
+  );
+
+  it('draws no chart scrolled out of view, and draws it caught up when it is scrolled back', async () => {
+    const page = await openPage(server.url, { width: 1440, height: 400 });
     await everyPanelFilled(page);
-    expect(await page.isHidden('#controls')).toBe(true);
-    expect(await page.evaluate(() => getComputedStyle(document.body).cursor)).toBe('none');
-    const rootPx = await page.evaluate(() => Number.parseFloat(getComputedStyle(document.documentElement).fontSize));
-    expect(rootPx).toBeGreaterThanOrEqual(30);
-    expect(await overflow(page)).toBeLessThanOrEqual(0);
-    await page.screenshot({ path: join(ARTIFACTS, 'kiosk-3840x2160.png') });
+    const draws = () => page.evaluate(() => (window as any).__pulseboardDebug.chartDraws() as number[]);
+    const ranges = () => page.evaluate(() => (window as any).__pulseboardDebug.chartRanges() as { min: number; max: number }[]);
+    const before = await draws();
+    // The first chart (CPU, at the top) has drawn a few more updates meanwhile.
+    await page.waitForFunction((first) => (window as any).__pulseboardDebug.chartDraws()[0] >= first + 3, before[0] ?? 0, {
+      timeout: 15_000,
+    });
+    const during = await draws();
+    const last = during.length - 1;
+    expect(during[last]).toBe(before[last]);
+    const stale = (await ranges())[last]?.max ?? 0;
+
+    await page.locator('[data-topic="requests"]').scrollIntoViewIfNeeded();
+    await page.waitForFunction((n) => (window as any).__pulseboardDebug.chartDraws().at(-1) > n, during[last] ?? 0, { timeout: 10_000 });
+    const [first, shown] = [(await ranges())[0], (await ranges())[last]];
+    expect(shown?.max).toBeGreaterThan(stale);
+    // Caught up: within a couple of the server's 500 ms samples of the chart that kept drawing.
+    expect(Math.abs((shown?.max ?? 0) - (first?.max ?? 0))).toBeLessThanOrEqual(1500);
   });
 
   it.each([

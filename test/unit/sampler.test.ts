@@ -92,12 +92,79 @@ describe('Sampler', () => {
     sampler.stop();
   });
 
+  it('samples a collector at its idle cadence while its topic is unwatched, at once and at its own cadence when watched', async () => {
+    const processes: Collector = { ...collector('processes', (t) => ({ t, count: 1, top: [] }), 5000), idleCadenceMs: 60_000 };
+    const sampler = new Sampler([processes], {
+      timeoutMs: 500,
+      publish: (topic, sample) => published.push({ topic, sample }),
+      onHealthChange: () => {},
+    });
+    sampler.setWatched('processes', false);
+    sampler.start();
+    await vi.advanceTimersByTimeAsync(120_000);
+    // One at start (a slow cadence samples at once), then one a minute.
+    expect(published).toHaveLength(3);
+    sampler.setWatched('processes', true);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(published).toHaveLength(4); // a fresh sample for the page that just opened
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(published).toHaveLength(10);
+    sampler.setWatched('processes', false);
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(published.length).toBeLessThanOrEqual(11);
+    sampler.stop();
+  });
+
+  it('ignores setWatched for a collector without an idle cadence', async () => {
+    const sampler = start([collector('disk', diskAt, 1000)]);
+    sampler.setWatched('disk', false);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(published).toHaveLength(3);
+    sampler.stop();
+  });
+
   it('stops sampling after stop()', async () => {
     const sampler = start([collector('disk', diskAt)]);
     await vi.advanceTimersByTimeAsync(2000);
     sampler.stop();
     await vi.advanceTimersByTimeAsync(5000);
     expect(published).toHaveLength(2);
+  });
+});
+
+describe('Sampler tick lateness', () => {
+  it('tells a collector how late its tick fired when the loop was blocked across it', async () => {
+    const lateness: (number | undefined)[] = [];
+    let firstAt = 0;
+    const sampler = new Sampler(
+      [
+        {
+          topic: 'disk',
+          source: 'test',
+          cadenceMs: 100,
+          sample: (t, lateMs) => {
+            if (lateness.length === 0) firstAt = performance.now();
+            lateness.push(lateMs);
+            return diskAt(t);
+          },
+        },
+      ],
+      { timeoutMs: 1000, publish: () => {}, onHealthChange: () => {} },
+    );
+    sampler.start();
+    try {
+      await vi.waitFor(() => expect(lateness).toHaveLength(1), { timeout: 10_000, interval: 1 });
+      // The next tick is due 100 ms after the first: block the loop until 400 ms after it.
+      while (performance.now() < firstAt + 400) {
+        // a synchronous stall
+      }
+      await vi.waitFor(() => expect(lateness).toHaveLength(2), { timeout: 10_000, interval: 1 });
+      expect(lateness[1]).toBeGreaterThanOrEqual(250);
+      // Milliseconds: only a unit slip would cross this.
+      expect(lateness[1]).toBeLessThan(60_000);
+    } finally {
+      sampler.stop();
+    }
   });
 });
 

@@ -131,6 +131,8 @@ export class TimeChart {
   /** The points of each line in the window, owned here; Chart.js draws their decimation. */
   private readonly series: Point[][];
   private readonly decimators: MinMaxDecimator[];
+  /** Times drawn (tests and diagnostics). */
+  drawCount = 0;
   /** Set when the lines were refilled: the next draw decimates them from scratch. */
   private reloaded = true;
   private bandColors = { warning: '#b45309', critical: '#b91c1c' };
@@ -365,6 +367,7 @@ export class TimeChart {
     });
     this.reloaded = false;
     this.chart.update('none');
+    this.drawCount++;
   }
 
   /** Each line's min–max band of a downsampled range (on a stacked chart, lifted by the lines below). */

@@ -1,5 +1,5 @@
-// The idle bench's yardstick for one part of the server: only the process collector (and with it the 50 ms
-// event-loop lag probe) in an otherwise idle Node process.
+// The idle bench's yardstick for one part of the server: only the process collector (with its event-loop lag
+// readings) in an otherwise idle Node process.
 import { processCollector } from '../../../server/collect/process.js';
 
 const collector = processCollector(1000);
