@@ -110,6 +110,10 @@ export class Monitor implements Board, LiveBoard {
     });
   }
 
+  get interval(): number {
+    return this.config.intervalMs;
+  }
+
   static async create(options: MonitorOptions): Promise<Monitor> {
     const { config } = options;
     const hostCollectors =
