@@ -145,7 +145,7 @@ export class HistoryStore {
   get retention(): Retention {
     if (this.journal) return this.options.retention;
     const ms = this.options.memoryMs;
-    return { raw: ms, '1m': ms, '1h': ms };
+    return { raw: ms, '1m': ms, '10m': ms, '1h': ms };
   }
 
   start(): void {
@@ -370,9 +370,13 @@ export class HistoryStore {
   }
 
   private filesOf(tier: Tier, from: number, to: number): SegmentFile[] {
-    return [...this.files.values()]
-      .filter((file) => file.tier === tier && file.to > from && file.from <= to)
-      .sort((a, b) => a.from - b.from);
+    const files = [...this.files.values()].filter((file) => file.tier === tier && file.to > from && file.from <= to);
+    if (tier === '10m') {
+      // Days sealed before the 10m tier existed have only 1-minute rows: those answer (merged to 10 minutes or more by the query).
+      const days = new Set(files.map((file) => file.from));
+      files.push(...this.filesOf('1m', from, to).filter((file) => !days.has(file.from)));
+    }
+    return files.sort((a, b) => a.from - b.from);
   }
 
   /**
@@ -519,6 +523,7 @@ export class HistoryStore {
     if (keepRaw) for (const chunk of safeRead(rawPath)) if (chunk.tier === 'raw') earlier.set(chunk.topic, decodeRaw(chunk));
     const rawLines: ChunkLine[] = [];
     const minuteBlocks: Block[] = [];
+    const tenMinuteBlocks: Block[] = [];
     const hourBlocks: Block[] = [];
     for (const [topic, open] of this.open) {
       const rows = mergeByTime(
@@ -531,6 +536,7 @@ export class HistoryStore {
       const minutes = mergeBlock(raw, TIER_STEP_MS['1m']);
       if (keepRaw) rawLines.push(encodeBlock(raw, 'raw', hour, hour + HOUR_MS));
       minuteBlocks.push(minutes);
+      tenMinuteBlocks.push(mergeBlock(minutes, TIER_STEP_MS['10m']));
       hourBlocks.push(mergeBlock(minutes, TIER_STEP_MS['1h']));
       // Each topic's work is a few milliseconds: let sampling and streams in between.
       await new Promise((resolve) => setImmediate(resolve));
@@ -539,7 +545,27 @@ export class HistoryStore {
     if (rawLines.length > 0) await this.writeRaw(hour, rawLines);
     // A seal done again (after a crash before the journal was rewritten) appends its chunks again: readers take the last.
     await this.appendCoarse('1m', hour, minuteBlocks);
+    await this.appendCoarse('10m', hour, tenMinuteBlocks);
     await this.appendCoarse('1h', hour, hourBlocks);
+  }
+
+  /**
+   * A day's 10-minute file begun after some of its hours were sealed (a store written before the 10m
+   * tier existed): those hours' 10-minute rows, from its 1-minute file, as one chunk to write first.
+   */
+  private async earlierTenMinuteChunk(hour: number): Promise<Buffer | null> {
+    const day = periodOf('1m', hour);
+    if (hour === day.from) return null;
+    const minutesPath = join(this.options.dir as string, '1m', day.name + suffixOf('1m'));
+    const blocks: Block[] = [];
+    for (const block of readColumnFile(minutesPath).values()) {
+      const [, end] = rowsWithin(block, day.from, hour - 1);
+      if (end === 0) continue;
+      const merger = new Merger(block.topic, TIER_STEP_MS['10m']);
+      merger.add(block, 0, end);
+      blocks.push(merger.block());
+    }
+    return blocks.length > 0 ? encodeChunk(blocks, '10m', day.from, hour) : null;
   }
 
   private async writeRaw(hour: number, lines: ChunkLine[]): Promise<void> {
@@ -562,7 +588,12 @@ export class HistoryStore {
       });
       this.appendable.add(path);
     }
-    const bytes = await appendChunks(path, [await encodeChunk(blocks, tier, hour, hour + HOUR_MS)], known, this.sync);
+    const chunks = [await encodeChunk(blocks, tier, hour, hour + HOUR_MS)];
+    if (tier === '10m' && known === 0) {
+      const earlier = await this.earlierTenMinuteChunk(hour);
+      if (earlier) chunks.unshift(earlier);
+    }
+    const bytes = await appendChunks(path, chunks, known, this.sync);
     this.files.set(path, { ...period, tier, path, bytes });
   }
 

@@ -22,8 +22,8 @@ export interface HistoryBenchResult {
   bytesPerRawNumber: number;
   rawNumbers: number;
   rawBytes: number;
-  tierBytes: { raw: number; '1m': number; '1h': number };
-  /** A year of the default tiers: 24 h of raw, 30 days of 1m, 365 days of 1h rows (the 1h bytes per hour of the demo, times 8 760). */
+  tierBytes: { raw: number; '1m': number; '10m': number; '1h': number };
+  /** A year of the default tiers: 24 h of raw, 30 days of 1m, 90 days of 10m (the demo's 30, times 3), 365 days of 1h rows (the 1h bytes per hour of the demo, times 8 760). */
   yearBytes: number;
   /** CPU of the store itself (journal every 5 s, the hourly seal) per second of 1 Hz samples, % of one core. */
   storeCpuPercent: number;
@@ -55,7 +55,14 @@ async function storeCpuPerSecond(dir: string): Promise<number> {
   const end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
   const sourceDir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-source-'));
   // The samples: an hour written by the demo (raw tier), read back, then fed to a fresh store as a live server does.
-  await writeDemo({ days: 1, dir: sourceDir, intervalMs: 1000, seed: 9, end, retention: { raw: HOUR, '1m': DAY, '1h': 7 * DAY } });
+  await writeDemo({
+    days: 1,
+    dir: sourceDir,
+    intervalMs: 1000,
+    seed: 9,
+    end,
+    retention: { raw: HOUR, '1m': DAY, '10m': DAY, '1h': 7 * DAY },
+  });
   const source = HistoryStore.open({ dir: sourceDir, retention: DEFAULT_RETENTION, memoryMs: HOUR, log: () => {} });
   const topics = ['cpu', 'memory', 'network', 'disk', 'process', 'requests'] as const;
   const rows = topics.flatMap((topic) => source.raw(topic, end - HOUR, end - 1).map((row) => ({ topic, row })));
@@ -148,9 +155,14 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
     for (const file of raw)
       for (const chunk of readSegment(file))
         for (const column of Object.values(chunk.numbers)) for (const value of column) if (value !== null) rawNumbers++;
-    const tierBytes = { raw: sizeOf(raw), '1m': sizeOf(filesOf(join(dir, '1m'))), '1h': sizeOf(filesOf(join(dir, '1h'))) };
+    const tierBytes = {
+      raw: sizeOf(raw),
+      '1m': sizeOf(filesOf(join(dir, '1m'))),
+      '10m': sizeOf(filesOf(join(dir, '10m'))),
+      '1h': sizeOf(filesOf(join(dir, '1h'))),
+    };
     // The 1h tier holds the 30 days (minus the restart gap) as hourly rows: per hour, times a year.
-    const yearBytes = tierBytes.raw + tierBytes['1m'] + (tierBytes['1h'] / (30 * 24)) * 365 * 24;
+    const yearBytes = tierBytes.raw + tierBytes['1m'] + 3 * tierBytes['10m'] + (tierBytes['1h'] / (30 * 24)) * 365 * 24;
 
     const storeCpuPercent = (await storeCpuPerSecond(join(root, 'store-cpu'))) / 10_000;
     const idleWith = await idleCpu(['--data-dir', join(root, 'idle')], idleSeconds);
@@ -203,7 +215,7 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
       memory,
       startToFirstEventMs: median(starts),
       commands: {
-        size: 'writeDemo({ days: 30, intervalMs: 1000 }) (= pulseboard demo --days 30); raw/ bytes / non-null numbers in its segments; year = raw + 1m + 1h bytes per hour x 8 760',
+        size: 'writeDemo({ days: 30, intervalMs: 1000 }) (= pulseboard demo --days 30); raw/ bytes / non-null numbers in its segments; year = raw + 1m + 3 x 10m (90 days) + 1h bytes per hour x 8 760',
         storeCpu:
           'an hour of the demo at 1 Hz (6 topics) fed to HistoryStore.record with tick() every 5 s and the seal at the end; process.cpuUsage / 3 600 s',
         idle: `node dist/server/main.js --port 0 --data-dir <tmp> vs --data-dir none, each alone; /proc/<pid>/stat CPU over ${idleSeconds} s after 20 s`,
