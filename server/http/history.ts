@@ -2,6 +2,11 @@ import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 
 const gzipAsync = promisify(gzip);
+/**
+ * zlib's fastest level: a 24-hour answer of the 30-day demo store (1.09 MB of JSON) gzips in ~11 ms to
+ * 231 KB, against ~25 ms to 197 KB at the default level 6 (7 days: 1.75 MB, ~13 ms against ~42 ms).
+ */
+const GZIP_LEVEL = 1;
 
 /** The bytes of an answer: Buffers from JSON text or zlib, backed by a plain ArrayBuffer as Hono's body() wants. */
 export type Encoded = Uint8Array<ArrayBuffer>;
@@ -56,7 +61,7 @@ export class HistoryAnswers {
       try {
         this.built++;
         const json = Buffer.from(JSON.stringify(build()));
-        return (gzipped ? await gzipAsync(json) : json) as Encoded;
+        return (gzipped ? await gzipAsync(json, { level: GZIP_LEVEL }) : json) as Encoded;
       } finally {
         this.next();
       }
