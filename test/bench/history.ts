@@ -32,7 +32,7 @@ export interface HistoryBenchResult {
   idleWithout: number;
   idleSeconds: number;
   /** Query + first paint per window: the first (cold: segments not decoded yet) and the median of the next ones. */
-  paint: { window: string; tier: string; coldMs: number; warmMs: number; rows: number }[];
+  paint: { window: string; tier: string; coldMs: number; warmMs: number; rows: number; warmResponseMs: number }[];
   /** RSS of a server at default flags on the 30-day store, after the long windows' queries and after mixed ones. */
   memory: HistoryMemoryResult;
   /** Server start to the first event of a stream, with the full store, ms (median of 3). */
@@ -100,18 +100,22 @@ async function idleCpu(args: string[], seconds: number): Promise<number> {
   }
 }
 
-async function rangePaint(page: Page, url: string): Promise<number> {
+/** Query + first paint, and of it the part until the answer's last byte came (the rest: parse, fill, draw), ms. */
+async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number }> {
   await page.goto(url);
   const handle = await page.waitForFunction(
     ([requested, drawn]) => {
       const a = performance.getEntriesByName(requested as string)[0];
       const b = performance.getEntriesByName(drawn as string)[0];
-      return a && b ? b.startTime - a.startTime : undefined;
+      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history')) as
+        | PerformanceResourceTiming
+        | undefined;
+      return a && b && answer ? { totalMs: b.startTime - a.startTime, responseMs: answer.responseEnd - a.startTime } : undefined;
     },
     [REQUESTED, DRAWN],
     { timeout: 60_000 },
   );
-  return Number(await handle.jsonValue());
+  return (await handle.jsonValue()) as { totalMs: number; responseMs: number };
 }
 
 /** Spawn to the first `event:` line of a stream, ms. */
@@ -185,17 +189,27 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
     try {
       for (const window of ['24h', '7d', '30d']) {
         const times: number[] = [];
+        const responses: number[] = [];
         let tier = '';
         let rows = 0;
         for (let i = 0; i <= trials; i++) {
           const page = await browser.context.newPage();
-          times.push(await rangePaint(page, `${server.url}/?window=${window}&share=0`));
+          const { totalMs, responseMs } = await rangePaint(page, `${server.url}/?window=${window}&share=0`);
+          times.push(totalMs);
+          responses.push(responseMs);
           const shown = (await page.evaluate(() => (window as any).__pulseboardDebug.shownRange())) as { tier: string; rows: number };
           tier = shown.tier;
           rows = shown.rows;
           await page.close();
         }
-        paint.push({ window, tier, coldMs: times[0] as number, warmMs: median(times.slice(1)), rows });
+        paint.push({
+          window,
+          tier,
+          coldMs: times[0] as number,
+          warmMs: median(times.slice(1)),
+          rows,
+          warmResponseMs: median(responses.slice(1)),
+        });
       }
     } finally {
       await browser.close();
@@ -219,7 +233,7 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
         storeCpu:
           'an hour of the demo at 1 Hz (6 topics) fed to HistoryStore.record with tick() every 5 s and the seal at the end; process.cpuUsage / 3 600 s',
         idle: `node dist/server/main.js --port 0 --data-dir <tmp> vs --data-dir none, each alone; /proc/<pid>/stat CPU over ${idleSeconds} s after 20 s`,
-        paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more`,
+        paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more; of the warm ones, until the answer's last byte (Resource Timing responseEnd)`,
         memory: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; GET /api/history?topics=<the page's 7>&points=1400 of the last 24h, 7d, 30d, 1y one after another, then ${MIXED_QUERIES} mixed (1h to 1y spans at fixed pseudo-random places in the 30 days); /proc/<pid>/status VmRSS 1 s after each step, VmHWM at the end`,
         start: `node dist/server/main.js --port 0 --data-dir <30-day demo store>: spawn to the first event: line of GET /api/events; median of ${trials}`,
       },
