@@ -97,10 +97,10 @@ export class HistoryStore {
   private readonly openColumns = new Map<Topic, RowColumns>();
   /**
    * The open hour's complete minutes rolled up to 1-minute rows, per topic, with how many of its samples
-   * they hold: merged again only when another minute completes, not on every query (a minute of per-tick
-   * latency buckets is the costly part).
+   * they hold: each minute is merged once, when a query first finds it complete, and its rows are kept
+   * until the hour is sealed (a minute of per-tick latency buckets is the costly part).
    */
-  private readonly openMinutes = new Map<Topic, { samples: number; block: Block }>();
+  private readonly openMinutes = new Map<Topic, { samples: number; blocks: Block[] }>();
   /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
   private readonly cache = new Map<string, CacheEntry>();
   private cachedBytes = 0;
@@ -466,22 +466,27 @@ export class HistoryStore {
     this.openMinutes.delete(topic);
   }
 
-  /** The open hour as 1-minute rows: its complete minutes (kept until the next one completes), then the minute in progress. */
+  /** The open hour as 1-minute rows: its complete minutes (each merged once), then the minute in progress. */
   private openMinuteBlocks(topic: Topic, open: Block): Block[] {
     const minute = TIER_STEP_MS['1m'];
     const last = open.t[open.length - 1] as number;
     // Samples before the newest one's minute: their minutes are complete.
     const [complete] = rowsWithin(open, Math.floor(last / minute) * minute, Number.POSITIVE_INFINITY);
     let done = this.openMinutes.get(topic);
-    if (!done || done.samples !== complete) {
-      const minutes = new Merger(topic, minute);
-      minutes.add(open, 0, complete);
-      done = { samples: complete, block: minutes.block() };
+    if (!done || done.samples > complete) {
+      done = { samples: 0, blocks: [] };
       this.openMinutes.set(topic, done);
+    }
+    if (done.samples < complete) {
+      // Rows are only appended to the open hour: the minutes merged before are still its first rows.
+      const minutes = new Merger(topic, minute);
+      minutes.add(open, done.samples, complete);
+      done.blocks.push(minutes.block());
+      done.samples = complete;
     }
     const current = new Merger(topic, minute);
     current.add(open, complete, open.length);
-    return [done.block, current.block()];
+    return [...done.blocks, current.block()];
   }
 
   /** Every hour before the current one still in the journal becomes a raw segment plus its 1m and 1h rows. */
