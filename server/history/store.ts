@@ -93,8 +93,10 @@ export class HistoryStore {
   /** Samples not in a segment yet (with a directory), or the recent ones (memory only), per topic, oldest first. */
   private readonly open = new Map<Topic, RawRow[]>();
   private readonly files = new Map<string, SegmentFile>();
-  /** The open hour as columns, per topic (rebuilt from `open` when it is replaced). */
+  /** The open hour as columns, per topic: its first rows of `open` (rebuilt from `open` when it is replaced). */
   private readonly openColumns = new Map<Topic, RowColumns>();
+  /** Open-hour rows turned into columns per turn of the event loop in the background after start. */
+  private static readonly COLUMN_ROWS_PER_TURN = 1000;
   /**
    * The open hour's complete minutes rolled up to 1-minute rows, per topic, with how many of its samples
    * they hold: each minute is merged once, when a query first finds it complete, and its rows are kept
@@ -152,6 +154,7 @@ export class HistoryStore {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), this.flushMs);
     this.timer.unref();
+    setImmediate(() => this.fillOpenColumns());
   }
 
   /** Writes what is pending and lets the directory go. A seal still in flight is done again from the journal on the next start. */
@@ -172,7 +175,8 @@ export class HistoryStore {
       this.setOpen(topic, rows);
     }
     rows.push(row);
-    this.openColumns.get(topic)?.push(row.sample.t, flatten(row.sample), row.buckets);
+    const columns = this.openColumns.get(topic);
+    if (columns?.length === rows.length - 1) columns.push(row.sample.t, flatten(row.sample), row.buckets);
     this.journal?.add(journalLine(topic, row));
   }
 
@@ -447,17 +451,42 @@ export class HistoryStore {
     }
   }
 
-  /** The open hour's samples of a topic as columns, built from its rows once after each seal, then grown sample by sample. */
+  /** The open hour's samples of a topic as columns: built from its rows (the ones not in columns yet), then grown sample by sample. */
   private openBlock(topic: Topic): Block | null {
     const rows = this.open.get(topic);
     if (!rows || rows.length === 0) return null;
+    return this.columnsOf(topic, rows, rows.length).block();
+  }
+
+  /** The open hour's columns of a topic, with at least its first `upTo` rows in them. */
+  private columnsOf(topic: Topic, rows: readonly RawRow[], upTo: number): RowColumns {
     let columns = this.openColumns.get(topic);
     if (!columns) {
       columns = new RowColumns(topic);
-      for (const row of rows) columns.push(row.sample.t, flatten(row.sample), row.buckets);
       this.openColumns.set(topic, columns);
     }
-    return columns.block();
+    for (let i = columns.length; i < upTo; i++) {
+      const row = rows[i] as RawRow;
+      columns.push(row.sample.t, flatten(row.sample), row.buckets);
+    }
+    return columns;
+  }
+
+  /**
+   * The open hour read back from the journal at start, turned into columns a thousand rows per turn of the
+   * event loop, so that the first query does not do all of it (~130 ms for an hour at 1 Hz).
+   */
+  private fillOpenColumns(): void {
+    let left = false;
+    for (const [topic, rows] of this.open) {
+      const columns = this.columnsOf(
+        topic,
+        rows,
+        Math.min(rows.length, (this.openColumns.get(topic)?.length ?? 0) + HistoryStore.COLUMN_ROWS_PER_TURN),
+      );
+      if (columns.length < rows.length) left = true;
+    }
+    if (left && this.timer) setImmediate(() => this.fillOpenColumns());
   }
 
   private setOpen(topic: Topic, rows: RawRow[]): void {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
@@ -218,6 +218,34 @@ describe('history store', () => {
       samples.reduce((a, b) => a + b, 0),
       9,
     );
+  });
+
+  it('turns the open hour read back at start into columns in the background, and keeps the samples that come meanwhile in order', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const first = openStore(dir, clock);
+    await feed(first.store, clock, T0, T0 + 40 * 60_000, 1000);
+    first.store.close();
+    stores.splice(0);
+    clock.now = T0 + 41 * 60_000;
+    const times = (store: HistoryStore) => store.raw('cpu', T0, clock.now).map((row) => row.sample.t);
+    const expected = (count: number) => Array.from({ length: count }, (_, i) => T0 + i * 1000);
+    for (const queryAt of ['before the columns are filled', 'after'] as const) {
+      // Each round on its own copy of the journal, as a server started after the kill.
+      const copy = `${dir}-${queryAt === 'after' ? 'after' : 'before'}`;
+      cpSync(dir, copy, { recursive: true });
+      writeFileSync(join(copy, 'pulseboard.lock'), '999999999 deadbeef\n');
+      const { store } = openStore(copy, clock);
+      store.start();
+      // 2 400 rows: filled over three turns of the event loop; new samples come after the first.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let t = T0 + 40 * 60_000; t < T0 + 40 * 60_000 + 5000; t += 1000) store.record('cpu', cpu(t, 1));
+      if (queryAt === 'after') for (let turn = 0; turn < 4; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(times(store)).toEqual(expected(2405));
+      store.record('cpu', cpu(T0 + 40 * 60_000 + 5000, 1));
+      for (let turn = 0; turn < 4; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(times(store)).toEqual(expected(2406));
+    }
   });
 
   it('reads the journal and the segments back after a restart', async () => {
