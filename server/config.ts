@@ -359,8 +359,8 @@ const OPTIONS: OptionSpec[] = [
     flag: 'retention',
     env: 'PULSEBOARD_RETENTION',
     kind: 'retention',
-    fallback: 'raw=24h,1m=30d,1h=1y',
-    help: 'how long each history tier is kept: every sample, 1-minute rows, 1-hour rows',
+    fallback: 'raw=24h,1m=30d,10m=90d,1h=1y',
+    help: 'how long each history tier is kept: every sample, 1-minute, 10-minute and 1-hour rows',
   },
   {
     key: 'tlsCert',

@@ -163,6 +163,10 @@ export class Monitor implements Board, LiveBoard {
     this.watchers.onChange((topic, watched) => this.sampler.setWatched(topic, watched || this.sampleUnwatched));
   }
 
+  get interval(): number {
+    return this.config.intervalMs;
+  }
+
   static async create(options: MonitorOptions): Promise<Monitor> {
     const { config } = options;
     const hostCollectors =

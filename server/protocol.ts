@@ -330,7 +330,7 @@ export interface HealthPayload {
 }
 
 /** The tiers of durable history: every sample, 1-minute rows, 1-hour rows. */
-export type HistoryTier = 'raw' | '1m' | '1h';
+export type HistoryTier = 'raw' | '1m' | '10m' | '1h';
 
 /** The durable history's state (`/healthz`, `hello`, `health`). */
 export interface HistoryStatus {

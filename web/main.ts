@@ -177,7 +177,7 @@ function showHistoryUse(footer: HTMLElement, history: HistoryStatus | undefined)
   const kept =
     history.dir === null
       ? `memory only, ${formatSpan(history.retention.raw)}`
-      : `${formatBytes(history.bytes)} on disk in ${history.dir} (raw ${formatSpan(history.retention.raw)} · 1m ${formatSpan(history.retention['1m'])} · 1h ${formatSpan(history.retention['1h'])})`;
+      : `${formatBytes(history.bytes)} on disk in ${history.dir} (raw ${formatSpan(history.retention.raw)} · 1m ${formatSpan(history.retention['1m'])} · 10m ${formatSpan(history.retention['10m'])} · 1h ${formatSpan(history.retention['1h'])})`;
   footer.textContent = `history: ${kept}${history.error ? ` — not being written: ${history.error}` : ''}`;
   footer.dataset.writing = String(history.writing);
 }

@@ -8,7 +8,7 @@ import { bucketsViewAt, type LatencyBuckets, packBuckets, toStoredPrecision } fr
 import type { CoarseTier } from './tiers.js';
 
 /**
- * The 1m and 1h tiers' files: binary columns, so a query reads numbers without parsing text. A file is
+ * The 1m, 10m and 1h tiers' files: binary columns, so a query reads numbers without parsing text. A file is
  * chunks one after another, one per sealed hour (see "The format" in the README):
  *
  *   "PBC1"  u32 body bytes  u32 inflated bytes  (little-endian)
@@ -143,7 +143,7 @@ function parseHeader(text: string): ColumnChunkHeader | null {
   const header = value as Partial<ColumnChunkHeader> | null;
   if (header === null || typeof header !== 'object') return null;
   const ok =
-    (header.tier === '1m' || header.tier === '1h') &&
+    (header.tier === '1m' || header.tier === '10m' || header.tier === '1h') &&
     Number.isFinite(header.from) &&
     Number.isFinite(header.to) &&
     Array.isArray(header.topics) &&

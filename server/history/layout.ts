@@ -4,6 +4,7 @@ import type { Tier } from './tiers.js';
  * Where each tier's rows live under the data directory, one file per period (UTC):
  *   raw/2026-11-25T14.ndjson.gz   one hour of samples (gzip NDJSON, segment.ts)
  *   1m/2026-11-25.cols            one day of 1-minute rows (binary columns, column-file.ts)
+ *   10m/2026-11-25.cols           one day of 10-minute rows
  *   1h/2026-11.cols               one month of 1-hour rows
  */
 export const HOUR_MS = 3_600_000;
@@ -37,7 +38,7 @@ export function periodOf(tier: Tier, t: number): Period {
     const from = Date.UTC(y, m, d.getUTCDate(), d.getUTCHours());
     return { name: `${y}-${pad(m + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}`, from, to: from + HOUR_MS };
   }
-  if (tier === '1m') {
+  if (tier === '1m' || tier === '10m') {
     const from = Date.UTC(y, m, d.getUTCDate());
     return { name: `${y}-${pad(m + 1)}-${pad(d.getUTCDate())}`, from, to: from + 24 * HOUR_MS };
   }
@@ -47,6 +48,7 @@ export function periodOf(tier: Tier, t: number): Period {
 const NAME: Record<Tier, RegExp> = {
   raw: /^(\d{4})-(\d{2})-(\d{2})T(\d{2})$/,
   '1m': /^(\d{4})-(\d{2})-(\d{2})$/,
+  '10m': /^(\d{4})-(\d{2})-(\d{2})$/,
   '1h': /^(\d{4})-(\d{2})$/,
 };
 

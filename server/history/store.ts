@@ -93,14 +93,16 @@ export class HistoryStore {
   /** Samples not in a segment yet (with a directory), or the recent ones (memory only), per topic, oldest first. */
   private readonly open = new Map<Topic, RawRow[]>();
   private readonly files = new Map<string, SegmentFile>();
-  /** The open hour as columns, per topic (rebuilt from `open` when it is replaced). */
+  /** The open hour as columns, per topic: its first rows of `open` (rebuilt from `open` when it is replaced). */
   private readonly openColumns = new Map<Topic, RowColumns>();
+  /** Open-hour rows turned into columns per turn of the event loop in the background after start. */
+  private static readonly COLUMN_ROWS_PER_TURN = 1000;
   /**
    * The open hour's complete minutes rolled up to 1-minute rows, per topic, with how many of its samples
-   * they hold: merged again only when another minute completes, not on every query (a minute of per-tick
-   * latency buckets is the costly part).
+   * they hold: each minute is merged once, when a query first finds it complete, and its rows are kept
+   * until the hour is sealed (a minute of per-tick latency buckets is the costly part).
    */
-  private readonly openMinutes = new Map<Topic, { samples: number; block: Block }>();
+  private readonly openMinutes = new Map<Topic, { samples: number; blocks: Block[] }>();
   /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
   private readonly cache = new Map<string, CacheEntry>();
   private cachedBytes = 0;
@@ -145,13 +147,14 @@ export class HistoryStore {
   get retention(): Retention {
     if (this.journal) return this.options.retention;
     const ms = this.options.memoryMs;
-    return { raw: ms, '1m': ms, '1h': ms };
+    return { raw: ms, '1m': ms, '10m': ms, '1h': ms };
   }
 
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), this.flushMs);
     this.timer.unref();
+    setImmediate(() => this.fillOpenColumns());
   }
 
   /** Writes what is pending and lets the directory go. A seal still in flight is done again from the journal on the next start. */
@@ -172,7 +175,8 @@ export class HistoryStore {
       this.setOpen(topic, rows);
     }
     rows.push(row);
-    this.openColumns.get(topic)?.push(row.sample.t, flatten(row.sample), row.buckets);
+    const columns = this.openColumns.get(topic);
+    if (columns?.length === rows.length - 1) columns.push(row.sample.t, flatten(row.sample), row.buckets);
     this.journal?.add(journalLine(topic, row));
   }
 
@@ -370,9 +374,13 @@ export class HistoryStore {
   }
 
   private filesOf(tier: Tier, from: number, to: number): SegmentFile[] {
-    return [...this.files.values()]
-      .filter((file) => file.tier === tier && file.to > from && file.from <= to)
-      .sort((a, b) => a.from - b.from);
+    const files = [...this.files.values()].filter((file) => file.tier === tier && file.to > from && file.from <= to);
+    if (tier === '10m') {
+      // Days sealed before the 10m tier existed have only 1-minute rows: those answer (merged to 10 minutes or more by the query).
+      const days = new Set(files.map((file) => file.from));
+      files.push(...this.filesOf('1m', from, to).filter((file) => !days.has(file.from)));
+    }
+    return files.sort((a, b) => a.from - b.from);
   }
 
   /**
@@ -443,17 +451,42 @@ export class HistoryStore {
     }
   }
 
-  /** The open hour's samples of a topic as columns, built from its rows once after each seal, then grown sample by sample. */
+  /** The open hour's samples of a topic as columns: built from its rows (the ones not in columns yet), then grown sample by sample. */
   private openBlock(topic: Topic): Block | null {
     const rows = this.open.get(topic);
     if (!rows || rows.length === 0) return null;
+    return this.columnsOf(topic, rows, rows.length).block();
+  }
+
+  /** The open hour's columns of a topic, with at least its first `upTo` rows in them. */
+  private columnsOf(topic: Topic, rows: readonly RawRow[], upTo: number): RowColumns {
     let columns = this.openColumns.get(topic);
     if (!columns) {
       columns = new RowColumns(topic);
-      for (const row of rows) columns.push(row.sample.t, flatten(row.sample), row.buckets);
       this.openColumns.set(topic, columns);
     }
-    return columns.block();
+    for (let i = columns.length; i < upTo; i++) {
+      const row = rows[i] as RawRow;
+      columns.push(row.sample.t, flatten(row.sample), row.buckets);
+    }
+    return columns;
+  }
+
+  /**
+   * The open hour read back from the journal at start, turned into columns a thousand rows per turn of the
+   * event loop, so that the first query does not do all of it (~130 ms for an hour at 1 Hz).
+   */
+  private fillOpenColumns(): void {
+    let left = false;
+    for (const [topic, rows] of this.open) {
+      const columns = this.columnsOf(
+        topic,
+        rows,
+        Math.min(rows.length, (this.openColumns.get(topic)?.length ?? 0) + HistoryStore.COLUMN_ROWS_PER_TURN),
+      );
+      if (columns.length < rows.length) left = true;
+    }
+    if (left && this.timer) setImmediate(() => this.fillOpenColumns());
   }
 
   private setOpen(topic: Topic, rows: RawRow[]): void {
@@ -462,22 +495,27 @@ export class HistoryStore {
     this.openMinutes.delete(topic);
   }
 
-  /** The open hour as 1-minute rows: its complete minutes (kept until the next one completes), then the minute in progress. */
+  /** The open hour as 1-minute rows: its complete minutes (each merged once), then the minute in progress. */
   private openMinuteBlocks(topic: Topic, open: Block): Block[] {
     const minute = TIER_STEP_MS['1m'];
     const last = open.t[open.length - 1] as number;
     // Samples before the newest one's minute: their minutes are complete.
     const [complete] = rowsWithin(open, Math.floor(last / minute) * minute, Number.POSITIVE_INFINITY);
     let done = this.openMinutes.get(topic);
-    if (!done || done.samples !== complete) {
-      const minutes = new Merger(topic, minute);
-      minutes.add(open, 0, complete);
-      done = { samples: complete, block: minutes.block() };
+    if (!done || done.samples > complete) {
+      done = { samples: 0, blocks: [] };
       this.openMinutes.set(topic, done);
+    }
+    if (done.samples < complete) {
+      // Rows are only appended to the open hour: the minutes merged before are still its first rows.
+      const minutes = new Merger(topic, minute);
+      minutes.add(open, done.samples, complete);
+      done.blocks.push(minutes.block());
+      done.samples = complete;
     }
     const current = new Merger(topic, minute);
     current.add(open, complete, open.length);
-    return [done.block, current.block()];
+    return [...done.blocks, current.block()];
   }
 
   /** Every hour before the current one still in the journal becomes a raw segment plus its 1m and 1h rows. */
@@ -519,6 +557,7 @@ export class HistoryStore {
     if (keepRaw) for (const chunk of safeRead(rawPath)) if (chunk.tier === 'raw') earlier.set(chunk.topic, decodeRaw(chunk));
     const rawLines: ChunkLine[] = [];
     const minuteBlocks: Block[] = [];
+    const tenMinuteBlocks: Block[] = [];
     const hourBlocks: Block[] = [];
     for (const [topic, open] of this.open) {
       const rows = mergeByTime(
@@ -531,6 +570,7 @@ export class HistoryStore {
       const minutes = mergeBlock(raw, TIER_STEP_MS['1m']);
       if (keepRaw) rawLines.push(encodeBlock(raw, 'raw', hour, hour + HOUR_MS));
       minuteBlocks.push(minutes);
+      tenMinuteBlocks.push(mergeBlock(minutes, TIER_STEP_MS['10m']));
       hourBlocks.push(mergeBlock(minutes, TIER_STEP_MS['1h']));
       // Each topic's work is a few milliseconds: let sampling and streams in between.
       await new Promise((resolve) => setImmediate(resolve));
@@ -539,7 +579,27 @@ export class HistoryStore {
     if (rawLines.length > 0) await this.writeRaw(hour, rawLines);
     // A seal done again (after a crash before the journal was rewritten) appends its chunks again: readers take the last.
     await this.appendCoarse('1m', hour, minuteBlocks);
+    await this.appendCoarse('10m', hour, tenMinuteBlocks);
     await this.appendCoarse('1h', hour, hourBlocks);
+  }
+
+  /**
+   * A day's 10-minute file begun after some of its hours were sealed (a store written before the 10m
+   * tier existed): those hours' 10-minute rows, from its 1-minute file, as one chunk to write first.
+   */
+  private async earlierTenMinuteChunk(hour: number): Promise<Buffer | null> {
+    const day = periodOf('1m', hour);
+    if (hour === day.from) return null;
+    const minutesPath = join(this.options.dir as string, '1m', day.name + suffixOf('1m'));
+    const blocks: Block[] = [];
+    for (const block of readColumnFile(minutesPath).values()) {
+      const [, end] = rowsWithin(block, day.from, hour - 1);
+      if (end === 0) continue;
+      const merger = new Merger(block.topic, TIER_STEP_MS['10m']);
+      merger.add(block, 0, end);
+      blocks.push(merger.block());
+    }
+    return blocks.length > 0 ? encodeChunk(blocks, '10m', day.from, hour) : null;
   }
 
   private async writeRaw(hour: number, lines: ChunkLine[]): Promise<void> {
@@ -562,7 +622,12 @@ export class HistoryStore {
       });
       this.appendable.add(path);
     }
-    const bytes = await appendChunks(path, [await encodeChunk(blocks, tier, hour, hour + HOUR_MS)], known, this.sync);
+    const chunks = [await encodeChunk(blocks, tier, hour, hour + HOUR_MS)];
+    if (tier === '10m' && known === 0) {
+      const earlier = await this.earlierTenMinuteChunk(hour);
+      if (earlier) chunks.unshift(earlier);
+    }
+    const bytes = await appendChunks(path, chunks, known, this.sync);
     this.files.set(path, { ...period, tier, path, bytes });
   }
 

@@ -1,21 +1,22 @@
 import { formatDuration, parseDuration } from '../lib/duration.js';
 
-export const TIERS = ['raw', '1m', '1h'] as const;
+export const TIERS = ['raw', '1m', '10m', '1h'] as const;
 export type Tier = (typeof TIERS)[number];
 export type CoarseTier = Exclude<Tier, 'raw'>;
 
 /** Bucket length of each coarse tier, ms. The raw tier's step is the sampling interval. */
-export const TIER_STEP_MS: Record<CoarseTier, number> = { '1m': 60_000, '1h': 3_600_000 };
+export const TIER_STEP_MS: Record<CoarseTier, number> = { '1m': 60_000, '10m': 600_000, '1h': 3_600_000 };
 
 /** How long each tier is kept, ms. */
 export type Retention = Record<Tier, number>;
 
 const DAY = 86_400_000;
-export const DEFAULT_RETENTION: Retention = { raw: DAY, '1m': 30 * DAY, '1h': 365 * DAY };
+export const DEFAULT_RETENTION: Retention = { raw: DAY, '1m': 30 * DAY, '10m': 90 * DAY, '1h': 365 * DAY };
 
 const LIMITS: Record<Tier, { min: number; max: number }> = {
   raw: { min: 3_600_000, max: 31 * DAY },
   '1m': { min: DAY, max: 2 * 365 * DAY },
+  '10m': { min: DAY, max: 5 * 365 * DAY },
   '1h': { min: 7 * DAY, max: 20 * 365 * DAY },
 };
 
@@ -27,17 +28,19 @@ export function parseLongDuration(text: string): number | null {
 }
 
 /**
- * `--retention raw=24h,1m=30d,1h=1y`: any subset, the others keep their defaults. A finer tier may not be
- * kept longer than a coarser one. Returns the retention or a one-line reason.
+ * `--retention raw=24h,1m=30d,10m=90d,1h=1y`: any subset, the others keep their defaults (10m, when not
+ * given, at least as long as 1m and at most as long as 1h). A finer tier may not be kept longer than a
+ * coarser one. Returns the retention or a one-line reason.
  */
 export function parseRetention(text: string): { ok: true; value: Retention } | { ok: false; error: string } {
   const value: Retention = { ...DEFAULT_RETENTION };
+  const given = new Set<Tier>();
   const items = text
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
   for (const item of items) {
-    const match = /^(raw|1m|1h)=(.+)$/.exec(item);
+    const match = /^(raw|1m|10m|1h)=(.+)$/.exec(item);
     if (!match) return { ok: false, error: `expected tier=duration items such as raw=24h,1m=30d,1h=1y (tiers: ${TIERS.join(', ')})` };
     const tier = match[1] as Tier;
     const ms = parseLongDuration(match[2] as string);
@@ -45,9 +48,11 @@ export function parseRetention(text: string): { ok: true; value: Retention } | {
     const { min, max } = LIMITS[tier];
     if (ms < min || ms > max) return { ok: false, error: `${tier}: must be from ${formatDuration(min)} to ${formatDuration(max)}` };
     value[tier] = ms;
+    given.add(tier);
   }
-  if (value.raw > value['1m'] || value['1m'] > value['1h']) {
-    return { ok: false, error: 'a finer tier cannot be kept longer than a coarser one (raw <= 1m <= 1h)' };
+  if (!given.has('10m')) value['10m'] = Math.min(Math.max(value['10m'], value['1m']), value['1h']);
+  if (value.raw > value['1m'] || value['1m'] > value['10m'] || value['10m'] > value['1h']) {
+    return { ok: false, error: 'a finer tier cannot be kept longer than a coarser one (raw <= 1m <= 10m <= 1h)' };
   }
   return { ok: true, value };
 }

@@ -33,7 +33,7 @@ export function historyRequestKey(request: HistoryRequest): string {
 /** The answer but the alerts, from the board's durable history where it keeps one, else from its log. */
 export function historyBody(board: Board, topics: Topic[], request: HistoryRequest, now: number): Omit<HistoryResponse, 'alerts'> {
   const bootId = board.hub.bootId;
-  const step = board.hello([], 'fresh').interval;
+  const step = board.interval;
   if (request.kind === 'since') {
     const { since } = request;
     return { bootId, since, from: since, to: now, tier: 'raw', step, series: seriesSince(board.hub, topics, since, board.history?.older) };

@@ -24,6 +24,8 @@ export interface Board {
   readonly version: string;
   /** Topics this host samples, in protocol order. */
   readonly topics: Topic[];
+  /** ms between the host's samples. */
+  readonly interval: number;
   health(): CollectorHealth[];
   activeAlerts(): AlertPayload[];
   hello(topics: Topic[], mode: HelloMode): HelloPayload;

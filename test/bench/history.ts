@@ -22,8 +22,8 @@ export interface HistoryBenchResult {
   bytesPerRawNumber: number;
   rawNumbers: number;
   rawBytes: number;
-  tierBytes: { raw: number; '1m': number; '1h': number };
-  /** A year of the default tiers: 24 h of raw, 30 days of 1m, 365 days of 1h rows (the 1h bytes per hour of the demo, times 8 760). */
+  tierBytes: { raw: number; '1m': number; '10m': number; '1h': number };
+  /** A year of the default tiers: 24 h of raw, 30 days of 1m, 90 days of 10m (the demo's 30, times 3), 365 days of 1h rows (the 1h bytes per hour of the demo, times 8 760). */
   yearBytes: number;
   /** CPU of the store itself (journal every 5 s, the hourly seal) per second of 1 Hz samples, % of one core. */
   storeCpuPercent: number;
@@ -32,7 +32,7 @@ export interface HistoryBenchResult {
   idleWithout: number;
   idleSeconds: number;
   /** Query + first paint per window: the first (cold: segments not decoded yet) and the median of the next ones. */
-  paint: { window: string; tier: string; coldMs: number; warmMs: number; rows: number }[];
+  paint: { window: string; tier: string; coldMs: number; warmMs: number; rows: number; warmResponseMs: number }[];
   /** RSS of a server at default flags on the 30-day store, after the long windows' queries and after mixed ones. */
   memory: HistoryMemoryResult;
   /** Server start to the first event of a stream, with the full store, ms (median of 3). */
@@ -55,7 +55,14 @@ async function storeCpuPerSecond(dir: string): Promise<number> {
   const end = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
   const sourceDir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-source-'));
   // The samples: an hour written by the demo (raw tier), read back, then fed to a fresh store as a live server does.
-  await writeDemo({ days: 1, dir: sourceDir, intervalMs: 1000, seed: 9, end, retention: { raw: HOUR, '1m': DAY, '1h': 7 * DAY } });
+  await writeDemo({
+    days: 1,
+    dir: sourceDir,
+    intervalMs: 1000,
+    seed: 9,
+    end,
+    retention: { raw: HOUR, '1m': DAY, '10m': DAY, '1h': 7 * DAY },
+  });
   const source = HistoryStore.open({ dir: sourceDir, retention: DEFAULT_RETENTION, memoryMs: HOUR, log: () => {} });
   const topics = ['cpu', 'memory', 'network', 'disk', 'process', 'requests'] as const;
   const rows = topics.flatMap((topic) => source.raw(topic, end - HOUR, end - 1).map((row) => ({ topic, row })));
@@ -93,18 +100,22 @@ async function idleCpu(args: string[], seconds: number): Promise<number> {
   }
 }
 
-async function rangePaint(page: Page, url: string): Promise<number> {
+/** Query + first paint, and of it the part until the answer's last byte came (the rest: parse, fill, draw), ms. */
+async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number }> {
   await page.goto(url);
   const handle = await page.waitForFunction(
     ([requested, drawn]) => {
       const a = performance.getEntriesByName(requested as string)[0];
       const b = performance.getEntriesByName(drawn as string)[0];
-      return a && b ? b.startTime - a.startTime : undefined;
+      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history')) as
+        | PerformanceResourceTiming
+        | undefined;
+      return a && b && answer ? { totalMs: b.startTime - a.startTime, responseMs: answer.responseEnd - a.startTime } : undefined;
     },
     [REQUESTED, DRAWN],
     { timeout: 60_000 },
   );
-  return Number(await handle.jsonValue());
+  return (await handle.jsonValue()) as { totalMs: number; responseMs: number };
 }
 
 /** Spawn to the first `event:` line of a stream, ms. */
@@ -148,9 +159,14 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
     for (const file of raw)
       for (const chunk of readSegment(file))
         for (const column of Object.values(chunk.numbers)) for (const value of column) if (value !== null) rawNumbers++;
-    const tierBytes = { raw: sizeOf(raw), '1m': sizeOf(filesOf(join(dir, '1m'))), '1h': sizeOf(filesOf(join(dir, '1h'))) };
+    const tierBytes = {
+      raw: sizeOf(raw),
+      '1m': sizeOf(filesOf(join(dir, '1m'))),
+      '10m': sizeOf(filesOf(join(dir, '10m'))),
+      '1h': sizeOf(filesOf(join(dir, '1h'))),
+    };
     // The 1h tier holds the 30 days (minus the restart gap) as hourly rows: per hour, times a year.
-    const yearBytes = tierBytes.raw + tierBytes['1m'] + (tierBytes['1h'] / (30 * 24)) * 365 * 24;
+    const yearBytes = tierBytes.raw + tierBytes['1m'] + 3 * tierBytes['10m'] + (tierBytes['1h'] / (30 * 24)) * 365 * 24;
 
     const storeCpuPercent = (await storeCpuPerSecond(join(root, 'store-cpu'))) / 10_000;
     const idleWith = await idleCpu(['--data-dir', join(root, 'idle')], idleSeconds);
@@ -173,17 +189,27 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
     try {
       for (const window of ['24h', '7d', '30d']) {
         const times: number[] = [];
+        const responses: number[] = [];
         let tier = '';
         let rows = 0;
         for (let i = 0; i <= trials; i++) {
           const page = await browser.context.newPage();
-          times.push(await rangePaint(page, `${server.url}/?window=${window}&share=0`));
+          const { totalMs, responseMs } = await rangePaint(page, `${server.url}/?window=${window}&share=0`);
+          times.push(totalMs);
+          responses.push(responseMs);
           const shown = (await page.evaluate(() => (window as any).__pulseboardDebug.shownRange())) as { tier: string; rows: number };
           tier = shown.tier;
           rows = shown.rows;
           await page.close();
         }
-        paint.push({ window, tier, coldMs: times[0] as number, warmMs: median(times.slice(1)), rows });
+        paint.push({
+          window,
+          tier,
+          coldMs: times[0] as number,
+          warmMs: median(times.slice(1)),
+          rows,
+          warmResponseMs: median(responses.slice(1)),
+        });
       }
     } finally {
       await browser.close();
@@ -203,11 +229,11 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
       memory,
       startToFirstEventMs: median(starts),
       commands: {
-        size: 'writeDemo({ days: 30, intervalMs: 1000 }) (= pulseboard demo --days 30); raw/ bytes / non-null numbers in its segments; year = raw + 1m + 1h bytes per hour x 8 760',
+        size: 'writeDemo({ days: 30, intervalMs: 1000 }) (= pulseboard demo --days 30); raw/ bytes / non-null numbers in its segments; year = raw + 1m + 3 x 10m (90 days) + 1h bytes per hour x 8 760',
         storeCpu:
           'an hour of the demo at 1 Hz (6 topics) fed to HistoryStore.record with tick() every 5 s and the seal at the end; process.cpuUsage / 3 600 s',
         idle: `node dist/server/main.js --port 0 --data-dir <tmp> vs --data-dir none, each alone; /proc/<pid>/stat CPU over ${idleSeconds} s after 20 s`,
-        paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more`,
+        paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more; of the warm ones, until the answer's last byte (Resource Timing responseEnd)`,
         memory: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; GET /api/history?topics=<the page's 7>&points=1400 of the last 24h, 7d, 30d, 1y one after another, then ${MIXED_QUERIES} mixed (1h to 1y spans at fixed pseudo-random places in the 30 days); /proc/<pid>/status VmRSS 1 s after each step, VmHWM at the end`,
         start: `node dist/server/main.js --port 0 --data-dir <30-day demo store>: spawn to the first event: line of GET /api/events; median of ${trials}`,
       },

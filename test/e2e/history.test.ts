@@ -52,7 +52,7 @@ describe('history on the page (a 30-day demo store)', () => {
       seed: 3,
       end,
       oldStepMs: MINUTE,
-      retention: { raw: 2 * HOUR, '1m': 30 * DAY, '1h': 365 * DAY },
+      retention: { raw: 2 * HOUR, '1m': 30 * DAY, '10m': 90 * DAY, '1h': 365 * DAY },
     });
     expect(demo.error).toBeNull();
     server = await spawnServer(['--port', '0', '--data-dir', dir, '--retention', 'raw=2h', '--interval', `${INTERVAL_MS}ms`]);
@@ -77,7 +77,9 @@ describe('history on the page (a 30-day demo store)', () => {
     const month = (await shown(page)) as NonNullable<Shown>;
     expect(month.follow).toBe(true);
     expect(month.from).toBeLessThan(end - 29 * DAY);
-    expect(await page.textContent('[data-role="history-use"]')).toMatch(/history: [\d.]+ [KMG]?i?B on disk in .*raw 2h · 1m 30d · 1h 1y/);
+    expect(await page.textContent('[data-role="history-use"]')).toMatch(
+      /history: [\d.]+ [KMG]?i?B on disk in .*raw 2h · 1m 30d · 10m 90d · 1h 1y/,
+    );
 
     // 30 days are ~700 px: first the last day and a half, then one hour in it.
     await drag(page, end - 36 * HOUR, end);

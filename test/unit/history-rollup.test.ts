@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type Block, blockOfChunk, blockOfRows, mergeBlock } from '../../server/history/block.js';
+import { type Block, blockOfChunk, blockOfRows, mergeBlock, RowColumns } from '../../server/history/block.js';
 import { columnsOf, type Side } from '../../server/history/block-columns.js';
 import { flatten, unflatten } from '../../server/history/flat.js';
 import { bucketsAt, type LatencyBuckets, mergeBuckets, percentileOf, toStoredPrecision } from '../../server/history/latency-buckets.js';
@@ -151,6 +151,33 @@ describe('tier rollup', () => {
     expect(merged).toEqual({ v: [100, 150, 200], c: [1, 4, 3] });
     expect(percentileOf(merged as never, 50)).toBe(0.15);
     expect(percentileOf(merged as never, 100)).toBe(0.2);
+  });
+});
+
+describe('the open hour as growing columns', () => {
+  it('hands out blocks that stay as they were while rows are appended and the columns grow; a path is NaN where a row lacks it', () => {
+    const columns = new RowColumns('requests');
+    const buckets = (i: number): LatencyBuckets => ({ v: [1000 + i, 2000 + i], c: [i + 1, 1] });
+    const row = (i: number) => flatten({ t: T0 + i * 1000, ...(i < 200 ? { count: i } : {}), ...(i >= 50 ? { inFlight: i } : {}) });
+    for (let i = 0; i < 10; i++) columns.push(T0 + i * 1000, row(i), buckets(i));
+    const early = columns.block();
+    const earlyCopy = { t: Array.from(early.t), count: Array.from(early.value[0] as Float64Array), buckets: bucketsAt(early.buckets, 9) };
+    // Past the first capacity (64 rows) several times, with a path that begins at row 50 and one that ends at row 200.
+    for (let i = 10; i < 300; i++) columns.push(T0 + i * 1000, row(i), i % 3 === 0 ? undefined : buckets(i));
+    expect(Array.from(early.t)).toEqual(earlyCopy.t);
+    expect(Array.from(early.value[0] as Float64Array)).toEqual(earlyCopy.count);
+    expect(bucketsAt(early.buckets, 9)).toEqual(earlyCopy.buckets);
+    expect(early.length).toBe(10);
+    const late = columns.block();
+    expect(late.length).toBe(300);
+    expect(columns.block()).toBe(late);
+    expect(late.paths).toEqual(['count', 'inFlight']);
+    expect(Array.from(late.value[0] as Float64Array)).toEqual(Array.from({ length: 300 }, (_, i) => (i < 200 ? i : Number.NaN)));
+    const inFlight = Array.from(late.value[1] as Float64Array);
+    expect(inFlight.slice(0, 50).every(Number.isNaN)).toBe(true);
+    expect(inFlight.slice(50)).toEqual(Array.from({ length: 250 }, (_, i) => i + 50));
+    expect(Array.from(late.n)).toEqual(new Array(300).fill(1));
+    for (const i of [0, 9, 63, 64, 150, 299]) expect(bucketsAt(late.buckets, i)).toEqual(i >= 10 && i % 3 === 0 ? null : buckets(i));
   });
 });
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
@@ -137,6 +137,47 @@ describe('history store', () => {
     expect(second['total:max']?.[0]).toBe(Math.max(...firstMinute));
     const month = readColumnChunks(join(dir, '1h', '2026-11.cols')).chunks;
     expect(month.map((chunk) => chunk.columns.cpu?.n)).toEqual([[360], [360], [360]]);
+    // 10-minute rows: six per sealed hour, the mean, min and max of their minutes' samples.
+    const tens = readColumnChunks(join(dir, '10m', '2026-11-01.cols')).chunks;
+    expect(tens.map((chunk) => chunk.columns.cpu?.n)).toEqual([
+      [60, 60, 60, 60, 60, 60],
+      [60, 60, 60, 60, 60, 60],
+      [60, 60, 60, 60, 60, 60],
+    ]);
+    const tenOfSecond = tens[1]?.columns.cpu as Record<string, number[]>;
+    const firstTen = raw.slice(360, 420).map((row) => (row.sample as CpuSample).total);
+    expect(tenOfSecond.t?.[0]).toBe(T0 + HOUR);
+    expect(tenOfSecond.total?.[0]).toBeCloseTo(firstTen.reduce((a, b) => a + b, 0) / 60, 9);
+    expect(tenOfSecond['total:min']?.[0]).toBe(Math.min(...firstTen));
+    expect(tenOfSecond['total:max']?.[0]).toBe(Math.max(...firstTen));
+    expect(store.aggregates('10m', 'cpu', T0, T0 + 4 * HOUR).map((row) => row.n)).toEqual([...new Array(18).fill(60), 6]);
+  });
+
+  it("answers 10-minute rows from a day's 1-minute file when the day has no 10-minute file (a store from before that tier), and writes its earlier hours with the next seal", async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const first = openStore(dir, clock);
+    await feed(first.store, clock, T0, T0 + 3 * HOUR + 60_000);
+    const expected = first.store.aggregates('10m', 'cpu', T0, T0 + 3 * HOUR - 1);
+    first.store.close();
+    stores.splice(0);
+    // As a store written before the 10m tier: no 10m directory.
+    rmSync(join(dir, '10m'), { recursive: true });
+    const second = openStore(dir, clock);
+    const fromMinutes = second.store.aggregates('10m', 'cpu', T0, T0 + 3 * HOUR - 1);
+    expect(fromMinutes).toEqual(expected);
+    const answer = queryRange(second.store, { topics: ['cpu'], from: T0, to: T0 + 3 * HOUR - 1, points: 20 }, 10_000, clock.now);
+    expect(answer).toMatchObject({ tier: '10m', step: 600_000 });
+    expect(answer.series.cpu?.t).toEqual(expected.map((row) => row.t));
+    // The next hour sealed begins the day's 10m file with the hours before it.
+    await feed(second.store, clock, T0 + 3 * HOUR + 60_000, T0 + 4 * HOUR + 60_000);
+    const tens = readColumnChunks(join(dir, '10m', '2026-11-01.cols')).chunks;
+    expect(tens.map((chunk) => [chunk.header.from, chunk.header.to])).toEqual([
+      [T0, T0 + 3 * HOUR],
+      [T0 + 3 * HOUR, T0 + 4 * HOUR],
+    ]);
+    expect(tens[0]?.columns.cpu?.n).toEqual(new Array(18).fill(60));
+    expect(second.store.aggregates('10m', 'cpu', T0, T0 + 3 * HOUR - 1)).toEqual(expected);
   });
 
   it('appends each sealed hour to the day and month files, and cuts off a chunk torn by a crash before appending', async () => {
@@ -179,6 +220,34 @@ describe('history store', () => {
     );
   });
 
+  it('turns the open hour read back at start into columns in the background, and keeps the samples that come meanwhile in order', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const first = openStore(dir, clock);
+    await feed(first.store, clock, T0, T0 + 40 * 60_000, 1000);
+    first.store.close();
+    stores.splice(0);
+    clock.now = T0 + 41 * 60_000;
+    const times = (store: HistoryStore) => store.raw('cpu', T0, clock.now).map((row) => row.sample.t);
+    const expected = (count: number) => Array.from({ length: count }, (_, i) => T0 + i * 1000);
+    for (const queryAt of ['before the columns are filled', 'after'] as const) {
+      // Each round on its own copy of the journal, as a server started after the kill.
+      const copy = `${dir}-${queryAt === 'after' ? 'after' : 'before'}`;
+      cpSync(dir, copy, { recursive: true });
+      writeFileSync(join(copy, 'pulseboard.lock'), '999999999 deadbeef\n');
+      const { store } = openStore(copy, clock);
+      store.start();
+      // 2 400 rows: filled over three turns of the event loop; new samples come after the first.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (let t = T0 + 40 * 60_000; t < T0 + 40 * 60_000 + 5000; t += 1000) store.record('cpu', cpu(t, 1));
+      if (queryAt === 'after') for (let turn = 0; turn < 4; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(times(store)).toEqual(expected(2405));
+      store.record('cpu', cpu(T0 + 40 * 60_000 + 5000, 1));
+      for (let turn = 0; turn < 4; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(times(store)).toEqual(expected(2406));
+    }
+  });
+
   it('reads the journal and the segments back after a restart', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
@@ -195,7 +264,7 @@ describe('history store', () => {
   it('deletes what is older than each tier is kept, by its own clock', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
-    const { store } = openStore(dir, clock, { retention: { raw: 2 * HOUR, '1m': 24 * HOUR, '1h': 40 * 24 * HOUR } });
+    const { store } = openStore(dir, clock, { retention: { raw: 2 * HOUR, '1m': 24 * HOUR, '10m': 24 * HOUR, '1h': 40 * 24 * HOUR } });
     await feed(store, clock, T0, T0 + 4 * HOUR + 60_000, 60_000);
     expect(readdirSync(join(dir, 'raw')).sort()).toEqual(['2026-11-01T02.ndjson.gz', '2026-11-01T03.ndjson.gz']);
     expect(store.raw('cpu', T0, clock.now)[0]?.sample.t).toBe(T0 + 2 * HOUR + 60_000);
@@ -207,6 +276,7 @@ describe('history store', () => {
     clock.now = T0 + 48 * HOUR;
     await store.tick();
     expect(readdirSync(join(dir, '1m'))).toEqual([]);
+    expect(readdirSync(join(dir, '10m'))).toEqual([]);
     expect(readdirSync(join(dir, '1h'))).toEqual(['2026-11.cols']);
     expect(store.aggregates('1h', 'cpu', T0, clock.now)).toHaveLength(5);
     clock.now = Date.UTC(2026, 11, 1) + 40 * 24 * HOUR;
@@ -332,8 +402,13 @@ describe('retention, tiers and ranges', () => {
   it('parses --retention and rejects what cannot work', async () => {
     expect(parseRetention('raw=48h,1h=2y')).toEqual({
       ok: true,
-      value: { raw: 48 * HOUR, '1m': 30 * 24 * HOUR, '1h': 2 * 365 * 24 * HOUR },
+      value: { raw: 48 * HOUR, '1m': 30 * 24 * HOUR, '10m': 90 * 24 * HOUR, '1h': 2 * 365 * 24 * HOUR },
     });
+    // 10m, when not given, is kept at least as long as 1m and at most as long as 1h.
+    expect(parseRetention('1m=120d')).toMatchObject({ ok: true, value: { '1m': 120 * 24 * HOUR, '10m': 120 * 24 * HOUR } });
+    expect(parseRetention('1m=7d,1h=14d')).toMatchObject({ ok: true, value: { '10m': 14 * 24 * HOUR, '1h': 14 * 24 * HOUR } });
+    expect(parseRetention('10m=60d')).toMatchObject({ ok: true, value: { '1m': 30 * 24 * HOUR, '10m': 60 * 24 * HOUR } });
+    expect(parseRetention('10m=7d')).toMatchObject({ ok: false, error: expect.stringContaining('raw <= 1m <= 10m <= 1h') });
     expect(parseRetention('raw=10m')).toMatchObject({ ok: false, error: expect.stringContaining('raw: must be from 1h') });
     expect(parseRetention('raw=40d')).toMatchObject({ ok: false });
     expect(parseRetention('1m=2d,raw=3d')).toMatchObject({ ok: false, error: expect.stringContaining('finer tier') });
@@ -346,11 +421,14 @@ describe('retention, tiers and ranges', () => {
     expect(pick(5 * 60_000, 1000)).toEqual({ tier: 'raw', tierStep: 1000, step: 1000 });
     expect(pick(HOUR, 1200)).toEqual({ tier: 'raw', tierStep: 1000, step: 3000 });
     expect(pick(24 * HOUR, 1200)).toEqual({ tier: '1m', tierStep: 60_000, step: 120_000 });
-    expect(pick(7 * 24 * HOUR, 1200)).toEqual({ tier: '1m', tierStep: 60_000, step: 540_000 });
+    expect(pick(7 * 24 * HOUR, 1200)).toEqual({ tier: '10m', tierStep: 600_000, step: 600_000 });
+    expect(pick(7 * 24 * HOUR, 3000)).toEqual({ tier: '1m', tierStep: 60_000, step: 240_000 });
     expect(pick(30 * 24 * HOUR, 1000)).toEqual({ tier: '1h', tierStep: HOUR, step: HOUR });
     expect(pick(365 * 24 * HOUR, 1000)).toEqual({ tier: '1h', tierStep: HOUR, step: 9 * HOUR });
     // An hour three days ago: raw samples are gone, 1-minute rows remain.
     expect(chooseTier(now - 72 * HOUR, now - 71 * HOUR, 1200, 1000, DEFAULT_RETENTION, now).tier).toBe('1m');
+    // A day 60 days ago: 1-minute rows are gone, 10-minute rows remain.
+    expect(chooseTier(now - 60 * 24 * HOUR, now - 59 * 24 * HOUR, 1000, 1000, DEFAULT_RETENTION, now).tier).toBe('10m');
   });
 
   it('parses from, to and points, and says why a range is bad', async () => {

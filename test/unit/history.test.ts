@@ -22,7 +22,7 @@ describe('history answers', () => {
   });
 
   it('runs one build at a time, each in its own turn of the event loop, and refuses past the waiting bound', async () => {
-    const answers = new HistoryAnswers({ waiting: 4, kept: 8 });
+    const answers = new HistoryAnswers({ waiting: 4, kept: 8, keptBytes: 2 ** 20 });
     const events: string[] = [];
     const started = Array.from({ length: 8 }, (_, i) =>
       answers.answer(
@@ -42,6 +42,31 @@ describe('history answers', () => {
     // Work queued by one build ran before the next build began.
     for (let i = 0; i < 4; i++) expect(events.indexOf(`after build ${i}`)).toBeLessThan(events.indexOf(`build ${i + 1}`));
     expect(answers.answer('key-after', () => ({}), false)).not.toBeNull();
+  });
+
+  it('keeps answers within a byte budget: the oldest go first, and one larger than the budget alone is not kept', async () => {
+    const answers = new HistoryAnswers({ waiting: 4, kept: 8, keptBytes: 100 });
+    const forty = (tag: string) => () => ({ tag, pad: 'x'.repeat(40 - 19 - tag.length) });
+    const ask = (key: string, build: () => unknown) => answers.answer(key, build, false) as Promise<Uint8Array>;
+    for (const key of ['a', 'b']) expect((await ask(key, forty(key))).length).toBe(40);
+    expect(answers.bytesKept).toBe(80);
+    await ask('c', forty('c'));
+    // 120 bytes: the oldest (a) went.
+    expect(answers.bytesKept).toBe(80);
+    const builds = answers.builds;
+    await ask('b', forty('b'));
+    await ask('c', forty('c'));
+    expect(answers.builds).toBe(builds);
+    await ask('a', forty('a'));
+    expect(answers.builds).toBe(builds + 1);
+    // b was the oldest when a came back; a 150-byte answer is sent but not kept, and sends none of the others away.
+    expect(answers.bytesKept).toBe(80);
+    expect((await ask('big', () => ({ pad: 'x'.repeat(140) }))).length).toBe(150);
+    expect(answers.bytesKept).toBe(80);
+    await ask('big', () => ({ pad: 'x'.repeat(140) }));
+    expect(answers.builds).toBe(builds + 3);
+    await ask('c', forty('c'));
+    expect(answers.builds).toBe(builds + 3);
   });
 
   it('keeps a failed build for no one: the error reaches its requests, the next request builds again', async () => {
