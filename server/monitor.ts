@@ -16,6 +16,7 @@ import type {
   CollectorHealth,
   HelloMode,
   HelloPayload,
+  HistoryStatus,
   HostInfo,
   LoggedEventName,
   PayloadOf,
@@ -93,7 +94,7 @@ export class Monitor implements Board, LiveBoard {
       dir: config.dataDir,
       retention: config.retention,
       memoryMs: config.historyMs,
-      onStatusChange: (history) => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), history }),
+      onStatusChange: () => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), history: this.historyStatus() }),
     });
     this.tickLatency = requestStats ? new TickLatency(requestStats) : null;
     this.history = {
@@ -215,6 +216,12 @@ export class Monitor implements Board, LiveBoard {
     return this.alerts.active();
   }
 
+  /** The durable history's state; its disk use counts the alert history beside the tiers. */
+  historyStatus(): HistoryStatus {
+    const status = this.historyStore.status();
+    return { ...status, bytes: status.bytes + this.alertLog.bytes };
+  }
+
   /** Events this monitor logs, in order; listeners are called after the event is in the log. */
   onEvent(listener: EventListener): void {
     this.listeners.push(listener);
@@ -239,7 +246,7 @@ export class Monitor implements Board, LiveBoard {
           uptime: Math.round(process.uptime()),
           streams: this.streams.count,
           collectors: { ok: collectors.filter((h) => h.ok).length, failing: collectors.filter((h) => !h.ok).map((h) => h.topic) },
-          history: this.historyStore.status(),
+          history: this.historyStatus(),
           alerts: { channels: this.notifier.health() },
         };
       },
@@ -290,7 +297,7 @@ export class Monitor implements Board, LiveBoard {
       mode,
       collectors: this.sampler.health().filter((health) => topics.includes(health.topic)),
       thresholds: config.alerts.thresholds,
-      history: this.historyStore.status(),
+      history: this.historyStatus(),
       alertChannels: this.notifier.health(),
     };
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstLine } from '../lib/errors.js';
 import { type AlertHistoryResponse, type AlertPayload, type AlertRange, GAUGES, type SilencePayload } from '../protocol.js';
@@ -36,13 +36,17 @@ export class AlertLog {
   private readonly now: () => number;
   private readonly log: (line: string) => void;
   private failed = false;
+  private fileBytes = 0;
 
   constructor(private readonly options: AlertLogOptions) {
     this.path = options.dir === null ? null : join(options.dir, ALERTS_FILE);
     this.maxEntries = options.maxEntries ?? 20_000;
     this.now = options.now ?? Date.now;
     this.log = options.log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
-    if (this.path && existsSync(this.path)) this.entries = this.read(this.path);
+    if (this.path && existsSync(this.path)) {
+      this.entries = this.read(this.path);
+      this.fileBytes = statSync(this.path).size;
+    }
     this.prune(true);
     this.append({ event: 'start', t: this.now() });
   }
@@ -51,7 +55,9 @@ export class AlertLog {
     this.entries.push(entry);
     if (this.path && !this.failed) {
       try {
-        appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+        const line = `${JSON.stringify(entry)}\n`;
+        appendFileSync(this.path, line);
+        this.fileBytes += Buffer.byteLength(line);
       } catch (error) {
         this.failed = true;
         this.log(`alert history: cannot write ${this.path} (${firstLine(error)}); alert history is kept in memory only`);
@@ -70,12 +76,19 @@ export class AlertLog {
     if (!changed || !this.path || this.failed) return;
     try {
       const temporary = `${this.path}.tmp`;
-      writeFileSync(temporary, kept.map((entry) => `${JSON.stringify(entry)}\n`).join(''));
+      const text = kept.map((entry) => `${JSON.stringify(entry)}\n`).join('');
+      writeFileSync(temporary, text);
       renameSync(temporary, this.path);
+      this.fileBytes = Buffer.byteLength(text);
     } catch (error) {
       this.failed = true;
       this.log(`alert history: cannot rewrite ${this.path} (${firstLine(error)}); alert history is kept in memory only`);
     }
+  }
+
+  /** What `alerts.ndjson` holds on disk (0 without a data directory): part of the history's disk use. */
+  get bytes(): number {
+    return this.path ? this.fileBytes : 0;
   }
 
   /** Silences that were set before this start and are not over yet. */

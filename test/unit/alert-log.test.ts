@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,20 @@ describe('alert history', () => {
     expect(kept.map((line) => JSON.parse(line).data.t / HOUR)).toEqual([105, 106, 107, 108, 109]);
     for (let i = 0; i < 200; i++) log.append({ event: 'alert', data: change('cpu', 'firing', now.t) });
     expect(log.query(0, now.t).changes.length).toBeLessThanOrEqual(55);
+  });
+
+  it("says how many bytes its file holds (the history's disk use counts them), through appends, pruning and a restart", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulseboard-alert-log-'));
+    const file = join(dir, 'alerts.ndjson');
+    const now = { t: 100 * HOUR };
+    const { log } = open(dir, now, { retentionMs: 10 * HOUR });
+    for (let h = 0; h < 20; h++) log.append({ event: 'alert', data: change('cpu', h % 2 ? 'resolved' : 'firing', 90 * HOUR + h * HOUR) });
+    expect(log.bytes).toBe(statSync(file).size);
+    now.t = 115 * HOUR;
+    log.prune();
+    expect(log.bytes).toBe(statSync(file).size);
+    expect(open(dir, now).log.bytes).toBe(statSync(file).size); // read back at start (its own start line appended)
+    expect(open(null, now).log.bytes).toBe(0);
   });
 
   it('skips lines that are not alert history, says so once, and loads the rest', () => {
