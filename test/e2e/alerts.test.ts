@@ -18,13 +18,18 @@ describe('alerts on the page', () => {
   let browser: Browser;
   let page: Page;
   let hook: Awaited<ReturnType<typeof httpReceiver>>;
+  let broken: Awaited<ReturnType<typeof httpReceiver>>;
 
   beforeAll(async () => {
     hook = await httpReceiver();
+    broken = await httpReceiver(() => 500);
     const alerts = parseAlertSettings(
       {
         rules: [{ name: 'cpu-test', metric: 'cpu', above: 50, severity: 'warning', channels: [] }],
-        channels: [{ name: 'hook', type: 'webhook', url: `${hook.base}/hook` }],
+        channels: [
+          { name: 'hook', type: 'webhook', url: `${hook.base}/hook` },
+          { name: 'pager', type: 'webhook', url: `${broken.base}/pager` },
+        ],
       },
       'rules.json',
       {},
@@ -40,6 +45,7 @@ describe('alerts on the page', () => {
     await browser?.close();
     await server?.close();
     await hook?.close();
+    await broken?.close();
   });
 
   it('a firing alert has a silence button; silenced, it is marked; the timeline and the chart bands show when it fired', async () => {
@@ -76,5 +82,18 @@ describe('alerts on the page', () => {
     const deadline = Date.now() + 20_000;
     while (hook.received.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(JSON.parse(hook.received[0]?.body ?? '{}')).toMatchObject({ kind: 'test', rule: 'test', host: 'web-1' });
+  }, 60_000);
+
+  it('a channel that keeps failing is marked on its button, with the reason, from the health event; /healthz says so too', async () => {
+    expect(await page.getAttribute('#alert-log button.channel-test[data-channel="pager"]', 'data-ok')).toBe('true');
+    await page.click('#alert-log button.channel-test[data-channel="pager"]');
+    // Three failed tries in a row (1 s and 2 s apart) make the channel failing: the server sends a health event.
+    const button = await page.waitForSelector('#alert-log button.channel-test[data-channel="pager"][data-ok="false"]', { timeout: 20_000 });
+    expect(await button.textContent()).toBe('pager (failing)');
+    expect(await button.getAttribute('title')).toMatch(/^failing: .*500/);
+    expect(broken.received.length).toBeGreaterThanOrEqual(3);
+    const health = (await (await fetch(`${server.url}healthz`)).json()) as { alerts: { channels: { name: string; ok: boolean }[] } };
+    expect(health.alerts.channels.find((channel) => channel.name === 'pager')?.ok).toBe(false);
+    expect(await page.getAttribute('#alert-log button.channel-test[data-channel="hook"]', 'data-ok')).toBe('true');
   }, 60_000);
 });
