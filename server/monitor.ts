@@ -1,5 +1,6 @@
 import { uptime } from 'node:os';
 import { AlertEngine } from './alerts/engine.js';
+import type { NoticeKind } from './alerts/notice.js';
 import { AlertNotifier } from './alerts/notifier.js';
 import type { Collector } from './collect/collector.js';
 import { readHostInfo } from './collect/host.js';
@@ -119,9 +120,9 @@ export class Monitor implements Board, LiveBoard {
       (change) => {
         this.publish('alert', change);
         this.alertLog.append({ event: 'alert', data: change });
-        this.notifier.notify(change);
+        void this.notifyWithCurrentTop(change, change.state);
       },
-      (reminder) => this.notifier.notify(reminder, 'repeat'),
+      (reminder) => void this.notifyWithCurrentTop(reminder, 'repeat'),
     );
     const ruleNames = new Set(config.alerts.rules.map((rule) => rule.name));
     // Silences outlive a restart: they are in the alert history.
@@ -214,6 +215,16 @@ export class Monitor implements Board, LiveBoard {
 
   activeAlerts(): AlertPayload[] {
     return this.alerts.active();
+  }
+
+  /**
+   * A firing message (or a reminder) quotes the top processes "then": while no page shows them they are
+   * walked once a minute, so one walk is made first rather than quote a list up to a minute old.
+   */
+  private async notifyWithCurrentTop(change: AlertPayload, kind: NoticeKind): Promise<void> {
+    const quoted = this.notifier.quotedTopic(change);
+    if (kind !== 'resolved' && this.sampler.isIdle(quoted)) await this.sampler.sampleNow(quoted);
+    this.notifier.notify(change, kind);
   }
 
   /** The durable history's state; its disk use counts the alert history beside the tiers. */

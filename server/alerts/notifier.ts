@@ -71,8 +71,13 @@ export class AlertNotifier {
     return this.channels.test(channel, this.notice(testAlert(channel, Date.now()), 'test'));
   }
 
+  /** Which top list a message about `alert` quotes. */
+  quotedTopic(alert: AlertPayload): 'processes' | 'containers' {
+    return alert.metric === 'containerMemory' ? 'containers' : 'processes';
+  }
+
   notice(alert: AlertPayload, kind: NoticeKind): AlertNotice {
-    const containers = alert.metric === 'containerMemory';
+    const containers = this.quotedTopic(alert) === 'containers';
     return {
       kind,
       alert,

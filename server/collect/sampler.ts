@@ -96,7 +96,13 @@ export class Sampler {
     this.scheduleFromNow(state);
   }
 
-  /** Samples one collector now, outside its schedule (used at start-up and by tests). */
+  /** Whether `topic` samples at its idle cadence now (no stream wants it): its newest sample may be that old. */
+  isIdle(topic: Topic): boolean {
+    const state = this.states.find((s) => s.collector.topic === topic);
+    return state !== undefined && state.cadenceMs !== state.collector.cadenceMs;
+  }
+
+  /** Samples one collector now, outside its schedule (at start-up, before an alert message quotes it, in tests). */
   sampleNow(topic: Topic): Promise<void> {
     const state = this.states.find((s) => s.collector.topic === topic);
     return state ? this.run(state) : Promise.resolve();

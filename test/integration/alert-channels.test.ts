@@ -262,4 +262,36 @@ describe('alert channels in the running server', () => {
     expect([first.t - firing.t, second.t - first.t]).toEqual([120_000, 120_000]);
     expect(first.since).toBe(firing.since);
   });
+
+  it('a firing message quotes the processes of the moment, walked at once when no page shows them (walked once a minute then)', async () => {
+    const hook = await httpReceiver();
+    cleanups.push(hook.close);
+    const alerts = parseAlertSettings(
+      { rules: [{ name: 'cpu-test', metric: 'cpu', above: 50 }], channels: [{ name: 'hook', type: 'webhook', url: `${hook.base}/hook` }] },
+      'rules.json',
+      {},
+    );
+    let walks = 0;
+    // As the real one: every 5 s while a stream wants it, once a minute while none does.
+    const slowProcesses: Collector<'processes'> = {
+      topic: 'processes',
+      source: 'test',
+      cadenceMs: 5000,
+      idleCadenceMs: 60_000,
+      sample: (t) => {
+        walks++;
+        return { t, count: 1, top: [{ pid: 4000 + walks, name: `walk-${walks}`, user: 'app', container: null, cpu: 80, rss: 1024 }] };
+      },
+    };
+    const cpu = steerableCpu();
+    const server = await startTestServer({ alerts }, { collectors: [cpu.collector, slowProcesses], host: TEST_HOST });
+    cleanups.push(() => server.close());
+    await waitFor(() => walks >= 1, 'the first walk');
+    const walksBefore = walks;
+    cpu.set(95);
+    await waitFor(() => hook.received.length >= 1, 'the firing message');
+    const firing = JSON.parse(hook.received[0]?.body ?? '{}');
+    expect(walks).toBe(walksBefore + 1);
+    expect(firing.top.map((p: { name: string }) => p.name)).toEqual([`walk-${walksBefore + 1} (pid ${4000 + walksBefore + 1})`]);
+  });
 });
