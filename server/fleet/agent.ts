@@ -190,7 +190,15 @@ export class FleetAgent {
     };
     this.infoDirty = false;
     try {
-      await this.redis.multi().sadd(HOSTS_KEY, this.options.name).hset(infoKey(this.options.name), 'info', JSON.stringify(info)).exec();
+      const results = await this.redis
+        .multi()
+        .sadd(HOSTS_KEY, this.options.name)
+        .hset(infoKey(this.options.name), 'info', JSON.stringify(info))
+        .exec();
+      // EXEC succeeds when a command inside it fails: that failure is in the command's own reply.
+      const failed = results?.find(([error]) => error)?.[0];
+      if (failed) throw failed;
+      if (!results) throw new Error('the info write was aborted');
     } catch (error) {
       this.infoDirty = true;
       throw error;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FleetAgent } from '../../server/fleet/agent.js';
-import { DATA_FIELD, EVENT_FIELD, eventsKey } from '../../server/fleet/keys.js';
+import { DATA_FIELD, EVENT_FIELD, eventsKey, infoKey } from '../../server/fleet/keys.js';
 import { Monitor } from '../../server/monitor.js';
 import { testHost } from '../helpers/host.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
@@ -111,6 +111,20 @@ describe('fleet agent, edges', () => {
     // No new event comes to start a write: only the agent's own retry sends what waits.
     await waitFor(() => agent.waiting === 0, 'the retry to send the waiting events');
     expect(await dataOf()).toEqual(published.slice(-waiting));
+  }, 30_000);
+
+  it('tells a failed info write (a command inside MULTI/EXEC) and writes the info again once it can', async () => {
+    const { redis, monitor, log } = await agentWithRedis();
+    const info = infoKey('agent-test');
+    await redis.client().set(info, 'not a hash'); // HSET inside the transaction fails; EXEC itself does not
+    monitor.start();
+    await waitFor(() => log.some((line) => line.startsWith('cannot write to Redis')), 'the info write error');
+    expect(log.find((line) => line.startsWith('cannot write to Redis'))).toBe(
+      'cannot write to Redis (WRONGTYPE Operation against a key holding the wrong kind of value); will retry',
+    );
+    await redis.client().del(info);
+    await waitFor(async () => (await redis.client().hget(info, 'info')) !== null, 'the info written on a retry');
+    expect(JSON.parse((await redis.client().hget(info, 'info')) ?? '{}').name).toBe('agent-test');
   }, 30_000);
 
   it('says nothing of a write that fails while it closes', async () => {
