@@ -36,17 +36,26 @@ export class LatencyHistogram {
    * own add walks all ~45 000 counts, which made closing each tick of request statistics cost milliseconds.
    */
   add(other: LatencyHistogram): void {
+    this.addEach(other, 1);
+  }
+
+  /** Takes the other's counts out (they must have been added): as `add`, only its occupied range is visited. */
+  subtract(other: LatencyHistogram): void {
+    this.addEach(other, -1);
+  }
+
+  /**
+   * The library never narrows a histogram's min and max when counts are taken out, so the range between them
+   * always covers every non-zero count: walking it alone misses none.
+   */
+  private addEach(other: LatencyHistogram, sign: 1 | -1): void {
     const from = other.histogram as JsHistogram;
     if (from.totalCount === 0) return;
     const last = from.countsArrayIndex(from.maxValue);
     for (let i = from.countsArrayIndex(from.minNonZeroValue); i <= last; i++) {
       const count = from.getCountAtIndex(i);
-      if (count > 0) this.histogram.recordValueWithCount(from.valueFromIndex(i), count);
+      if (count > 0) this.histogram.recordValueWithCount(from.valueFromIndex(i), sign * count);
     }
-  }
-
-  subtract(other: LatencyHistogram): void {
-    this.histogram.subtract(other.histogram);
   }
 
   reset(): void {
