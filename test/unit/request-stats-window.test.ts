@@ -60,8 +60,8 @@ describe('request statistics window', () => {
 
   it('takes out exactly what was added, also after counts were taken out of the one taken out', () => {
     const window = new LatencyHistogram(3);
-    const slice = new LatencyHistogram(3, true);
-    const other = new LatencyHistogram(3, true);
+    const slice = new LatencyHistogram(3);
+    const other = new LatencyHistogram(3);
     for (const ms of [0.002, 0.5, 7, 7, 90_000]) slice.record(ms);
     other.record(90_000);
     window.add(slice);
