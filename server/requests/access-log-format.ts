@@ -1,4 +1,5 @@
 import type { StatusClass } from '../protocol.js';
+import { readCaddyFields } from './caddy-line.js';
 import { RouteCache } from './route-groups.js';
 import { statusClassOf, UNMATCHED_ROUTE } from './stats.js';
 
@@ -122,6 +123,13 @@ interface CaddyEntry {
 }
 
 function parseCaddy(line: string): LineResult {
+  const fields = readCaddyFields(line);
+  if (fields === null) return parseCaddyWithJsonParse(line);
+  return caddyRequest(fields.method, fields.uri, fields.status, fields.duration, fields.size ?? 0);
+}
+
+/** The whole line through JSON.parse: for lines of another shape than Caddy's own, and the tests' reference. */
+export function parseCaddyWithJsonParse(line: string): LineResult {
   let entry: CaddyEntry;
   try {
     entry = JSON.parse(line) as CaddyEntry;
