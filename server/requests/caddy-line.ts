@@ -25,13 +25,17 @@ const ZERO = 0x30;
  * Strings are skipped with indexOf and only the brackets between them are counted, so a key is known to be
  * the top-level one (or the request object's own) whatever nested objects or strings hold the same words.
  * Returns null when the line is not of the expected shape (a field missing, repeated or not a plain number or
- * string, a key written with escapes, the brackets not closing at the end of the line): the caller then
- * parses it with JSON.parse, whose answer is the right one. Escapes inside the method and uri are decoded.
+ * string, a key written with escapes, brackets not closing by their own kind at the end of the line): the
+ * caller then parses it with JSON.parse. For valid JSON both answers are the same. What is not checked is the
+ * rest of JSON's grammar (commas, the text of strings and values not read): a damaged line that keeps the five
+ * fields in place is read, where JSON.parse would refuse it. Escapes inside the method and uri are decoded.
  */
 export function readCaddyFields(line: string): CaddyFields | null {
   const hasEscapes = line.indexOf('\\') >= 0;
   const last = line.length - 1;
   let depth = 0;
+  // One bit per open bracket, the innermost lowest: 1 for `[`, so each must close with its own kind.
+  let arrays = 0;
   let inRequest = false;
   let request = -1;
   let method = -1;
@@ -62,9 +66,12 @@ export function readCaddyFields(line: string): CaddyFields | null {
     // `[` and `]` are `{` and `}` but for the 0x20 bit.
     const bracket = c | 0x20;
     if (bracket === OPEN_BRACE) {
-      depth++;
+      if (++depth > 30) return null;
+      arrays = (arrays << 1) | (c === OPEN_BRACE ? 0 : 1);
       if (depth === 2 && i === request && c === OPEN_BRACE) inRequest = true;
     } else if (bracket === CLOSE_BRACE) {
+      if ((arrays & 1) !== (c === CLOSE_BRACE ? 0 : 1)) return null;
+      arrays >>>= 1;
       depth--;
       if (depth === 1) inRequest = false;
       if (depth <= 0 && i !== last) return null;

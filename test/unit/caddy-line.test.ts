@@ -140,7 +140,7 @@ describe('Caddy access-log lines read without JSON.parse', () => {
     });
   });
 
-  it('leaves to JSON.parse a line with a field missing, repeated, of another type, or not closed', () => {
+  it('leaves to JSON.parse a line with a field missing, repeated, of another type, or brackets not closed by their own kind', () => {
     const good = '{"request":{"method":"GET","uri":"/"},"duration":0.5,"size":1,"status":200}';
     expect(readCaddyFields(good)).not.toBeNull();
     for (const text of [
@@ -151,6 +151,8 @@ describe('Caddy access-log lines read without JSON.parse', () => {
       '{"request":{"method":"GET","uri":"/"},"duration":0.5,"size":1,"status":2e2}'.replace('2e2', '02'),
       '{"request":{"method":"GET","uri":"/"},"duration":0.5,"size":1,"status":200',
       '{"request":{"method":"GET","uri":"/"},"duration":0.5,"size":1,"status":200}}',
+      '{"request":{"method":"GET","uri":"/"],"duration":0.5,"size":1,"status":200}',
+      '{"request":{"method":"GET","uri":"/","h":[1}},"duration":0.5,"size":1,"status":200}',
       '{"request":{"x":{"method":"GET","uri":"/"}},"duration":0.5,"size":1,"status":200}',
       '{"req":{"method":"GET","uri":"/"},"duration":0.5,"size":1,"status":200}',
     ])
