@@ -31,8 +31,18 @@ const ZERO = 0x30;
  * fields in place is read, where JSON.parse would refuse it. Escapes inside the method and uri are decoded.
  */
 export function readCaddyFields(line: string): CaddyFields | null {
-  const hasEscapes = line.indexOf('\\') >= 0;
-  const last = line.length - 1;
+  const backslash = line.indexOf('\\');
+  return readCaddyFieldsAt(line, 0, line.length, backslash < 0 ? line.length : backslash);
+}
+
+/**
+ * `readCaddyFields` of the line `line[start, end)`, read in place (a chunk of a log holds many lines: a line
+ * cut out of it is a sliced string, slower to read character by character). `firstBackslash` is where the
+ * first backslash at or after `start` is (`end` or beyond when the line has none).
+ */
+export function readCaddyFieldsAt(line: string, start: number, end: number, firstBackslash: number): CaddyFields | null {
+  const hasEscapes = firstBackslash < end;
+  const last = end - 1;
   let depth = 0;
   // One bit per open bracket, the innermost lowest: 1 for `[`, so each must close with its own kind.
   let arrays = 0;
@@ -43,14 +53,14 @@ export function readCaddyFields(line: string): CaddyFields | null {
   let status = -1;
   let duration = -1;
   let size = -1;
-  let i = 0;
+  let i = start;
   while (i <= last) {
     const c = line.charCodeAt(i);
     if (c === QUOTE) {
       const close = hasEscapes ? closingQuote(line, i + 1) : line.indexOf('"', i + 1);
-      if (close < 0) return null;
+      if (close < 0 || close > last) return null;
       if ((depth === 1 || (inRequest && depth === 2)) && line.charCodeAt(close + 1) === COLON) {
-        if (hasEscapes && hasBackslash(line, i + 1, close)) return null;
+        if (hasEscapes && hasBackslash(line, i + 1, close, firstBackslash)) return null;
         const value = close + 2;
         if (depth === 1) {
           if (keyIs(line, i, close, 'status')) status = status < 0 ? value : -2;
@@ -80,8 +90,8 @@ export function readCaddyFields(line: string): CaddyFields | null {
   }
   // -2: a key seen twice (JSON.parse keeps the last one).
   if (depth !== 0 || request === -2 || method < 0 || uri < 0 || status < 0 || duration < 0 || size === -2) return null;
-  const methodText = stringAt(line, method, hasEscapes);
-  const uriText = stringAt(line, uri, hasEscapes);
+  const methodText = stringAt(line, method, hasEscapes, firstBackslash);
+  const uriText = stringAt(line, uri, hasEscapes, firstBackslash);
   const statusValue = numberAt(line, status);
   const durationValue = numberAt(line, duration);
   const sizeValue = size < 0 ? undefined : numberAt(line, size);
@@ -102,9 +112,13 @@ function closingQuote(line: string, from: number): number {
   return at;
 }
 
-function hasBackslash(line: string, from: number, to: number): boolean {
-  const at = line.indexOf('\\', from);
-  return at >= 0 && at < to;
+/**
+ * Whether `line[from, to)` holds a backslash, knowing the line's first one: either that one, or searched
+ * backwards from `to`, which stops at the line's first one at the latest (never scanning the rest of a chunk).
+ */
+function hasBackslash(line: string, from: number, to: number, firstBackslash: number): boolean {
+  if (firstBackslash >= from) return firstBackslash < to;
+  return line.lastIndexOf('\\', to - 1) >= from;
 }
 
 /** Whether the string between the quotes at `open` and `close` is `name`. */
@@ -113,11 +127,11 @@ function keyIs(line: string, open: number, close: number, name: string): boolean
 }
 
 /** The JSON string value at `at`, ended by `,` or `}`; null when it is not one. */
-function stringAt(line: string, at: number, hasEscapes: boolean): string | null {
+function stringAt(line: string, at: number, hasEscapes: boolean, firstBackslash: number): string | null {
   if (line.charCodeAt(at) !== QUOTE) return null;
   const close = hasEscapes ? closingQuote(line, at + 1) : line.indexOf('"', at + 1);
   if (close < 0 || !endsValue(line.charCodeAt(close + 1))) return null;
-  if (!hasEscapes || !hasBackslash(line, at + 1, close)) return line.slice(at + 1, close);
+  if (!hasEscapes || !hasBackslash(line, at + 1, close, firstBackslash)) return line.slice(at + 1, close);
   try {
     return JSON.parse(line.slice(at, close + 1)) as string;
   } catch {

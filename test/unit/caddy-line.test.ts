@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAccessLine, parseCaddyWithJsonParse } from '../../server/requests/access-log-format.js';
+import { parseAccessLine, parseAccessLineAt, parseCaddyWithJsonParse } from '../../server/requests/access-log-format.js';
 import { readCaddyFields } from '../../server/requests/caddy-line.js';
 
 /** Text with what JSON must escape or what looks like JSON's own punctuation, among ordinary characters. */
@@ -125,6 +125,23 @@ describe('Caddy access-log lines read without JSON.parse', () => {
     // The fast path is the one taken for lines of Caddy's shape, not a path that gives up on everything.
     expect(fast).toBeGreaterThan(600);
     expect(fastWithEscapedUri).toBeGreaterThan(10);
+  });
+
+  it('reads a line in place in a chunk of lines as it reads the line alone, backslashes before, in and after it (fast-check)', () => {
+    fc.assert(
+      fc.property(fc.array(line, { minLength: 1, maxLength: 5 }), (lines) => {
+        const text = lines.join('\n');
+        let start = 0;
+        for (const alone of lines) {
+          const end = start + alone.length;
+          const backslash = text.indexOf('\\', start);
+          if (alone !== '')
+            expect(parseAccessLineAt(text, start, end, backslash < 0 ? text.length : backslash)).toEqual(parseAccessLine(alone));
+          start = end + 1;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('reads the five fields where Caddy writes them, whatever the nested objects hold', () => {
