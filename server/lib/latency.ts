@@ -1,6 +1,12 @@
 import { build, type Histogram, type JsHistogram } from 'hdr-histogram-js';
 import type { LatencySummary } from '../protocol.js';
 
+/** A histogram's non-zero counts and a value of each one's bucket, ascending. */
+export interface OccupiedCounts {
+  values: number[];
+  counts: number[];
+}
+
 /** Latencies are recorded in microseconds, up to this (longer ones are clamped). */
 const HIGHEST_US = 3_600_000_000;
 
@@ -13,13 +19,13 @@ export const ZERO_LATENCY: LatencySummary = { p50: 0, p90: 0, p99: 0, max: 0 };
 export class LatencyHistogram {
   private readonly histogram: Histogram;
 
-  constructor(significantDigits: 2 | 3 = 3, packed = false) {
+  constructor(significantDigits: 2 | 3 = 3) {
     this.histogram = build({
       lowestDiscernibleValue: 1,
       highestTrackableValue: HIGHEST_US,
       numberOfSignificantValueDigits: significantDigits,
       autoResize: false,
-      bitBucketSize: packed ? 'packed' : 32,
+      bitBucketSize: 32,
     });
   }
 
@@ -36,17 +42,39 @@ export class LatencyHistogram {
    * own add walks all ~45 000 counts, which made closing each tick of request statistics cost milliseconds.
    */
   add(other: LatencyHistogram): void {
-    const from = other.histogram as JsHistogram;
-    if (from.totalCount === 0) return;
-    const last = from.countsArrayIndex(from.maxValue);
-    for (let i = from.countsArrayIndex(from.minNonZeroValue); i <= last; i++) {
-      const count = from.getCountAtIndex(i);
-      if (count > 0) this.histogram.recordValueWithCount(from.valueFromIndex(i), count);
-    }
+    this.addCounts(other.occupied(), 1);
   }
 
+  /** Takes the other's counts out (they must have been added): as `add`, only its occupied range is visited. */
   subtract(other: LatencyHistogram): void {
-    this.histogram.subtract(other.histogram);
+    this.addCounts(other.occupied(), -1);
+  }
+
+  /**
+   * The non-zero counts, each with a value of its bucket: what a window keeps of a closed tick, so that adding
+   * it and taking it out again cost one step per occupied bucket. Only the range between the smallest and the
+   * largest value recorded is walked; the library never narrows them when counts are taken out, so that range
+   * covers every non-zero count.
+   */
+  occupied(): OccupiedCounts {
+    const values: number[] = [];
+    const counts: number[] = [];
+    const histogram = this.histogram as JsHistogram;
+    if (histogram.totalCount === 0) return { values, counts };
+    const last = histogram.countsArrayIndex(histogram.maxValue);
+    for (let i = histogram.countsArrayIndex(histogram.minNonZeroValue); i <= last; i++) {
+      const count = histogram.getCountAtIndex(i);
+      if (count === 0) continue;
+      values.push(histogram.valueFromIndex(i));
+      counts.push(count);
+    }
+    return { values, counts };
+  }
+
+  /** Adds (sign 1) or takes out (sign -1) counts taken with `occupied` from a histogram of the same precision. */
+  addCounts(occupied: OccupiedCounts, sign: 1 | -1): void {
+    const { values, counts } = occupied;
+    for (let i = 0; i < values.length; i++) this.histogram.recordValueWithCount(values[i] as number, sign * (counts[i] as number));
   }
 
   reset(): void {

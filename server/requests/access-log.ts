@@ -1,7 +1,7 @@
 import type { Collector } from '../collect/collector.js';
 import { firstLine, oneLine } from '../lib/errors.js';
 import type { RequestsSample } from '../protocol.js';
-import { parseAccessLine } from './access-log-format.js';
+import { parseAccessLineAt } from './access-log-format.js';
 import { loadPositions, savePositions } from './access-log-positions.js';
 import { FileFollower, type FilePosition } from './file-follower.js';
 import type { RequestStats } from './stats.js';
@@ -97,19 +97,27 @@ export class AccessLogSource {
 
   private count(path: string, text: string): void {
     let start = 0;
+    // The next backslash at or after `start` (text.length: none), found once per stretch of lines, not per line.
+    let backslash = -1;
     while (start <= text.length) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
-      const line = text.charCodeAt(end - 1) === 0x0d ? text.slice(start, end - 1) : text.slice(start, end);
+      const lineStart = start;
+      const lineEnd = text.charCodeAt(end - 1) === 0x0d && end > start ? end - 1 : end;
       start = end + 1;
-      if (line === '') continue;
-      const parsed = parseAccessLine(line);
+      if (lineEnd === lineStart) continue;
+      if (backslash < lineStart) {
+        backslash = text.indexOf('\\', lineStart);
+        if (backslash < 0) backslash = text.length;
+      }
+      const parsed = parseAccessLineAt(text, lineStart, lineEnd, backslash);
       if (parsed.ok) {
         const { route, statusClass, ms, bytes } = parsed.request;
         this.stats.requestEnded(route, statusClass, ms, bytes);
       } else {
         this.tickUnparsed++;
-        this.example ??= `lines of ${path} that are not access-log lines (${parsed.reason}), e.g. ${JSON.stringify(oneLine(line.slice(0, EXAMPLE_CHARS)))}`;
+        const line = text.slice(lineStart, Math.min(lineEnd, lineStart + EXAMPLE_CHARS));
+        this.example ??= `lines of ${path} that are not access-log lines (${parsed.reason}), e.g. ${JSON.stringify(oneLine(line))}`;
       }
     }
   }

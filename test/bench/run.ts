@@ -23,10 +23,13 @@ import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './
 import { benchPageCost, pageCostRows } from './page-cost.js';
 import { TASKSET } from './procs.js';
 import { benchProxy, proxyRows } from './proxy.js';
+import { benchRequestWindow, requestWindowRows } from './request-window.js';
 import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
-const ONLY = new Set(env('BENCH_ONLY', 'idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy').split(','));
+const ONLY = new Set(
+  env('BENCH_ONLY', 'idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy').split(','),
+);
 const LABEL = env('BENCH_LABEL', '');
 
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -367,7 +370,11 @@ async function main(): Promise<void> {
     containersRows,
   );
 
-  await step('accesslog', benchAccessLog, accessLogRows);
+  await step(
+    'accesslog',
+    () => ({ lines: benchAccessLog(), window: benchRequestWindow() }),
+    (result) => [...accessLogRows(result.lines), ...requestWindowRows(result.window)],
+  );
   await step('proxy', () => benchProxy(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), proxyRows);
 
   const table = formatTable(rows);

@@ -51,8 +51,8 @@ describe('latency histogram', () => {
     expect(long.summary().max).toBeLessThanOrEqual(3_600_000 * 1.001);
   });
 
-  it('adds and subtracts other histograms, packed or not, and resets', () => {
-    const window = new LatencyHistogram(3, true);
+  it('adds and subtracts other histograms, and resets', () => {
+    const window = new LatencyHistogram(3);
     const a = new LatencyHistogram(3);
     const b = new LatencyHistogram(3);
     a.record(1);
@@ -72,7 +72,7 @@ describe('latency histogram', () => {
   it('adds a histogram into one of another precision with the same percentiles', () => {
     const fine = new LatencyHistogram(3);
     for (let ms = 1; ms <= 500; ms++) fine.record(ms * 1.7);
-    const coarse = new LatencyHistogram(2, true);
+    const coarse = new LatencyHistogram(2);
     coarse.add(fine);
     expect(coarse.count).toBe(500);
     const [a, b] = [fine.summary(), coarse.summary()];
@@ -84,8 +84,41 @@ describe('latency histogram', () => {
     tick.record(2);
     tick.record(2.5);
     const counts = vi.spyOn((tick as unknown as { histogram: { getCountAtIndex(i: number): number } }).histogram, 'getCountAtIndex');
-    new LatencyHistogram(3, true).add(tick);
+    new LatencyHistogram(3).add(tick);
     expect(counts.mock.calls.length).toBeGreaterThan(0);
     expect(counts.mock.calls.length).toBeLessThan(1000);
+  });
+
+  it('visits only the indexes between the smallest and the largest value when subtracting, and its own counts not at all', () => {
+    const tick = new LatencyHistogram(3);
+    tick.record(2);
+    tick.record(2.5);
+    const window = new LatencyHistogram(3);
+    window.add(tick);
+    const spy = (histogram: LatencyHistogram) =>
+      vi.spyOn((histogram as unknown as { histogram: { getCountAtIndex(i: number): number } }).histogram, 'getCountAtIndex');
+    const taken = spy(tick);
+    const own = spy(window);
+    window.subtract(tick);
+    expect(window.count).toBe(0);
+    expect(taken.mock.calls.length).toBeGreaterThan(0);
+    expect(taken.mock.calls.length).toBeLessThan(1000);
+    expect(own.mock.calls.length).toBe(0);
+  });
+
+  it("keeps a histogram's occupied buckets to add and take out again, one step per bucket", () => {
+    const tick = new LatencyHistogram(3);
+    for (const ms of [0.001, 2, 2, 2.5, 90_000]) tick.record(ms);
+    const occupied = tick.occupied();
+    expect(occupied.counts).toEqual([1, 2, 1, 1]);
+    const window = new LatencyHistogram(3);
+    window.record(7);
+    window.addCounts(occupied, 1);
+    expect(window.count).toBe(6);
+    window.addCounts(occupied, -1);
+    const alone = new LatencyHistogram(3);
+    alone.record(7);
+    expect(window.count).toBe(1);
+    expect(window.summary()).toEqual(alone.summary());
   });
 });
