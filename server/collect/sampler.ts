@@ -11,6 +11,7 @@ export interface SamplerOptions {
 }
 
 const SAMPLE_AT_START_FROM_MS = 2000;
+const SETTLED = Promise.resolve();
 
 interface CollectorState {
   collector: Collector;
@@ -124,40 +125,65 @@ export class Sampler {
     }, delay);
   }
 
-  private async run(state: CollectorState, lateMs?: number): Promise<void> {
-    if (state.running) return;
-    state.running = true;
-    const { collector } = state;
+  /**
+   * A synchronous collector (every /proc one) is handled in the timer's own turn: no promise, no deadline
+   * timer, which would not interrupt it anyway. An asynchronous one races a deadline.
+   */
+  private run(state: CollectorState, lateMs?: number): Promise<void> {
+    if (state.running) return SETTLED;
     const t = this.now();
+    let result: ReturnType<Collector['sample']>;
+    try {
+      result = state.collector.sample(t, lateMs);
+    } catch (error) {
+      if (!this.stopped) this.markFailed(state, firstLine(error));
+      return SETTLED;
+    }
+    if (result instanceof Promise) return this.settle(state, result);
+    this.take(state, result);
+    return SETTLED;
+  }
+
+  private async settle(state: CollectorState, pending: Promise<Sample | null>): Promise<void> {
+    state.running = true;
     let timeout: NodeJS.Timeout | undefined;
-    const pending = Promise.resolve()
-      .then(() => collector.sample(t, lateMs))
-      .finally(() => {
-        state.running = false;
-      });
     const deadline = new Promise<never>((_, reject) => {
       timeout = setTimeout(() => reject(new Error(`timed out after ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
     });
+    const finished = pending.finally(() => {
+      state.running = false;
+    });
     try {
-      const sample = await Promise.race([pending, deadline]);
-      if (this.stopped) return;
-      if (sample !== null) {
-        const problem = findInvalidNumber(sample, collector.topic !== 'temperature');
-        if (problem) throw new Error(`returned an invalid value: ${problem}`);
-        this.options.publish(collector.topic, sample);
-      }
-      this.markOk(state);
+      this.take(state, await Promise.race([finished, deadline]));
     } catch (error) {
       if (!this.stopped) this.markFailed(state, firstLine(error));
     } finally {
       clearTimeout(timeout);
-      pending.catch(() => {});
+      finished.catch(() => {});
+    }
+  }
+
+  /** Checks and publishes a sample (null: nothing this time) and records the collector's health. */
+  private take(state: CollectorState, sample: Sample | null): void {
+    if (this.stopped) return;
+    try {
+      if (sample !== null) {
+        const problem = findInvalidNumber(sample, state.collector.topic !== 'temperature');
+        if (problem) throw new Error(`returned an invalid value: ${problem}`);
+        this.options.publish(state.collector.topic, sample);
+      }
+      this.markOk(state);
+    } catch (error) {
+      this.markFailed(state, firstLine(error));
     }
   }
 
   private markOk(state: CollectorState): void {
     const wasOk = state.health.ok;
-    state.health = { ...state.health, ok: true, failures: 0, lastOk: this.now() };
+    // In place: health() hands out copies, and a new object per sample per collector is garbage at 1 Hz.
+    state.health.ok = true;
+    state.health.failures = 0;
+    state.health.lastOk = this.now();
     delete state.health.error;
     const warningChanged = this.updateWarning(state);
     if (!wasOk || warningChanged) this.options.onHealthChange(this.health());

@@ -39,6 +39,14 @@ describe('Sampler', () => {
     sampler.stop();
   });
 
+  it('publishes a synchronous collector in the timer callback itself: no promise turn, no deadline timer', () => {
+    const sampler = start([collector('disk', diskAt, 1000), collector('memory', (t) => ({ t }), 1000)]);
+    vi.advanceTimersByTime(500); // synchronous: microtasks cannot run before the check
+    expect(published.map((p) => p.topic)).toEqual(['disk', 'memory']);
+    expect(vi.getTimerCount()).toBe(2); // each collector's next tick, nothing else
+    sampler.stop();
+  });
+
   it('keeps sampling the others when one throws, and reports the failure once with its message', async () => {
     const sampler = start([
       collector('cpu', () => {
