@@ -207,21 +207,39 @@ export class Sampler {
 }
 
 /** Path of the first number that is not finite (or negative, when `nonNegative`), e.g. `cores[3]: NaN`. */
-export function findInvalidNumber(value: unknown, nonNegative: boolean, path = ''): string | null {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || (nonNegative && value < 0)) return `${path || 'value'}: ${value}`;
-    return null;
+export function findInvalidNumber(value: unknown, nonNegative: boolean): string | null {
+  // Every sample is checked, and almost all are valid: the check builds no path strings, the search for one does.
+  return allNumbersValid(value, nonNegative) ? null : pathOfInvalidNumber(value, nonNegative, '');
+}
+
+function validNumber(value: number, nonNegative: boolean): boolean {
+  return Number.isFinite(value) && !(nonNegative && value < 0);
+}
+
+function allNumbersValid(value: unknown, nonNegative: boolean): boolean {
+  if (typeof value === 'number') return validNumber(value, nonNegative);
+  if (Array.isArray(value)) {
+    for (const item of value) if (!allNumbersValid(item, nonNegative)) return false;
+    return true;
   }
+  if (value !== null && typeof value === 'object') {
+    for (const key in value) if (!allNumbersValid((value as Record<string, unknown>)[key], nonNegative)) return false;
+  }
+  return true;
+}
+
+function pathOfInvalidNumber(value: unknown, nonNegative: boolean, path: string): string | null {
+  if (typeof value === 'number') return validNumber(value, nonNegative) ? null : `${path || 'value'}: ${value}`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = findInvalidNumber(value[i], nonNegative, `${path}[${i}]`);
+      const problem = pathOfInvalidNumber(value[i], nonNegative, `${path}[${i}]`);
       if (problem) return problem;
     }
     return null;
   }
   if (value !== null && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
-      const problem = findInvalidNumber(inner, nonNegative, path ? `${path}.${key}` : key);
+      const problem = pathOfInvalidNumber(inner, nonNegative, path ? `${path}.${key}` : key);
       if (problem) return problem;
     }
   }
