@@ -36,13 +36,59 @@ export function parseProcStat(text: string): { total: CpuTimes; cores: CpuTimes[
   return { total, cores: cores.filter((core) => core !== undefined) };
 }
 
+/**
+ * Start and end of each line of `text`, and of the whitespace-separated fields in it, without building
+ * arrays of substrings: these files are parsed every second, and their garbage was most of an idle server's.
+ */
+function eachLine(text: string, visit: (start: number, end: number) => void): void {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    visit(start, end);
+    start = end + 1;
+  }
+}
+
+const isSpace = (code: number) => code === 32 || (code >= 9 && code <= 13);
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
+/** Offsets of the fields of `text[start, end)` into `into`, as [start0, end0, start1, end1, ...]; returns the count. */
+function fieldOffsets(text: string, start: number, end: number, into: number[]): number {
+  let count = 0;
+  let i = start;
+  while (i < end) {
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (i === end) break;
+    const fieldStart = i;
+    while (i < end && !isSpace(text.charCodeAt(i))) i++;
+    into[2 * count] = fieldStart;
+    into[2 * count + 1] = i;
+    count++;
+  }
+  return count;
+}
+
+const MEMINFO_NAME = /^[\w()]+$/;
+
 /** `/proc/meminfo` in bytes, keyed by field name. */
 export function parseMeminfo(text: string): Map<string, number> {
   const fields = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([\w()]+):\s+(\d+)(?:\s+kB)?/.exec(line);
-    if (match) fields.set(match[1] as string, Number(match[2]) * (line.includes('kB') ? 1024 : 1));
-  }
+  eachLine(text, (start, end) => {
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon >= end) return;
+    let i = colon + 1;
+    if (i >= end || !isSpace(text.charCodeAt(i))) return;
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    const digits = i;
+    let value = 0;
+    for (; i < end && isDigit(text.charCodeAt(i)); i++) value = value * 10 + text.charCodeAt(i) - 48;
+    if (i === digits) return;
+    const name = text.slice(start, colon);
+    if (!MEMINFO_NAME.test(name)) return;
+    const kB = text.indexOf('kB', start);
+    fields.set(name, value * (kB !== -1 && kB < end ? 1024 : 1));
+  });
   return fields;
 }
 
@@ -67,11 +113,12 @@ export function parseNetDev(text: string): Map<string, { rx: number; tx: number 
 /** `/proc/diskstats`: bytes read and written per device (sectors there are always 512 bytes). */
 export function parseDiskstats(text: string): Map<string, { read: number; write: number }> {
   const devices = new Map<string, { read: number; write: number }>();
-  for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10) continue;
-    devices.set(fields[2] as string, { read: Number(fields[5]) * 512, write: Number(fields[9]) * 512 });
-  }
+  const at: number[] = [];
+  const field = (n: number) => text.slice(at[2 * n], at[2 * n + 1]);
+  eachLine(text, (start, end) => {
+    if (fieldOffsets(text, start, end, at) < 10) return;
+    devices.set(field(2), { read: Number(field(5)) * 512, write: Number(field(9)) * 512 });
+  });
   return devices;
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuUsage } from '../../server/collect/cpu.js';
 import { filterMounts, parseMounts } from '../../server/collect/filesystem.js';
@@ -234,5 +235,44 @@ describe('parser edges that real files have', () => {
     ]) {
       expect(networkSample(1, rates, { exclude: /^$/, maxItems: 1 }).interfaces.map((i) => i.name)).toEqual(['up']);
     }
+  });
+});
+
+describe('/proc parsers read what a split-and-regex reading reads', () => {
+  // The straightforward readings the scanning parsers replaced (they built an array per line each second).
+  const meminfoBySplit = (text: string) => {
+    const fields = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const match = /^([\w()]+):\s+(\d+)(?:\s+kB)?/.exec(line);
+      if (match) fields.set(match[1] as string, Number(match[2]) * (line.includes('kB') ? 1024 : 1));
+    }
+    return fields;
+  };
+  const diskstatsBySplit = (text: string) => {
+    const devices = new Map<string, { read: number; write: number }>();
+    for (const line of text.split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      devices.set(fields[2] as string, { read: Number(fields[5]) * 512, write: Number(fields[9]) * 512 });
+    }
+    return devices;
+  };
+  const meminfoEdges = [
+    'MemTotal:\t7 kB\r\nSwapFree: 0\n',
+    'A:5',
+    'A: x 5 kB\nB:  \n:5 kB\nC:6kB\n(x): 9 kB',
+    'Bad key: 5\n\n\nD:   12 kB trailing',
+  ];
+  const diskstatsEdges = [
+    '   8  0 sda 1 2 3 4 5 6 7 8 9 10 11',
+    '8 0 sdb 1 0 2 0 3 0 4\n8 1 sdc 1 0 2 0 3 0 4 5\n',
+    '\t8\t0\tnvme0n1\t1\t0\tx\t0\t3\t0\t4\r\n',
+    '',
+  ];
+
+  it("on this host's /proc/meminfo and /proc/diskstats, and on edge lines", () => {
+    for (const text of [readFileSync('/proc/meminfo', 'latin1'), ...meminfoEdges]) expect(parseMeminfo(text)).toEqual(meminfoBySplit(text));
+    for (const text of [readFileSync('/proc/diskstats', 'latin1'), ...diskstatsEdges])
+      expect(parseDiskstats(text)).toEqual(diskstatsBySplit(text));
   });
 });
