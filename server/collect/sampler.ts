@@ -19,6 +19,12 @@ interface CollectorState {
   running: boolean;
   /** The cadence in force: the collector's, or its idle one while no stream wants the topic. */
   cadenceMs: number;
+}
+
+/** The one timer of every collector at one cadence: they sample in the same turn, woken once. */
+interface Tick {
+  cadenceMs: number;
+  states: CollectorState[];
   timer: NodeJS.Timeout | undefined;
   nextAt: number;
 }
@@ -30,6 +36,7 @@ interface CollectorState {
  */
 export class Sampler {
   private readonly states: CollectorState[];
+  private readonly ticks = new Map<number, Tick>();
   private stopped = true;
   private readonly now: () => number;
 
@@ -42,8 +49,6 @@ export class Sampler {
       collector,
       running: false,
       cadenceMs: collector.cadenceMs,
-      timer: undefined,
-      nextAt: 0,
       health: {
         topic: collector.topic,
         ok: true,
@@ -69,13 +74,14 @@ export class Sampler {
     for (const state of this.states) {
       // A slow cadence (filesystems every 30 s) would leave its panel empty for that long: sample it now.
       if (state.cadenceMs >= SAMPLE_AT_START_FROM_MS) void this.run(state);
-      this.scheduleFromNow(state);
+      this.join(state);
     }
   }
 
   stop(): void {
     this.stopped = true;
-    for (const state of this.states) clearTimeout(state.timer);
+    for (const tick of this.ticks.values()) clearTimeout(tick.timer);
+    this.ticks.clear();
     for (const state of this.states) state.collector.close?.();
   }
 
@@ -90,11 +96,11 @@ export class Sampler {
     if (!state || idleCadenceMs === undefined) return;
     const cadence = watched ? state.collector.cadenceMs : idleCadenceMs;
     if (cadence === state.cadenceMs) return;
+    if (!this.stopped) this.leave(state);
     state.cadenceMs = cadence;
     if (this.stopped) return;
-    clearTimeout(state.timer);
     if (watched) void this.run(state);
-    this.scheduleFromNow(state);
+    this.join(state);
   }
 
   /** Samples one collector now, outside its schedule (used at start-up and by tests). */
@@ -103,25 +109,43 @@ export class Sampler {
     return state ? this.run(state) : Promise.resolve();
   }
 
-  /** Aligns ticks to multiples of the cadence, so collectors of one cadence sample together. */
-  private scheduleFromNow(state: CollectorState): void {
-    state.nextAt = Math.ceil(this.now() / state.cadenceMs) * state.cadenceMs;
-    this.schedule(state);
+  /** Adds a collector to the tick of its cadence; a new tick is aligned to multiples of the cadence. */
+  private join(state: CollectorState): void {
+    const tick = this.ticks.get(state.cadenceMs);
+    if (tick) {
+      tick.states = [...tick.states, state];
+      return;
+    }
+    const cadenceMs = state.cadenceMs;
+    const created: Tick = { cadenceMs, states: [state], timer: undefined, nextAt: Math.ceil(this.now() / cadenceMs) * cadenceMs };
+    this.ticks.set(cadenceMs, created);
+    this.schedule(created);
   }
 
-  private schedule(state: CollectorState): void {
-    if (this.stopped) return;
-    const cadence = state.cadenceMs;
+  private leave(state: CollectorState): void {
+    const tick = this.ticks.get(state.cadenceMs);
+    if (!tick) return;
+    tick.states = tick.states.filter((other) => other !== state);
+    if (tick.states.length > 0) return;
+    clearTimeout(tick.timer);
+    this.ticks.delete(tick.cadenceMs);
+  }
+
+  private schedule(tick: Tick): void {
+    if (this.stopped || this.ticks.get(tick.cadenceMs) !== tick) return;
+    const cadence = tick.cadenceMs;
     const now = this.now();
     // After a long stall (suspended laptop, blocked loop) skip the missed ticks instead of bursting.
-    if (state.nextAt < now - cadence) state.nextAt = Math.ceil(now / cadence) * cadence;
-    const delay = Math.max(0, state.nextAt - now);
+    if (tick.nextAt < now - cadence) tick.nextAt = Math.ceil(now / cadence) * cadence;
+    const delay = Math.max(0, tick.nextAt - now);
     // Lateness on the monotonic clock: a wall-clock step is not a stall.
     const armedAt = performance.now();
-    state.timer = setTimeout(() => {
-      state.nextAt += cadence;
-      void this.run(state, Math.max(0, performance.now() - armedAt - delay));
-      this.schedule(state);
+    tick.timer = setTimeout(() => {
+      tick.nextAt += cadence;
+      const lateMs = Math.max(0, performance.now() - armedAt - delay);
+      // `states` is replaced, never changed in place, when a collector joins or leaves: this loop sees the tick's own.
+      for (const state of tick.states) void this.run(state, lateMs);
+      this.schedule(tick);
     }, delay);
   }
 
