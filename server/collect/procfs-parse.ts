@@ -11,31 +11,6 @@ export interface CpuTimes {
   steal: number;
 }
 
-/** `/proc/stat`: the aggregate `cpu` line and the `cpuN` lines, in jiffies. Old kernels lack some columns. */
-export function parseProcStat(text: string): { total: CpuTimes; cores: CpuTimes[] } {
-  let total: CpuTimes | null = null;
-  const cores: CpuTimes[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('cpu')) continue;
-    const [label, ...fields] = line.trim().split(/\s+/);
-    const n = fields.map((field) => Number(field) || 0);
-    const times: CpuTimes = {
-      user: n[0] ?? 0,
-      nice: n[1] ?? 0,
-      system: n[2] ?? 0,
-      idle: n[3] ?? 0,
-      iowait: n[4] ?? 0,
-      irq: n[5] ?? 0,
-      softirq: n[6] ?? 0,
-      steal: n[7] ?? 0,
-    };
-    if (label === 'cpu') total = times;
-    else if (/^cpu\d+$/.test(label ?? '')) cores[Number(label?.slice(3))] = times;
-  }
-  if (!total) throw new Error('/proc/stat has no cpu line');
-  return { total, cores: cores.filter((core) => core !== undefined) };
-}
-
 /**
  * Start and end of each line of `text`, and of the whitespace-separated fields in it, without building
  * arrays of substrings: these files are parsed every second, and their garbage was most of an idle server's.
@@ -69,6 +44,34 @@ function fieldOffsets(text: string, start: number, end: number, into: number[]):
   return count;
 }
 
+/** `/proc/stat`: the aggregate `cpu` line and the `cpuN` lines, in jiffies. Old kernels lack some columns. */
+export function parseProcStat(text: string): { total: CpuTimes; cores: CpuTimes[] } {
+  let total: CpuTimes | null = null;
+  const cores: CpuTimes[] = [];
+  const at: number[] = [];
+  let count = 0;
+  const field = (n: number) => (n < count ? Number(text.slice(at[2 * n], at[2 * n + 1])) || 0 : 0);
+  eachLine(text, (start, end) => {
+    if (!text.startsWith('cpu', start)) return;
+    count = fieldOffsets(text, start, end, at);
+    const times: CpuTimes = {
+      user: field(1),
+      nice: field(2),
+      system: field(3),
+      idle: field(4),
+      iowait: field(5),
+      irq: field(6),
+      softirq: field(7),
+      steal: field(8),
+    };
+    const label = text.slice(at[0], at[1]);
+    if (label === 'cpu') total = times;
+    else if (/^cpu\d+$/.test(label)) cores[Number(label.slice(3))] = times;
+  });
+  if (!total) throw new Error('/proc/stat has no cpu line');
+  return { total, cores: cores.filter((core) => core !== undefined) };
+}
+
 const MEMINFO_NAME = /^[\w()]+$/;
 
 /** `/proc/meminfo` in bytes, keyed by field name. */
@@ -95,18 +98,16 @@ export function parseMeminfo(text: string): Map<string, number> {
 /** `/proc/net/dev`: received and transmitted bytes per interface. */
 export function parseNetDev(text: string): Map<string, { rx: number; tx: number }> {
   const interfaces = new Map<string, { rx: number; tx: number }>();
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon === -1) continue;
-    const name = line.slice(0, colon).trim();
-    const fields = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (name === '' || fields.length < 9) continue;
-    interfaces.set(name, { rx: fields[0] ?? 0, tx: fields[8] ?? 0 });
-  }
+  const at: number[] = [];
+  let line = 0;
+  eachLine(text, (start, end) => {
+    if (line++ < 2) return; // two header lines
+    const colon = text.indexOf(':', start);
+    if (colon === -1 || colon >= end) return;
+    const name = text.slice(start, colon).trim();
+    if (name === '' || fieldOffsets(text, colon + 1, end, at) < 9) return;
+    interfaces.set(name, { rx: Number(text.slice(at[0], at[1])), tx: Number(text.slice(at[16], at[17])) });
+  });
   return interfaces;
 }
 
