@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { request } from 'node:http';
 import { firstLine } from '../lib/errors.js';
 import { printable } from '../lib/printable.js';
@@ -55,6 +56,11 @@ export class DockerNames {
     const stale = now - this.lastListAt >= this.options.refreshMs;
     if (!stale && ids.every((id) => this.names.has(id))) return;
     this.lastCallAt = now;
+    // Most hosts have no Docker: a stat is all a missing socket costs, not a connection and its error every few seconds.
+    if (!socketExists(this.socketPath)) {
+      this.error = `no socket at ${this.socketPath} (ENOENT)`;
+      return;
+    }
     this.inFlight = true;
     listContainers(this.socketPath, this.options.timeoutMs)
       .then((names) => {
@@ -72,6 +78,14 @@ export class DockerNames {
 
   close(): void {
     this.closed = true;
+  }
+}
+
+function socketExists(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true; // there, but not ours to stat: the call will say why
   }
 }
 

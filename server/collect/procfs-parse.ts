@@ -11,67 +11,115 @@ export interface CpuTimes {
   steal: number;
 }
 
+/**
+ * Start and end of each line of `text`, and of the whitespace-separated fields in it, without building
+ * arrays of substrings: these files are parsed every second, and their garbage was most of an idle server's.
+ */
+function eachLine(text: string, visit: (start: number, end: number) => void): void {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    visit(start, end);
+    start = end + 1;
+  }
+}
+
+const isSpace = (code: number) => code === 32 || (code >= 9 && code <= 13);
+const isDigit = (code: number) => code >= 48 && code <= 57;
+
+/** Offsets of the fields of `text[start, end)` into `into`, as [start0, end0, start1, end1, ...]; returns the count. */
+function fieldOffsets(text: string, start: number, end: number, into: number[]): number {
+  let count = 0;
+  let i = start;
+  while (i < end) {
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    if (i === end) break;
+    const fieldStart = i;
+    while (i < end && !isSpace(text.charCodeAt(i))) i++;
+    into[2 * count] = fieldStart;
+    into[2 * count + 1] = i;
+    count++;
+  }
+  return count;
+}
+
 /** `/proc/stat`: the aggregate `cpu` line and the `cpuN` lines, in jiffies. Old kernels lack some columns. */
 export function parseProcStat(text: string): { total: CpuTimes; cores: CpuTimes[] } {
   let total: CpuTimes | null = null;
   const cores: CpuTimes[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('cpu')) continue;
-    const [label, ...fields] = line.trim().split(/\s+/);
-    const n = fields.map((field) => Number(field) || 0);
+  const at: number[] = [];
+  let count = 0;
+  const field = (n: number) => (n < count ? Number(text.slice(at[2 * n], at[2 * n + 1])) || 0 : 0);
+  eachLine(text, (start, end) => {
+    if (!text.startsWith('cpu', start)) return;
+    count = fieldOffsets(text, start, end, at);
     const times: CpuTimes = {
-      user: n[0] ?? 0,
-      nice: n[1] ?? 0,
-      system: n[2] ?? 0,
-      idle: n[3] ?? 0,
-      iowait: n[4] ?? 0,
-      irq: n[5] ?? 0,
-      softirq: n[6] ?? 0,
-      steal: n[7] ?? 0,
+      user: field(1),
+      nice: field(2),
+      system: field(3),
+      idle: field(4),
+      iowait: field(5),
+      irq: field(6),
+      softirq: field(7),
+      steal: field(8),
     };
+    const label = text.slice(at[0], at[1]);
     if (label === 'cpu') total = times;
-    else if (/^cpu\d+$/.test(label ?? '')) cores[Number(label?.slice(3))] = times;
-  }
+    else if (/^cpu\d+$/.test(label)) cores[Number(label.slice(3))] = times;
+  });
   if (!total) throw new Error('/proc/stat has no cpu line');
   return { total, cores: cores.filter((core) => core !== undefined) };
 }
 
+const MEMINFO_NAME = /^[\w()]+$/;
+
 /** `/proc/meminfo` in bytes, keyed by field name. */
 export function parseMeminfo(text: string): Map<string, number> {
   const fields = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const match = /^([\w()]+):\s+(\d+)(?:\s+kB)?/.exec(line);
-    if (match) fields.set(match[1] as string, Number(match[2]) * (line.includes('kB') ? 1024 : 1));
-  }
+  eachLine(text, (start, end) => {
+    const colon = text.indexOf(':', start);
+    if (colon <= start || colon >= end) return;
+    let i = colon + 1;
+    if (i >= end || !isSpace(text.charCodeAt(i))) return;
+    while (i < end && isSpace(text.charCodeAt(i))) i++;
+    const digits = i;
+    let value = 0;
+    for (; i < end && isDigit(text.charCodeAt(i)); i++) value = value * 10 + text.charCodeAt(i) - 48;
+    if (i === digits) return;
+    const name = text.slice(start, colon);
+    if (!MEMINFO_NAME.test(name)) return;
+    const kB = text.indexOf('kB', start);
+    fields.set(name, value * (kB !== -1 && kB < end ? 1024 : 1));
+  });
   return fields;
 }
 
 /** `/proc/net/dev`: received and transmitted bytes per interface. */
 export function parseNetDev(text: string): Map<string, { rx: number; tx: number }> {
   const interfaces = new Map<string, { rx: number; tx: number }>();
-  for (const line of text.split('\n').slice(2)) {
-    const colon = line.indexOf(':');
-    if (colon === -1) continue;
-    const name = line.slice(0, colon).trim();
-    const fields = line
-      .slice(colon + 1)
-      .trim()
-      .split(/\s+/)
-      .map(Number);
-    if (name === '' || fields.length < 9) continue;
-    interfaces.set(name, { rx: fields[0] ?? 0, tx: fields[8] ?? 0 });
-  }
+  const at: number[] = [];
+  let line = 0;
+  eachLine(text, (start, end) => {
+    if (line++ < 2) return; // two header lines
+    const colon = text.indexOf(':', start);
+    if (colon === -1 || colon >= end) return;
+    const name = text.slice(start, colon).trim();
+    if (name === '' || fieldOffsets(text, colon + 1, end, at) < 9) return;
+    interfaces.set(name, { rx: Number(text.slice(at[0], at[1])), tx: Number(text.slice(at[16], at[17])) });
+  });
   return interfaces;
 }
 
 /** `/proc/diskstats`: bytes read and written per device (sectors there are always 512 bytes). */
 export function parseDiskstats(text: string): Map<string, { read: number; write: number }> {
   const devices = new Map<string, { read: number; write: number }>();
-  for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 10) continue;
-    devices.set(fields[2] as string, { read: Number(fields[5]) * 512, write: Number(fields[9]) * 512 });
-  }
+  const at: number[] = [];
+  const field = (n: number) => text.slice(at[2 * n], at[2 * n + 1]);
+  eachLine(text, (start, end) => {
+    if (fieldOffsets(text, start, end, at) < 10) return;
+    devices.set(field(2), { read: Number(field(5)) * 512, write: Number(field(9)) * 512 });
+  });
   return devices;
 }
 

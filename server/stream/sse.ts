@@ -23,8 +23,12 @@ export function frameEvent(event: string, data: string, id?: string): string {
   return `${frame}\n`;
 }
 
+/** JSON has no raw line break (JSON.stringify escapes them in strings): one `data:` line, no split. */
 export function encodeEvent(event: string, payload: unknown, id?: string): Buffer {
-  return Buffer.from(frameEvent(event, JSON.stringify(payload), id));
+  assertSingleLine('event name', event);
+  if (id !== undefined) assertSingleLine('id', id);
+  const head = id === undefined ? '' : `id: ${id}\n`;
+  return Buffer.from(`${head}event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`);
 }
 
 export function frameRetry(ms: number): string {

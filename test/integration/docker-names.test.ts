@@ -100,4 +100,22 @@ describe('container names from the Docker API on a Unix socket', () => {
     await vi.waitFor(() => expect(names.error).toContain('ENOENT'), { timeout: 10_000 });
     expect(sample(2000)?.name).toBe(DOCKER_ID.slice(0, 12));
   });
+
+  it('opens no connection and arms no timer while the socket is missing, and uses it once it appears', async () => {
+    const socketPath = join(tempDir('pulseboard-docker-'), 'docker.sock');
+    const names = new DockerNames(socketPath, { minGapMs: 0 });
+    const before = process.getActiveResourcesInfo().length;
+    names.refresh(1000, [DOCKER_ID]);
+    expect(names.error).toContain('ENOENT');
+    expect(process.getActiveResourcesInfo().length).toBe(before);
+    const api = createHttpServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify([{ Id: DOCKER_ID, Names: ['/shop-web'], Image: 'shop/web:2.4' }]));
+    });
+    closers.push(() => api.close());
+    await new Promise<void>((resolve) => api.listen(socketPath, resolve));
+    names.refresh(2000, [DOCKER_ID]);
+    await vi.waitFor(() => expect(names.lookup(DOCKER_ID)?.name).toBe('shop-web'), { timeout: 10_000 });
+    expect(names.error).toBeNull();
+  });
 });

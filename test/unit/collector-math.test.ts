@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuUsage } from '../../server/collect/cpu.js';
 import { filterMounts, parseMounts } from '../../server/collect/filesystem.js';
@@ -234,5 +235,85 @@ describe('parser edges that real files have', () => {
     ]) {
       expect(networkSample(1, rates, { exclude: /^$/, maxItems: 1 }).interfaces.map((i) => i.name)).toEqual(['up']);
     }
+  });
+});
+
+describe('/proc parsers read what a split-and-regex reading reads', () => {
+  // The straightforward readings the scanning parsers replaced (they built an array per line each second).
+  const meminfoBySplit = (text: string) => {
+    const fields = new Map<string, number>();
+    for (const line of text.split('\n')) {
+      const match = /^([\w()]+):\s+(\d+)(?:\s+kB)?/.exec(line);
+      if (match) fields.set(match[1] as string, Number(match[2]) * (line.includes('kB') ? 1024 : 1));
+    }
+    return fields;
+  };
+  const diskstatsBySplit = (text: string) => {
+    const devices = new Map<string, { read: number; write: number }>();
+    for (const line of text.split('\n')) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10) continue;
+      devices.set(fields[2] as string, { read: Number(fields[5]) * 512, write: Number(fields[9]) * 512 });
+    }
+    return devices;
+  };
+  const meminfoEdges = [
+    'MemTotal:\t7 kB\r\nSwapFree: 0\n',
+    'A:5',
+    'A: x 5 kB\nB:  \n:5 kB\nC:6kB\n(x): 9 kB',
+    'Bad key: 5\n\n\nD:   12 kB trailing',
+  ];
+  const diskstatsEdges = [
+    '   8  0 sda 1 2 3 4 5 6 7 8 9 10 11',
+    '8 0 sdb 1 0 2 0 3 0 4\n8 1 sdc 1 0 2 0 3 0 4 5\n',
+    '\t8\t0\tnvme0n1\t1\t0\tx\t0\t3\t0\t4\r\n',
+    '',
+  ];
+
+  const procStatBySplit = (text: string) => {
+    let total: CpuTimes | null = null;
+    const cores: CpuTimes[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('cpu')) continue;
+      const [label, ...fields] = line.trim().split(/\s+/);
+      const n = fields.map((field) => Number(field) || 0);
+      const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = n;
+      const times = { user, nice, system, idle, iowait, irq, softirq, steal };
+      if (label === 'cpu') total = times;
+      else if (/^cpu\d+$/.test(label ?? '')) cores[Number(label?.slice(3))] = times;
+    }
+    return { total, cores: cores.filter((core) => core !== undefined) };
+  };
+  const netDevBySplit = (text: string) => {
+    const interfaces = new Map<string, { rx: number; tx: number }>();
+    for (const line of text.split('\n').slice(2)) {
+      const colon = line.indexOf(':');
+      if (colon === -1) continue;
+      const name = line.slice(0, colon).trim();
+      const fields = line
+        .slice(colon + 1)
+        .trim()
+        .split(/\s+/)
+        .map(Number);
+      if (name === '' || fields.length < 9) continue;
+      interfaces.set(name, { rx: fields[0] ?? 0, tx: fields[8] ?? 0 });
+    }
+    return interfaces;
+  };
+
+  it("on this host's /proc/stat and /proc/net/dev, and on edge lines", () => {
+    const statEdges = ['cpu  1 2\ncpu0 1 2 3 4 5 6 7 8 9 10\r\ncpux 1\ncpu3\t4 x 5\nintr 1 2\n', 'cpu 1 2 3 4 5 6 7 8'];
+    for (const text of [readFileSync('/proc/stat', 'latin1'), ...statEdges]) expect(parseProcStat(text)).toEqual(procStatBySplit(text));
+    const netEdges = [
+      'h\nh\n  eth0: 1 2 3 4 5 6 7 8 9\n:1 2 3 4 5 6 7 8 9\nlo:1 2 3\nwg0:\t5 0 0 0 0 0 0 0 x 1\r\nnocolon 1 2',
+      'only one line',
+    ];
+    for (const text of [readFileSync('/proc/net/dev', 'latin1'), ...netEdges]) expect(parseNetDev(text)).toEqual(netDevBySplit(text));
+  });
+
+  it("on this host's /proc/meminfo and /proc/diskstats, and on edge lines", () => {
+    for (const text of [readFileSync('/proc/meminfo', 'latin1'), ...meminfoEdges]) expect(parseMeminfo(text)).toEqual(meminfoBySplit(text));
+    for (const text of [readFileSync('/proc/diskstats', 'latin1'), ...diskstatsEdges])
+      expect(parseDiskstats(text)).toEqual(diskstatsBySplit(text));
   });
 });

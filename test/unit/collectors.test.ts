@@ -274,6 +274,23 @@ describe('event-loop lag of this process', () => {
     }
   });
 
+  it('takes the after-sample reading in the same turn of the loop, with no timer: one wake-up per tick, not two', async () => {
+    // Timers are faked and never advanced; immediates stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const collector = processCollector(1000);
+    try {
+      await collector.sample(Date.now());
+      expect(vi.getTimerCount()).toBe(0);
+      blockFor(50);
+      await new Promise((resolve) => setImmediate(resolve));
+      const sample = (await collector.sample(Date.now())) as ProcessSample;
+      expect(sample.lagP99).toBeGreaterThanOrEqual(45);
+    } finally {
+      collector.close?.();
+      vi.useRealTimers();
+    }
+  });
+
   it('takes nearest-rank percentiles of a few readings', () => {
     expect(percentileOf([], 99)).toBe(0);
     expect(percentileOf([3, 400], 99)).toBe(400);

@@ -39,6 +39,25 @@ describe('Sampler', () => {
     sampler.stop();
   });
 
+  it('publishes a synchronous collector in the timer callback itself: no promise turn, no deadline timer', () => {
+    const sampler = start([collector('disk', diskAt, 1000), collector('memory', (t) => ({ t }), 1000)]);
+    vi.advanceTimersByTime(500); // synchronous: microtasks cannot run before the check
+    expect(published.map((p) => p.topic)).toEqual(['disk', 'memory']);
+    sampler.stop();
+  });
+
+  it('wakes once per tick for all collectors of one cadence: one timer per cadence', async () => {
+    const slow = (topic: Topic) => collector(topic, (t) => ({ t }), 5000);
+    const sampler = start([collector('disk', diskAt, 1000), collector('memory', (t) => ({ t }), 1000), slow('cpu'), slow('network')]);
+    expect(vi.getTimerCount()).toBe(2);
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(vi.getTimerCount()).toBe(2);
+    expect(published.filter((p) => p.topic === 'disk')).toHaveLength(5);
+    expect(published.filter((p) => p.topic === 'network')).toHaveLength(2); // at start, and on the 5 s boundary
+    sampler.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it('keeps sampling the others when one throws, and reports the failure once with its message', async () => {
     const sampler = start([
       collector('cpu', () => {

@@ -27,6 +27,16 @@ describe('SSE framing', () => {
     expect(text).not.toMatch(/^event: forged/m);
   });
 
+  it('encodes the same bytes as framing the JSON, and refuses a forged event name or id alike', () => {
+    const payloads = [{ t: 1, cores: [1.5, 0] }, { message: 'a\u2028b\rc\nd', nested: { list: ['x\r\ny'] } }, 'text', 42, null];
+    for (const payload of payloads) {
+      expect(encodeEvent('cpu', payload, 'boot1-7').toString()).toBe(frameEvent('cpu', JSON.stringify(payload), 'boot1-7'));
+      expect(encodeEvent('cpu', payload).toString()).toBe(frameEvent('cpu', JSON.stringify(payload)));
+    }
+    expect(() => encodeEvent('cpu\ndata: evil', {})).toThrow(/must not contain/);
+    expect(() => encodeEvent('cpu', {}, '1\r\nevent: alert')).toThrow(/must not contain/);
+  });
+
   it('frames retry and comments', () => {
     expect(frameRetry(2000)).toBe('retry: 2000\n\n');
     expect(frameComment('ping')).toBe(': ping\n\n');
