@@ -98,6 +98,11 @@ export interface ProcessSample {
   /** Event-loop delay over the last interval, milliseconds. */
   lagP50: number;
   lagP99: number;
+  /**
+   * Share of the last interval the event loop spent running code rather than waiting, percent
+   * (`performance.eventLoopUtilization()`). Absent from servers before it was added (a hub may relay one).
+   */
+  loopBusy?: number;
   /** Seconds since the process started. */
   uptime: number;
 }

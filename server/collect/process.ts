@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Collector } from './collector.js';
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
@@ -45,11 +46,15 @@ function lagReadings() {
   };
 }
 
-/** This Node process: CPU over the interval, memory, and event-loop lag percentiles (reset each sample). */
+/**
+ * This Node process: CPU over the interval, memory, event-loop lag percentiles (reset each sample) and how busy
+ * the loop was between samples (Node keeps that count itself: reading it wakes nothing).
+ */
 export function processCollector(cadenceMs: number): Collector<'process'> {
   const lag = lagReadings();
   let lastCpu = process.cpuUsage();
   let lastAt = performance.now();
+  let lastLoop = performance.eventLoopUtilization();
   return {
     topic: 'process',
     source: 'node',
@@ -63,6 +68,9 @@ export function processCollector(cadenceMs: number): Collector<'process'> {
       lastCpu = cpu;
       lastAt = now;
       const memory = process.memoryUsage();
+      const loop = performance.eventLoopUtilization();
+      const loopBusy = performance.eventLoopUtilization(loop, lastLoop).utilization;
+      lastLoop = loop;
       const readings = lag.take();
       const sample = {
         t,
@@ -72,6 +80,7 @@ export function processCollector(cadenceMs: number): Collector<'process'> {
         heapTotal: memory.heapTotal,
         lagP50: round2(percentileOf(readings, 50)),
         lagP99: round2(percentileOf(readings, 99)),
+        loopBusy: round2(loopBusy * 100),
         uptime: Math.round(process.uptime()),
       };
       lag.armAfterSample();

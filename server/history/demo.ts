@@ -145,14 +145,16 @@ class DemoHost {
       window: { ms: 60_000, count: count * 60, errors: errors * 60, latency: summary },
       routes: [],
     };
+    const ownCpu = round1(0.5 + next());
     const process: ProcessSample = {
       t,
-      cpu: round1(0.5 + next()),
+      cpu: ownCpu,
       rss: 80 * 2 ** 20 + Math.round(next() * 2 ** 20),
       heapUsed: 20 * 2 ** 20 + Math.round(next() * 4 * 2 ** 20),
       heapTotal: 32 * 2 ** 20,
       lagP50: round1(50 + next()),
       lagP99: round1(51 + next() * 3),
+      loopBusy: round1(ownCpu * 0.8), // its own CPU is mostly the loop's work
       uptime: Math.round(sinceRestartMs / 1000),
     };
     return { cpu, memory, network, disk, requests, process, buckets: buckets ?? undefined };

@@ -148,6 +148,8 @@ export class PrometheusExport {
       set('pulseboard_process_heap_total_bytes', "pulseboard's V8 heap reserved", own.heapTotal);
       set('pulseboard_event_loop_lag_seconds', "pulseboard's event-loop delay", own.lagP50 / 1000, { quantile: '0.5' });
       set('pulseboard_event_loop_lag_seconds', "pulseboard's event-loop delay", own.lagP99 / 1000, { quantile: '0.99' });
+      if (own.loopBusy !== undefined)
+        set('pulseboard_event_loop_utilization_ratio', "Share of the last interval pulseboard's event loop was busy", own.loopBusy / 100);
       set('pulseboard_process_uptime_seconds', "Seconds since pulseboard's process started", own.uptime);
     }
     const processes = latest('processes');

@@ -69,6 +69,7 @@ describe('dashboard in Chromium', () => {
     for (const topic of ['memory', 'network', 'disk', 'process']) {
       expect(await page.textContent(`[data-topic="${topic}"] [data-role="value"]`)).toMatch(/\d/);
     }
+    expect(await page.textContent('[data-topic="process"] [data-role="detail"]')).toMatch(/loop busy \d/);
     // The whole page for the README, toolbar to process table, once every panel has had its data.
     await page.waitForFunction(() => document.querySelectorAll('[data-topic="processes"] tbody tr').length > 0, undefined, {
       timeout: 10_000,

@@ -72,16 +72,20 @@ export const PAYLOADS: { [E in LoggedEventName]: fc.Arbitrary<PayloadOf<E>> } = 
   disk: fc.record({ t: finite, read: finite, write: finite }),
   filesystem: fc.record({ t: finite, mounts: list(fc.record({ mount: text, fs: text, type: text, size: finite, used: finite })) }),
   temperature: fc.record({ t: finite, main: finite, max: finite, sensors: list(fc.record({ name: text, celsius: finite })) }),
-  process: fc.record({
-    t: finite,
-    cpu: finite,
-    rss: finite,
-    heapUsed: finite,
-    heapTotal: finite,
-    lagP50: finite,
-    lagP99: finite,
-    uptime: finite,
-  }),
+  process: fc.record(
+    {
+      t: finite,
+      cpu: finite,
+      rss: finite,
+      heapUsed: finite,
+      heapTotal: finite,
+      lagP50: finite,
+      lagP99: finite,
+      loopBusy: finite,
+      uptime: finite,
+    },
+    { requiredKeys: ['t', 'cpu', 'rss', 'heapUsed', 'heapTotal', 'lagP50', 'lagP99', 'uptime'] },
+  ),
   processes: fc.record({
     t: finite,
     count: finite,
@@ -171,8 +175,8 @@ function acceptedKinds(parent: any, key: string | number | undefined, current: u
   const nullable = isContainer && typeof key === 'string' ? CONTAINER_NULLABLE[key] : undefined;
   return nullable ? [nullable, 'null'] : [kindOf(current)];
 }
-/** Keys that may be left out: a collector's `error`, and each gauge of an info's `thresholds`. */
-const isOptional = (path: Path) => path.at(-1) === 'error' || path.at(-2) === 'thresholds';
+/** Keys that may be left out: a collector's `error`, a process sample's `loopBusy` (servers before it), and each gauge of an info's `thresholds`. */
+const isOptional = (path: Path) => path.at(-1) === 'error' || path.at(-1) === 'loopBusy' || path.at(-2) === 'thresholds';
 
 type Change = { path: Path; replacement: unknown; what: string } | { path: Path; remove: true; what: string };
 

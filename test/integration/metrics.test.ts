@@ -67,6 +67,7 @@ describe('GET /metrics', () => {
       'pulseboard_filesystem_used_bytes',
       'pulseboard_process_resident_memory_bytes',
       'pulseboard_event_loop_lag_seconds',
+      'pulseboard_event_loop_utilization_ratio',
       'pulseboard_collector_up',
       'pulseboard_sse_clients',
     ];

@@ -97,6 +97,7 @@ describe('GET /api/events', () => {
       heapUsed: expect.any(Number),
       lagP50: expect.any(Number),
       lagP99: expect.any(Number),
+      loopBusy: expect.any(Number),
       uptime: expect.any(Number),
       cpu: expect.any(Number),
     });

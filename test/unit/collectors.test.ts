@@ -291,6 +291,24 @@ describe('event-loop lag of this process', () => {
     }
   });
 
+  it('reports how busy the loop was between samples: near all of it through a stall, little of it while it waits', async () => {
+    const collector = processCollector(1000);
+    try {
+      await collector.sample(Date.now());
+      blockFor(300);
+      const stalled = (await collector.sample(Date.now())) as ProcessSample;
+      await sleep(300);
+      const waited = (await collector.sample(Date.now())) as ProcessSample;
+      // Percent, not a ratio: the stall is all but the whole interval.
+      expect(stalled.loopBusy).toBeGreaterThan(80);
+      expect(stalled.loopBusy).toBeLessThanOrEqual(100);
+      expect(waited.loopBusy).toBeLessThan(50);
+      expect(waited.loopBusy).toBeGreaterThanOrEqual(0);
+    } finally {
+      collector.close?.();
+    }
+  });
+
   it('takes nearest-rank percentiles of a few readings', () => {
     expect(percentileOf([], 99)).toBe(0);
     expect(percentileOf([3, 400], 99)).toBe(400);
