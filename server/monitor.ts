@@ -11,6 +11,7 @@ import { AlertLog } from './history/alert-log.js';
 import { queryRange } from './history/query.js';
 import { HistoryStore } from './history/store.js';
 import { TickLatency } from './history/tick-latency.js';
+import { processMemorySettle } from './lib/memory-settle.js';
 import { readVersion } from './lib/paths.js';
 import type {
   AlertPayload,
@@ -96,6 +97,7 @@ export class Monitor implements Board, LiveBoard {
       retention: config.retention,
       memoryMs: config.historyMs,
       onStatusChange: () => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), history: this.historyStatus() }),
+      afterBulkWork: () => processMemorySettle().afterBulkWork(),
     });
     this.tickLatency = requestStats ? new TickLatency(requestStats) : null;
     this.history = {

@@ -44,6 +44,8 @@ export interface HistoryStoreOptions {
   sync?: boolean;
   /** Called when writing stops or starts again. */
   onStatusChange?: (status: HistoryStatus) => void;
+  /** Called after work whose many allocations are garbage once it is done: the start's columns, an hour sealed. */
+  afterBulkWork?: () => void;
 }
 
 export const DEFAULT_FLUSH_MS = 5000;
@@ -486,7 +488,8 @@ export class HistoryStore {
       );
       if (columns.length < rows.length) left = true;
     }
-    if (left && this.timer) setImmediate(() => this.fillOpenColumns());
+    if (!left) this.options.afterBulkWork?.();
+    else if (this.timer) setImmediate(() => this.fillOpenColumns());
   }
 
   private setOpen(topic: Topic, rows: RawRow[]): void {
@@ -545,6 +548,7 @@ export class HistoryStore {
     const lines: string[] = [];
     for (const [topic, rows] of this.open) for (const row of rows) lines.push(journalLine(topic, row));
     await this.journal?.rewrite(lines, this.sync);
+    this.options.afterBulkWork?.();
   }
 
   private async seal(hour: number): Promise<void> {

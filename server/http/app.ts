@@ -2,6 +2,7 @@ import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { type Context, Hono } from 'hono';
 import { compress } from 'hono/compress';
+import { processMemorySettle } from '../lib/memory-settle.js';
 import { findWebDir } from '../lib/paths.js';
 import type { HistoryResponse, SnapshotResponse } from '../protocol.js';
 import { requestMiddleware } from '../requests/middleware.js';
@@ -13,7 +14,7 @@ import { tokenAuth } from './auth.js';
 import { boundedBodies } from './bounds.js';
 import { clientAddress } from './client.js';
 import { cors, corsHeaders } from './cors.js';
-import { acceptsGzip, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswers } from './history.js';
+import { acceptsGzip, HISTORY_LIMITS, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswers } from './history.js';
 import { historyBody, historyRequestKey, parseHistoryRequest } from './history-query.js';
 import { PrometheusExport } from './metrics.js';
 import { parseTopics } from './query.js';
@@ -128,7 +129,7 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  const history = new HistoryAnswers();
+  const history = new HistoryAnswers(HISTORY_LIMITS, () => processMemorySettle().afterBulkWork());
   app.get('/api/history', async (c) => {
     const board = await boardOf(c);
     if (board instanceof Response) return board;

@@ -45,7 +45,11 @@ export class HistoryAnswers {
   private busy = false;
   private built = 0;
 
-  constructor(private readonly limits: HistoryLimits = HISTORY_LIMITS) {}
+  constructor(
+    private readonly limits: HistoryLimits = HISTORY_LIMITS,
+    /** Called after each answer is built: its decoding and encoding are garbage by then. */
+    private readonly afterBuild: () => void = () => {},
+  ) {}
 
   /** Answers built so far (each key once). */
   get builds(): number {
@@ -63,6 +67,7 @@ export class HistoryAnswers {
         const json = Buffer.from(JSON.stringify(build()));
         return (gzipped ? await gzipAsync(json, { level: GZIP_LEVEL }) : json) as Encoded;
       } finally {
+        this.afterBuild();
         this.next();
       }
     });
