@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SETTLE_QUIET_MS, SETTLE_SPACING_MS } from '../../server/lib/memory-settle.js';
 import { type Started, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -23,6 +24,8 @@ export interface HistoryMemoryResult {
   afterMixedMb: number;
   /** The largest VmHWM (peak RSS) seen, MB. */
   peakMb: number;
+  /** VmRSS once the server has had time to settle after the queries (its full collection after bulk work), MB. */
+  settledMb: number;
 }
 
 function memoryOf(pid: number): { rss: number; peak: number } {
@@ -71,7 +74,9 @@ export async function historyMemory(dir: string): Promise<HistoryMemoryResult> {
     for (const [from, to] of mixedRanges(Date.now())) await query(server.url, from, to);
     await settle();
     const after = memoryOf(server.pid);
-    return { startMb: start.rss, afterWindowMb, afterMixedMb: after.rss, peakMb: after.peak };
+    // Past the quiet time and the spacing of the server's full collection after bulk work.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_QUIET_MS + SETTLE_SPACING_MS));
+    return { startMb: start.rss, afterWindowMb, afterMixedMb: after.rss, peakMb: after.peak, settledMb: memoryOf(server.pid).rss };
   } finally {
     await server.stop();
   }

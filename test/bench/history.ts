@@ -234,7 +234,7 @@ export async function benchHistory(trials: number, idleSeconds: number): Promise
           'an hour of the demo at 1 Hz (6 topics) fed to HistoryStore.record with tick() every 5 s and the seal at the end; process.cpuUsage / 3 600 s',
         idle: `node dist/server/main.js --port 0 --data-dir <tmp> vs --data-dir none, each alone; /proc/<pid>/stat CPU over ${idleSeconds} s after 20 s`,
         paint: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; Chromium 1440x900 /?window=<w>&share=0; performance marks ${REQUESTED} -> ${DRAWN} (fetch /api/history, parse, fill every chart, draw); first load after start (cold) and median of ${trials} more; of the warm ones, until the answer's last byte (Resource Timing responseEnd)`,
-        memory: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; GET /api/history?topics=<the page's 7>&points=1400 of the last 24h, 7d, 30d, 1y one after another, then ${MIXED_QUERIES} mixed (1h to 1y spans at fixed pseudo-random places in the 30 days); /proc/<pid>/status VmRSS 1 s after each step, VmHWM at the end`,
+        memory: `node dist/server/main.js --port 0 --data-dir <copy of the 30-day demo store>; GET /api/history?topics=<the page's 7>&points=1400 of the last 24h, 7d, 30d, 1y one after another, then ${MIXED_QUERIES} mixed (1h to 1y spans at fixed pseudo-random places in the 30 days); /proc/<pid>/status VmRSS 1 s after each step, VmHWM at the end, VmRSS again 35 s later (the server collects once bulk work is over)`,
         start: `node dist/server/main.js --port 0 --data-dir <30-day demo store>: spawn to the first event: line of GET /api/events; median of ${trials}`,
       },
     };
