@@ -84,7 +84,8 @@ function readHeaders(head: string, from: number, fields: HeadFields): string | n
     if (name === 'content-length') {
       contentLengths++;
       if (contentLengths > 1) return 'more than one Content-Length';
-      if (!/^\d{1,15}$/.test(value)) return 'a Content-Length that is not a number';
+      // A tab after the digits is whitespace to RFC 9110 but not to llhttp: refused, so the two never disagree.
+      if (!/^\d{1,15}$/.test(value) || head.charCodeAt(lineEnd - 1) === 0x09) return 'a Content-Length that is not a number';
       fields.contentLength = Number(value);
     } else if (name === 'transfer-encoding') {
       transferEncodings++;

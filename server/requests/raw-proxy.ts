@@ -53,6 +53,20 @@ interface Shared {
   unforwardable: string;
 }
 
+/** A body this small goes out in the same write as its head, as latin1 text (one character per byte). */
+const SMALL_BODY = 16 * 1024;
+
+/** `head` and the bytes `chunk[from, end)` in one write: a syscall, not a corked writev, for the usual small message. */
+function writeHeadAnd(socket: Socket, head: string | null, chunk: Buffer, from: number, end: number): boolean {
+  if (head === null) return socket.write(from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end));
+  if (end - from <= SMALL_BODY) return socket.write(head + chunk.toString('latin1', from, end), 'latin1');
+  socket.cork();
+  socket.write(head, 'latin1');
+  const flowing = socket.write(chunk.subarray(from, end));
+  socket.uncork();
+  return flowing;
+}
+
 function pathnameOf(path: string): string {
   const query = path.indexOf('?');
   return query < 0 ? path : path.slice(0, query);
@@ -102,7 +116,8 @@ class ProxiedConnection implements UpstreamOwner {
   private measured = false;
   private route = '';
   private started = 0;
-  private bytesBefore = 0;
+  /** Bytes written to the client for this exchange, its head included. */
+  private sent = 0;
 
   // Flow control: who waits on whom.
   private clientHeldForUpstream = false;
@@ -147,7 +162,7 @@ class ProxiedConnection implements UpstreamOwner {
         }
         return;
       case Phase.Tunnel:
-        if (this.upstream && !this.upstream.socket.write(chunk)) this.holdClient();
+        if (this.upstream !== null && !this.upstream.socket.write(chunk)) this.holdClient();
         return;
       default:
         return;
@@ -189,7 +204,7 @@ class ProxiedConnection implements UpstreamOwner {
     const path = originFormTarget(request.method, request.target);
     this.measured = !wantsEventStream(request.headers);
     this.route = shared.routes.routeOf(request.method, pathnameOf(path ?? '/'));
-    this.bytesBefore = this.client.bytesWritten;
+    this.sent = 0;
     this.responseStatus = 0;
     this.responseStarted = false;
     if (this.measured) shared.stats.requestStarted();
@@ -233,16 +248,11 @@ class ProxiedConnection implements UpstreamOwner {
     const rest = this.pending;
     this.pending = null;
     if (rest === null) socket.write(this.upstreamHead, 'latin1');
-    else {
-      socket.cork();
-      socket.write(this.upstreamHead, 'latin1');
-      this.forwardBody(rest, 0);
-      socket.uncork();
-    }
+    else this.forwardBody(rest, 0, this.upstreamHead);
   }
 
   /** Request body bytes, by the request's framing; what lies past its end waits in `pending`. */
-  private forwardBody(chunk: Buffer, from: number): void {
+  private forwardBody(chunk: Buffer, from: number, head: string | null = null): void {
     const link = this.upstream;
     if (link === null) return;
     let end: number;
@@ -257,8 +267,7 @@ class ProxiedConnection implements UpstreamOwner {
       end = Math.min(chunk.length, from + this.bodyLeft);
       this.bodyLeft -= end - from;
     }
-    const whole = from === 0 && end === chunk.length;
-    const flowing = link.socket.write(whole ? chunk : chunk.subarray(from, end));
+    const flowing = writeHeadAnd(link.socket, head, chunk, from, end);
     if (this.bodyChunks !== null ? this.bodyChunks.done : this.bodyLeft === 0) {
       this.phase = Phase.Sent;
       if (end < chunk.length) this.pending = chunk.subarray(end);
@@ -269,6 +278,7 @@ class ProxiedConnection implements UpstreamOwner {
   onUpstreamData(link: UpstreamLink, chunk: Buffer): void {
     if (link !== this.upstream) return;
     if (this.phase === Phase.Tunnel) {
+      this.sent += chunk.length;
       if (!this.client.write(chunk)) this.holdUpstream();
       return;
     }
@@ -304,7 +314,9 @@ class ProxiedConnection implements UpstreamOwner {
         return;
       }
       const privateCookie = this.shared.options.privateCookie;
-      this.client.write(downstreamResponseHead({ response, statusText, privateCookie, close: false, upgrade: false }), 'latin1');
+      const informational = downstreamResponseHead({ response, statusText, privateCookie, close: false, upgrade: false });
+      this.sent += informational.length;
+      this.client.write(informational, 'latin1');
       if (rest.length === 0) {
         this.responseBuffer = null;
         return;
@@ -334,19 +346,21 @@ class ProxiedConnection implements UpstreamOwner {
       upgrade: false,
     });
     if (noBody || (this.responseChunks === null && !this.responseUntilClose && this.responseLeft === 0)) {
+      this.sent += head.length;
       this.client.write(head, 'latin1');
       if (rest.length > 0) this.reusable = false; // bytes past the message: that connection cannot be trusted
       this.endExchange();
       return;
     }
-    this.client.cork();
-    this.client.write(head, 'latin1');
-    if (rest.length > 0) this.forwardResponse(rest, 0);
-    this.client.uncork();
+    if (rest.length > 0) this.forwardResponse(rest, 0, head);
+    else {
+      this.sent += head.length;
+      this.client.write(head, 'latin1');
+    }
   }
 
   /** Response body bytes, by the response's framing. */
-  private forwardResponse(chunk: Buffer, from: number): void {
+  private forwardResponse(chunk: Buffer, from: number, head: string | null = null): void {
     let end: number;
     let complete: boolean;
     if (this.responseUntilClose) {
@@ -365,7 +379,8 @@ class ProxiedConnection implements UpstreamOwner {
       this.responseLeft -= end - from;
       complete = this.responseLeft === 0;
     }
-    const flowing = this.client.write(from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end));
+    this.sent += (head === null ? 0 : head.length) + end - from;
+    const flowing = writeHeadAnd(this.client, head, chunk, from, end);
     if (complete) {
       if (end < chunk.length) this.reusable = false;
       this.endExchange();
@@ -378,12 +393,7 @@ class ProxiedConnection implements UpstreamOwner {
     const { shared } = this;
     if (this.measured) {
       this.measured = false;
-      shared.stats.requestEnded(
-        this.route,
-        statusClassOf(this.responseStatus),
-        now - this.started,
-        this.client.bytesWritten - this.bytesBefore,
-      );
+      shared.stats.requestEnded(this.route, statusClassOf(this.responseStatus), now - this.started, this.sent);
     }
     const link = this.upstream;
     this.upstream = null;
@@ -415,10 +425,15 @@ class ProxiedConnection implements UpstreamOwner {
     this.responseStatus = response.status;
     this.responseStarted = true;
     this.phase = Phase.Tunnel;
-    this.client.write(
-      downstreamResponseHead({ response, statusText, privateCookie: this.shared.options.privateCookie, close: false, upgrade: true }),
-      'latin1',
-    );
+    const head = downstreamResponseHead({
+      response,
+      statusText,
+      privateCookie: this.shared.options.privateCookie,
+      close: false,
+      upgrade: true,
+    });
+    this.sent += head.length + rest.length;
+    this.client.write(head, 'latin1');
     if (rest.length > 0) this.client.write(rest);
     if (this.pending !== null) {
       link.socket.write(this.pending);
@@ -508,7 +523,7 @@ class ProxiedConnection implements UpstreamOwner {
     if (this.measured) {
       this.measured = false;
       const status = this.phase === Phase.Tunnel ? statusClassOf(this.responseStatus) : 'aborted';
-      const bytes = this.phase === Phase.Tunnel ? this.client.bytesWritten - this.bytesBefore : 0;
+      const bytes = this.phase === Phase.Tunnel ? this.sent : 0;
       this.shared.stats.requestEnded(this.route, status, now - this.started, bytes);
     }
     this.phase = Phase.Closed;
@@ -530,7 +545,9 @@ class ProxiedConnection implements UpstreamOwner {
     }
     this.responseStatus = status;
     this.closeAfter = true;
-    this.client.write(proxyAnswer(status, body), 'latin1');
+    const answer = proxyAnswer(status, body);
+    this.sent += answer.length;
+    this.client.write(answer, 'latin1');
     this.endExchange();
   }
 
