@@ -56,13 +56,17 @@ interface Shared {
 /** A body this small goes out in the same write as its head, as latin1 text (one character per byte). */
 const SMALL_BODY = 16 * 1024;
 
-/** `head` and the bytes `chunk[from, end)` in one write: a syscall, not a corked writev, for the usual small message. */
-function writeHeadAnd(socket: Socket, head: string | null, chunk: Buffer, from: number, end: number): boolean {
-  if (head === null) return socket.write(from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end));
-  if (end - from <= SMALL_BODY) return socket.write(head + chunk.toString('latin1', from, end), 'latin1');
+/**
+ * `head` and the bytes `chunk[from, end)` in one write: a syscall, not a corked writev, for the usual small
+ * message. A `borrowed` chunk (the upstream pool's read buffer) is copied before it is queued.
+ */
+function writeHeadAnd(socket: Socket, head: string | null, chunk: Buffer, from: number, end: number, borrowed: boolean): boolean {
+  if (head !== null && end - from <= SMALL_BODY) return socket.write(head + chunk.toString('latin1', from, end), 'latin1');
+  const bytes = borrowed ? Buffer.from(chunk.subarray(from, end)) : from === 0 && end === chunk.length ? chunk : chunk.subarray(from, end);
+  if (head === null) return socket.write(bytes);
   socket.cork();
   socket.write(head, 'latin1');
-  const flowing = socket.write(chunk.subarray(from, end));
+  const flowing = socket.write(bytes);
   socket.uncork();
   return flowing;
 }
@@ -138,7 +142,13 @@ class ProxiedConnection implements UpstreamOwner {
     this.waitingSince = now;
     this.clientMovedAt = now;
     client.setNoDelay(true);
-    client.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    client.on('data', (chunk: Buffer) => {
+      try {
+        this.onClientData(chunk);
+      } catch (error) {
+        this.crashed(error);
+      }
+    });
     client.on('drain', () => this.onClientDrain());
     client.on('end', () => this.onClientEnd());
     client.on('error', () => {}); // 'close' follows
@@ -267,7 +277,7 @@ class ProxiedConnection implements UpstreamOwner {
       end = Math.min(chunk.length, from + this.bodyLeft);
       this.bodyLeft -= end - from;
     }
-    const flowing = writeHeadAnd(link.socket, head, chunk, from, end);
+    const flowing = writeHeadAnd(link.socket, head, chunk, from, end, false);
     if (this.bodyChunks !== null ? this.bodyChunks.done : this.bodyLeft === 0) {
       this.phase = Phase.Sent;
       if (end < chunk.length) this.pending = chunk.subarray(end);
@@ -275,11 +285,34 @@ class ProxiedConnection implements UpstreamOwner {
     if (!flowing) this.holdClient();
   }
 
+  /** `chunk` is the pool's read buffer, valid during this call only: what is kept or queued is copied. */
   onUpstreamData(link: UpstreamLink, chunk: Buffer): void {
     if (link !== this.upstream) return;
+    try {
+      this.takeUpstreamData(chunk);
+    } catch (error) {
+      this.crashed(error);
+    }
+  }
+
+  /** A bug of ours costs the connection it happened on, never the process: said in one line. */
+  private crashed(error: unknown): void {
+    process.stderr.write(
+      `pulseboard: proxy: a connection closed on an internal error: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    this.client.destroy();
+    const link = this.upstream;
+    this.upstream = null;
+    if (link !== null) {
+      link.owner = null;
+      link.socket.destroy();
+    }
+  }
+
+  private takeUpstreamData(chunk: Buffer): void {
     if (this.phase === Phase.Tunnel) {
       this.sent += chunk.length;
-      if (!this.client.write(chunk)) this.holdUpstream();
+      if (!this.client.write(Buffer.from(chunk))) this.holdUpstream();
       return;
     }
     if (this.responseStarted) {
@@ -292,7 +325,7 @@ class ProxiedConnection implements UpstreamOwner {
       const end = buffer.indexOf(HEAD_END);
       if (end < 0) {
         if (buffer.length > MAX_RESPONSE_HEAD_BYTES) this.fail(502, this.shared.unforwardable);
-        else this.responseBuffer = buffer;
+        else this.responseBuffer = buffer === chunk ? Buffer.from(chunk) : buffer;
         return;
       }
       const text = buffer.toString('latin1', 0, end);
@@ -380,7 +413,7 @@ class ProxiedConnection implements UpstreamOwner {
       complete = this.responseLeft === 0;
     }
     this.sent += (head === null ? 0 : head.length) + end - from;
-    const flowing = writeHeadAnd(this.client, head, chunk, from, end);
+    const flowing = writeHeadAnd(this.client, head, chunk, from, end, true);
     if (complete) {
       if (end < chunk.length) this.reusable = false;
       this.endExchange();
@@ -434,7 +467,7 @@ class ProxiedConnection implements UpstreamOwner {
     });
     this.sent += head.length + rest.length;
     this.client.write(head, 'latin1');
-    if (rest.length > 0) this.client.write(rest);
+    if (rest.length > 0) this.client.write(Buffer.from(rest));
     if (this.pending !== null) {
       link.socket.write(this.pending);
       this.pending = null;

@@ -3,6 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 
 /** Whoever holds an upstream connection for an exchange: it gets the connection's events. */
 export interface UpstreamOwner {
+  /** `chunk` is valid during the call only: the pool reads every connection into one buffer. */
   onUpstreamData(link: UpstreamLink, chunk: Buffer): void;
   onUpstreamDrain(link: UpstreamLink): void;
   onUpstreamClose(link: UpstreamLink): void;
@@ -33,6 +34,8 @@ export class UpstreamPool {
   private readonly host: string;
   private readonly port: number;
   private readonly tls: boolean;
+  /** Every connection reads into this one buffer (`onread`): no Buffer allocated per read. */
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(
     target: URL,
@@ -61,14 +64,23 @@ export class UpstreamPool {
 
   /** A connection of its own (an `Upgrade` takes its connection away; a retry must not meet a stale one). */
   connect(owner: UpstreamOwner): UpstreamLink {
-    const socket = this.tls ? tlsConnect({ host: this.host, port: this.port, servername: this.host }) : netConnect(this.port, this.host);
+    const received = (chunk: Buffer) => {
+      if (link.owner) link.owner.onUpstreamData(link, chunk);
+      else socket.destroy(); // an idle connection has nothing to say
+    };
+    const onread = {
+      buffer: this.readBuffer,
+      callback: (length: number, buffer: Uint8Array) => {
+        received((buffer as Buffer).subarray(0, length));
+        return true; // pausing is done with pause(), which onread honours
+      },
+    };
+    const socket = this.tls
+      ? tlsConnect({ host: this.host, port: this.port, servername: this.host }).on('data', received)
+      : netConnect({ host: this.host, port: this.port, onread });
     socket.setNoDelay(true);
     const link: UpstreamLink = { socket, owner, idleSince: 0, reused: false };
     this.all.add(link);
-    socket.on('data', (chunk: Buffer) => {
-      if (link.owner) link.owner.onUpstreamData(link, chunk);
-      else socket.destroy(); // an idle connection has nothing to say
-    });
     socket.on('drain', () => link.owner?.onUpstreamDrain(link));
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => {
