@@ -25,8 +25,12 @@ let upstreamConnections = 0;
 const ended: { route: string; status: StatusClass }[] = [];
 let app: ReturnType<typeof createServer>;
 let rogue: ReturnType<typeof createTcpServer>;
+let forgetful: ReturnType<typeof createTcpServer>;
 let running: RunningServer;
 let rogueProxy: RunningServer;
+let forgetfulProxy: RunningServer;
+/** What the forgetful upstream received, request line by request line. */
+const forgetfulSaw: string[] = [];
 let proxyPort: number;
 
 beforeAll(async () => {
@@ -59,14 +63,30 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => rogue.listen(0, '127.0.0.1', resolve));
   rogueProxy = await startTestServer({ proxy: new URL(`http://127.0.0.1:${(rogue.address() as AddressInfo).port}`), proxyPort: 0 });
+
+  // An upstream that keeps a connection alive after its first answer, then closes it when the next request
+  // arrives on it: the race of a kept-alive connection closed by the app just as the proxy reuses it.
+  forgetful = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    let answered = 0;
+    socket.on('data', (chunk) => {
+      forgetfulSaw.push(chunk.toString('latin1').split('\r\n', 1)[0] as string);
+      if (answered++ === 0) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+      else socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => forgetful.listen(0, '127.0.0.1', resolve));
+  forgetfulProxy = await startTestServer({ proxy: new URL(`http://127.0.0.1:${(forgetful.address() as AddressInfo).port}`), proxyPort: 0 });
 });
 
 afterAll(async () => {
   await running?.close();
   await rogueProxy?.close();
+  await forgetfulProxy?.close();
   app?.closeAllConnections();
   await new Promise((resolve) => app?.close(resolve));
   await new Promise((resolve) => rogue?.close(resolve));
+  await new Promise((resolve) => forgetful?.close(resolve));
 });
 
 beforeEach(() => {
@@ -179,5 +199,21 @@ describe('raw proxy: framing', () => {
     const answer = await exchange('GET / HTTP/1.1\r\nHost: app.example\r\n\r\n', Number(new URL(rogueProxy.proxy?.url as string).port));
     expect(statusLines(answer)).toEqual(['HTTP/1.1 502']);
     expect(answer).not.toMatch(/Transfer-Encoding/i);
+  });
+});
+
+describe('raw proxy: a kept-alive upstream connection closed as it is reused', () => {
+  it('sends a request without a body again, once, on a new connection; one with a body gets a 502, never sent twice', async () => {
+    const port = Number(new URL(forgetfulProxy.proxy?.url as string).port);
+    const get = (path: string) => exchange(`GET ${path} HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n`, port);
+    forgetfulSaw.length = 0;
+    expect(statusLines(await get('/one'))).toEqual(['HTTP/1.1 200']);
+    expect(statusLines(await get('/two'))).toEqual(['HTTP/1.1 200']);
+    expect(forgetfulSaw).toEqual(['GET /one HTTP/1.1', 'GET /two HTTP/1.1', 'GET /two HTTP/1.1']);
+
+    forgetfulSaw.length = 0;
+    const post = await exchange('POST /pay HTTP/1.1\r\nHost: app.example\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', port);
+    expect(statusLines(post)).toEqual(['HTTP/1.1 502']);
+    expect(forgetfulSaw).toEqual(['POST /pay HTTP/1.1']);
   });
 });
