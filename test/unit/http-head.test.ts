@@ -2,12 +2,12 @@ import { METHODS } from 'node:http';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CHUNKED_INVALID, CHUNKED_MORE, ChunkedBody } from '../../server/requests/chunked-body.js';
-import { parseRequestHead, parseResponseHead, type RequestHead } from '../../server/requests/http-head.js';
+import { parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from '../../server/requests/http-head.js';
 import { originFormTarget } from '../../server/requests/proxy-headers.js';
 
 /**
  * The raw proxy's head parser against Node's own llhttp (the parser of every `node:http` server): on
- * well-formed heads they agree; on the shapes that let two parsers disagree about where a message ends
+ * well-formed heads (requests and responses) they agree; on the shapes that let two parsers disagree about where a message ends
  * (request smuggling) ours refuses. And the chunked framing finds the end of any valid body however it is cut.
  */
 
@@ -15,6 +15,7 @@ interface LlhttpHead {
   method: string;
   url: string;
   headers: string[];
+  status: number;
 }
 
 type Parser = {
@@ -22,7 +23,7 @@ type Parser = {
   execute(data: Buffer): number | Error;
   [key: number]: unknown;
 };
-type ParserClass = { new (): Parser; REQUEST: number; kOnHeadersComplete: number; kOnHeaders: number; kOnBody: number };
+type ParserClass = { new (): Parser; REQUEST: number; RESPONSE: number; kOnHeadersComplete: number; kOnHeaders: number; kOnBody: number };
 interface ParserBinding {
   HTTPParser: ParserClass;
   /** Method names by llhttp's method number. */
@@ -41,20 +42,29 @@ function llhttpBinding(): ParserBinding {
 }
 const { HTTPParser, allMethods } = llhttpBinding();
 
-function llhttp(head: string): LlhttpHead | string {
+/** What llhttp makes of a head (its final empty line added), or its error code. */
+function llhttpParse(type: number, head: string): LlhttpHead | string {
   const parser = new HTTPParser();
   let seen: LlhttpHead | null = null;
   parser[HTTPParser.kOnHeaders] = () => {};
   parser[HTTPParser.kOnBody] = () => {};
-  parser[HTTPParser.kOnHeadersComplete] = (_major: number, _minor: number, headers: string[], method: number, url: string) => {
-    seen = { method: allMethods[method] as string, url, headers };
+  parser[HTTPParser.kOnHeadersComplete] = (
+    _major: number,
+    _minor: number,
+    headers: string[],
+    method: number,
+    url: string,
+    status: number,
+  ) => {
+    seen = { method: allMethods[method] as string, url, headers, status };
     return 1; // no body: the head is all that is compared
   };
-  parser.initialize(HTTPParser.REQUEST, {}, 0, 0);
+  parser.initialize(type, {}, 0, 0);
   const result = parser.execute(Buffer.from(`${head}\r\n\r\n`, 'latin1'));
   if (result instanceof Error) return (result as Error & { code: string }).code;
   return seen ?? 'incomplete';
 }
+const llhttp = (head: string) => llhttpParse(HTTPParser.REQUEST, head);
 
 const TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const token = fc.string({ unit: fc.constantFrom(...TCHAR), minLength: 1, maxLength: 12 });
@@ -173,7 +183,47 @@ describe('parseRequestHead', () => {
   });
 });
 
+const wellFormedResponse = fc
+  .record({
+    status: fc.integer({ min: 200, max: 599 }),
+    reason: fc.constantFrom('', ' OK', ' Not Found', ' Whatever it says'),
+    headers: fc.array(plainHeader, { maxLength: 8 }),
+    length: fc.option(fc.nat({ max: 1_000_000 }), { nil: undefined }),
+    pad: fc.constantFrom('', ' ', '\t'),
+  })
+  .map(({ status, reason, headers, length, pad }) => {
+    const lines = [`HTTP/1.1 ${status}${reason}`];
+    for (const [name, value] of headers) lines.push(`${name}:${pad}${value}${pad}`);
+    if (length !== undefined) lines.push(`Content-Length: ${length}`);
+    return lines.join('\r\n');
+  });
+
 describe('parseResponseHead', () => {
+  it('agrees with llhttp on well-formed response heads, and refuses what it refuses on mutated ones', () => {
+    fc.assert(
+      fc.property(wellFormedResponse, (head) => {
+        const ours = parseResponseHead(head);
+        const theirs = llhttpParse(HTTPParser.RESPONSE, head);
+        expect(typeof ours).toBe('object');
+        expect(typeof theirs).toBe('object');
+        expect((ours as ResponseHead).status).toBe((theirs as LlhttpHead).status);
+        const theirHeaders = (theirs as LlhttpHead).headers.map((text, i) => (i % 2 === 0 ? text.toLowerCase() : text.trim()));
+        expect((ours as ResponseHead).headers).toEqual(theirHeaders);
+      }),
+      { numRuns: 200 },
+    );
+    const mutated = fc
+      .tuple(wellFormedResponse, fc.nat(), fc.constantFrom('\r', '\n', '\0', ' ', '\t', ':', '\x7f', '\r\n ', 'é', 'x'))
+      .map(([head, at, insert]) => head.slice(0, at % (head.length + 1)) + insert + head.slice(at % (head.length + 1)));
+    fc.assert(
+      fc.property(mutated, (head) => {
+        if (head.includes('\r\n\r\n') || typeof llhttpParse(HTTPParser.RESPONSE, head) !== 'string') return;
+        expect(typeof parseResponseHead(head), head).toBe('string');
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('reads status, framing and connection; refuses the smuggling shapes and malformed status lines', () => {
     expect(parseResponseHead('HTTP/1.1 200 OK\r\nContent-Length: 12\r\nConnection: close')).toMatchObject({
       status: 200,
