@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StatusClass } from '../../server/protocol.js';
 import { RequestStats } from '../../server/requests/stats.js';
 import type { RunningServer } from '../../server/serve.js';
@@ -215,5 +216,70 @@ describe('raw proxy: a kept-alive upstream connection closed as it is reused', (
     const post = await exchange('POST /pay HTTP/1.1\r\nHost: app.example\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', port);
     expect(statusLines(post)).toEqual(['HTTP/1.1 502']);
     expect(forgetfulSaw).toEqual(['POST /pay HTTP/1.1']);
+  });
+});
+
+describe('raw proxy: garbage either way', () => {
+  const byte = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
+  const valid = 'POST /g HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n';
+  /** A valid exchange with bytes inserted, dropped or replaced, or random bytes. */
+  const garbage = fc.oneof(
+    fc
+      .tuple(fc.nat(valid.length), fc.nat(8), fc.string({ unit: byte, maxLength: 8 }))
+      .map(([at, drop, insert]) => valid.slice(0, at) + insert + valid.slice(at + drop)),
+    fc.string({ unit: byte, maxLength: 300 }),
+  );
+
+  it('never takes the process down: 150 mangled requests, 60 mangled upstream answers, then a request still goes through', async () => {
+    const complaints = vi.spyOn(process.stderr, 'write');
+    try {
+      const requests = fc.sample(garbage, { numRuns: 150, seed: 20 });
+      // Closed after a moment if the proxy keeps waiting for more: only whether it stays up is in question.
+      const send = (bytes: string, port: number) =>
+        new Promise<void>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          socket.on('error', () => {});
+          socket.on('close', () => resolve());
+          socket.on('data', () => {});
+          socket.end(bytes, 'latin1');
+          setTimeout(() => socket.destroy(), 200);
+        });
+      for (let i = 0; i < requests.length; i += 30) await Promise.all(requests.slice(i, i + 30).map((bytes) => send(bytes, proxyPort)));
+
+      const answers = fc.sample(
+        fc.oneof(
+          fc.string({ unit: byte, maxLength: 200 }),
+          fc.tuple(fc.nat(60), fc.string({ unit: byte, maxLength: 6 })).map(([at, insert]) => {
+            const good = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n';
+            return good.slice(0, at) + insert + good.slice(at);
+          }),
+        ),
+        { numRuns: 60, seed: 21 },
+      );
+      const garbled = createTcpServer((socket) => {
+        socket.on('error', () => {});
+        socket.once('data', () => socket.end(answers.shift() ?? '', 'latin1'));
+      });
+      await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+      const garbledProxy = await startTestServer({
+        proxy: new URL(`http://127.0.0.1:${(garbled.address() as AddressInfo).port}`),
+        proxyPort: 0,
+      });
+      try {
+        const port = Number(new URL(garbledProxy.proxy?.url as string).port);
+        for (let i = 0; i < 60; i += 20) {
+          await Promise.all(Array.from({ length: 20 }, () => send('GET / HTTP/1.1\r\nHost: a\r\n\r\n', port)));
+        }
+      } finally {
+        await garbledProxy.close();
+        await new Promise((resolve) => garbled.close(resolve));
+      }
+
+      const response = await fetch(`${running.proxy?.url}after`);
+      expect(await response.text()).toBe('GET /after ');
+      expect(complaints.mock.calls.filter(([line]) => String(line).includes('internal error'))).toEqual([]);
+    } finally {
+      complaints.mockRestore();
+    }
   });
 });
