@@ -1,4 +1,3 @@
-import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Config } from './config.js';
@@ -10,7 +9,7 @@ import { type ConnectionTimeouts, proxyConnectionTimeouts } from './lib/connecti
 import { readVersion } from './lib/paths.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 import { AccessLogSource } from './requests/access-log.js';
-import { startProxyServer } from './requests/proxy.js';
+import { type ProxyServer, startRawProxyServer } from './requests/raw-proxy.js';
 import { RequestStats } from './requests/stats.js';
 
 export { ListenError } from './http/listen.js';
@@ -18,7 +17,7 @@ export { ListenError } from './http/listen.js';
 export interface RunningServer extends Listening {
   monitor: Monitor;
   /** The reverse proxy, with --proxy. */
-  proxy: { server: HttpServer; url: string } | null;
+  proxy: { server: ProxyServer; url: string } | null;
 }
 
 export interface RunningFleetHub extends Listening {
@@ -51,7 +50,7 @@ export async function startServer(options: MonitorOptions & AppOptions & ServeOp
   if (config.proxy) {
     const proxyOptions = { target: config.proxy, timeoutMs: config.proxyTimeoutMs, privateCookie: TOKEN_COOKIE };
     const timeouts = proxyConnectionTimeouts(config.proxyTimeoutMs, options.connectionTimeouts);
-    const proxyServer = await startProxyServer(proxyOptions, requestStats, host, config.proxyPort, timeouts).catch(
+    const proxyServer = await startRawProxyServer(proxyOptions, requestStats, host, config.proxyPort, timeouts).catch(
       (error: NodeJS.ErrnoException) => {
         void listening.close();
         throw new ListenError(

@@ -37,7 +37,9 @@ export interface ProxyBenchResult {
   direct: ProxyLoad;
   nginx: ProxyLoad;
   ours: ProxyLoad;
-  trials: Record<'direct' | 'nginx' | 'ours', ProxyLoad[]>;
+  /** The same with BENCH_PROXY_BEFORE=<another build's main.js>: a before/after in one run. */
+  before: ProxyLoad | null;
+  trials: Record<'direct' | 'nginx' | 'ours' | 'before', ProxyLoad[]>;
   /** Medians of each trial's ours / nginx. */
   rpsVsNginx: number;
   p99VsNginx: number;
@@ -70,8 +72,23 @@ async function measured(url: string, seconds: number, proxyPids: number[] = []):
   return load(url, seconds, proxyPids);
 }
 
-export async function benchProxy(trials: number, seconds: number): Promise<ProxyBenchResult> {
-  const runs: Record<'direct' | 'nginx' | 'ours', ProxyLoad[]> = { direct: [], nginx: [], ours: [] };
+/** `main.js --proxy` in front of the app, measured. */
+async function throughPulseboard(main: string, app: Started, seconds: number): Promise<ProxyLoad> {
+  const ours = await startProcess(
+    process.execPath,
+    [main, '--port', '0', '--proxy', app.url, '--proxy-port', '0', '--data-dir', 'none'],
+    {},
+    /proxying (http:\/\/\S+?)\/? /,
+  );
+  try {
+    return await measured(ours.url, seconds, [ours.pid]);
+  } finally {
+    await ours.stop();
+  }
+}
+
+export async function benchProxy(trials: number, seconds: number, beforeMain = ''): Promise<ProxyBenchResult> {
+  const runs: Record<'direct' | 'nginx' | 'ours' | 'before', ProxyLoad[]> = { direct: [], nginx: [], ours: [], before: [] };
   for (let i = 0; i < trials; i++) {
     const app: Started = await startProcess(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bench/apps/hono-app.ts'), 'bare']);
     try {
@@ -82,17 +99,8 @@ export async function benchProxy(trials: number, seconds: number): Promise<Proxy
       } finally {
         await nginx.stop();
       }
-      const ours = await startProcess(
-        process.execPath,
-        [join(ROOT, 'dist/server/main.js'), '--port', '0', '--proxy', app.url, '--proxy-port', '0', '--data-dir', 'none'],
-        {},
-        /proxying (http:\/\/\S+?)\/? /,
-      );
-      try {
-        runs.ours.push(await measured(ours.url, seconds, [ours.pid]));
-      } finally {
-        await ours.stop();
-      }
+      runs.ours.push(await throughPulseboard(join(ROOT, 'dist/server/main.js'), app, seconds));
+      if (beforeMain !== '') runs.before.push(await throughPulseboard(beforeMain, app, seconds));
     } finally {
       await app.stop();
     }
@@ -106,10 +114,11 @@ export async function benchProxy(trials: number, seconds: number): Promise<Proxy
     direct: summary(runs.direct),
     nginx: summary(runs.nginx),
     ours: summary(runs.ours),
+    before: runs.before.length > 0 ? summary(runs.before) : null,
     rpsVsNginx: median(runs.ours.map((l, i) => l.rps / (runs.nginx[i] as ProxyLoad).rps)),
     p99VsNginx: median(runs.ours.map((l, i) => l.p99 / Math.max(1, (runs.nginx[i] as ProxyLoad).p99))),
     trials: runs,
-    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts bare: direct, through Debian's nginx (1 worker, keepalive 64 upstream, access_log off) and through dist/server/main.js --proxy; app and proxy on CPU ${SERVER_CPU}; 1 s warm-up each; ${trials} trials alternated, ratios are medians of each trial's ours / nginx`,
+    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts bare: direct, through Debian's nginx (1 worker, keepalive 64 upstream, access_log off) and through dist/server/main.js --proxy${beforeMain === '' ? '' : ` (and ${beforeMain} --proxy, "before")`}; app and proxy on CPU ${SERVER_CPU}; 1 s warm-up each; ${trials} trials alternated, ratios are medians of each trial's ours / nginx`,
   };
 }
 
@@ -140,14 +149,31 @@ export function proxyRows(result: ProxyBenchResult): Row[] {
       ratio: (ours.proxyCpuUs / nginx.proxyCpuUs).toFixed(2),
       command: result.command,
     },
+    ...(result.before === null ? [] : [beforeRow(result, result.before)]),
     {
       measure: 'proxy: each trial, req/s direct / nginx / ours',
       ours: result.trials.direct
-        .map((d, i) => `${int(d.rps)} / ${int(result.trials.nginx[i]?.rps ?? 0)} / ${int(result.trials.ours[i]?.rps ?? 0)}`)
+        .map((d, i) => {
+          const before = result.trials.before[i];
+          return `${int(d.rps)} / ${int(result.trials.nginx[i]?.rps ?? 0)} / ${int(result.trials.ours[i]?.rps ?? 0)}${before ? ` (before ${int(before.rps)})` : ''}`;
+        })
         .join('; '),
       peer: '-',
       ratio: '-',
       command: result.command,
     },
   ];
+}
+
+/** The build named by BENCH_PROXY_BEFORE, measured in the same trials: req/s and p99 against nginx's, and CPU. */
+function beforeRow(result: ProxyBenchResult, before: ProxyLoad): Row {
+  const { ours } = result;
+  const rpsVsNginx = median(result.trials.before.map((l, i) => l.rps / (result.trials.nginx[i] as ProxyLoad).rps));
+  return {
+    measure: 'proxy, before (BENCH_PROXY_BEFORE) in the same trials: req/s vs nginx; req/s, p99 ms and CPU µs per request before / now',
+    ours: `${rpsVsNginx.toFixed(2)}; ${int(before.rps)} / ${int(ours.rps)}; ${before.p99} / ${ours.p99}; ${fixed1(before.proxyCpuUs)} / ${fixed1(ours.proxyCpuUs)}`,
+    peer: '-',
+    ratio: (ours.proxyCpuUs / before.proxyCpuUs).toFixed(2),
+    command: result.command,
+  };
 }

@@ -2,6 +2,7 @@
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
 // Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
+// BENCH_PROXY_BEFORE=<another build's dist/server/main.js> (proxy: measured beside ours in the same trials)
 // BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
@@ -375,7 +376,11 @@ async function main(): Promise<void> {
     () => ({ lines: benchAccessLog(), window: benchRequestWindow() }),
     (result) => [...accessLogRows(result.lines), ...requestWindowRows(result.window)],
   );
-  await step('proxy', () => benchProxy(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), proxyRows);
+  await step(
+    'proxy',
+    () => benchProxy(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5')), env('BENCH_PROXY_BEFORE', '')),
+    proxyRows,
+  );
 
   const table = formatTable(rows);
   const date = new Date().toISOString();

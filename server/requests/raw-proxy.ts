@@ -1,0 +1,75 @@
+import { createServer, type Server } from 'node:net';
+import type { ConnectionTimeouts } from '../lib/connection-timeouts.js';
+import { formatDuration } from '../lib/duration.js';
+import { ProxiedConnection, type Shared } from './proxied-connection.js';
+import { RouteCache } from './route-groups.js';
+import type { RequestStats } from './stats.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+/** What the proxy needs of the configuration. */
+export interface ProxyOptions {
+  /** The origin every request is forwarded to (`--proxy`). */
+  target: URL;
+  /** Longest the upstream may keep an exchange waiting (`--proxy-timeout`). */
+  timeoutMs: number;
+  /** The dashboard's own cookie: it never reaches the upstream. */
+  privateCookie: string;
+}
+
+/** The proxy's listener, closed like Node's HTTP servers. */
+export type ProxyServer = Server & { closeAllConnections(): void };
+
+/**
+ * The reverse proxy on raw sockets: HTTP/1.1 heads read and checked by the proxy itself (http-head.ts),
+ * bodies forwarded as bytes by their framing with backpressure both ways, keep-alive upstream connections
+ * pooled, `Upgrade` (WebSocket) connections spliced once the upstream switches protocols. Each exchange is
+ * measured from its head's arrival until its response is handed to the socket whole.
+ *
+ * An exchange never outlives its upstream: an upstream that fails or closes mid-response takes the client's
+ * connection with it, and one that keeps the exchange waiting for `timeoutMs` is cut too: before its
+ * response began with a 504, after it like a failure.
+ */
+export function startRawProxyServer(
+  options: ProxyOptions,
+  stats: RequestStats,
+  host: string,
+  port: number,
+  timeouts: ConnectionTimeouts,
+): Promise<ProxyServer> {
+  const { target, timeoutMs } = options;
+  const shared: Shared = {
+    options,
+    timeouts,
+    stats,
+    pool: new UpstreamPool(target),
+    routes: new RouteCache(),
+    upstreamHost: target.host,
+    unreachable: `upstream ${target.origin} is unreachable`,
+    silent: `upstream ${target.origin} did not answer within ${formatDuration(timeoutMs)} (--proxy-timeout)`,
+    unforwardable: `upstream ${target.origin} sent a response head that cannot be forwarded`,
+  };
+  const connections = new Set<ProxiedConnection>();
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const connection = new ProxiedConnection(socket, shared, performance.now());
+    connections.add(connection);
+    socket.on('close', () => connections.delete(connection));
+  }) as ProxyServer;
+  const sweepMs = Math.max(10, Math.min(timeouts.checkEveryMs, timeoutMs / 4));
+  const sweeper = setInterval(() => {
+    const now = performance.now();
+    for (const connection of connections) connection.sweep(now);
+  }, sweepMs);
+  sweeper.unref();
+  server.closeAllConnections = () => {
+    for (const connection of connections) connection.close();
+    shared.pool.closeAll();
+  };
+  server.on('close', () => {
+    clearInterval(sweeper);
+    shared.pool.closeAll();
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
