@@ -1,15 +1,11 @@
 /** What NodeResponseSink needs of `http.ServerResponse` or `http2.Http2ServerResponse`. */
 export interface NodeResponse {
-  setHeader(name: string, value: string): unknown;
-  writeHead(status: number): unknown;
+  writeHead(status: number, headers: Record<string, string>): unknown;
   write(chunk: Uint8Array): boolean;
   end(): unknown;
   destroy(): unknown;
   readonly writableLength: number;
   on(event: 'close' | 'error', listener: () => void): unknown;
-  readonly socket?: { on(event: 'close', listener: () => void): unknown } | null;
-  /** HTTP/2 only: the stream; its socket is shared by every stream of the session. */
-  readonly stream?: { on(event: 'close', listener: () => void): unknown };
   flushHeaders?(): void;
 }
 
@@ -32,7 +28,8 @@ export const SSE_HEADERS: Record<string, string> = {
 abstract class ClosableSink implements SseSink {
   protected closed = false;
   protected handshakeBytes = 0;
-  private readonly listeners: (() => void)[] = [];
+  /** Replaced, not pushed to: a pushed-to array reserves 17 slots, ~150 bytes for every client held. */
+  private listeners: readonly (() => void)[] = [];
 
   begin(handshake: Buffer): boolean {
     this.handshakeBytes = handshake.length;
@@ -44,13 +41,15 @@ abstract class ClosableSink implements SseSink {
 
   onClose(listener: () => void): void {
     if (this.closed) listener();
-    else this.listeners.push(listener);
+    else this.listeners = [...this.listeners, listener];
   }
 
   protected markClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const listener of this.listeners.splice(0)) listener();
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener();
   }
 }
 
@@ -67,14 +66,14 @@ export class NodeResponseSink extends ClosableSink {
   ) {
     super();
     const onClosed = () => this.markClosed();
-    // Listen on the response and its socket, not only the request: a request-only listener leaks.
+    // The response, not the request (a request-only listener leaks): Node emits the response's 'close' when
+    // its socket (HTTP/1.1) or its stream (HTTP/2) closes, so no listener on those is needed as well; each
+    // one cost every client memory.
     response.on('close', onClosed);
     response.on('error', onClosed);
-    if (response.stream) response.stream.on('close', onClosed);
-    else response.socket?.on('close', onClosed);
-    // setHeader, not writeHead(status, headers): middleware reads them back to recognise a stream.
-    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-    response.writeHead(200);
+    // writeHead with the headers, not setHeader: set headers are kept on the response for its whole life,
+    // an object and an array per header for every client (a heap snapshot of 2 000 clients).
+    response.writeHead(200, headers);
     // Send the headers now: a quiet stream must still look open to the client.
     response.flushHeaders?.();
   }

@@ -18,9 +18,13 @@ export class TopicWatchers {
     return (this.counts.get(topic) ?? 0) > 0;
   }
 
-  /** A stream that wants `topics` opened; call the returned function once when it closes. */
+  /**
+   * A stream that wants `topics` opened; call the returned function once when it closes. Topics without
+   * repeats are kept as given, not copied: streams that share one array (StreamService's per selection)
+   * then share it here too.
+   */
   add(topics: readonly Topic[]): () => void {
-    const unique = [...new Set(topics)];
+    const unique = new Set(topics).size === topics.length ? topics : [...new Set(topics)];
     for (const topic of unique) this.change(topic, 1);
     let released = false;
     return () => {

@@ -171,6 +171,22 @@ describe('stream handshake', () => {
     expect(client.logged().map((e) => e.event)).toEqual(['health', 'alert', 'cpu']);
   });
 
+  it('gives streams open side by side each its own topics, the same to those that named them in another order', async () => {
+    const { hub, service } = setUp();
+    const cpuOnly = connect(service, ['cpu']);
+    const both = connect(service, ['cpu', 'memory']);
+    const bothReversed = connect(service, ['memory', 'cpu']);
+    const memoryOnly = connect(service, ['memory']);
+    hub.publish('memory', memory(NOW));
+    hub.publish('cpu', cpu(NOW));
+    await endOfTurn();
+    expect(cpuOnly.logged().map((e) => e.event)).toEqual(['cpu']);
+    expect(both.logged().map((e) => e.event)).toEqual(['memory', 'cpu']);
+    expect(bothReversed.logged().map((e) => e.event)).toEqual(['memory', 'cpu']);
+    expect(memoryOnly.logged().map((e) => e.event)).toEqual(['memory']);
+    expect(bothReversed.hello().topics).toEqual(['memory', 'cpu']);
+  });
+
   it.each([
     ['ahead of this boot', `${BOOT}-99`],
     ['fallen out of the log', `${BOOT}-1`],
