@@ -8,8 +8,10 @@ export const HOSTS_KEY = 'pulseboard:hosts';
 export const eventsKey = (name: string) => `pulseboard:events:${name}`;
 export const infoKey = (name: string) => `pulseboard:host:${name}`;
 
-/** What an agent says about itself, stored as JSON in its hash's `info` field: its hello, and more. */
-/** A host's hello as a hub serves it: a hub keeps no durable history for its hosts, so theirs is left out. */
+/**
+ * What an agent says about itself, stored as JSON in its hash's `info` field: its hello, and more. The
+ * agent's own history (memory only) is left out; a hub that keeps the host's tiers adds their state.
+ */
 export interface AgentInfo extends Omit<HelloPayload, 't' | 'mode' | 'history'> {
   name: string;
   alerts: AlertPayload[];

@@ -23,6 +23,7 @@ import { DirectoryLock } from './lock.js';
 import { persistedSample, restoredSample } from './persisted.js';
 import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.js';
 import { type ChunkLine, CorruptSegmentError, decodeRaw, encodeBlock, readSegment, writeSegment } from './segment.js';
+import { SegmentCache } from './segment-cache.js';
 import { type CoarseTier, type Retention, TIER_STEP_MS, TIERS, type Tier } from './tiers.js';
 
 export interface HistoryStoreOptions {
@@ -44,30 +45,19 @@ export interface HistoryStoreOptions {
   sync?: boolean;
   /** Called when writing stops or starts again. */
   onStatusChange?: (status: HistoryStatus) => void;
+  /** Decoded segments kept between queries; a fleet hub's stores share one. Default: a cache of this store's own. */
+  cache?: SegmentCache;
 }
 
 export const DEFAULT_FLUSH_MS = 5000;
 /** While the disk refuses writes, at most this many samples wait for it (about an hour of every topic at 1 Hz). */
 const MAX_PENDING_LINES = 40_000;
-/**
- * Decoded segments kept for the next query: a day of 1-minute rows and a month of hourly rows of every
- * topic. Measured on the 30-day demo store: 40 MiB made a warm 7-day query ~70 ms of CPU faster but kept
- * ~40 MB more RSS; a week of 1-minute rows decodes in ~65 ms.
- */
-const CACHE_BUDGET_BYTES = 16 * 2 ** 20;
 
 export interface Slice {
   block: Block;
   /** Rows [start, end) of the block. */
   start: number;
   end: number;
-}
-
-interface CacheEntry {
-  /** The file's length when decoded: a file that grew (an hour appended) is decoded again. */
-  fileBytes: number;
-  blocks: Block[];
-  bytes: number;
 }
 
 const cacheKey = (file: SegmentFile, topic: Topic) => `${topic} ${file.path}`;
@@ -103,9 +93,8 @@ export class HistoryStore {
    * until the hour is sealed (a minute of per-tick latency buckets is the costly part).
    */
   private readonly openMinutes = new Map<Topic, { samples: number; blocks: Block[] }>();
-  /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
-  private readonly cache = new Map<string, CacheEntry>();
-  private cachedBytes = 0;
+  /** Decoded segments, least recently used first, within the cache's budget. */
+  private readonly cache: SegmentCache;
   private readonly reportedCorrupt = new Set<string>();
   private journal: Journal | null = null;
   private lock: DirectoryLock | null = null;
@@ -125,6 +114,7 @@ export class HistoryStore {
     this.log = options.log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
     this.sync = options.sync ?? true;
+    this.cache = options.cache ?? new SegmentCache();
   }
 
   /** Opens the directory (never throws: a directory that cannot be used is a status, and memory takes over). */
@@ -242,6 +232,16 @@ export class HistoryStore {
       if (tier === 'raw') take(topic, open);
       else for (const minutes of this.openMinuteBlocks(topic, open)) take(topic, minutes);
     }
+  }
+
+  /**
+   * The time of the newest sample of a topic this store holds in its open hour, or before which it takes
+   * none (the end of its last sealed hour): a fleet hub replaying a host's stream records only what is newer.
+   */
+  newestTime(topic: Topic): number {
+    const rows = this.open.get(topic);
+    const last = rows?.[rows.length - 1]?.sample.t;
+    return Math.max(last ?? Number.NEGATIVE_INFINITY, this.sealedUpTo - 1);
   }
 
   /** Samples of a topic with time in [from, to], oldest first, in their own shape. */
@@ -411,44 +411,20 @@ export class HistoryStore {
         const block = decoded.get(topic);
         const blocks = block ? [block] : [];
         result.set(topic, blocks);
-        this.remember(cacheKey(file, topic), {
+        this.cache.set(cacheKey(file, topic), {
           fileBytes: file.bytes,
           blocks,
           bytes: blocks.reduce((sum, block) => sum + blockBytes(block), 0),
         });
       }
     }
-    // Least recently used first out, down to the budget.
-    for (const topic of topics) {
-      const key = cacheKey(file, topic);
-      const entry = this.cache.get(key);
-      if (!entry) continue;
-      this.cache.delete(key);
-      this.cache.set(key, entry);
-    }
-    for (const [key, old] of this.cache) {
-      if (this.cachedBytes <= CACHE_BUDGET_BYTES) break;
-      this.cache.delete(key);
-      this.cachedBytes -= old.bytes;
-    }
+    for (const topic of topics) this.cache.touch(cacheKey(file, topic));
+    this.cache.trim();
     return result;
   }
 
-  private remember(key: string, entry: CacheEntry): void {
-    const old = this.cache.get(key);
-    if (old) this.cachedBytes -= old.bytes;
-    this.cache.set(key, entry);
-    this.cachedBytes += entry.bytes;
-  }
-
   private forget(file: SegmentFile): void {
-    for (const topic of TOPICS) {
-      const key = cacheKey(file, topic);
-      const cached = this.cache.get(key);
-      if (!cached) continue;
-      this.cachedBytes -= cached.bytes;
-      this.cache.delete(key);
-    }
+    for (const topic of TOPICS) this.cache.delete(cacheKey(file, topic));
   }
 
   /** The open hour's samples of a topic as columns: built from its rows (the ones not in columns yet), then grown sample by sample. */
