@@ -4,10 +4,12 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HOSTS_DIR, hostDirectory } from '../../server/fleet/fleet-history.js';
 import { type AgentInfo, BUCKETS_FIELD, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey } from '../../server/fleet/keys.js';
-import type { HistoryResponse } from '../../server/protocol.js';
+import { DEFAULT_RETENTION } from '../../server/history/tiers.js';
+import type { HelloPayload, HistoryResponse } from '../../server/protocol.js';
 import { type RunningFleetHub, startFleetHub } from '../../server/serve.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
+import { openSse } from '../helpers/sse-reader.js';
 
 /**
  * A hub with a data directory keeps each host's tiers itself: samples read from a real redis-server go to
@@ -157,6 +159,16 @@ describe('a hub with a data directory', () => {
     expect(answer.tier).toBe('raw');
     expect(answer.series.cpu?.t).toEqual(times);
     expect(answer.series.cpu?.total).toEqual(times.map((t) => (t / 1000) % 100));
+    // The host's hello carries the store's state: the page offers its windows up to the 1h tier's year.
+    const stream = await openSse(`${third.url}api/events?host=web-1&topics=cpu`);
+    try {
+      const frames = await stream.until((received) => received.some((frame) => frame.event === 'hello'));
+      const hello = frames.find((frame) => frame.event === 'hello');
+      const history = (JSON.parse(hello?.data ?? '{}') as HelloPayload).history;
+      expect(history).toMatchObject({ writing: true, dir: join(dataDir, HOSTS_DIR, 'web-1'), retention: DEFAULT_RETENTION });
+    } finally {
+      stream.close();
+    }
     await stopHub(third);
   }, 30_000);
 
