@@ -2,10 +2,15 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetAgent } from '../../server/fleet/agent.js';
 import { HOSTS_DIR, hostDirectory } from '../../server/fleet/fleet-history.js';
 import { type AgentInfo, BUCKETS_FIELD, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey } from '../../server/fleet/keys.js';
+import { parseEntry } from '../../server/fleet/payloads.js';
+import { type LatencyBuckets, toStoredPrecision } from '../../server/history/latency-buckets.js';
 import { DEFAULT_RETENTION } from '../../server/history/tiers.js';
+import { Monitor } from '../../server/monitor.js';
 import type { HelloPayload, HistoryResponse } from '../../server/protocol.js';
+import { RequestStats } from '../../server/requests/stats.js';
 import { type RunningFleetHub, startFleetHub } from '../../server/serve.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
@@ -237,6 +242,53 @@ describe('a hub with a data directory', () => {
     for (const name of [...unsafe, '.', '', 'a\\b']) expect(hostDirectory(dataDir, name), name).toBeNull();
     expect(relative(dataDir, hostDirectory(dataDir, 'safe-1') ?? '')).toBe(join(HOSTS_DIR, 'safe-1'));
     for (const name of unsafe) await redis.client().srem(HOSTS_KEY, name);
+  }, 30_000);
+});
+
+describe('an agent', () => {
+  it("sends each requests tick's latency buckets with the sample, at the 2 significant digits the hub keeps", async () => {
+    const stats = new RequestStats({ source: 'self' });
+    const host = {
+      hostname: 'agent-b',
+      os: 'Debian',
+      platform: 'linux',
+      release: '6',
+      arch: 'x64',
+      cpuModel: 'cpu',
+      cores: 1,
+      memTotal: 1,
+      uptime: 1,
+    };
+    const monitor = await Monitor.create({
+      config: testConfig({ intervalMs: 50, alerts: { rules: [], thresholds: {} } }),
+      collectors: [],
+      requestStats: stats,
+      host,
+    });
+    const agent = new FleetAgent(monitor, { redis: new URL(redis.url), name: 'agent-b', backlog: 1000, log: () => {} });
+    agent.start();
+    monitor.start();
+    try {
+      // 3 requests in one tick: 1.234 ms twice and 250.7 ms once.
+      for (const ms of [1.234, 1.234, 250.7]) stats.requestEnded('/x', '2xx', ms, 10);
+      const entries = await until(
+        async () => (await redis.client().xrange(eventsKey('agent-b'), '-', '+')).map(([, fields]) => parseEntry(fields)),
+        (parsed) => parsed.some((entry) => entry.ok && entry.value.event === 'requests' && entry.value.data.count > 0),
+        'a requests entry with requests',
+      );
+      const busy = entries.find((entry) => entry.ok && entry.value.event === 'requests' && entry.value.data.count > 0);
+      const buckets = busy?.ok ? busy.value.buckets : undefined;
+      // Two buckets within 0.8 % of 1.234 ms and 250.7 ms (µs), counts 2 and 1.
+      expect(buckets?.c).toEqual([2, 1]);
+      expect(Math.abs((buckets?.v[0] as number) / 1234 - 1)).toBeLessThan(0.008);
+      expect(Math.abs((buckets?.v[1] as number) / 250_700 - 1)).toBeLessThan(0.008);
+      expect(buckets).toEqual(toStoredPrecision(buckets as LatencyBuckets));
+      const idle = entries.filter((entry) => entry.ok && entry.value.event === 'requests' && entry.value.data.count === 0);
+      for (const entry of idle) expect(entry.ok && 'buckets' in entry.value).toBe(false);
+    } finally {
+      monitor.close();
+      await agent.close();
+    }
   }, 30_000);
 });
 
