@@ -164,6 +164,10 @@ describe('a hub with a data directory', () => {
     expect(answer.tier).toBe('raw');
     expect(answer.series.cpu?.t).toEqual(times);
     expect(answer.series.cpu?.total).toEqual(times.map((t) => (t / 1000) % 100));
+    // A bad range gets the single server's 400 and reason.
+    const bad = await fetch(`${third.url}api/history?host=web-1&topics=cpu&from=${now}&to=${now - MINUTE}&points=100`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toBe(`from (${now}) must be before to (${now - MINUTE})`);
     // The host's hello carries the store's state: the page offers its windows up to the 1h tier's year.
     const stream = await openSse(`${third.url}api/events?host=web-1&topics=cpu`);
     try {
