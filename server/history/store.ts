@@ -248,7 +248,9 @@ export class HistoryStore {
   /** Samples of a topic with time in [from, to], oldest first, in their own shape. */
   raw(topic: Topic, from: number, to: number): RawRow[] {
     const rows: RawRow[] = [];
-    for (const { block, start, end } of this.slices('raw', topic, from, to)) rows.push(...rowsOfBlock(block, start, end, true));
+    // One by one: a memory-only store's block can hold more rows than a call takes arguments.
+    for (const { block, start, end } of this.slices('raw', topic, from, to))
+      for (const row of rowsOfBlock(block, start, end, true)) rows.push(row);
     return rows;
   }
 

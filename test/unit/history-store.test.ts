@@ -321,6 +321,14 @@ describe('history store', () => {
     );
   });
 
+  it('answers a memory-only store of more samples than a call takes arguments (200 000)', async () => {
+    const clock = { now: T0 };
+    const { store } = openStore(null, clock, { memoryMs: 2 * HOUR });
+    for (let i = 0; i < 200_000; i++) store.record('cpu', cpu(T0 + i * 10, 1));
+    clock.now = T0 + 200_000 * 10;
+    expect(store.raw('cpu', T0, clock.now)).toHaveLength(200_000);
+  });
+
   it('seals an hour whose samples came out of order (a clock stepped back) in time order, every one of them', async () => {
     const dir = tempDir();
     const clock = { now: T0 };
