@@ -14,7 +14,9 @@ import { cpuSeconds, startProcess } from './procs.js';
  * a real redis-server at 1 Hz, the last hour of them first (what a stream holds at the agent's default
  * --history), then live for a few minutes while a hub (dist/, `--data-dir none` or a directory) follows.
  *
- *   npm run build && node --import tsx test/bench/fleet-history.ts [--hosts 1,5,20] [--minutes 2]
+ *   npm run build && node --import tsx test/bench/fleet-history.ts [--hosts 1,5,20] [--minutes 2] [--modes none,dir]
+ *
+ * A hub process's peak RSS (VmHWM) is printed with its RSS.
  *
  * With `--heap` the hub runs in this process instead (node --expose-gc), and what is measured is its
  * heap used plus array buffers after a full garbage collection: what the hosts hold, without the heap
@@ -31,6 +33,7 @@ const argument = (name: string, fallback: string) => {
 };
 const HOSTS = argument('hosts', '1,5,20').split(',').map(Number);
 const LIVE_MS = Number(argument('minutes', '2')) * 60_000;
+const MODES = argument('modes', 'none,dir').split(',') as ('none' | 'dir')[];
 const IN_PROCESS = process.argv.includes('--heap');
 const gc = (globalThis as { gc?: () => void }).gc;
 if (IN_PROCESS && !gc) throw new Error('--heap needs node --expose-gc');
@@ -46,6 +49,8 @@ function heapMb(): number {
 /** The hub: a process of dist/ (RSS), or in this process (heap). */
 interface Hub {
   memoryMb(): number;
+  /** The largest RSS so far (a process only). */
+  peakMb?(): number;
   cpuSeconds(): number;
   stop(): Promise<void>;
 }
@@ -73,7 +78,12 @@ async function startHub(redis: RunningRedis, dataDir: string | null): Promise<Hu
     '--data-dir',
     dataDir ?? 'none',
   ]);
-  return { memoryMb: () => rssMb(child.pid), cpuSeconds: () => cpuSeconds(child.pid), stop: () => child.stop() };
+  return {
+    memoryMb: () => rssMb(child.pid),
+    peakMb: () => rssMb(child.pid, 'VmHWM'),
+    cpuSeconds: () => cpuSeconds(child.pid),
+    stop: () => child.stop(),
+  };
 }
 
 const infoOf = (name: string, bootId: string): AgentInfo => ({
@@ -147,9 +157,9 @@ async function send(redis: RunningRedis, commands: string[][]): Promise<void> {
   }
 }
 
-function rssMb(pid: number): number {
+function rssMb(pid: number, field = 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return (Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) * 1024) / 1e6;
+  return (Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024) / 1e6;
 }
 
 interface Row {
@@ -157,6 +167,7 @@ interface Row {
   dataDir: 'none' | 'dir';
   startMb: number;
   endMb: number;
+  peakMb: number | null;
   cpuPercent: number;
   openHourMinutes: number;
 }
@@ -195,7 +206,8 @@ async function run(hosts: number, dataDir: 'none' | 'dir'): Promise<Row> {
     }
     const cpuPercent = ((hub.cpuSeconds() - cpuBefore) * 100_000) / (Date.now() - liveStart);
     const endMb = hub.memoryMb();
-    return { hosts, dataDir, startMb, endMb, cpuPercent, openHourMinutes: (Date.now() % HOUR) / 60_000 };
+    const peakMb = hub.peakMb?.() ?? null;
+    return { hosts, dataDir, startMb, endMb, peakMb, cpuPercent, openHourMinutes: (Date.now() % HOUR) / 60_000 };
   } finally {
     await hub?.stop();
     await redis.destroy();
@@ -205,18 +217,18 @@ async function run(hosts: number, dataDir: 'none' | 'dir'): Promise<Row> {
 
 const rows: Row[] = [];
 for (const hosts of HOSTS) {
-  for (const dataDir of ['none', 'dir'] as const) {
+  for (const dataDir of MODES) {
     const row = await run(hosts, dataDir);
     rows.push(row);
     console.log(
-      `${hosts} hosts, --data-dir ${dataDir}: ${IN_PROCESS ? 'heap' : 'RSS'} ${row.startMb.toFixed(1)} MB after the replay, ${row.endMb.toFixed(1)} MB after ${LIVE_MS / 60_000} min live; CPU ${row.cpuPercent.toFixed(2)} % of a core; the open hour ${row.openHourMinutes.toFixed(0)} min old`,
+      `${hosts} hosts, --data-dir ${dataDir}: ${IN_PROCESS ? 'heap' : 'RSS'} ${row.startMb.toFixed(1)} MB after the replay, ${row.endMb.toFixed(1)} MB after ${LIVE_MS / 60_000} min live${row.peakMb === null ? '' : ` (peak ${row.peakMb.toFixed(1)} MB)`}; CPU ${row.cpuPercent.toFixed(2)} % of a core; the open hour ${row.openHourMinutes.toFixed(0)} min old`,
     );
   }
 }
 const what = IN_PROCESS ? 'heap after gc' : 'RSS';
 console.log(`\n| hosts | ${what}, --data-dir none | ${what}, data directory | difference per host | hub CPU none / dir | open hour |`);
 console.log('|---|---|---|---|---|---|');
-for (const hosts of HOSTS) {
+for (const hosts of MODES.length === 2 ? HOSTS : []) {
   const none = rows.find((row) => row.hosts === hosts && row.dataDir === 'none') as Row;
   const dir = rows.find((row) => row.hosts === hosts && row.dataDir === 'dir') as Row;
   console.log(
