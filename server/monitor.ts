@@ -26,7 +26,7 @@ import type {
   Topic,
 } from './protocol.js';
 import type { RequestStats } from './requests/stats.js';
-import type { AlertControl, Board, BoardHistory, Boards, EventListener, LiveBoard } from './stream/board.js';
+import type { AlertControl, Board, BoardHistory, Boards, EventListener, LiveBoard, TickBuckets } from './stream/board.js';
 import { Hub, isTopicEvent } from './stream/hub.js';
 import { StreamLimits } from './stream/limits.js';
 import { StreamService } from './stream/service.js';
@@ -268,11 +268,13 @@ export class Monitor implements Board, LiveBoard {
 
   private publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): void {
     this.hub.publish(event, data);
+    let buckets: TickBuckets | undefined;
     if (isTopicEvent(event)) {
       const sample = data as PayloadOf<Topic>;
-      this.historyStore.record(event, sample, event === 'requests' ? this.tickLatency?.take(sample.t) : undefined);
+      buckets = event === 'requests' ? this.tickLatency?.take(sample.t) : undefined;
+      this.historyStore.record(event, sample, buckets);
     }
-    for (const listener of this.listeners) listener(event, data);
+    for (const listener of this.listeners) listener(event, data, buckets);
   }
 
   start(): void {

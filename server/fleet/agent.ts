@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
+import { toStoredPrecision } from '../history/latency-buckets.js';
 import type { LoggedEventName, PayloadOf } from '../protocol.js';
-import type { LiveBoard } from '../stream/board.js';
-import { type AgentInfo, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey, parseStreamId } from './keys.js';
+import type { LiveBoard, TickBuckets } from '../stream/board.js';
+import { type AgentInfo, BUCKETS_FIELD, DATA_FIELD, EVENT_FIELD, eventsKey, HOSTS_KEY, infoKey, parseStreamId } from './keys.js';
 
 export interface AgentOptions {
   redis: URL;
@@ -11,7 +12,8 @@ export interface AgentOptions {
   log?: (line: string) => void;
 }
 
-type Pending = { event: LoggedEventName; json: string };
+/** An event to send; `buckets`: a `requests` tick's latency buckets as JSON, when it had requests. */
+type Pending = { event: LoggedEventName; json: string; buckets?: string };
 
 /** XADDs per round trip while flushing. */
 const BATCH = 500;
@@ -71,7 +73,7 @@ export class FleetAgent {
   }
 
   start(): void {
-    this.monitor.onEvent((event, data) => this.enqueue(event, data));
+    this.monitor.onEvent((event, data, buckets) => this.enqueue(event, data, buckets));
     this.redis.connect().catch(() => {
       // Retried by ioredis; the 'error' handler has said so.
     });
@@ -85,9 +87,12 @@ export class FleetAgent {
     this.redis.disconnect();
   }
 
-  private enqueue<E extends LoggedEventName>(event: E, data: PayloadOf<E>): void {
+  private enqueue<E extends LoggedEventName>(event: E, data: PayloadOf<E>, buckets?: TickBuckets): void {
     if (event === 'health' || event === 'alert') this.infoDirty = true;
-    this.backlog.push({ event, json: JSON.stringify(data) });
+    const pending: Pending = { event, json: JSON.stringify(data) };
+    // At the 2 significant digits the hub's history keeps (within 0.8 %): a third of the 3-digit buckets' size.
+    if (buckets && buckets.v.length > 0) pending.buckets = JSON.stringify(toStoredPrecision(buckets));
+    this.backlog.push(pending);
     if (this.backlog.length > this.options.backlog) {
       this.backlog.shift();
       if (this.dropped++ === 0) this.log(`backlog full (${this.options.backlog} events): dropping the oldest until Redis returns`);
@@ -133,17 +138,9 @@ export class FleetAgent {
   private async sendBatch(batch: Pending[]): Promise<number> {
     const pipeline = this.redis.pipeline();
     batch.forEach((item, i) => {
-      pipeline.xadd(
-        this.key,
-        'MAXLEN',
-        '~',
-        this.monitor.hub.capacity,
-        `${this.boot}-${this.seq + i + 1}`,
-        EVENT_FIELD,
-        item.event,
-        DATA_FIELD,
-        item.json,
-      );
+      const fields = [EVENT_FIELD, item.event, DATA_FIELD, item.json];
+      if (item.buckets !== undefined) fields.push(BUCKETS_FIELD, item.buckets);
+      pipeline.xadd(this.key, 'MAXLEN', '~', this.monitor.hub.capacity, `${this.boot}-${this.seq + i + 1}`, ...fields);
     });
     const results = (await pipeline.exec()) ?? [];
     let sent = 0;

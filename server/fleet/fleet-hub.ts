@@ -4,6 +4,7 @@ import type { FleetHost, FleetStatus } from '../protocol.js';
 import type { BoardLookup, Boards } from '../stream/board.js';
 import { StreamLimits } from '../stream/limits.js';
 import { HEARTBEAT } from '../stream/sse.js';
+import { FleetHistory, type FleetHistoryOptions } from './fleet-history.js';
 import { type AgentInfo, eventsKey, HOST_NAME, HOSTS_KEY, infoKey, type StreamEntry } from './keys.js';
 import { HostMirror } from './mirror.js';
 import { parseAgentInfo } from './payloads.js';
@@ -19,7 +20,7 @@ const STALE_INTERVALS = 3;
 const STALE_MIN_MS = 5000;
 
 /** What the hub needs of the configuration (the CLI's Config satisfies it). */
-export interface FleetHubOptions {
+export interface FleetHubOptions extends FleetHistoryOptions {
   redis: URL | null;
   maxStreams: number;
   maxStreamsPerClient: number;
@@ -31,8 +32,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Hub mode: serves the boards of every host found in Redis. One connection blocks on XREAD over all
- * host streams; another discovers hosts and loads their history. Nothing is kept that Redis does not
- * hold, so a restarted hub (or another replica) serves the same history and the same ids.
+ * host streams; another discovers hosts and loads their history. The event logs are what Redis holds,
+ * so a restarted hub (or another replica) serves the same ids; with a data directory the hub also keeps
+ * each host's tiers (fleet-history.ts), which `/api/history` ranges answer from.
  */
 export class FleetHub implements Boards {
   readonly streamLimits: StreamLimits;
@@ -49,6 +51,7 @@ export class FleetHub implements Boards {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly log: (line: string) => void;
+  private readonly history: FleetHistory;
 
   constructor(
     private readonly config: FleetHubOptions,
@@ -57,6 +60,7 @@ export class FleetHub implements Boards {
   ) {
     this.log = log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
     this.streamLimits = new StreamLimits(config.maxStreams, config.maxStreamsPerClient);
+    this.history = FleetHistory.open(config, this.log);
     this.maxClientBufferBytes = config.maxClientBufferBytes;
     const url = (config.redis as URL).href;
     const options = { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 1000, lazyConnect: true };
@@ -84,12 +88,16 @@ export class FleetHub implements Boards {
     const deadline = Date.now() + 5000;
     while (!this.redis.ok && Date.now() < deadline) await sleep(50);
     await this.discover();
+    // Hosts with a directory but not in Redis (gone while the hub was down): their hours sealed, retention applied.
+    void this.history.sweep(this.mirrors.keys());
+    this.history.start(() => this.mirrors.keys());
   }
 
   close(): void {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
     for (const mirror of this.mirrors.values()) mirror.streams.endAll();
+    this.history.close();
     this.command.disconnect();
     this.reader.disconnect();
   }
@@ -121,6 +129,7 @@ export class FleetHub implements Boards {
       redis: this.redis,
       hosts: this.mirrors.size,
       streams,
+      history: this.history.status(),
       warnings: this.warnings(),
     };
   }
@@ -229,12 +238,14 @@ export class FleetHub implements Boards {
   private drop(name: string): void {
     this.mirrors.get(name)?.streams.endAll();
     this.mirrors.delete(name);
+    // Its files stay (retention prunes them): a host that comes back finds its history.
+    this.history.release(name);
     this.log(`host ${name} is gone from Redis; dropped it`);
   }
 
   /** Reads a new host's whole stream (bounded by its MAXLEN), then adds it to the live read. */
   private async load(name: string, info: AgentInfo): Promise<void> {
-    const mirror = new HostMirror(name, info, this.log);
+    const mirror = new HostMirror(name, info, this.log, this.history.store(name, info.historyMs));
     let start = '-';
     for (;;) {
       const entries = (await this.command.xrange(eventsKey(name), start, '+', 'COUNT', LOAD_CHUNK)) as StreamEntry[];

@@ -1,9 +1,11 @@
+import { queryRange } from '../history/query.js';
+import type { HistoryStore } from '../history/store.js';
 import type { AlertPayload, CollectorHealth, HelloMode, HelloPayload, Topic } from '../protocol.js';
-import type { Board } from '../stream/board.js';
-import { Hub } from '../stream/hub.js';
+import type { Board, BoardHistory } from '../stream/board.js';
+import { Hub, isTopicEvent } from '../stream/hub.js';
 import { StreamService } from '../stream/service.js';
 import { type AgentInfo, parseStreamId, type StreamEntry } from './keys.js';
-import { type LoggedEvent, parseEntry } from './payloads.js';
+import { type LoggedEvent, type ParsedEntry, parseEntry } from './payloads.js';
 
 /** Room for the entries MAXLEN's `~` leaves beyond the agent's capacity. */
 const TRIM_SLACK = 1.1;
@@ -25,12 +27,24 @@ export class HostMirror implements Board {
   /** Entries left out because they do not fit the protocol, and the newest one's id and reason. */
   skipped = 0;
   lastSkipped: string | null = null;
+  /** The host's tiers on the hub, when the hub keeps them (`--data-dir`): `/api/history` ranges answer from them. */
+  readonly history?: BoardHistory;
 
+  /** `store`: the host's durable history on the hub; every sample mirrored goes to it. */
   constructor(
     readonly name: string,
     private info: AgentInfo,
     private readonly log: (line: string) => void,
+    private readonly store: HistoryStore | null = null,
   ) {
+    if (store) {
+      this.history = {
+        range: (query, now) => queryRange(store, query, this.interval, now),
+        // Samples from before the log's oldest, up to the agent's --history back: after a hub restart, before Redis's oldest.
+        older: (topic, since, before) =>
+          store.raw(topic, Math.max(since, Date.now() - this.info.historyMs), before - 1).map((row) => row.sample),
+      };
+    }
     this.hub = this.newHub(info.bootId || String(Date.now()), 1);
     this.streams = this.newStreams();
     this.takeStateFrom(info);
@@ -63,7 +77,8 @@ export class HostMirror implements Board {
   hello(topics: Topic[], mode: HelloMode): HelloPayload {
     const { name: _name, alerts: _alerts, capacity: _capacity, ...hello } = this.info;
     const collectors = this.health().filter((health) => topics.includes(health.topic));
-    return { ...hello, t: Date.now(), bootId: this.hub.bootId, topics, mode, collectors };
+    const history = this.store ? { history: this.store.status() } : {};
+    return { ...hello, t: Date.now(), bootId: this.hub.bootId, topics, mode, collectors, ...history };
   }
 
   /** The agent rewrote its info (a restart, a health or alert change): take what does not come as events. */
@@ -94,7 +109,20 @@ export class HostMirror implements Board {
       if (position.boot !== this.hub.bootId || position.seq !== this.hub.lastSeq + 1) this.restart(position.boot, position.seq);
       this.hub.publish(entry.value.event, entry.value.data as never);
       this.track(entry.value);
+      this.keep(entry.value);
     }
+  }
+
+  /**
+   * A sample goes to the host's store unless the store has it already: a restarted hub replays the stream
+   * that its journal holds in part, and a sample is kept once.
+   */
+  private keep(entry: ParsedEntry): void {
+    const topic = entry.event;
+    if (!this.store || !isTopicEvent(topic)) return;
+    const sample = entry.data as { t: number };
+    if (sample.t <= this.store.newestTime(topic)) return;
+    this.store.record(topic, sample, entry.buckets);
   }
 
   private skip(id: string, reason: string): void {
@@ -144,6 +172,7 @@ export class HostMirror implements Board {
       backfillMs: this.info.backfillMs,
       hello: (topics, mode) => this.hello(topics, mode),
       activeAlerts: () => this.activeAlerts(),
+      olderRows: this.history?.older,
     });
   }
 }

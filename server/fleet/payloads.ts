@@ -1,3 +1,4 @@
+import type { LatencyBuckets } from '../history/latency-buckets.js';
 import {
   type AlertPayload,
   type AlertSeverity,
@@ -13,8 +14,8 @@ import {
   TOPICS,
   type TrafficSource,
 } from '../protocol.js';
-import { type AgentInfo, DATA_FIELD, EVENT_FIELD, entryEvent } from './keys.js';
-import { array, boolean, check, nullable, number, object, oneOf, type Schema, string, tuple } from './schema.js';
+import { type AgentInfo, BUCKETS_FIELD, DATA_FIELD, EVENT_FIELD, entryEvent } from './keys.js';
+import { array, boolean, check, nullable, number, object, oneOf, type Schema, SchemaError, string, tuple } from './schema.js';
 
 /**
  * What a hub accepts from Redis: one schema per event type of the protocol, and one for an agent's info
@@ -180,6 +181,27 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 export type LoggedEvent = { [E in LoggedEventName]: { event: E; data: PayloadOf<E> } }[LoggedEventName];
 
+/** A stream entry read: its event and, for a `requests` tick of an agent that sends them, the tick's latency buckets. */
+export type ParsedEntry = LoggedEvent & { buckets?: LatencyBuckets };
+
+/** The most a bucket's value or count can be: the store keeps them as 32-bit unsigned integers. */
+const MAX_UINT32 = 2 ** 32 - 1;
+const bucketNumber = number({ min: 0, max: MAX_UINT32, integer: true });
+
+/**
+ * A tick's latency buckets: values (µs) strictly ascending, counts of at least 1, as many of each, at
+ * most 4 096 (a tick's histogram at 2 significant digits from 1 µs to an hour has about 3 000).
+ */
+const latencyBuckets: Schema<LatencyBuckets> = (value, path) => {
+  const buckets = object({ v: array(bucketNumber), c: array(bucketNumber) })(value, path);
+  const at = (key: string) => (path ? `${path}.${key}` : key);
+  if (buckets.v.length !== buckets.c.length) throw new SchemaError(`${at('c')}: expected as many counts as values`);
+  buckets.v.forEach((v, i) => {
+    if (i > 0 && v <= (buckets.v[i - 1] as number)) throw new SchemaError(`${at('v')}[${i}]: expected values in ascending order`);
+    if ((buckets.c[i] as number) < 1) throw new SchemaError(`${at('c')}[${i}]: expected a count of at least 1`);
+  });
+  return buckets;
+};
 function parseJson(json: string): Parsed<unknown> {
   if (json.length > MAX_JSON_LENGTH) return { ok: false, error: `${json.length} characters of JSON, over ${MAX_JSON_LENGTH}` };
   try {
@@ -189,8 +211,11 @@ function parseJson(json: string): Parsed<unknown> {
   }
 }
 
-/** A stream entry's fields as one event of the protocol, or why they are not one. */
-export function parseEntry(fields: string[]): Parsed<LoggedEvent> {
+/**
+ * A stream entry's fields as one event of the protocol (with a `requests` tick's latency buckets when the
+ * agent sent them), or why they are not one.
+ */
+export function parseEntry(fields: string[]): Parsed<ParsedEntry> {
   const item = entryEvent(fields);
   if (!item) return { ok: false, error: `no "${EVENT_FIELD}" and "${DATA_FIELD}" fields` };
   const { event } = item;
@@ -200,7 +225,14 @@ export function parseEntry(fields: string[]): Parsed<LoggedEvent> {
   const schema: Schema<PayloadOf<LoggedEventName>> = PAYLOAD_SCHEMAS[event as LoggedEventName];
   const data = check(schema, json.value);
   if (!data.ok) return { ok: false, error: `${event} ${data.error}` };
-  return { ok: true, value: { event, data: data.value } as LoggedEvent };
+  const parsed = { event, data: data.value } as LoggedEvent;
+  if (item.buckets === undefined) return { ok: true, value: parsed };
+  if (event !== 'requests') return { ok: false, error: `${event}: latency buckets ("${BUCKETS_FIELD}") belong to requests entries only` };
+  const bucketsJson = parseJson(item.buckets);
+  if (!bucketsJson.ok) return { ok: false, error: `requests buckets: ${bucketsJson.error}` };
+  const buckets = check(latencyBuckets, bucketsJson.value);
+  if (!buckets.ok) return { ok: false, error: `requests buckets ${buckets.error}` };
+  return { ok: true, value: { ...parsed, buckets: buckets.value } };
 }
 
 /** An info hash's `info` field as an agent's info, or why it is not one. */

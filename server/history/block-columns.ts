@@ -55,11 +55,27 @@ function nestedAt(
 }
 
 /**
+ * A coarse row that had requests but no latency buckets (rows of a fleet agent older than the buckets):
+ * its percentiles could only be a mean of per-second percentiles, so its latency is null (unavailable),
+ * never that mean.
+ */
+function withoutUnbucketedLatency(block: Block, latency: unknown[]): void {
+  const countSlot = block.paths.indexOf('count');
+  if (countSlot === -1) return;
+  const counts = block.value[countSlot] as Float64Array;
+  for (let i = 0; i < block.length; i++) {
+    const hadRequests = (counts[i] as number) > 0;
+    if (hadRequests && !(block.buckets && bucketsViewAt(block.buckets, i))) latency[i] = null;
+  }
+}
+
+/**
  * A block as the columns of the topic's sample shape (`t`, `total`, `cores`, `latency`, ...): the samples
  * themselves for raw rows; for downsampled rows each bucket's mean (6 significant digits; counts and bytes
- * summed, request latency percentiles from the merged buckets), min or max.
+ * summed, request latency percentiles from the merged buckets), min or max. `latencyFromBuckets`
+ * (coarse tiers): a row with requests but no buckets has its latency null.
  */
-export function columnsOf(block: Block, side: Side): Record<string, unknown[]> {
+export function columnsOf(block: Block, side: Side, latencyFromBuckets = false): Record<string, unknown[]> {
   const downsampled = block.min !== null;
   const columns = side === 'min' && block.min ? block.min : side === 'max' && block.max ? block.max : block.value;
   const summed = block.paths.map((path) => isSummed(block.topic, path));
@@ -90,6 +106,7 @@ export function columnsOf(block: Block, side: Side): Record<string, unknown[]> {
       if (buckets && row) Object.assign(row, summaryOf(buckets), { max: maxSlot === -1 ? 0 : (block.max?.[maxSlot]?.[i] ?? 0) });
     });
   }
+  if (latencyFromBuckets && block.topic === 'requests' && result.latency) withoutUnbucketedLatency(block, result.latency);
   for (const [key, values] of block.others) result[key] = values.map((value) => value ?? null);
   const leftOut = leftOutField(block.topic);
   if (!downsampled && leftOut && !(leftOut in result)) result[leftOut] = new Array(block.length).fill([]);

@@ -114,6 +114,39 @@ export class RowColumns {
     return this.rows;
   }
 
+  /** The rows' times so far (a view: valid until the next push). */
+  times(): Float64Array {
+    return this.t.subarray(0, this.rows);
+  }
+
+  /** Rows [start, end) of a block as new columns that can grow (the open hour cut at an hour, or at a memory bound). */
+  static fromBlock(block: Block, start = 0, end = block.length): RowColumns {
+    const columns = new RowColumns(block.topic);
+    const length = Math.max(0, end - start);
+    columns.rows = length;
+    columns.capacity = Math.max(64, length);
+    columns.t = new Float64Array(columns.capacity);
+    columns.t.set(block.t.subarray(start, end));
+    columns.ones = new Float64Array(columns.capacity).fill(1);
+    block.paths.forEach((path, p) => {
+      const column = new Float64Array(columns.capacity).fill(Number.NaN);
+      column.set((block.value[p] as Float64Array).subarray(start, end));
+      columns.columns.set(path, column);
+    });
+    for (const [key, values] of block.others) columns.otherColumns.set(key, values.slice(start, end));
+    columns.offsets = new Uint32Array(columns.capacity + 1);
+    if (block.buckets) {
+      const first = block.buckets.offsets[start] as number;
+      const last = block.buckets.offsets[end] as number;
+      for (let i = 0; i <= length; i++) columns.offsets[i] = (block.buckets.offsets[start + i] as number) - first;
+      columns.bucketValues = block.buckets.v.slice(first, last);
+      columns.bucketCounts = block.buckets.c.slice(first, last);
+      columns.bucketEntries = last - first;
+      columns.hasBuckets = true;
+    }
+    return columns;
+  }
+
   push(t: number, flat: FlatRow, buckets: LatencyBuckets | undefined): void {
     if (this.rows === this.capacity) this.grow();
     const i = this.rows;

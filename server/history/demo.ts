@@ -75,7 +75,7 @@ function random(seed: number): () => number {
  * noise, a few short spikes to 100 % CPU a day, memory that creeps up and drops at each restart, and
  * request latencies drawn per tick into a real HdrHistogram.
  */
-class DemoHost {
+export class DemoHost {
   private readonly next: () => number;
   private readonly histogram = new LatencyHistogram(3);
   private spikeUntil = 0;

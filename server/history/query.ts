@@ -39,10 +39,11 @@ export function queryRange(store: HistoryStore, query: RangeQuery, intervalMs: n
   for (const [topic, merger] of mergers) {
     if (merger.length === 0) continue;
     const block = merger.block();
-    series[topic] = columnsOf(block, 'value');
+    const coarse = choice.tier !== 'raw';
+    series[topic] = columnsOf(block, 'value', coarse);
     if (everySample) continue;
-    min[topic] = columnsOf(block, 'min');
-    max[topic] = columnsOf(block, 'max');
+    min[topic] = columnsOf(block, 'min', coarse);
+    max[topic] = columnsOf(block, 'max', coarse);
   }
   if (everySample) return { tier: 'raw', step: choice.step, series: series as SeriesOf };
   return { tier: choice.tier, step: choice.step, series: series as SeriesOf, bands: { min: min as SeriesOf, max: max as SeriesOf } };

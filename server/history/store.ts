@@ -23,6 +23,7 @@ import { DirectoryLock } from './lock.js';
 import { persistedSample, restoredSample } from './persisted.js';
 import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.js';
 import { type ChunkLine, CorruptSegmentError, decodeRaw, encodeBlock, readSegment, writeSegment } from './segment.js';
+import { SegmentCache } from './segment-cache.js';
 import { type CoarseTier, type Retention, TIER_STEP_MS, TIERS, type Tier } from './tiers.js';
 
 export interface HistoryStoreOptions {
@@ -44,6 +45,8 @@ export interface HistoryStoreOptions {
   sync?: boolean;
   /** Called when writing stops or starts again. */
   onStatusChange?: (status: HistoryStatus) => void;
+  /** Decoded segments kept between queries; a fleet hub's stores share one. Default: a cache of this store's own. */
+  cache?: SegmentCache;
   /** Called after work whose many allocations are garbage once it is done: the start's columns, an hour sealed. */
   afterBulkWork?: () => void;
 }
@@ -51,25 +54,12 @@ export interface HistoryStoreOptions {
 export const DEFAULT_FLUSH_MS = 5000;
 /** While the disk refuses writes, at most this many samples wait for it (about an hour of every topic at 1 Hz). */
 const MAX_PENDING_LINES = 40_000;
-/**
- * Decoded segments kept for the next query: a day of 1-minute rows and a month of hourly rows of every
- * topic. Measured on the 30-day demo store: 40 MiB made a warm 7-day query ~70 ms of CPU faster but kept
- * ~40 MB more RSS; a week of 1-minute rows decodes in ~65 ms.
- */
-const CACHE_BUDGET_BYTES = 16 * 2 ** 20;
 
 export interface Slice {
   block: Block;
   /** Rows [start, end) of the block. */
   start: number;
   end: number;
-}
-
-interface CacheEntry {
-  /** The file's length when decoded: a file that grew (an hour appended) is decoded again. */
-  fileBytes: number;
-  blocks: Block[];
-  bytes: number;
 }
 
 const cacheKey = (file: SegmentFile, topic: Topic) => `${topic} ${file.path}`;
@@ -93,10 +83,15 @@ export class HistoryStore {
   private readonly flushMs: number;
   private readonly sync: boolean;
   /** Samples not in a segment yet (with a directory), or the recent ones (memory only), per topic, oldest first. */
-  private readonly open = new Map<Topic, RawRow[]>();
   private readonly files = new Map<string, SegmentFile>();
-  /** The open hour as columns, per topic: its first rows of `open` (rebuilt from `open` when it is replaced). */
+  /**
+   * Samples not in a segment yet (with a directory: the open hour), or the recent ones (memory only), per
+   * topic, oldest first, as columns only: no object per sample is kept (an hour at 1 Hz was 10.7 MB per
+   * host as sample objects).
+   */
   private readonly openColumns = new Map<Topic, RowColumns>();
+  /** Samples after a topic's columns not in them yet (read back from the journal at start), oldest first. */
+  private readonly pending = new Map<Topic, RawRow[]>();
   /** Open-hour rows turned into columns per turn of the event loop in the background after start. */
   private static readonly COLUMN_ROWS_PER_TURN = 1000;
   /**
@@ -105,9 +100,8 @@ export class HistoryStore {
    * until the hour is sealed (a minute of per-tick latency buckets is the costly part).
    */
   private readonly openMinutes = new Map<Topic, { samples: number; blocks: Block[] }>();
-  /** Decoded segments, least recently used first, within CACHE_BUDGET_BYTES. */
-  private readonly cache = new Map<string, CacheEntry>();
-  private cachedBytes = 0;
+  /** Decoded segments, least recently used first, within the cache's budget. */
+  private readonly cache: SegmentCache;
   private readonly reportedCorrupt = new Set<string>();
   private journal: Journal | null = null;
   private lock: DirectoryLock | null = null;
@@ -127,6 +121,7 @@ export class HistoryStore {
     this.log = options.log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
     this.sync = options.sync ?? true;
+    this.cache = options.cache ?? new SegmentCache();
   }
 
   /** Opens the directory (never throws: a directory that cannot be used is a status, and memory takes over). */
@@ -171,14 +166,9 @@ export class HistoryStore {
     if (sample.t < this.sealedUpTo) return;
     const row: RawRow = { sample: persistedSample(topic, sample) };
     if (buckets) row.buckets = buckets;
-    let rows = this.open.get(topic);
-    if (!rows) {
-      rows = [];
-      this.setOpen(topic, rows);
-    }
-    rows.push(row);
-    const columns = this.openColumns.get(topic);
-    if (columns?.length === rows.length - 1) columns.push(row.sample.t, flatten(row.sample), row.buckets);
+    const pending = this.pending.get(topic);
+    if (pending) pending.push(row);
+    else this.columnsOf(topic).push(row.sample.t, flatten(row.sample), row.buckets);
     this.journal?.add(journalLine(topic, row));
   }
 
@@ -246,24 +236,23 @@ export class HistoryStore {
     }
   }
 
+  /**
+   * The time of the newest sample of a topic this store holds in its open hour, or before which it takes
+   * none (the end of its last sealed hour): a fleet hub replaying a host's stream records only what is newer.
+   */
+  newestTime(topic: Topic): number {
+    const pending = this.pending.get(topic);
+    const columns = this.openColumns.get(topic);
+    const last = pending?.[pending.length - 1]?.sample.t ?? columns?.times()[columns.length - 1];
+    return Math.max(last ?? Number.NEGATIVE_INFINITY, this.sealedUpTo - 1);
+  }
+
   /** Samples of a topic with time in [from, to], oldest first, in their own shape. */
   raw(topic: Topic, from: number, to: number): RawRow[] {
     const rows: RawRow[] = [];
-    for (const { block, start, end } of this.slices('raw', topic, from, to)) {
-      for (let i = start; i < end; i++) {
-        const numbers: [string, number][] = [];
-        block.paths.forEach((path, p) => {
-          const value = (block.value[p] as Float64Array)[i] as number;
-          if (!Number.isNaN(value)) numbers.push([path, value]);
-        });
-        const others: [string, unknown][] = [];
-        for (const [key, values] of block.others) if (values[i] !== undefined) others.push([key, values[i]]);
-        const row: RawRow = { sample: restoredSample(topic, unflatten(block.t[i] as number, numbers, others) as RawRow['sample']) };
-        const buckets = bucketsAt(block.buckets, i);
-        if (buckets) row.buckets = buckets;
-        rows.push(row);
-      }
-    }
+    // One by one: a memory-only store's block can hold more rows than a call takes arguments.
+    for (const { block, start, end } of this.slices('raw', topic, from, to))
+      for (const row of rowsOfBlock(block, start, end, true)) rows.push(row);
     return rows;
   }
 
@@ -295,8 +284,9 @@ export class HistoryStore {
       bytes += file.bytes;
       if (oldest === null || file.from < oldest) oldest = file.from;
     }
-    for (const rows of this.open.values()) {
-      const t = rows[0]?.sample.t;
+    for (const topic of this.openTopics()) {
+      const columns = this.openColumns.get(topic);
+      const t = columns && columns.length > 0 ? columns.times()[0] : this.pending.get(topic)?.[0]?.sample.t;
       if (t !== undefined && (oldest === null || t < oldest)) oldest = t;
     }
     return {
@@ -348,14 +338,12 @@ export class HistoryStore {
       this.indexFiles(dir);
       for (const file of this.files.values()) if (file.tier === 'raw') this.sealedUpTo = Math.max(this.sealedUpTo, file.to);
       this.journal = new Journal(join(dir, JOURNAL_FILE));
+      // Turned into columns in the background after start (fillOpenColumns), or by the first query.
       for (const { topic, row } of read.records.sort((a, b) => a.row.sample.t - b.row.sample.t)) {
         restoredSample(topic, row.sample);
-        let rows = this.open.get(topic);
-        if (!rows) {
-          rows = [];
-          this.setOpen(topic, rows);
-        }
-        rows.push(row);
+        const rows = this.pending.get(topic);
+        if (rows) rows.push(row);
+        else this.pending.set(topic, [row]);
       }
     } catch (error) {
       this.lock?.release();
@@ -413,65 +401,62 @@ export class HistoryStore {
         const block = decoded.get(topic);
         const blocks = block ? [block] : [];
         result.set(topic, blocks);
-        this.remember(cacheKey(file, topic), {
+        this.cache.set(cacheKey(file, topic), {
           fileBytes: file.bytes,
           blocks,
           bytes: blocks.reduce((sum, block) => sum + blockBytes(block), 0),
         });
       }
     }
-    // Least recently used first out, down to the budget.
-    for (const topic of topics) {
-      const key = cacheKey(file, topic);
-      const entry = this.cache.get(key);
-      if (!entry) continue;
-      this.cache.delete(key);
-      this.cache.set(key, entry);
-    }
-    for (const [key, old] of this.cache) {
-      if (this.cachedBytes <= CACHE_BUDGET_BYTES) break;
-      this.cache.delete(key);
-      this.cachedBytes -= old.bytes;
-    }
+    for (const topic of topics) this.cache.touch(cacheKey(file, topic));
+    this.cache.trim();
     return result;
   }
 
-  private remember(key: string, entry: CacheEntry): void {
-    const old = this.cache.get(key);
-    if (old) this.cachedBytes -= old.bytes;
-    this.cache.set(key, entry);
-    this.cachedBytes += entry.bytes;
-  }
-
   private forget(file: SegmentFile): void {
-    for (const topic of TOPICS) {
-      const key = cacheKey(file, topic);
-      const cached = this.cache.get(key);
-      if (!cached) continue;
-      this.cachedBytes -= cached.bytes;
-      this.cache.delete(key);
-    }
+    for (const topic of TOPICS) this.cache.delete(cacheKey(file, topic));
   }
 
-  /** The open hour's samples of a topic as columns: built from its rows (the ones not in columns yet), then grown sample by sample. */
+  /** The open samples of a topic as columns (its pending ones moved into them first), or null when it has none. */
   private openBlock(topic: Topic): Block | null {
-    const rows = this.open.get(topic);
-    if (!rows || rows.length === 0) return null;
-    return this.columnsOf(topic, rows, rows.length).block();
+    if (!this.openColumns.has(topic) && !this.pending.has(topic)) return null;
+    const columns = this.drain(topic, Number.POSITIVE_INFINITY);
+    return columns.length > 0 ? columns.block() : null;
   }
 
-  /** The open hour's columns of a topic, with at least its first `upTo` rows in them. */
-  private columnsOf(topic: Topic, rows: readonly RawRow[], upTo: number): RowColumns {
+  /** A topic's open columns (made when it has none). */
+  private columnsOf(topic: Topic): RowColumns {
     let columns = this.openColumns.get(topic);
     if (!columns) {
       columns = new RowColumns(topic);
       this.openColumns.set(topic, columns);
     }
-    for (let i = columns.length; i < upTo; i++) {
-      const row = rows[i] as RawRow;
+    return columns;
+  }
+
+  /** A topic's open columns with up to `most` of its pending samples moved into them, oldest first. */
+  private drain(topic: Topic, most: number): RowColumns {
+    const columns = this.columnsOf(topic);
+    const pending = this.pending.get(topic);
+    if (!pending) return columns;
+    const moved = Math.min(most, pending.length);
+    for (let i = 0; i < moved; i++) {
+      const row = pending[i] as RawRow;
       columns.push(row.sample.t, flatten(row.sample), row.buckets);
     }
+    if (moved === pending.length) this.pending.delete(topic);
+    else pending.splice(0, moved);
     return columns;
+  }
+
+  private openTopics(): Topic[] {
+    return [...new Set([...this.openColumns.keys(), ...this.pending.keys()])];
+  }
+
+  /** A topic's open samples as rows (the shape written to disk): what sealing and the journal's rewrite read. */
+  private openRows(topic: Topic): RawRow[] {
+    const block = this.openBlock(topic);
+    return block ? rowsOfBlock(block, 0, block.length, false) : [];
   }
 
   /**
@@ -479,22 +464,22 @@ export class HistoryStore {
    * event loop, so that the first query does not do all of it (~130 ms for an hour at 1 Hz).
    */
   private fillOpenColumns(): void {
-    let left = false;
-    for (const [topic, rows] of this.open) {
-      const columns = this.columnsOf(
-        topic,
-        rows,
-        Math.min(rows.length, (this.openColumns.get(topic)?.length ?? 0) + HistoryStore.COLUMN_ROWS_PER_TURN),
-      );
-      if (columns.length < rows.length) left = true;
-    }
-    if (!left) this.options.afterBulkWork?.();
+    for (const topic of [...this.pending.keys()]) this.drain(topic, HistoryStore.COLUMN_ROWS_PER_TURN);
+    if (this.pending.size === 0) this.options.afterBulkWork?.();
     else if (this.timer) setImmediate(() => this.fillOpenColumns());
   }
 
+  /** Replaces a topic's open samples with these rows (turned into columns when next read). */
   private setOpen(topic: Topic, rows: RawRow[]): void {
-    this.open.set(topic, rows);
     this.openColumns.delete(topic);
+    this.openMinutes.delete(topic);
+    if (rows.length > 0) this.pending.set(topic, rows);
+    else this.pending.delete(topic);
+  }
+
+  /** Keeps a topic's open samples from row `start` of its block on (copied into new columns). */
+  private keepOpenFrom(topic: Topic, block: Block, start: number): void {
+    this.openColumns.set(topic, RowColumns.fromBlock(block, start));
     this.openMinutes.delete(topic);
   }
 
@@ -529,24 +514,32 @@ export class HistoryStore {
       const fromDisk = new Map<Topic, RawRow[]>();
       for (const { topic, row } of read.records)
         fromDisk.set(topic, [...(fromDisk.get(topic) ?? []), { ...row, sample: restoredSample(topic, row.sample) }]);
-      for (const [topic, rows] of fromDisk) this.setOpen(topic, mergeByTime(rows, this.open.get(topic) ?? []));
+      for (const [topic, rows] of fromDisk) this.setOpen(topic, mergeByTime(rows, this.openRows(topic)));
       this.trimmedWhileFailing = false;
     }
     const currentHour = Math.floor(this.now() / HOUR_MS) * HOUR_MS;
     const hours = new Set<number>();
-    for (const rows of this.open.values())
-      for (const row of rows) if (row.sample.t < currentHour) hours.add(Math.floor(row.sample.t / HOUR_MS) * HOUR_MS);
+    const addHour = (t: number) => {
+      if (t < currentHour) hours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
+    };
+    for (const columns of this.openColumns.values()) for (const t of columns.times()) addHour(t);
+    for (const rows of this.pending.values()) for (const row of rows) addHour(row.sample.t);
     if (hours.size === 0) return;
     // The rows stay in memory (and answer queries) until their segments are on disk.
     for (const hour of [...hours].sort((a, b) => a - b)) await this.seal(hour);
-    for (const [topic, rows] of this.open)
-      this.setOpen(
-        topic,
-        rows.filter((row) => row.sample.t >= currentHour),
-      );
+    for (const topic of this.openTopics()) {
+      const block = this.openBlock(topic);
+      if (!block) continue;
+      if (inTimeOrder(block.t)) this.keepOpenFrom(topic, block, firstAtOrAfter(block.t, currentHour));
+      else
+        this.setOpen(
+          topic,
+          rowsOfBlock(block, 0, block.length, false).filter((row) => row.sample.t >= currentHour),
+        );
+    }
     this.sealedUpTo = Math.max(this.sealedUpTo, currentHour);
     const lines: string[] = [];
-    for (const [topic, rows] of this.open) for (const row of rows) lines.push(journalLine(topic, row));
+    for (const topic of this.openTopics()) for (const row of this.openRows(topic)) lines.push(journalLine(topic, row));
     await this.journal?.rewrite(lines, this.sync);
     this.options.afterBulkWork?.();
   }
@@ -563,14 +556,10 @@ export class HistoryStore {
     const minuteBlocks: Block[] = [];
     const tenMinuteBlocks: Block[] = [];
     const hourBlocks: Block[] = [];
-    for (const [topic, open] of this.open) {
-      const rows = mergeByTime(
-        earlier.get(topic) ?? [],
-        open.filter((row) => row.sample.t >= hour && row.sample.t < hour + HOUR_MS),
-      );
+    for (const topic of this.openTopics()) {
+      const raw = hourBlock(topic, this.openBlock(topic), hour, earlier.get(topic) ?? []);
       earlier.delete(topic);
-      if (rows.length === 0) continue;
-      const raw = blockOfRows(topic, rows);
+      if (!raw) continue;
       const minutes = mergeBlock(raw, TIER_STEP_MS['1m']);
       if (keepRaw) rawLines.push(encodeBlock(raw, 'raw', hour, hour + HOUR_MS));
       minuteBlocks.push(minutes);
@@ -648,10 +637,13 @@ export class HistoryStore {
 
   private trimMemory(): void {
     const cutoff = this.now() - this.options.memoryMs;
-    for (const [topic, rows] of this.open) {
-      const keep = rows.findIndex((row) => row.sample.t >= cutoff);
-      if (keep === 0) continue;
-      this.setOpen(topic, keep === -1 ? [] : rows.slice(keep));
+    for (const topic of this.openTopics()) {
+      if (this.pending.has(topic)) this.drain(topic, Number.POSITIVE_INFINITY);
+      const times = this.columnsOf(topic).times();
+      const keep = firstAtOrAfter(times, cutoff);
+      // Cut when an eighth of what is held (at least 64 samples) is past the bound, not every few seconds: a cut copies the columns.
+      if (keep === 0 || (keep < times.length && keep < Math.max(64, times.length >> 3))) continue;
+      this.keepOpenFrom(topic, this.openBlock(topic) as Block, keep);
       if (this.journal) this.trimmedWhileFailing = true;
     }
     const dropped = this.journal?.bound(MAX_PENDING_LINES) ?? 0;
@@ -709,6 +701,60 @@ function safeRead(path: string): ChunkLine[] {
     if (!(error instanceof CorruptSegmentError)) throw error;
     throw new Error(`${error.message}; move it away so the next hour can be sealed`);
   }
+}
+
+/** Rows [start, end) of a block as samples: in the shape written to disk, or `restored` to the protocol's shape. */
+function rowsOfBlock(block: Block, start: number, end: number, restored: boolean): RawRow[] {
+  const rows: RawRow[] = [];
+  for (let i = start; i < end; i++) {
+    const numbers: [string, number][] = [];
+    block.paths.forEach((path, p) => {
+      const value = (block.value[p] as Float64Array)[i] as number;
+      if (!Number.isNaN(value)) numbers.push([path, value]);
+    });
+    const others: [string, unknown][] = [];
+    for (const [key, values] of block.others) if (values[i] !== undefined) others.push([key, values[i]]);
+    const sample = unflatten(block.t[i] as number, numbers, others) as RawRow['sample'];
+    const row: RawRow = { sample: restored ? restoredSample(block.topic, sample) : sample };
+    const buckets = bucketsAt(block.buckets, i);
+    if (buckets) row.buckets = buckets;
+    rows.push(row);
+  }
+  return rows;
+}
+
+/**
+ * A topic's samples of one hour as a block: the open block's rows of that hour (copied from its columns),
+ * merged with the rows a raw segment of the hour holds already (a seal done again after a crash).
+ */
+function hourBlock(topic: Topic, open: Block | null, hour: number, earlier: readonly RawRow[]): Block | null {
+  if (open && earlier.length === 0 && inTimeOrder(open.t)) {
+    const start = firstAtOrAfter(open.t, hour);
+    const end = firstAtOrAfter(open.t, hour + HOUR_MS);
+    return end > start ? RowColumns.fromBlock(open, start, end).block() : null;
+  }
+  const inHour = open
+    ? rowsOfBlock(open, 0, open.length, false).filter((row) => row.sample.t >= hour && row.sample.t < hour + HOUR_MS)
+    : [];
+  const rows = mergeByTime(earlier, inHour);
+  return rows.length > 0 ? blockOfRows(topic, rows) : null;
+}
+
+function inTimeOrder(times: Float64Array): boolean {
+  for (let i = 1; i < times.length; i++) if ((times[i] as number) < (times[i - 1] as number)) return false;
+  return true;
+}
+
+/** The first index whose time is at least `t` (binary search: times in order), or the length. */
+function firstAtOrAfter(times: Float64Array, t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((times[mid] as number) < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function mergeByTime(a: readonly RawRow[], b: readonly RawRow[]): RawRow[] {

@@ -76,8 +76,17 @@ export interface BoardsSource {
   asBoards(): Boards;
 }
 
-/** Receives every event a board logs, as data (a fleet agent forwards them to Redis). */
-export type EventListener = <E extends LoggedEventName>(event: E, data: PayloadOf<E>) => void;
+/** A `requests` tick's latency histogram: its occupied buckets (values in µs, ascending) and their counts. */
+export interface TickBuckets {
+  v: number[];
+  c: number[];
+}
+
+/**
+ * Receives every event a board logs, as data (a fleet agent forwards them to Redis), and with a `requests`
+ * sample the latency buckets of its tick, when it had requests: what coarse history merges into percentiles.
+ */
+export type EventListener = <E extends LoggedEventName>(event: E, data: PayloadOf<E>, buckets?: TickBuckets) => void;
 
 /** A board whose events can be followed as they are logged: a local monitor. */
 export interface LiveBoard extends Board {

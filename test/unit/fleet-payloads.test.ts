@@ -159,3 +159,53 @@ describe('the hub schemas of the protocol', () => {
     if (!result.ok) expect(result.error).toMatch(reason);
   });
 });
+
+describe("a requests entry's latency buckets", () => {
+  const requests = JSON.stringify({
+    t: 1,
+    source: 'self',
+    count: 3,
+    rate: 3,
+    inFlight: 0,
+    status: { '1xx': 0, '2xx': 3, '3xx': 0, '4xx': 0, '5xx': 0, aborted: 0 },
+    latency: { p50: 1, p90: 1, p99: 900, max: 900 },
+    bytes: 10,
+    window: { ms: 60_000, count: 3, errors: 0, latency: { p50: 1, p90: 1, p99: 900, max: 900 } },
+    routes: [],
+  });
+  const entry = (buckets: string, event = 'requests', json = requests) => ['e', event, 'd', json, 'b', buckets];
+
+  it('are read with the sample when they fit, and are absent for an agent that sends none', () => {
+    const read = parseEntry(entry('{"v":[1023,899071],"c":[2,1]}'));
+    expect(read.ok && read.value.buckets).toEqual({ v: [1023, 899_071], c: [2, 1] });
+    const older = parseEntry(['e', 'requests', 'd', requests]);
+    expect(older.ok && 'buckets' in older.value).toBe(false);
+  });
+
+  it.each([
+    [
+      'on another event',
+      entry('{"v":[1],"c":[1]}', 'disk', '{"t":1,"read":1,"write":1}'),
+      /^disk: latency buckets \("b"\) belong to requests entries only$/,
+    ],
+    ['not JSON', entry('{v:'), /^requests buckets: not JSON$/],
+    ['fewer counts than values', entry('{"v":[1,2],"c":[1]}'), /^requests buckets c: expected as many counts as values$/],
+    ['values out of order', entry('{"v":[5,5],"c":[1,1]}'), /^requests buckets v\[1\]: expected values in ascending order$/],
+    ['a count of 0', entry('{"v":[5],"c":[0]}'), /^requests buckets c\[0\]: expected a count of at least 1$/],
+    ['a fraction', entry('{"v":[1.5],"c":[1]}'), /^requests buckets v\[0\]: expected an integer/],
+    [
+      'a value past 32 bits',
+      entry(`{"v":[${2 ** 32}],"c":[1]}`),
+      /^requests buckets v\[0\]: expected an integer of at least 0 up to 4294967295$/,
+    ],
+    [
+      'more than 4 096 buckets',
+      entry(JSON.stringify({ v: Array.from({ length: 4097 }, (_, i) => i + 1), c: new Array(4097).fill(1) })),
+      /^requests buckets v: expected a list of at most 4096 items$/,
+    ],
+  ])('refuse buckets %s with a one-line reason', (_name, fields, reason) => {
+    const result = parseEntry(fields);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatch(reason);
+  });
+});

@@ -309,6 +309,39 @@ describe('history store', () => {
     expect(store.status()).toMatchObject({ writing: false, dir: null, error: null, bytes: 0 });
     expect(store.raw('cpu', 0, clock.now)[0]?.sample.t).toBe(T0 + HOUR);
   });
+
+  it('holds about --history of samples with no directory: what is older is cut off in eighths, not kept', async () => {
+    const clock = { now: T0 };
+    const { store } = openStore(null, clock);
+    await feed(store, clock, T0, T0 + 3 * HOUR, 10_000);
+    const oldest = store.status().oldest as number;
+    expect(oldest).toBeGreaterThanOrEqual(clock.now - HOUR - HOUR / 8);
+    expect(store.raw('cpu', 0, clock.now).map((row) => row.sample.t)).toEqual(
+      Array.from({ length: 360 }, (_, i) => clock.now - HOUR + i * 10_000),
+    );
+  });
+
+  it('answers a memory-only store of more samples than a call takes arguments (200 000)', async () => {
+    const clock = { now: T0 };
+    const { store } = openStore(null, clock, { memoryMs: 2 * HOUR });
+    for (let i = 0; i < 200_000; i++) store.record('cpu', cpu(T0 + i * 10, 1));
+    clock.now = T0 + 200_000 * 10;
+    expect(store.raw('cpu', T0, clock.now)).toHaveLength(200_000);
+  });
+
+  it('seals an hour whose samples came out of order (a clock stepped back) in time order, every one of them', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 };
+    const { store } = openStore(dir, clock);
+    const times = [T0 + 20_000, T0 + 10_000, T0 + 30_000, T0 + 5000];
+    for (const t of times) store.record('cpu', cpu(t, t / 1000));
+    clock.now = T0 + HOUR + 1000;
+    store.record('cpu', cpu(clock.now, 1));
+    await store.tick();
+    expect(existsSync(join(dir, 'raw', '2026-11-01T00.ndjson.gz'))).toBe(true);
+    expect(store.raw('cpu', T0, T0 + HOUR - 1).map((row) => row.sample.t)).toEqual([...times].sort((a, b) => a - b));
+    expect(store.raw('cpu', T0 + HOUR, clock.now).map((row) => row.sample.t)).toEqual([clock.now]);
+  });
 });
 
 describe('history store in bad states: one line, memory takes over, nothing on disk is touched', () => {
