@@ -1,4 +1,4 @@
-import type { SampleByTopic, Topic } from '../server/protocol.js';
+import type { RequestsSample, SampleByTopic, Topic } from '../server/protocol.js';
 
 /**
  * The numbers each topic contributes to the time series, keyed `topic.metric`. Everything that is
@@ -17,10 +17,13 @@ export const METRICS = {
   process: (s) => ({ lagP50: s.lagP50, lagP99: s.lagP99 }),
   requests: (s) => {
     const perSecond = (n: number) => (s.count > 0 ? (n * s.rate) / s.count : 0);
+    // Null in a coarse history row of a fleet host whose agent sent no latency buckets: no percentile
+    // (NaN is not stored), the rates still are.
+    const latency = s.latency as RequestsSample['latency'] | null;
     return {
-      p50: s.latency.p50,
-      p90: s.latency.p90,
-      p99: s.latency.p99,
+      p50: latency?.p50 ?? Number.NaN,
+      p90: latency?.p90 ?? Number.NaN,
+      p99: latency?.p99 ?? Number.NaN,
       '2xx': perSecond(s.status['2xx'] + s.status['1xx'] + s.status['3xx']),
       '4xx': perSecond(s.status['4xx']),
       '5xx': perSecond(s.status['5xx'] + s.status.aborted),

@@ -51,4 +51,17 @@ describe('web store', () => {
     ]);
     expect(METRICS.disk(rows[1] as never)).toEqual({ read: 20, write: 5 });
   });
+
+  it("keeps a coarse requests row's rates when its latency is null (a fleet host's agent sent no buckets)", () => {
+    const rows = rowsOf<'requests'>({
+      t: [60_000],
+      count: [120],
+      rate: [2],
+      status: [{ '1xx': 0, '2xx': 100, '3xx': 0, '4xx': 15, '5xx': 5, aborted: 0 }],
+      latency: [null],
+    } as never);
+    const metrics = METRICS.requests(rows[0] as never);
+    expect(metrics).toMatchObject({ '2xx': 100 / 60, '4xx': 15 / 60, '5xx': 5 / 60 });
+    expect(metrics.p99).toBeNaN(); // not stored: no point rather than an invented one
+  });
 });
