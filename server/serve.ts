@@ -101,11 +101,11 @@ export function requestSourceOf(
 /** Hub mode (`--redis`): the dashboard of every host in Redis; this process samples nothing. */
 export async function startFleetHub(
   config: Config,
-  options: AppOptions & ServeOptions & { log?: (line: string) => void } = {},
+  options: AppOptions & ServeOptions & { log?: (line: string) => void; discoverMs?: number } = {},
 ): Promise<RunningFleetHub> {
   // Loaded on demand, as the agent is: only this mode needs Redis's client.
   const { FleetHub } = await import('./fleet/fleet-hub.js');
-  const fleet = new FleetHub(config, readVersion(), options.log);
+  const fleet = new FleetHub(config, readVersion(), options.log, options.discoverMs);
   await fleet.start();
   const requestStats = new RequestStats({ source: 'self' });
   const app = createApp(fleet, {

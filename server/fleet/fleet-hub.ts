@@ -10,7 +10,8 @@ import { HostMirror } from './mirror.js';
 import { parseAgentInfo } from './payloads.js';
 
 /** How often the hub looks for new hosts and re-reads their info. */
-const DISCOVER_MS = 2000;
+/** How often Redis's host set is read for hosts come and gone. */
+export const DISCOVER_MS = 2000;
 /** Longest a blocking read waits, so new hosts join the read within this. */
 const READ_BLOCK_MS = 2000;
 const READ_COUNT = 1000;
@@ -57,6 +58,8 @@ export class FleetHub implements Boards {
     private readonly config: FleetHubOptions,
     readonly version: string,
     log?: (line: string) => void,
+    /** Tests shorten it, to see hosts come and go without waiting seconds for each. */
+    private readonly discoverMs = DISCOVER_MS,
   ) {
     this.log = log ?? ((line) => process.stderr.write(`pulseboard: ${line}\n`));
     this.streamLimits = new StreamLimits(config.maxStreams, config.maxStreamsPerClient);
@@ -78,7 +81,7 @@ export class FleetHub implements Boards {
   async start(): Promise<void> {
     this.command.connect().catch(() => {});
     this.reader.connect().catch(() => {});
-    this.timers.push(setInterval(() => void this.discover(), DISCOVER_MS));
+    this.timers.push(setInterval(() => void this.discover(), this.discoverMs));
     this.timers.push(
       setInterval(() => {
         for (const mirror of this.mirrors.values()) mirror.hub.broadcast(HEARTBEAT);
