@@ -161,6 +161,8 @@ function startBoard(host: string | null): void {
     chartDraws: () => board.chartDraws(),
     chartRanges: () => board.chartRanges(),
     chartPointAt: (t: number) => board.chartPointAt(t),
+    chartsDrawnIn: () => board.chartsDrawnIn(),
+    chartSnapshots: () => board.chartSnapshots(),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),
     lastEventId: () => stream.lastEventId,
