@@ -212,9 +212,12 @@ export class Board {
     return { from: range.view.from, to: range.view.to, follow: range.view.follow, tier: range.tier, step: range.step, rows: range.rows };
   }
 
-  /** Rows to ask the server for: about two per pixel of the widest chart. */
+  /**
+   * Rows to ask the server for: about two per pixel of the widest chart. Its frame's width, read from the page:
+   * the plot area's is only known once drawn, which in the worker is a message later.
+   */
   pointsWanted(): number {
-    const width = Math.max(0, ...this.charts().map((chart) => chart.plotWidth));
+    const width = Math.max(0, ...this.charts().map((chart) => chart.frameWidth));
     return Math.max(100, Math.min(10_000, Math.round(2 * (width || 600))));
   }
 

@@ -63,8 +63,12 @@ export interface ChartLayout {
   max: number;
 }
 
-/** The datasets as the chart holds them (tests compare the worker's with the main thread's). */
-export type ChartSnapshot = { label: string; points: [number, number | null][] }[];
+/** The datasets as the chart holds them (tests compare the worker's with the main thread's), and its painted pixels. */
+export interface ChartSnapshot {
+  datasets: { label: string; points: [number, number | null][] }[];
+  /** Pixels of the canvas not fully transparent: a canvas handed to the worker cannot be read from the page. */
+  paintedPixels: number;
+}
 
 export type PointerKind = 'move' | 'leave' | 'click';
 

@@ -101,10 +101,17 @@ export class ChartRenderer {
   }
 
   snapshot(): ChartSnapshot {
-    return this.chart.data.datasets.map((dataset) => ({
+    const datasets = this.chart.data.datasets.map((dataset) => ({
       label: String(dataset.label),
       points: dataset.data.map((point) => [point.x, point.y ?? null] as [number, number | null]),
     }));
+    const { ctx, canvas } = this.chart;
+    let paintedPixels = 0;
+    if (canvas.width > 0 && canvas.height > 0) {
+      const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) paintedPixels++;
+    }
+    return { datasets, paintedPixels };
   }
 
   destroy(): void {

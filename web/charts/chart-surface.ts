@@ -114,7 +114,7 @@ class WorkerSurface implements ChartSurface {
 
   snapshot(): Promise<ChartSnapshot> {
     return this.ask<ChartSnapshot>({ type: 'snapshot', id: this.id, request: 0 }, (message) =>
-      message.type === 'snapshot' ? message.snapshot : [],
+      message.type === 'snapshot' ? message.snapshot : { datasets: [], paintedPixels: 0 },
     );
   }
 
@@ -207,7 +207,7 @@ class MainThreadSurface implements ChartSurface {
 
   async snapshot(): Promise<ChartSnapshot> {
     await this.loaded;
-    return this.renderer?.snapshot() ?? [];
+    return this.renderer?.snapshot() ?? { datasets: [], paintedPixels: 0 };
   }
 
   destroy(): void {

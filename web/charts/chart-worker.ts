@@ -52,7 +52,12 @@ function handle(message: ToWorker): void {
     }
     case 'snapshot':
       flush();
-      reply({ type: 'snapshot', id: message.id, request: message.request, snapshot: charts.get(message.id)?.snapshot() ?? [] });
+      reply({
+        type: 'snapshot',
+        id: message.id,
+        request: message.request,
+        snapshot: charts.get(message.id)?.snapshot() ?? { datasets: [], paintedPixels: 0 },
+      });
       return;
     case 'destroy':
       charts.get(message.id)?.destroy();

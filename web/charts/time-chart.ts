@@ -321,7 +321,12 @@ export class TimeChart {
     return layout.left + ((t - layout.min) / (layout.max - layout.min)) * (layout.right - layout.left);
   }
 
-  /** Width of the plot area, px: the page asks for about two rows per pixel. */
+  /** Width of the chart's frame on the page, CSS px. */
+  get frameWidth(): number {
+    return this.frame.clientWidth;
+  }
+
+  /** Width of the plot area as last drawn (the frame's before the first draw), px: decimation's buckets. */
   get plotWidth(): number {
     const layout = this.layout;
     return layout && layout.right > layout.left ? layout.right - layout.left : this.size.width;
