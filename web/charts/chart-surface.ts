@@ -23,7 +23,7 @@ export interface ChartSurface {
   draw(frame: ChartFrame): void;
   /** The tooltip's lines at this pointer position (CSS px over the canvas), or null. */
   pointer(kind: PointerKind, x: number, y: number): Promise<string[] | null>;
-  /** Resolves once every frame sent so far is drawn. */
+  /** Resolves once every frame sent so far is drawn (frames sent later do not delay it). */
   settled(): Promise<void>;
   /** The plot area and x range of the newest drawn frame (null before the first). */
   readonly layout: ChartLayout | null;
@@ -74,6 +74,14 @@ class ChartWorker {
 
 let sharedWorker: ChartWorker | null = null;
 
+/**
+ * Starts the chart worker (its script fetched and Chart.js parsed in it) while the page still waits for the
+ * stream's first events, instead of when the first chart is made. Nothing where charts draw on the main thread.
+ */
+export function startChartWorker(): void {
+  if (canDrawInWorker()) sharedWorker ??= new ChartWorker();
+}
+
 class WorkerSurface implements ChartSurface {
   readonly mode = 'worker';
   layout: ChartLayout | null = null;
@@ -81,7 +89,8 @@ class WorkerSurface implements ChartSurface {
   private readonly id: number;
   private sent = 0;
   private drawn = 0;
-  private waiting: (() => void)[] = [];
+  /** Callers of settled(), each with the frame it waits for (later frames do not keep it waiting). */
+  private waiting: { seq: number; resolve: () => void }[] = [];
   private requests = 0;
   private readonly answers = new Map<number, (message: FromWorker) => void>();
 
@@ -120,20 +129,23 @@ class WorkerSurface implements ChartSurface {
 
   settled(): Promise<void> {
     if (this.drawn >= this.sent) return Promise.resolve();
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const seq = this.sent;
+    return new Promise((resolve) => this.waiting.push({ seq, resolve }));
   }
 
   destroy(): void {
     this.worker.post({ type: 'destroy', id: this.id });
     this.worker.remove(this.id);
-    for (const resolve of this.waiting.splice(0)) resolve();
+    for (const { resolve } of this.waiting.splice(0)) resolve();
   }
 
   receive(message: FromWorker): void {
     if (message.type === 'drawn') {
       this.drawn = message.seq;
       this.layout = message.layout;
-      if (this.drawn >= this.sent) for (const resolve of this.waiting.splice(0)) resolve();
+      const done = this.waiting.filter((waiter) => waiter.seq <= this.drawn);
+      this.waiting = this.waiting.filter((waiter) => waiter.seq > this.drawn);
+      for (const { resolve } of done) resolve();
       return;
     }
     if (message.type === 'pointer' || message.type === 'snapshot') {
