@@ -1,4 +1,16 @@
-import { Chart, type ChartEvent, Filler, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
+import {
+  Chart,
+  type ChartData,
+  type ChartEvent,
+  type ChartOptions,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  Tooltip,
+} from 'chart.js';
 import { type BandOptions, chartConfig, type FiringOptions } from './chart-config.js';
 import {
   type ChartColors,
@@ -14,6 +26,9 @@ import type { Point } from './decimate.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend);
 
+/** What frames and colours are put into: a chart's, or the configuration's of one about to be made. */
+type ChartParts = { data: ChartData<'line', Point[]>; options: ChartOptions<'line'> };
+
 /** A pointer position as Chart.js takes it when there is no DOM event behind it (`native: null`). */
 const chartEvent = (type: ChartEvent['type'], x: number, y: number): ChartEvent => ({ type, x, y, native: null });
 
@@ -22,28 +37,50 @@ const chartEvent = (type: ChartEvent['type'], x: number, y: number): ChartEvent 
  * OffscreenCanvas) and on the main thread where there is no OffscreenCanvas (on the canvas element).
  */
 export class ChartRenderer {
-  private readonly chart: Chart<'line', Point[]>;
+  /** Made at the first frame, with its data, colours and size in it: one render instead of three. */
+  private chart: Chart<'line', Point[]> | null = null;
   private readonly count: number;
+  private colors: ChartColors | null = null;
   private bandColors = { warning: '#b45309', critical: '#b91c1c' };
   /** Where the pointer hovers, to show the tooltip again after the next frame. */
   private hover: { x: number; y: number } | null = null;
 
-  constructor(canvas: HTMLCanvasElement | OffscreenCanvas, spec: ChartSpec, size: ChartSize) {
+  constructor(
+    private readonly canvas: HTMLCanvasElement | OffscreenCanvas,
+    private readonly spec: ChartSpec,
+    private size: ChartSize,
+  ) {
     if (spec.fontSize !== undefined) Chart.defaults.font.size = spec.fontSize;
     this.count = spec.lines.length;
-    canvas.width = size.width;
-    canvas.height = size.height;
-    // Chart.js draws on an OffscreenCanvas (BasicPlatform); its types only name the DOM's canvas.
-    this.chart = new Chart<'line', Point[]>(canvas as HTMLCanvasElement, chartConfig(spec, size));
   }
 
   resize(size: ChartSize): void {
+    this.size = size;
+    if (!this.chart) return;
     this.chart.options.devicePixelRatio = size.devicePixelRatio;
     this.chart.resize(size.width, size.height);
   }
 
   draw(frame: ChartFrame): ChartLayout {
-    const { chart } = this;
+    if (!this.chart) {
+      const config = chartConfig(this.spec, this.size);
+      const target = { data: config.data, options: config.options as ChartOptions<'line'> };
+      if (this.colors) this.colorIn(target, this.colors);
+      this.frameIn(target, frame);
+      this.canvas.width = this.size.width;
+      this.canvas.height = this.size.height;
+      // Chart.js draws on an OffscreenCanvas (BasicPlatform); its types only name the DOM's canvas.
+      this.chart = new Chart<'line', Point[]>(this.canvas as HTMLCanvasElement, config);
+    } else {
+      this.frameIn(this.chart, frame);
+      this.chart.update('none');
+    }
+    if (this.hover) this.showTooltipAt(this.hover.x, this.hover.y);
+    return this.layout();
+  }
+
+  /** Puts a frame into a chart, or into the configuration of one about to be made. */
+  private frameIn(chart: ChartParts, frame: ChartFrame): void {
     const plugins = chart.options.plugins as { pulseboardBands?: BandOptions; pulseboardFiring?: FiringOptions };
     plugins.pulseboardBands = { level: frame.level, colors: this.bandColors };
     plugins.pulseboardFiring = { spans: frame.firing, colors: this.bandColors };
@@ -60,13 +97,11 @@ export class ChartRenderer {
       if (low) low.data = line.low ? unpack(line.low) : [];
       if (high) high.data = line.high ? unpack(line.high) : [];
     });
-    chart.update('none');
-    if (this.hover) this.showTooltipAt(this.hover.x, this.hover.y);
-    return this.layout();
   }
 
   /** The pointer over the canvas (CSS px from its top left): the tooltip's text, or null when none shows. */
   pointer(kind: PointerKind, x: number, y: number): string[] | null {
+    if (!this.chart) return null;
     if (kind === 'click') {
       (this.chart as unknown as { legend?: { handleEvent(event: ChartEvent): void } }).legend?.handleEvent(chartEvent('click', x, y));
       return this.hover ? this.showTooltipAt(this.hover.x, this.hover.y) : null;
@@ -84,6 +119,7 @@ export class ChartRenderer {
 
   private showTooltipAt(x: number, y: number): string[] | null {
     const { chart } = this;
+    if (!chart) return null;
     const area = chart.chartArea;
     const inside = area && x >= area.left && x <= area.right && y >= area.top && y <= area.bottom;
     const elements = inside
@@ -101,6 +137,7 @@ export class ChartRenderer {
   }
 
   snapshot(): ChartSnapshot {
+    if (!this.chart) return { datasets: [], paintedPixels: 0 };
     const datasets = this.chart.data.datasets.map((dataset) => ({
       label: String(dataset.label),
       points: dataset.data.map((point) => [point.x, point.y ?? null] as [number, number | null]),
@@ -115,12 +152,12 @@ export class ChartRenderer {
   }
 
   destroy(): void {
-    this.chart.destroy();
+    this.chart?.destroy();
   }
 
   private layout(): ChartLayout {
-    const area = this.chart.chartArea;
-    const x = this.chart.scales.x;
+    const area = this.chart?.chartArea;
+    const x = this.chart?.scales.x;
     return {
       left: area?.left ?? 0,
       right: area?.right ?? 0,
@@ -133,7 +170,12 @@ export class ChartRenderer {
 
   /** The theme's colours, drawn from the next frame on. */
   setColors(colors: ChartColors): void {
-    const { chart, count } = this;
+    this.colors = colors;
+    if (this.chart) this.colorIn(this.chart, colors);
+  }
+
+  private colorIn(chart: ChartParts, colors: ChartColors): void {
+    const { count } = this;
     this.bandColors = { warning: colors.warning, critical: colors.critical };
     colors.lines.forEach((color, i) => {
       const dataset = chart.data.datasets[i];
