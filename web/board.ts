@@ -8,6 +8,7 @@ import type {
   Thresholds,
   Topic,
 } from '../server/protocol.js';
+import type { ChartSnapshot } from './charts/chart-frame.js';
 import type { FiringSpan, RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
 import { METRICS, type SeriesKey } from './metrics.js';
 import { OnScreen } from './on-screen.js';
@@ -149,7 +150,8 @@ export class Board {
       if (last) this.panels.get(topic)?.show(last as never);
     }
     this.redrawAll();
-    if (!this.staleCharts) performance.mark(BACKFILL_DRAWN_MARK);
+    // Drawn means drawn: in the chart worker that is when every chart has answered for its frame.
+    if (!this.staleCharts) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
@@ -210,9 +212,12 @@ export class Board {
     return { from: range.view.from, to: range.view.to, follow: range.view.follow, tier: range.tier, step: range.step, rows: range.rows };
   }
 
-  /** Rows to ask the server for: about two per pixel of the widest chart. */
+  /**
+   * Rows to ask the server for: about two per pixel of the widest chart. Its frame's width, read from the page:
+   * the plot area's is only known once drawn, which in the worker is a message later.
+   */
   pointsWanted(): number {
-    const width = Math.max(0, ...this.charts().map((chart) => chart.plotWidth));
+    const width = Math.max(0, ...this.charts().map((chart) => chart.frameWidth));
     return Math.max(100, Math.min(10_000, Math.round(2 * (width || 600))));
   }
 
@@ -221,11 +226,28 @@ export class Board {
     return this.charts()[0]?.gaps() ?? [];
   }
 
-  /** The page x of time `t` in the first chart and its vertical middle (tests drag across it). */
-  chartPointAt(t: number): { x: number; y: number } | null {
+  /** Resolves once every chart has drawn every frame sent to it. */
+  settled(): Promise<void> {
+    return Promise.all(this.charts().map((chart) => chart.settled())).then(() => undefined);
+  }
+
+  /** Where each chart is drawn: 'worker' or 'main' (tests: the fallback where OffscreenCanvas is missing). */
+  chartsDrawnIn(): ('worker' | 'main')[] {
+    return this.charts().map((chart) => chart.drawnIn);
+  }
+
+  /** The datasets each chart's Chart.js holds, once drawn (tests: the worker draws what the main thread would). */
+  async chartSnapshots(): Promise<ChartSnapshot[]> {
+    await this.settled();
+    return Promise.all(this.charts().map((chart) => chart.snapshot()));
+  }
+
+  /** The page x of time `t` in the first chart and its vertical middle, once drawn (tests drag across it). */
+  async chartPointAt(t: number): Promise<{ x: number; y: number } | null> {
     const chart = this.charts()[0];
     const canvas = this.container.querySelector('canvas');
     if (!chart || !canvas) return null;
+    await chart.settled();
     const box = canvas.getBoundingClientRect();
     return { x: box.left + chart.pixelAt(t), y: box.top + box.height / 2 };
   }

@@ -1,4 +1,4 @@
-import { Chart } from 'chart.js';
+import { setChartFontSize } from './charts/time-chart.js';
 import { fitRowsWithin } from './ui/fit-rows.js';
 
 /**
@@ -9,7 +9,7 @@ import { fitRowsWithin } from './ui/fit-rows.js';
 export function enterKiosk(): void {
   document.documentElement.classList.add('kiosk');
   const rootPx = Number.parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
-  Chart.defaults.font.size = Math.round(rootPx * 0.75);
+  setChartFontSize(Math.round(rootPx * 0.75));
   fitRowsWithin(document.body);
 }
 

@@ -1,5 +1,6 @@
 import type { HistoryStatus, SampleByTopic, Topic } from '../server/protocol.js';
 import { Board, LONGEST_WINDOW_MS, TOPICS } from './board.js';
+import { startChartWorker } from './charts/chart-surface.js';
 import { FleetOverview, fetchFleet } from './fleet.js';
 import { formatBytes } from './format.js';
 import { enterKiosk, VersionWatch } from './kiosk.js';
@@ -19,6 +20,7 @@ const byId = (id: string) => document.getElementById(id) as HTMLElement;
 
 const preferences = readPreferences();
 if (preferences.kiosk) enterKiosk();
+startChartWorker();
 let theme = preferences.theme;
 applyTheme(theme);
 
@@ -161,6 +163,8 @@ function startBoard(host: string | null): void {
     chartDraws: () => board.chartDraws(),
     chartRanges: () => board.chartRanges(),
     chartPointAt: (t: number) => board.chartPointAt(t),
+    chartsDrawnIn: () => board.chartsDrawnIn(),
+    chartSnapshots: () => board.chartSnapshots(),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),
     lastEventId: () => stream.lastEventId,

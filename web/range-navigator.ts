@@ -113,7 +113,8 @@ export class RangeNavigator {
       if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
       if (this.request !== request) return;
       this.board.showRange(body, from, to, follow);
-      if (!again) performance.mark(RANGE_DRAWN_MARK);
+      // Drawn means drawn: in the chart worker, once every chart has answered for its frame.
+      if (!again) void this.board.settled().then(() => this.request === request && performance.mark(RANGE_DRAWN_MARK));
       if (follow) this.refreshAfter(Math.min(REFRESH_MAX_MS, Math.max(REFRESH_MIN_MS, body.step)), to - from);
       const rows =
         body.tier !== 'raw'

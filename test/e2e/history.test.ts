@@ -13,6 +13,7 @@ const DAY = 24 * HOUR;
 /** The store's raw samples and the server's interval: an hour is 900 samples, which a chart ~700 px wide takes as they are. */
 const INTERVAL_MS = 4000;
 
+type Snapshot = { datasets: { label: string; points: [number, number | null][] }[]; paintedPixels: number };
 type Shown = { from: number; to: number; follow: boolean; tier: string; step: number; rows: number } | null;
 type Debug = {
   shownRange(): Shown;
@@ -25,6 +26,11 @@ type Debug = {
 const debug = <T>(page: Page, read: (debug: Debug) => T): Promise<T> =>
   page.evaluate(`(${read.toString()})(window.__pulseboardDebug)`) as Promise<T>;
 const shown = (page: Page) => debug(page, (d) => d.shownRange());
+
+/** The page as a browser without `transferControlToOffscreen` sees it: the charts must draw on the main thread. */
+const removeOffscreenCanvas = () => {
+  delete (HTMLCanvasElement.prototype as { transferControlToOffscreen?: unknown }).transferControlToOffscreen;
+};
 
 /** Drags across the first chart from time `from` to time `to`, as a user with a mouse does. */
 async function drag(page: Page, from: number, to: number): Promise<void> {
@@ -150,4 +156,67 @@ describe('history on the page (a 30-day demo store)', () => {
     expect(later.rows).toBeGreaterThan(0);
     await page.close();
   });
+
+  /** A page on a fixed range of the past (10 hours with the demo's downtime in it), its rows shown in every chart. */
+  async function openRange(fallback: boolean): Promise<{ page: Page; scripts: string[] }> {
+    const page = await browser.context.newPage();
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('.js')) scripts.push(new URL(request.url()).pathname);
+    });
+    if (fallback) await page.addInitScript(removeOffscreenCanvas);
+    // Tall enough for every panel to be in view: a chart out of view keeps whatever frame it had when it left.
+    await page.setViewportSize({ width: 680, height: 4000 });
+    await page.goto(`${server.url}?from=${end - 12 * HOUR}&to=${end - 2 * HOUR}`);
+    await page.waitForFunction(() => ((window as any).__pulseboardDebug?.shownRange()?.rows ?? 0) > 0, undefined, { timeout: 20_000 });
+    return { page, scripts };
+  }
+
+  const snapshots = (page: Page) => page.evaluate(() => (window as any).__pulseboardDebug.chartSnapshots() as Promise<Snapshot[]>);
+  const drawnIn = (page: Page) => page.evaluate(() => (window as any).__pulseboardDebug.chartsDrawnIn() as string[]);
+
+  it('draws the same series, bands and gaps in the worker as on the main thread without OffscreenCanvas', async () => {
+    const worker = await openRange(false);
+    const main = await openRange(true);
+    const inWorker = await snapshots(worker.page);
+    const onMain = await snapshots(main.page);
+
+    expect(new Set(await drawnIn(worker.page))).toEqual(new Set(['worker']));
+    expect(new Set(await drawnIn(main.page))).toEqual(new Set(['main']));
+    // The worker's Chart.js holds the lines, their min–max bands and the downtime's gap markers...
+    const cpu = (inWorker[0] as Snapshot).datasets;
+    expect(cpu.map((dataset) => dataset.label)).toEqual([
+      'user',
+      'system',
+      'iowait',
+      'user min',
+      'user max',
+      'system min',
+      'system max',
+      'iowait min',
+      'iowait max',
+    ]);
+    expect(cpu[0]?.points.length).toBeGreaterThan(100);
+    expect(cpu[3]?.points.length).toBeGreaterThan(100);
+    expect(cpu[0]?.points.some(([, y]) => y === null)).toBe(true);
+    // ...exactly what the main thread's holds, chart for chart; both painted.
+    expect(inWorker.map((chart) => chart.datasets)).toEqual(onMain.map((chart) => chart.datasets));
+    for (const chart of [...inWorker, ...onMain]) expect(chart.paintedPixels).toBeGreaterThan(0);
+    // Each page loaded Chart.js where it draws, and only there.
+    expect(worker.scripts.some((path) => /chart-worker-.*\.js$/.test(path))).toBe(true);
+    expect(worker.scripts.some((path) => /chart-renderer-.*\.js$/.test(path))).toBe(false);
+    expect(main.scripts.some((path) => /chart-renderer-.*\.js$/.test(path))).toBe(true);
+    expect(main.scripts.some((path) => /chart-worker-.*\.js$/.test(path))).toBe(false);
+    await main.page.close();
+
+    // The pointer is forwarded to the worker, and the tooltip it shows comes back to the page.
+    const canvas = worker.page.locator('[data-topic="cpu"] canvas');
+    const box = (await canvas.boundingBox()) as { x: number; y: number; width: number; height: number };
+    await worker.page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.6);
+    await worker.page.waitForFunction(() => document.querySelector('[data-topic="cpu"] canvas')?.getAttribute('data-tooltip'));
+    expect(await canvas.getAttribute('data-tooltip')).toMatch(/^\d\d:\d\d:\d\d\nuser: [\d.]+ %\nsystem: [\d.]+ %\niowait: [\d.]+ %$/);
+    await worker.page.mouse.move(1, 1);
+    await worker.page.waitForFunction(() => !document.querySelector('[data-topic="cpu"] canvas')?.hasAttribute('data-tooltip'));
+    await worker.page.close();
+  }, 60_000);
 });

@@ -35,7 +35,9 @@ export function attachDragZoom(frame: HTMLElement, canvas: HTMLCanvasElement, ch
     const to = Math.max(startX, endX);
     startX = null;
     box.hidden = true;
-    if (apply && to - from >= MIN_DRAG_PX) onZoom(Math.round(chart.timeAt(from)), Math.round(chart.timeAt(to)));
+    // The pixels are read against the frame drawn last: in the worker, drawing is a message away.
+    if (apply && to - from >= MIN_DRAG_PX)
+      void chart.settled().then(() => onZoom(Math.round(chart.timeAt(from)), Math.round(chart.timeAt(to))));
   };
   canvas.addEventListener('pointerup', (event) => finish(event, true));
   canvas.addEventListener('pointercancel', (event) => finish(event, false));

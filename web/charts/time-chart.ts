@@ -1,88 +1,29 @@
-import {
-  Chart,
-  type ChartDataset,
-  Filler,
-  Legend,
-  LinearScale,
-  LineController,
-  LineElement,
-  type Plugin,
-  PointElement,
-  Tooltip,
-} from 'chart.js';
 import type { Level } from '../../server/protocol.js';
-import { formatClock, formatTick } from '../format.js';
 import type { SeriesKey } from '../metrics.js';
 import type { SeriesStore } from '../store.js';
+import {
+  type ChartColors,
+  type ChartFrame,
+  type ChartLayout,
+  type ChartSize,
+  type ChartSnapshot,
+  type FiringSpan,
+  pack,
+} from './chart-frame.js';
+import { type ChartSurface, createSurface } from './chart-surface.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
+import type { FormatterName } from './formatters.js';
+import { forwardPointer } from './pointer-forward.js';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend);
+export type { FiringSpan } from './chart-frame.js';
 
 const cssColor = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
-interface BandOptions {
-  level?: Level;
-  /** Resolved when the theme is applied: reading CSS on every frame would force a style recalculation. */
-  colors: { warning: string; critical: string };
+/** Chart.js's font size for every chart made from now on (the kiosk scales it with the screen). */
+let fontSize: number | undefined;
+export function setChartFontSize(px: number): void {
+  fontSize = px;
 }
-
-/** Shades the y range from the warning level up (amber), and from the critical level up (red). */
-const thresholdBands: Plugin<'line'> = {
-  id: 'pulseboardBands',
-  beforeDatasetsDraw(chart) {
-    const options = (chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands;
-    const level = options?.level;
-    const y = chart.scales.y;
-    if (!level || !y) return;
-    const { ctx, chartArea } = chart;
-    const band = (from: number, to: number, color: string) => {
-      const top = Math.max(chartArea.top, y.getPixelForValue(to));
-      const bottom = Math.min(chartArea.bottom, y.getPixelForValue(from));
-      if (bottom <= top) return;
-      ctx.save();
-      ctx.fillStyle = color;
-      ctx.globalAlpha = 0.12;
-      ctx.fillRect(chartArea.left, top, chartArea.right - chartArea.left, bottom - top);
-      ctx.restore();
-    };
-    band(level.warning, level.critical, options.colors.warning);
-    band(level.critical, Math.max(y.max, level.critical), options.colors.critical);
-  },
-};
-
-/** A span of time a rule fired, drawn as a vertical band over every chart. */
-export interface FiringSpan {
-  from: number;
-  /** null: still firing (the band reaches the chart's right edge). */
-  to: number | null;
-  severity: 'warning' | 'critical';
-}
-
-interface FiringOptions {
-  spans: readonly FiringSpan[];
-  colors: { warning: string; critical: string };
-}
-
-/** Shades the x spans when an alert fired, full height, behind the lines. */
-const firingBands: Plugin<'line'> = {
-  id: 'pulseboardFiring',
-  beforeDatasetsDraw(chart) {
-    const options = (chart.options.plugins as { pulseboardFiring?: FiringOptions }).pulseboardFiring;
-    const x = chart.scales.x;
-    if (!options || options.spans.length === 0 || !x) return;
-    const { ctx, chartArea } = chart;
-    for (const span of options.spans) {
-      const left = Math.max(chartArea.left, x.getPixelForValue(span.from));
-      const right = Math.min(chartArea.right, span.to === null ? chartArea.right : x.getPixelForValue(span.to));
-      if (right <= left) continue;
-      ctx.save();
-      ctx.fillStyle = options.colors[span.severity];
-      ctx.globalAlpha = 0.1;
-      ctx.fillRect(left, chartArea.top, Math.max(1, right - left), chartArea.bottom - chartArea.top);
-      ctx.restore();
-    }
-  },
-};
 
 export interface LineSpec {
   /** Store key, e.g. `cpu.user`: one of the keys METRICS stores, checked at compile time. */
@@ -112,7 +53,8 @@ export interface RangeView {
 export type ZoomHandler = (from: number, to: number) => void;
 
 export interface TimeChartOptions {
-  formatY: (value: number) => string;
+  /** The y ticks' and tooltips' formatter, by name (a chart drawn in the worker cannot be sent a function). */
+  formatY: FormatterName;
   stacked?: boolean;
   yMax?: number;
   /** Warning / critical levels in this chart's y unit, drawn as bands behind the lines. */
@@ -121,21 +63,21 @@ export interface TimeChartOptions {
 
 /**
  * A Chart.js line chart over a linear time axis (ms, formatted ticks: no date adapter). It holds the visible
- * window's points; live points are appended and the oldest dropped, never re-copied. Chart.js gets a min-max
- * decimation of them, a few points per pixel column at most: it updates every point it is given on every
- * draw, which for an hour of 1 Hz samples on a dozen lines cost tens of ms per update.
+ * window's points; live points are appended and the oldest dropped, never re-copied. Each draw hands its
+ * surface (the chart worker, or the main thread where there is no OffscreenCanvas) a min-max decimation of
+ * them as typed arrays, a few points per pixel column at most.
  */
 export class TimeChart {
-  private readonly chart: Chart<'line', Point[]>;
+  private readonly surface: ChartSurface;
   private windowMs: number;
-  /** The points of each line in the window, owned here; Chart.js draws their decimation. */
+  /** The points of each line in the window, owned here; the surface draws their decimation. */
   private readonly series: Point[][];
   private readonly decimators: MinMaxDecimator[];
   /** Times drawn (tests and diagnostics). */
   drawCount = 0;
   /** Set when the lines were refilled: the next draw decimates them from scratch. */
   private reloaded = true;
-  private bandColors = { warning: '#b45309', critical: '#b91c1c' };
+  private colors: ChartColors;
   /** While paused: the chart shows the window ending here and ignores newer points. */
   private frozenAt: number | null = null;
   private readonly bands: TimeChartOptions['bands'];
@@ -146,9 +88,14 @@ export class TimeChart {
   private view: RangeView | null = null;
   /** Live: points further apart than this are a gap (the server's interval, times three). */
   private liveGapMs = 3000;
+  private size: ChartSize = { width: 0, height: 0, devicePixelRatio: 1 };
+  private readonly resizeObserver: ResizeObserver | null = null;
+  /** What the last frame held: x range, first line as drawn, band points (tests and diagnostics). */
+  private last = { min: 0, max: 0, firstLine: [] as Point[], bandPoints: 0 };
 
   constructor(
     canvas: HTMLCanvasElement,
+    private readonly frame: HTMLElement,
     private readonly liveStore: SeriesStore,
     private readonly lines: LineSpec[],
     options: TimeChartOptions,
@@ -159,92 +106,53 @@ export class TimeChart {
     this.decimators = lines.map(() => new MinMaxDecimator());
     this.bands = options.bands;
     this.stacked = options.stacked ?? false;
-    const datasets: ChartDataset<'line', Point[]>[] = lines.map((line, i) => ({
-      label: line.label,
-      data: [],
-      fill: line.fill ? (this.stacked && i > 0 ? '-1' : 'origin') : false,
-      borderWidth: 1.5,
-      pointRadius: 0,
-      tension: 0,
-      spanGaps: false,
-      order: 0,
-    }));
-    // Behind each line, its min and max of downsampled rows, the band between them filled (empty when live).
-    lines.forEach((line, i) => {
-      const minIndex = lines.length + 2 * i;
-      datasets.push(
-        { label: `${line.label} min`, data: [], fill: false, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
-        { label: `${line.label} max`, data: [], fill: minIndex, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
-      );
+    this.colors = this.readColors();
+    const spec = {
+      lines: lines.map((line) => ({ label: line.label, fill: line.fill ?? false })),
+      stacked: this.stacked,
+      yMax: options.yMax,
+      format: options.formatY,
+      fontSize,
+    };
+    this.surface = createSurface(canvas, spec, this.size);
+    this.surface.setColors(this.colors);
+    forwardPointer(canvas, this.surface, (tooltip) => {
+      if (tooltip) canvas.dataset.tooltip = tooltip.join('\n');
+      else delete canvas.dataset.tooltip;
     });
-    this.chart = new Chart<'line', Point[]>(canvas, {
-      type: 'line',
-      plugins: [thresholdBands, firingBands],
-      data: { datasets },
-      options: {
-        animation: false,
-        parsing: false,
-        normalized: true,
-        responsive: true,
-        maintainAspectRatio: false,
-        interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        plugins: {
-          legend: {
-            display: lines.length > 1,
-            labels: { boxWidth: 10, boxHeight: 10, filter: (item) => (item.datasetIndex ?? 0) < lines.length },
-          },
-          tooltip: {
-            filter: (item) => item.datasetIndex < lines.length,
-            callbacks: {
-              title: (items) => formatClock(items[0]?.parsed.x ?? 0),
-              label: (item) => `${item.dataset.label}: ${options.formatY((item.raw as Point).v ?? item.parsed.y ?? 0)}`,
-            },
-          },
-        },
-        scales: {
-          x: {
-            type: 'linear',
-            ticks: {
-              maxTicksLimit: 5,
-              maxRotation: 0,
-              callback: (value) =>
-                formatTick(Number(value), Number(this.chart.options.scales?.x?.max ?? 0) - Number(this.chart.options.scales?.x?.min ?? 0)),
-            },
-          },
-          y: {
-            type: 'linear',
-            beginAtZero: true,
-            max: options.yMax,
-            ticks: { maxTicksLimit: 4, callback: (value) => options.formatY(Number(value)) },
-          },
-        },
-      },
-    });
-    this.applyColors();
+    if (typeof ResizeObserver === 'function') {
+      this.resizeObserver = new ResizeObserver(() => this.measure());
+      this.resizeObserver.observe(frame);
+    }
+  }
+
+  /** Where this chart is drawn: in the chart worker, or on the main thread. */
+  get drawnIn(): 'worker' | 'main' {
+    return this.surface.mode;
+  }
+
+  /** The chart's size from its frame, sent to the surface when it changed. */
+  private measure(): void {
+    const size = { width: this.frame.clientWidth, height: this.frame.clientHeight, devicePixelRatio: window.devicePixelRatio || 1 };
+    if (size.width === this.size.width && size.height === this.size.height && size.devicePixelRatio === this.size.devicePixelRatio) return;
+    this.size = size;
+    this.surface.resize(size);
+  }
+
+  private readColors(): ChartColors {
+    return {
+      lines: this.lines.map((line) => cssColor(line.color)),
+      text: cssColor('--muted'),
+      grid: cssColor('--grid'),
+      warning: cssColor('--warn'),
+      critical: cssColor('--bad'),
+    };
   }
 
   /** Takes the colours from the page's CSS variables again (after a theme change); drawn on the next draw(). */
   applyColors(): void {
-    const text = cssColor('--muted');
-    const grid = cssColor('--grid');
-    this.bandColors = { warning: cssColor('--warn'), critical: cssColor('--bad') };
-    this.lines.forEach((line, i) => {
-      const dataset = this.chart.data.datasets[i];
-      if (!dataset) return;
-      dataset.borderColor = cssColor(line.color);
-      dataset.backgroundColor = `${cssColor(line.color)}55`;
-      for (const band of [this.lines.length + 2 * i, this.lines.length + 2 * i + 1]) {
-        const bandSet = this.chart.data.datasets[band];
-        if (bandSet) bandSet.backgroundColor = `${cssColor(line.color)}2e`;
-      }
-    });
-    const { options } = this.chart;
-    if (options.plugins?.legend?.labels) options.plugins.legend.labels.color = text;
-    for (const scale of [options.scales?.x, options.scales?.y]) {
-      if (!scale) continue;
-      if (scale.ticks) scale.ticks.color = text;
-      if (scale.grid) scale.grid.color = grid;
-    }
+    this.colors = this.readColors();
+    this.surface.setColors(this.colors);
   }
 
   /** Points the chart holds, all lines together (bounded by the window and the store). */
@@ -254,16 +162,13 @@ export class TimeChart {
 
   /** Points of the min–max bands, as drawn, all lines together (null gap markers not counted). */
   get bandPointCount(): number {
-    return this.chart.data.datasets
-      .slice(this.lines.length)
-      .reduce((sum, dataset) => sum + (dataset.data as Point[]).filter((point) => point.y !== null).length, 0);
+    return this.last.bandPoints;
   }
 
   /** The colour of the first line, as drawn (tests check that a theme switch recolours). */
   get lineColor(): string {
-    return String(this.chart.data.datasets[0]?.borderColor ?? '');
+    return this.colors.lines[0] ?? '';
   }
-
   /** Holds the chart at its newest point, or lets it follow the data again. */
   freeze(paused: boolean): void {
     this.frozenAt = null;
@@ -334,23 +239,15 @@ export class TimeChart {
   }
 
   draw(): void {
-    (this.chart.options.plugins as { pulseboardBands?: BandOptions }).pulseboardBands = { level: this.bands?.(), colors: this.bandColors };
-    (this.chart.options.plugins as { pulseboardFiring?: FiringOptions }).pulseboardFiring = {
-      spans: this.firing(),
-      colors: this.bandColors,
-    };
+    if (this.size.width === 0) this.measure();
     const view = this.view;
     const latest = view && !view.follow ? view.to : this.latestTime();
     // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.
     const min = view ? latest - this.windowMs : Math.max(latest - this.windowMs, this.oldestTime(latest));
-    const x = this.chart.options.scales?.x;
-    if (x) {
-      x.min = min;
-      x.max = latest;
-    }
-    const bucketMs = bucketMsFor(latest - min, this.chart.chartArea?.width ?? this.chart.width);
-    this.series.forEach((points, i) => {
-      const dataset = this.chart.data.datasets[i];
+    const bucketMs = bucketMsFor(latest - min, this.plotWidth);
+    let bandPoints = 0;
+    let firstLine: Point[] = [];
+    const lines: ChartFrame['lines'] = this.series.map((points, i) => {
       let drawn: Point[];
       if (view) {
         // The server already sent about two rows per pixel: drawn as they are.
@@ -362,52 +259,82 @@ export class TimeChart {
         drawn = decimator.drawn;
       }
       const gapMs = view ? view.gapMs : Math.max(this.liveGapMs, 2.5 * bucketMs);
-      if (dataset) dataset.data = withGaps(drawn, gapMs);
-      this.drawBand(i, gapMs);
+      const withGap = withGaps(drawn, gapMs);
+      if (i === 0) firstLine = withGap;
+      const band = this.band(i);
+      if (band) bandPoints += band.low.length + band.high.length;
+      return {
+        points: pack(withGap, this.stacked),
+        low: band ? pack(withGaps(band.low, gapMs), false) : null,
+        high: band ? pack(withGaps(band.high, gapMs), false) : null,
+      };
     });
     this.reloaded = false;
-    this.chart.update('none');
+    this.last = { min, max: latest, firstLine, bandPoints };
+    this.surface.draw({
+      min,
+      max: latest,
+      lines,
+      level: this.bands?.() ?? null,
+      firing: [...this.firing()],
+    });
     this.drawCount++;
   }
 
-  /** Each line's min–max band of a downsampled range (on a stacked chart, lifted by the lines below). */
-  private drawBand(i: number, gapMs: number): void {
+  /** Each line's min–max band of a downsampled range (on a stacked chart, lifted by the lines below); null when live. */
+  private band(i: number): { low: Point[]; high: Point[] } | null {
     const view = this.view;
     const line = this.lines[i] as LineSpec;
-    const lowSet = this.chart.data.datasets[this.lines.length + 2 * i];
-    const highSet = this.chart.data.datasets[this.lines.length + 2 * i + 1];
-    if (!lowSet || !highSet) return;
-    if (!view?.min || !view.max) {
-      lowSet.data = [];
-      highSet.data = [];
-      return;
-    }
+    if (!view?.min || !view.max) return null;
     const base = new Map<number, number>();
     if (this.stacked && i > 0) for (const point of this.series[i - 1] ?? []) base.set(point.x, point.y);
     const lift = (points: { x: number; y: number }[]) => points.map((point) => ({ x: point.x, y: point.y + (base.get(point.x) ?? 0) }));
     const from = (this.series[i]?.[0]?.x ?? view.from) - 1;
-    lowSet.data = withGaps(lift(view.min.ring(line.key).pointsSince(from)), gapMs);
-    highSet.data = withGaps(lift(view.max.ring(line.key).pointsSince(from)), gapMs);
+    return { low: lift(view.min.ring(line.key).pointsSince(from)), high: lift(view.max.ring(line.key).pointsSince(from)) };
   }
 
-  /** The times (ms) on the x axis at these pixels of the canvas, for a drag to zoom. */
+  /** Resolves once every frame sent is drawn (in the worker, drawing is asynchronous). */
+  settled(): Promise<void> {
+    return this.surface.settled();
+  }
+
+  /** The datasets as the surface's Chart.js holds them (tests: the worker draws what the main thread would). */
+  snapshot(): Promise<ChartSnapshot> {
+    return this.surface.snapshot();
+  }
+
+  private get layout(): ChartLayout | null {
+    return this.surface.layout;
+  }
+
+  /** The time (ms) on the x axis at this canvas x pixel, as last drawn (a linear axis), for a drag to zoom. */
   timeAt(px: number): number {
-    return Number(this.chart.scales.x?.getValueForPixel(px) ?? 0);
+    const layout = this.layout;
+    if (!layout || layout.right <= layout.left) return 0;
+    return layout.min + ((px - layout.left) / (layout.right - layout.left)) * (layout.max - layout.min);
   }
 
-  /** The canvas x pixel of a time (tests drag from one time to another). */
+  /** The canvas x pixel of a time, as last drawn (tests drag from one time to another). */
   pixelAt(t: number): number {
-    return Number(this.chart.scales.x?.getPixelForValue(t) ?? 0);
+    const layout = this.layout;
+    if (!layout || layout.max <= layout.min) return 0;
+    return layout.left + ((t - layout.min) / (layout.max - layout.min)) * (layout.right - layout.left);
   }
 
-  /** Width of the plot area, px: the page asks for about two rows per pixel. */
+  /** Width of the chart's frame on the page, CSS px. */
+  get frameWidth(): number {
+    return this.frame.clientWidth;
+  }
+
+  /** Width of the plot area as last drawn (the frame's before the first draw), px: decimation's buckets. */
   get plotWidth(): number {
-    return this.chart.chartArea?.width ?? this.chart.width;
+    const layout = this.layout;
+    return layout && layout.right > layout.left ? layout.right - layout.left : this.size.width;
   }
 
   /** The gaps drawn in the first line, as [last time before, first time after] (tests and diagnostics). */
   gaps(): [number, number][] {
-    const data = (this.chart.data.datasets[0]?.data ?? []) as (Point | { x: number; y: null })[];
+    const data = this.last.firstLine as (Point | { x: number; y: null })[];
     const gaps: [number, number][] = [];
     data.forEach((point, i) => {
       if (point.y !== null) return;
@@ -420,12 +347,12 @@ export class TimeChart {
 
   /** The time span on the x axis as last drawn. */
   range(): { min: number; max: number } {
-    const x = this.chart.options.scales?.x;
-    return { min: Number(x?.min ?? 0), max: Number(x?.max ?? 0) };
+    return { min: this.last.min, max: this.last.max };
   }
 
   destroy(): void {
-    this.chart.destroy();
+    this.resizeObserver?.disconnect();
+    this.surface.destroy();
   }
 
   private oldestTime(fallback: number): number {

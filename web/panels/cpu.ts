@@ -12,7 +12,7 @@ export function cpuPanel(context: PanelContext): TopicPanel<'cpu'> {
       { key: 'cpu.system', label: 'system', color: '--c2', fill: true },
       { key: 'cpu.iowait', label: 'iowait', color: '--c3', fill: true },
     ],
-    { formatY: formatPercent, stacked: true, yMax: 100, bands: panel.bandsOf('cpu') },
+    { formatY: 'percent', stacked: true, yMax: 100, bands: panel.bandsOf('cpu') },
     'CPU use over time',
   );
   const cores = el('div', { class: 'cores', 'aria-label': 'use per core' });

@@ -9,7 +9,7 @@ export function diskPanel(context: PanelContext): TopicPanel<'disk'> {
       { key: 'disk.read', label: 'read', color: '--c1' },
       { key: 'disk.write', label: 'write', color: '--c2' },
     ],
-    { formatY: formatRate },
+    { formatY: 'rate' },
     'disk throughput over time',
   );
   return {

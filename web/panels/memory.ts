@@ -11,7 +11,7 @@ export function memoryPanel(context: PanelContext): TopicPanel<'memory'> {
       { key: 'memory.cached', label: 'cache', color: '--c4' },
       { key: 'memory.swapUsed', label: 'swap', color: '--c3' },
     ],
-    { formatY: formatBytes, bands: panel.bandsOf('memory', () => total / 100) },
+    { formatY: 'bytes', bands: panel.bandsOf('memory', () => total / 100) },
     'memory over time',
   );
   return {

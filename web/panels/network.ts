@@ -10,7 +10,7 @@ export function networkPanel(context: PanelContext): TopicPanel<'network'> {
       { key: 'network.rx', label: 'received', color: '--c1' },
       { key: 'network.tx', label: 'sent', color: '--c2' },
     ],
-    { formatY: formatRate },
+    { formatY: 'rate' },
     'network throughput over time',
   );
   const list = el('ul', { class: 'list', 'aria-label': 'interfaces' });

@@ -15,7 +15,7 @@ export function processPanel(context: PanelContext): TopicPanel<'process'> {
       { key: 'process.lagP50', label: 'loop lag p50', color: '--c1' },
       { key: 'process.lagP99', label: 'loop lag p99', color: '--c3' },
     ],
-    { formatY: formatMs, bands: panel.bandsOf('lag') },
+    { formatY: 'ms', bands: panel.bandsOf('lag') },
     'event-loop lag over time',
   );
   return {

@@ -1,5 +1,6 @@
 import type { RequestsSample, TrafficSource } from '../../server/protocol.js';
-import { formatCount, formatMs } from '../format.js';
+import { perSecond } from '../charts/formatters.js';
+import { formatMs } from '../format.js';
 import { el, setText } from '../ui/dom.js';
 import { Panel, type PanelContext, type TopicPanel } from '../ui/panel.js';
 
@@ -17,8 +18,6 @@ export function sourceText(sample: Pick<RequestsSample, 'source' | 'logs'>): str
   return `measuring ${SOURCE_LABEL[sample.source]}`;
 }
 
-const perSecond = (value: number) => `${formatCount(value)}/s`;
-
 /** HTTP traffic: rate by status class (stacked), latency percentiles, in-flight, the busiest and slowest routes. */
 export function requestsPanel(context: PanelContext): TopicPanel<'requests'> {
   const panel = new Panel('requests', 'HTTP requests', context);
@@ -30,7 +29,7 @@ export function requestsPanel(context: PanelContext): TopicPanel<'requests'> {
       { key: 'requests.4xx', label: '4xx', color: '--c4', fill: true },
       { key: 'requests.5xx', label: '5xx / aborted', color: '--c3', fill: true },
     ],
-    { formatY: perSecond, stacked: true },
+    { formatY: 'perSecond', stacked: true },
     'request rate by status class over time',
   );
   panel.addChart(
@@ -39,7 +38,7 @@ export function requestsPanel(context: PanelContext): TopicPanel<'requests'> {
       { key: 'requests.p90', label: 'p90', color: '--c2' },
       { key: 'requests.p99', label: 'p99', color: '--c3' },
     ],
-    { formatY: formatMs },
+    { formatY: 'ms' },
     'request latency over time',
   );
   const rows = el('tbody');

@@ -1,7 +1,6 @@
 import type { TemperatureSample } from '../../server/protocol.js';
+import { celsius } from '../charts/formatters.js';
 import { Panel, type PanelContext, type TopicPanel } from '../ui/panel.js';
-
-const celsius = (value: number) => `${value.toFixed(1)} °C`;
 
 export function temperaturePanel(context: PanelContext): TopicPanel<'temperature'> {
   const panel = new Panel('temperature', 'Temperature', context);
@@ -10,7 +9,7 @@ export function temperaturePanel(context: PanelContext): TopicPanel<'temperature
       { key: 'temperature.main', label: 'main', color: '--c1' },
       { key: 'temperature.max', label: 'hottest', color: '--c3' },
     ],
-    { formatY: celsius, bands: panel.bandsOf('temperature') },
+    { formatY: 'celsius', bands: panel.bandsOf('temperature') },
     'temperature over time',
   );
   return {

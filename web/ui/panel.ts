@@ -53,7 +53,7 @@ export class Panel {
     const canvas = el('canvas', { role: 'img', 'aria-label': label });
     const frame = el('div', { class: 'chart' }, [canvas]);
     this.body.append(frame);
-    const chart = new TimeChart(canvas, this.context.store, lines, options, this.context.windowMs);
+    const chart = new TimeChart(canvas, frame, this.context.store, lines, options, this.context.windowMs);
     attachDragZoom(frame, canvas, chart, this.context.onZoom);
     this.charts.push(chart);
     return chart;

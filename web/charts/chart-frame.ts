@@ -1,0 +1,129 @@
+import type { Level } from '../../server/protocol.js';
+import type { Point } from './decimate.js';
+import type { FormatterName } from './formatters.js';
+
+/** A span of time a rule fired, drawn as a vertical band over every chart. */
+export interface FiringSpan {
+  from: number;
+  /** null: still firing (the band reaches the chart's right edge). */
+  to: number | null;
+  severity: 'warning' | 'critical';
+}
+
+/** What a chart is, fixed when it is made: everything in it can be posted to a worker (no functions). */
+export interface ChartSpec {
+  lines: { label: string; fill: boolean }[];
+  stacked: boolean;
+  yMax?: number;
+  /** The y ticks' and tooltips' formatter, by name. */
+  format: FormatterName;
+  /** Chart.js's font size in CSS px (the kiosk scales it with the screen); Chart.js's default when absent. */
+  fontSize?: number;
+}
+
+/** The theme's colours, resolved from the page's CSS variables (a worker has no CSS). */
+export interface ChartColors {
+  lines: string[];
+  text: string;
+  grid: string;
+  warning: string;
+  critical: string;
+}
+
+export interface ChartSize {
+  /** CSS px. */
+  width: number;
+  height: number;
+  devicePixelRatio: number;
+}
+
+/** Points as columns: `y` NaN is a gap (no line drawn across it); `v` a stacked line's own values. */
+export interface PackedPoints {
+  x: Float64Array;
+  y: Float64Array;
+  v: Float64Array | null;
+}
+
+/** One draw of one chart: the points of each line (and its min–max band) and what is shaded behind them. */
+export interface ChartFrame {
+  min: number;
+  max: number;
+  lines: { points: PackedPoints; low: PackedPoints | null; high: PackedPoints | null }[];
+  level: Level | null;
+  firing: FiringSpan[];
+}
+
+/** Where the plot area is on the canvas and the x range it shows, as drawn: pixels to times and back. */
+export interface ChartLayout {
+  left: number;
+  right: number;
+  top: number;
+  bottom: number;
+  min: number;
+  max: number;
+}
+
+/** The datasets as the chart holds them (tests compare the worker's with the main thread's), and its painted pixels. */
+export interface ChartSnapshot {
+  datasets: { label: string; points: [number, number | null][] }[];
+  /** Pixels of the canvas not fully transparent: a canvas handed to the worker cannot be read from the page. */
+  paintedPixels: number;
+}
+
+export type PointerKind = 'move' | 'leave' | 'click';
+
+export function pack(points: readonly Point[], stacked: boolean): PackedPoints {
+  const x = new Float64Array(points.length);
+  const y = new Float64Array(points.length);
+  const v = stacked ? new Float64Array(points.length) : null;
+  points.forEach((point, i) => {
+    x[i] = point.x;
+    y[i] = point.y ?? Number.NaN;
+    if (v) v[i] = point.v ?? point.y ?? Number.NaN;
+  });
+  return { x, y, v };
+}
+
+export function unpack(packed: PackedPoints): Point[] {
+  const points: Point[] = new Array(packed.x.length);
+  for (let i = 0; i < packed.x.length; i++) {
+    const y = packed.y[i] as number;
+    const point: Point = { x: packed.x[i] as number, y: Number.isNaN(y) ? (null as unknown as number) : y };
+    if (packed.v) point.v = packed.v[i] as number;
+    points[i] = point;
+  }
+  return points;
+}
+
+/** The frame's buffers, to transfer rather than copy. */
+export function buffersOf(frame: ChartFrame): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = [];
+  const add = (packed: PackedPoints | null) => {
+    if (!packed) return;
+    buffers.push(packed.x.buffer as ArrayBuffer, packed.y.buffer as ArrayBuffer);
+    if (packed.v) buffers.push(packed.v.buffer as ArrayBuffer);
+  };
+  for (const line of frame.lines) {
+    add(line.points);
+    add(line.low);
+    add(line.high);
+  }
+  return buffers;
+}
+
+/** Messages from the page to the chart worker. */
+export type ToWorker =
+  | { type: 'create'; id: number; canvas: OffscreenCanvas; spec: ChartSpec; size: ChartSize }
+  | { type: 'resize'; id: number; size: ChartSize }
+  | { type: 'colors'; id: number; colors: ChartColors }
+  | { type: 'frame'; id: number; seq: number; frame: ChartFrame }
+  | { type: 'pointer'; id: number; request: number; kind: PointerKind; x: number; y: number }
+  | { type: 'snapshot'; id: number; request: number }
+  | { type: 'destroy'; id: number };
+
+/** Messages from the chart worker to the page. */
+export type FromWorker =
+  | { type: 'drawn'; id: number; seq: number; layout: ChartLayout }
+  | { type: 'pointer'; id: number; request: number; tooltip: string[] | null }
+  | { type: 'snapshot'; id: number; request: number; snapshot: ChartSnapshot }
+  | { type: 'error'; message: string };
