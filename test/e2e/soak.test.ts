@@ -6,14 +6,14 @@ import { type Browser, launchBrowser } from '../helpers/chromium.js';
 import { type ServerProcess, spawnServer } from '../helpers/server.js';
 
 /**
- * The page under a long run, compressed: the server samples every 20 ms, so each second pushes 50
+ * The page under a long run, compressed: the server samples every 10 ms, so each second pushes 100
  * samples per topic through the page. `npm test` pushes 1 200 per topic after the warm-up; `npm run soak`
  * pushes 86 400 (a day of 1 Hz samples) every 10 ms with 36 s of history, i.e. 3 600 points per series:
  * what a 1 h window holds at 1 Hz.
  */
 const SAMPLES = Number(process.env.PULSEBOARD_SOAK_SAMPLES ?? 1200);
 const HISTORY_S = Number(process.env.PULSEBOARD_SOAK_HISTORY_S ?? 10);
-const INTERVAL_MS = Number(process.env.PULSEBOARD_SOAK_INTERVAL_MS ?? 20);
+const INTERVAL_MS = Number(process.env.PULSEBOARD_SOAK_INTERVAL_MS ?? 10);
 
 type Counters = { applied: number; draws: number; drawMs: number };
 
