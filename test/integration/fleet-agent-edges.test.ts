@@ -24,9 +24,10 @@ async function waitFor(condition: () => boolean | Promise<boolean>, what: string
 }
 
 /** Real Redis, a monitor sampling a test CPU every 10 ms (not started), an agent in front of it (started). */
-async function agentWithRedis(options: { log?: boolean } = {}) {
+async function agentWithRedis(options: { log?: boolean; beforeStart?: (redis: RunningRedis) => Promise<unknown> } = {}) {
   const redis: RunningRedis = await startRedis();
   cleanups.push(() => redis.destroy());
+  await options.beforeStart?.(redis);
   const cpu = steerableCpu(10);
   const monitor = await Monitor.create({
     config: testConfig({ intervalMs: 10, alerts: { rules: [], thresholds: {} } }),
@@ -114,9 +115,10 @@ describe('fleet agent, edges', () => {
   }, 30_000);
 
   it('tells a failed info write (a command inside MULTI/EXEC) and writes the info again once it can', async () => {
-    const { redis, monitor, log } = await agentWithRedis();
     const info = infoKey('agent-test');
-    await redis.client().set(info, 'not a hash'); // HSET inside the transaction fails; EXEC itself does not
+    // Before the agent starts: it writes its info as soon as it connects. HSET inside the transaction fails;
+    // EXEC itself does not.
+    const { redis, monitor, log } = await agentWithRedis({ beforeStart: (redis) => redis.client().set(info, 'not a hash') });
     monitor.start();
     await waitFor(() => log.some((line) => line.startsWith('cannot write to Redis')), 'the info write error');
     expect(log.find((line) => line.startsWith('cannot write to Redis'))).toBe(
