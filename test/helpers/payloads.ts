@@ -321,3 +321,24 @@ export const agentInfo: fc.Arbitrary<AgentInfo> = fc.record({
   alerts: list(alertPayload),
   capacity: fc.integer({ min: 1, max: 20_000 }),
 });
+
+/** A plain, valid agent info for host `name` (as the fleet tests write it to Redis), with `overrides` applied. */
+export function agentInfoOf(name: string, bootId: string, overrides: Partial<AgentInfo> = {}): AgentInfo {
+  return {
+    name,
+    bootId,
+    version: '1.0.0',
+    host: { hostname: name, os: 'Debian', platform: 'linux', release: '6', arch: 'x64', cpuModel: 'cpu', cores: 2, memTotal: 1, uptime: 1 },
+    interval: 1000,
+    historyMs: 3_600_000,
+    backfillMs: 300_000,
+    heartbeatMs: 15_000,
+    retryMs: 2000,
+    topics: ['cpu', 'memory'],
+    thresholds: {},
+    collectors: [{ topic: 'cpu', ok: true, source: 'procfs', cadenceMs: 1000, failures: 0, lastOk: 1 }],
+    alerts: [],
+    capacity: 10_000,
+    ...overrides,
+  };
+}

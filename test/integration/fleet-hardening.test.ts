@@ -8,7 +8,7 @@ import { PAYLOAD_SCHEMAS } from '../../server/fleet/payloads.js';
 import { check } from '../../server/fleet/schema.js';
 import type { LoggedEventName } from '../../server/protocol.js';
 import { type RunningFleetHub, startFleetHub } from '../../server/serve.js';
-import { agentInfo as agentInfos, broken, fuzzEntry } from '../helpers/payloads.js';
+import { agentInfoOf, agentInfo as agentInfos, broken, fuzzEntry } from '../helpers/payloads.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
 import { type Frame, openSse } from '../helpers/sse-reader.js';
@@ -38,23 +38,7 @@ afterAll(async () => {
   await redis?.destroy();
 });
 
-const infoOf = (name: string, overrides: Partial<AgentInfo> = {}): AgentInfo => ({
-  name,
-  bootId: BOOT,
-  version: '1.0.0',
-  host: { hostname: name, os: 'Debian', platform: 'linux', release: '6', arch: 'x64', cpuModel: 'cpu', cores: 2, memTotal: 1, uptime: 1 },
-  interval: 1000,
-  historyMs: 3_600_000,
-  backfillMs: 300_000,
-  heartbeatMs: 15_000,
-  retryMs: 2000,
-  topics: ['cpu', 'memory'],
-  thresholds: {},
-  collectors: [{ topic: 'cpu', ok: true, source: 'procfs', cadenceMs: 1000, failures: 0, lastOk: 1 }],
-  alerts: [],
-  capacity: 10_000,
-  ...overrides,
-});
+const infoOf = (name: string, overrides: Partial<AgentInfo> = {}): AgentInfo => agentInfoOf(name, BOOT, overrides);
 
 const cpuJson = (t: number) => JSON.stringify({ t, total: 5, user: 3, system: 2, iowait: 0, cores: [5, 5], load: [0, 0, 0] });
 

@@ -12,6 +12,7 @@ import { Monitor } from '../../server/monitor.js';
 import type { HelloPayload, HistoryResponse } from '../../server/protocol.js';
 import { RequestStats } from '../../server/requests/stats.js';
 import { type RunningFleetHub, startFleetHub } from '../../server/serve.js';
+import { agentInfoOf } from '../helpers/payloads.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { testConfig } from '../helpers/server.js';
 import { openSse } from '../helpers/sse-reader.js';
@@ -53,22 +54,7 @@ async function stopHub(hub: RunningFleetHub): Promise<void> {
   await hub.close();
 }
 
-const infoOf = (name: string): AgentInfo => ({
-  name,
-  bootId: BOOT,
-  version: '1.0.0',
-  host: { hostname: name, os: 'Debian', platform: 'linux', release: '6', arch: 'x64', cpuModel: 'cpu', cores: 2, memTotal: 1, uptime: 1 },
-  interval: 1000,
-  historyMs: 3_600_000,
-  backfillMs: 300_000,
-  heartbeatMs: 15_000,
-  retryMs: 2000,
-  topics: ['cpu', 'requests'],
-  thresholds: {},
-  collectors: [],
-  alerts: [],
-  capacity: 10_000,
-});
+const infoOf = (name: string): AgentInfo => agentInfoOf(name, BOOT, { topics: ['cpu', 'requests'], collectors: [] });
 
 type Entry = [event: string, json: string, buckets?: string];
 
