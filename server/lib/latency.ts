@@ -18,6 +18,9 @@ export const ZERO_LATENCY: LatencySummary = { p50: 0, p90: 0, p99: 0, max: 0 };
  */
 export class LatencyHistogram {
   private readonly histogram: Histogram;
+  /** The library's own layout, for the index of a value in integer arithmetic (see `record`). */
+  private readonly subBucketHalfCountMagnitude: number;
+  private readonly subBucketHalfCount: number;
 
   constructor(significantDigits: 2 | 3 = 3) {
     this.histogram = build({
@@ -27,14 +30,32 @@ export class LatencyHistogram {
       autoResize: false,
       bitBucketSize: 32,
     });
+    const js = this.histogram as JsHistogram;
+    // The index math below assumes the lowest discernible value is 1 (unit magnitude 0), as built above.
+    if (js.unitMagnitude !== 0) throw new Error('LatencyHistogram: unexpected unit magnitude');
+    this.subBucketHalfCountMagnitude = js.subBucketHalfCountMagnitude;
+    this.subBucketHalfCount = js.subBucketHalfCount;
   }
 
   get count(): number {
     return this.histogram.totalCount;
   }
 
+  /**
+   * Records one latency. The counts index is the library's own (`countsArrayIndex`), computed with `clz32` and a
+   * shift where the library uses `Math.log2`, `Math.pow` and a division: the same index for every integer up to
+   * 2^32, at a fraction of the cost, on the path every request takes.
+   */
   record(ms: number): void {
-    this.histogram.recordValue(Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000))));
+    const us = Math.min(HIGHEST_US, Math.max(1, Math.round(ms * 1000)));
+    const histogram = this.histogram as JsHistogram;
+    const magnitude = 31 - Math.clz32(us);
+    const bucket = Math.max(magnitude - this.subBucketHalfCountMagnitude, 0);
+    const subBucket = us >>> bucket;
+    // The library's (bucket + 1) × half + subBucket − half.
+    histogram.incrementCountAtIndex(bucket * this.subBucketHalfCount + subBucket);
+    histogram.updateMinAndMax(us);
+    histogram.incrementTotalCount();
   }
 
   /**

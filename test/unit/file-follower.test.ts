@@ -113,6 +113,27 @@ describe('following a log like tail -F', () => {
     follower.close();
   });
 
+  it('passes a large read on in pieces of whole lines of about 64 KiB: every line once, in order, multi-byte characters and a longer line whole', () => {
+    const path = join(dir, 'access.log');
+    writeFileSync(path, '');
+    const texts: string[] = [];
+    const follower = new FileFollower(path, { onLines: (text) => texts.push(text), resume: null, startAt: 'end' });
+    follower.poll();
+    const expected: string[] = [];
+    for (let i = 0; i < 30_000; i++)
+      expected.push(i % 7 === 0 ? `line ${i} café 日本 ${'é'.repeat(i % 50)}` : `line ${i} ${'x'.repeat(i % 90)}`);
+    expected.splice(12_345, 0, `long ${'y'.repeat(100_000)}`);
+    appendFileSync(path, expected.map((l) => `${l}\n`).join(''));
+    follower.poll();
+    follower.close();
+    expect(texts.flatMap((text) => text.split('\n'))).toEqual(expected);
+    // 1.8 MB of lines: two reads of up to 1 MiB, each passed on in pieces, none much over 64 KiB but for the long line.
+    expect(texts.length).toBeGreaterThan(20);
+    for (const text of texts) {
+      if (!text.includes('y'.repeat(100_000))) expect(Buffer.byteLength(text)).toBeLessThanOrEqual(64 * 1024 + 200);
+    }
+  });
+
   it('after a restart, resumes at the saved position: no line twice, none lost', () => {
     const path = join(dir, 'access.log');
     writeFileSync(path, '');

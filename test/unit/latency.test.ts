@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { LatencyHistogram, ZERO_LATENCY } from '../../server/lib/latency.js';
 
@@ -8,6 +9,32 @@ const near = (actual: number, expected: number) => {
 };
 
 describe('latency histogram', () => {
+  it("puts every value in the library's own bucket (its index math, with clz32 instead of log2): powers of two ±1 and fast-check", () => {
+    const HIGHEST_US = 3_600_000_000;
+    const edges: number[] = [];
+    for (let bit = 0; bit < 32; bit++) for (const delta of [-1, 0, 1]) edges.push(Math.min(HIGHEST_US, Math.max(1, 2 ** bit + delta)));
+    const sameBuckets = (microseconds: number[], digits: 2 | 3) => {
+      const ours = new LatencyHistogram(digits);
+      for (const us of microseconds) ours.record(us / 1000);
+      // addCounts records through the library's recordValueWithCount, which computes the index itself.
+      const library = new LatencyHistogram(digits);
+      library.addCounts({ values: microseconds, counts: microseconds.map(() => 1) }, 1);
+      expect(ours.buckets()).toEqual(library.buckets());
+      expect(ours.summary()).toEqual(library.summary());
+      expect(ours.count).toBe(microseconds.length);
+    };
+    sameBuckets(edges, 3);
+    sameBuckets(edges, 2);
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: HIGHEST_US }), { minLength: 1, maxLength: 50 }),
+        fc.constantFrom<2 | 3>(2, 3),
+        sameBuckets,
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('summarises nothing as zeros', () => {
     expect(new LatencyHistogram().summary()).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
     expect(ZERO_LATENCY).toEqual({ p50: 0, p90: 0, p99: 0, max: 0 });
