@@ -42,6 +42,8 @@ export interface Shared {
 
 /** A body this small goes out in the same write as its head, as latin1 text (one character per byte). */
 const SMALL_BODY = 16 * 1024;
+/** Silence on a WebSocket tunnel before the first keep-alive probe (then Linux's own: 9 probes 75 s apart). */
+const TUNNEL_KEEPALIVE_MS = 60_000;
 
 /**
  * `head` and the bytes `chunk[from, end)` in one write: a syscall, not a corked writev, for the usual small
@@ -453,6 +455,10 @@ export class ProxiedConnection implements UpstreamOwner {
       upgrade: true,
     });
     this.sent += head.length + rest.length;
+    // A tunnel may be silent for hours and has no idle timeout; a peer that vanished without closing (a laptop
+    // shut, a network gone) is found by the kernel's keep-alive probes instead, and both sockets then close.
+    this.client.setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
+    link.socket.setKeepAlive(true, TUNNEL_KEEPALIVE_MS);
     this.client.write(head, 'latin1');
     if (rest.length > 0) this.client.write(Buffer.from(rest));
     if (this.pending !== null) {

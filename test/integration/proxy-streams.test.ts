@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
@@ -97,6 +98,23 @@ function upload(req: IncomingMessage, res: ServerResponse): void {
 const noop = () => {};
 upstream.resumeUpload = noop;
 
+/**
+ * Established TCP sockets with their keep-alive timer running, from the kernel's socket tables (`tr` 2 in
+ * /proc/net/tcp), whose local or remote port is `port`.
+ */
+function keepAliveTimers(side: 'local' | 'remote', port: number): number {
+  let found = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, remote, state, , timer] = line.trim().split(/\s+/);
+      if (!local || !remote || state !== '01' || !timer?.startsWith('02:')) continue;
+      const address = side === 'local' ? local : remote;
+      if (Number.parseInt(address.slice(address.lastIndexOf(':') + 1), 16) === port) found++;
+    }
+  }
+  return found;
+}
+
 let app: ReturnType<typeof createServer>;
 let sockets: WebSocketServer;
 let running: RunningServer;
@@ -140,6 +158,14 @@ describe('proxy: long and large exchanges', () => {
     expect(received).toEqual(['hello from upstream', 'echo ping']);
     expect(upstream.upgradeHeaders['x-forwarded-for']).toBe('203.0.113.9, 127.0.0.1');
     expect(ended).toEqual([]); // open: not counted yet
+    // Both of the proxy's sockets of the tunnel probe a silent peer. (The table shows one timer per socket:
+    // while bytes just sent are not yet acknowledged, the retransmission timer's.)
+    const proxyPort = Number(new URL(running.proxy?.url as string).port);
+    const appPort = (app.address() as AddressInfo).port;
+    await waitFor(
+      () => keepAliveTimers('local', proxyPort) === 1 && keepAliveTimers('remote', appPort) === 1,
+      'keep-alive on both sockets',
+    );
     client.close();
     await waitFor(() => ended.length === 1, 'the connection counted');
     expect(ended[0]).toMatchObject({ route: 'GET /socket/:id', status: '1xx' });
