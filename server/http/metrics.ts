@@ -1,10 +1,8 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import type { SampleByTopic, Topic } from '../protocol.js';
 import type { RequestStats } from '../requests/stats.js';
 import type { Board, Boards } from '../stream/board.js';
-
-/** Request latency buckets, seconds: 0.5 ms to 10 s. */
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+import { RequestMetrics } from './request-metrics.js';
 
 const ratio = (percent: number) => percent / 100;
 
@@ -18,12 +16,16 @@ type GaugeSpec = { help: string; labels?: string[] };
 export class PrometheusExport {
   private readonly registry = new Registry();
   private readonly gauges = new Map<string, Gauge>();
+  private readonly requestMetrics: RequestMetrics | null = null;
 
   constructor(
     private readonly boards: Boards,
     requests: RequestStats | null,
   ) {
-    if (requests) this.observeRequests(requests);
+    if (requests) {
+      this.requestMetrics = new RequestMetrics();
+      this.observeRequests(requests, this.requestMetrics);
+    }
   }
 
   get contentType(): string {
@@ -33,23 +35,11 @@ export class PrometheusExport {
   async text(): Promise<string> {
     for (const gauge of this.gauges.values()) gauge.reset();
     for (const board of this.boards.all()) this.fill(board);
-    return this.registry.metrics();
+    const gauges = await this.registry.metrics();
+    return this.requestMetrics === null ? gauges : `${gauges}\n${this.requestMetrics.text()}`;
   }
 
-  private observeRequests(requests: RequestStats): void {
-    const duration = new Histogram({
-      name: 'pulseboard_http_request_duration_seconds',
-      help: 'Time from the arrival of a request until its response is sent, by route pattern and status class',
-      labelNames: ['route', 'status_class'],
-      buckets: LATENCY_BUCKETS,
-      registers: [this.registry],
-    });
-    const bytes = new Counter({
-      name: 'pulseboard_http_response_size_bytes_total',
-      help: 'Bytes of responses sent, headers included (HTTP/1.1 on Node)',
-      labelNames: ['route'],
-      registers: [this.registry],
-    });
+  private observeRequests(requests: RequestStats, metrics: RequestMetrics): void {
     new Gauge({
       name: 'pulseboard_http_requests_in_flight',
       help: 'Requests received and not yet answered',
@@ -58,10 +48,7 @@ export class PrometheusExport {
         this.set(requests.requestsInFlight);
       },
     });
-    requests.onRequestEnded((route, statusClass, ms, sent) => {
-      duration.observe({ route, status_class: statusClass }, ms / 1000);
-      if (sent > 0) bytes.inc({ route }, sent);
-    });
+    requests.onRequestEnded((route, statusClass, ms, sent) => metrics.observe(route, statusClass, ms / 1000, sent));
   }
 
   private gauge(name: string, spec: GaugeSpec): Gauge {
