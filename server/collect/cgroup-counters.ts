@@ -31,7 +31,7 @@ export interface CgroupReading {
 }
 
 type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
-type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit'>;
+type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' | 'tasks'>;
 
 /**
  * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
@@ -67,22 +67,27 @@ export class CgroupFiles {
     return usageNs === null ? null : usageNs / 1000;
   }
 
+  /** `pids.current`: tasks (threads included) in the cgroup and below it; null without the pids controller. */
+  tasks(): number | null {
+    return this.number(this.layout.version === 2 ? this.layout.root : this.layout.pids, 'pids.current');
+  }
+
   /**
-   * Every other counter, with `cpuUsec` as just read; the limits, which seldom change, are read again only
-   * with `withLimits` (and the first time).
+   * Every other counter, with `cpuUsec` and `tasks` as just read; the limits, which seldom change, are read
+   * again only with `withLimits` (and the first time).
    */
-  read(cpuUsec: number | null, withLimits: boolean): CgroupReading {
+  read(cpuUsec: number | null, tasks: number | null, withLimits: boolean): CgroupReading {
     if (withLimits || this.limits === null) {
       this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
     }
     const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
-    this.last = { cpuUsec, ...counters, ...this.limits };
+    this.last = { cpuUsec, tasks, ...counters, ...this.limits };
     return this.last;
   }
 
   /** The last full reading with `cpuUsec` as just read; a full read when there is none yet. */
   reuse(cpuUsec: number | null): CgroupReading {
-    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, false);
+    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, this.tasks(), false);
   }
 
   close(): void {
@@ -140,14 +145,12 @@ export class CgroupFiles {
   private readV2(root: string): Counters {
     const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
     const ioStat = this.text(root, 'io.stat');
-    const tasks = this.number(root, 'pids.current');
     const cpuPressure = this.text(root, 'cpu.pressure');
     const memoryPressure = this.text(root, 'memory.pressure');
     const ioPressure = this.text(root, 'io.pressure');
     return {
       memory,
       io: ioStat === null ? null : parseIoStat(ioStat),
-      tasks,
       pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
     };
   }
@@ -162,7 +165,6 @@ export class CgroupFiles {
     return {
       memory,
       io: blkio === null ? null : parseBlkioServiceBytes(blkio),
-      tasks: this.number(layout.pids, 'pids.current'),
       pressure: null,
     };
   }

@@ -154,6 +154,7 @@ describe('containers from cgroup v2 files', () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     sampleOf(collector, T0);
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cgroup.procs'), '');
+    writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/pids.current'), '0\n'); // as the kernel counts
     // Exiting takes a process some CPU time, charged to its cgroup: the container is read again at once.
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cpu.stat'), cpuStatV2(1_000_100));
     mkdirSync(join(cgroupRoot, 'system.slice/redis.service'));
@@ -163,6 +164,37 @@ describe('containers from cgroup v2 files', () => {
       [DOCKER_ID.slice(0, 12), `pod 5c6f0b1e/${POD_CONTAINER_SHORT}`, 'redis.service'].sort(),
     );
     expect(byId(sample, '/system.slice/redis.service')).toMatchObject({ command: '?', memory: null, cpu: null });
+  });
+
+  it("reads a busy container's processes again when its task count moves, else on its full-read turn", () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const nginx = '/system.slice/nginx.service';
+    const dir = join(cgroupRoot, nginx);
+    sampleOf(collector, T0);
+    // Its first process replaced by another (cron's pid) between samples, the task count as it was.
+    writeFileSync(join(dir, 'cgroup.procs'), '700\n801\n');
+    const commands: string[] = [];
+    for (let i = 1; i <= FULL_READ_EVERY; i++) {
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(1_000_000 + i * 1000)); // busy: never quiet
+      commands.push(byId(sampleOf(collector, T0 + i * 5000), nginx).command);
+    }
+    const seenAt = commands.findIndex((command) => command.startsWith('cron'));
+    expect(seenAt).toBeGreaterThan(0); // kept at first...
+    expect(commands.slice(0, seenAt).every((command) => command.startsWith('nginx: master'))).toBe(true);
+    // ...and read on its full-read turn, within FULL_READ_EVERY samples.
+
+    // A task more: read at once.
+    writeFileSync(join(dir, 'cgroup.procs'), '800\n801\n802\n');
+    writeFileSync(join(dir, 'pids.current'), '3\n');
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(2_000_000));
+    expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 1) * 5000), nginx)).toMatchObject({
+      command: expect.stringMatching(/^nginx: master/),
+      pids: 3,
+    });
+
+    // Without the pids controller (the pod has no pids.current), its processes are read every sample.
+    writeFileSync(join(cgroupRoot, POD_PATH, 'cgroup.procs'), '700\n');
+    expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 2) * 5000), POD_PATH).command).toMatch(/^cron/);
   });
 });
 
