@@ -30,6 +30,16 @@ export interface CgroupReading {
   pressure: ContainerPressure | null;
 }
 
+/**
+ * `memory.stat` (read for its inactive page cache, subtracted from the usage) is the dearest file of a busy
+ * container: the kernel formats some sixty counters per read. It is read again when the usage has moved by
+ * more than 1 % since it was last read (page cache read in, freed or reclaimed moves both), else with every
+ * this-many-th reading: pages also move between the kernel's active and inactive lists without the usage
+ * moving (a page read again turns active; reclaim near the limit turns pages inactive).
+ */
+export const MEMORY_STAT_EVERY = 3;
+const USAGE_MOVED = 0.01;
+
 type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
 type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' | 'tasks'>;
 
@@ -43,6 +53,8 @@ export class CgroupFiles {
   private readonly files = new Map<string, OptionalFile>();
   private limits: Limits | null = null;
   private last: CgroupReading | null = null;
+  /** The inactive page cache as last read from `memory.stat`, the usage then, and the readings since. */
+  private inactive: { value: number | null | undefined; usage: number; readingsAgo: number } | null = null;
 
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
@@ -80,7 +92,7 @@ export class CgroupFiles {
     if (withLimits || this.limits === null) {
       this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
     }
-    const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
+    const counters = this.layout.version === 2 ? this.readV2(this.layout.root, withLimits) : this.readV1(this.layout, withLimits);
     this.last = { cpuUsec, tasks, ...counters, ...this.limits };
     return this.last;
   }
@@ -142,8 +154,25 @@ export class CgroupFiles {
     };
   }
 
-  private readV2(root: string): Counters {
-    const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
+  /**
+   * Bytes in use less the inactive page cache. `memory.stat` is read again when `fresh` (a full read), when
+   * the usage moved (see MEMORY_STAT_EVERY), or every MEMORY_STAT_EVERY-th reading; without it (undefined),
+   * the usage as it is.
+   */
+  private memoryInUse(root: string | null, usageFile: string, inactiveKey: string, fresh: boolean): number | null {
+    const usage = this.number(root, usageFile);
+    if (usage === null) return null;
+    const last = this.inactive;
+    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || Math.abs(usage - last.usage) > last.usage * USAGE_MOVED) {
+      this.inactive = { value: this.keyed(root, 'memory.stat', inactiveKey), usage, readingsAgo: 0 };
+    } else {
+      last.readingsAgo++;
+    }
+    return Math.max(0, usage - (this.inactive?.value ?? 0));
+  }
+
+  private readV2(root: string, fresh: boolean): Counters {
+    const memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
     const ioStat = this.text(root, 'io.stat');
     const cpuPressure = this.text(root, 'cpu.pressure');
     const memoryPressure = this.text(root, 'memory.pressure');
@@ -155,12 +184,9 @@ export class CgroupFiles {
     };
   }
 
-  private readV1(layout: Extract<CgroupLayout, { version: 1 }>): Counters {
+  private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): Counters {
     // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
-    const memory = memoryInUse(
-      this.number(layout.memory, 'memory.usage_in_bytes'),
-      this.keyed(layout.memory, 'memory.stat', 'total_inactive_file'),
-    );
+    const memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
     const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
     return {
       memory,
@@ -168,12 +194,6 @@ export class CgroupFiles {
       pressure: null,
     };
   }
-}
-
-/** Usage less the inactive file cache; without memory.stat (undefined), the usage as it is. */
-function memoryInUse(usage: number | null, inactive: number | null | undefined): number | null {
-  if (usage === null) return null;
-  return Math.max(0, usage - (inactive ?? 0));
 }
 
 function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MEMORY_STAT_EVERY } from '../../server/collect/cgroup-counters.js';
 import { FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
 import { cgroupContainersCollector, topContainers } from '../../server/collect/containers.js';
@@ -12,6 +13,7 @@ import {
   cpuStatV2,
   DOCKER_ID,
   ioStatV2,
+  memoryStatV2,
   netDev,
   POD_PATH,
   procTree,
@@ -195,6 +197,30 @@ describe('containers from cgroup v2 files', () => {
     // Without the pids controller (the pod has no pids.current), its processes are read every sample.
     writeFileSync(join(cgroupRoot, POD_PATH, 'cgroup.procs'), '700\n');
     expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 2) * 5000), POD_PATH).command).toMatch(/^cron/);
+  });
+
+  it("reads a busy container's inactive page cache again when its usage moves, else every few readings", () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    let cpuUsec = 10_000_000;
+    const busySample = (i: number) => {
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2((cpuUsec += 1000)));
+      return byId(sampleOf(collector, T0 + i * 5000), docker).memory;
+    };
+    busySample(0);
+    // Pages turned active: the inactive cache shrinks, the usage (150 MiB) stays.
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(20_971_520));
+    const seen = [1, 2, 3].map(busySample);
+    const seenAt = seen.indexOf(157286400 - 20_971_520);
+    expect(seenAt).toBeGreaterThan(0); // kept at first...
+    expect(seen.slice(0, seenAt).every((memory) => memory === 157286400 - 41943040)).toBe(true);
+    // ...and read within MEMORY_STAT_EVERY readings.
+    expect(seenAt).toBeLessThan(MEMORY_STAT_EVERY);
+
+    // The usage moves by more than 1 %: read at once.
+    writeFileSync(join(dir, 'memory.current'), '167772160\n');
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(10_485_760));
+    expect(busySample(4)).toBe(167772160 - 10_485_760);
   });
 });
 
