@@ -72,7 +72,10 @@ describe.skipIf('skip' in found)('the containers collector on real cgroups', () 
     // Other engineers' cgroups come and go on this host and may crowd ours out of the top 16: the descriptors say
     // what the collector holds.
     let t = 1_800_000_000_000;
-    const sample = () => collector.sample((t += 5000));
+    const sample = () => {
+      t += 5000;
+      collector.sample(t);
+    };
     try {
       make(kept);
       make(removed);

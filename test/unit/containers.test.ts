@@ -204,7 +204,8 @@ describe('containers from cgroup v2 files', () => {
     const dir = join(cgroupRoot, docker);
     let cpuUsec = 10_000_000;
     const busySample = (i: number) => {
-      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2((cpuUsec += 1000)));
+      cpuUsec += 1000;
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
       return byId(sampleOf(collector, T0 + i * 5000), docker).memory;
     };
     busySample(0);
