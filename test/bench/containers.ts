@@ -20,6 +20,8 @@ export interface ContainersCost {
   containers: number;
   samples: number;
   msPerSample: number;
+  /** The median sample: one sample slowed by the other engineers' work moves the mean, not this. */
+  medianMs: number;
   /** CPU at the collector's 5 s cadence, percent of one core. */
   percentOfCore: number;
   command: string;
@@ -35,23 +37,21 @@ const cpuMs = () => {
  * (this build's and a "before" build's, on the same cgroups), both sample every tick and take turns at going
  * first, so neither always finds the kernel's caches warmed by the other.
  */
-async function measure(
-  collectors: Collector<'containers'>[],
-  seconds: number,
-  beforeEachSample: () => void = () => {},
-): Promise<{ samples: number; ms: number; containers: number }[]> {
+async function measure(collectors: Collector<'containers'>[], seconds: number, beforeEachSample: () => void = () => {}): Promise<Run[]> {
   for (const collector of collectors) await collector.init?.();
-  const runs = collectors.map(() => ({ samples: 0, ms: 0, containers: 0 }));
+  const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], containers: 0 }));
   const until = Date.now() + seconds * 1000;
   for (let tick = 0; Date.now() < until; tick++) {
     await sleep(CONTAINERS_INTERVAL_MS - (Date.now() % CONTAINERS_INTERVAL_MS));
     beforeEachSample();
     for (let turn = 0; turn < collectors.length; turn++) {
       const index = (turn + tick) % collectors.length;
-      const run = runs[index] as (typeof runs)[number];
+      const run = runs[index] as Run;
       const before = cpuMs();
       const sample = (await (collectors[index] as Collector<'containers'>).sample(Date.now())) as ContainersSample;
-      run.ms += cpuMs() - before;
+      const ms = cpuMs() - before;
+      run.ms += ms;
+      run.each.push(ms);
       run.samples++;
       run.containers = sample.count;
     }
@@ -73,12 +73,21 @@ async function collectorsFor(options: ContainersCollectorOptions, beforeRoot: st
   return [ours, before];
 }
 
-const result = (
-  kind: ContainersCost['kind'],
-  run: { samples: number; ms: number; containers: number },
-  command: string,
-  build: ContainersCost['build'],
-): ContainersCost => {
+interface Run {
+  samples: number;
+  ms: number;
+  /** Each sample's CPU, ms. */
+  each: number[];
+  containers: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const result = (kind: ContainersCost['kind'], run: Run, command: string, build: ContainersCost['build']): ContainersCost => {
   const msPerSample = run.ms / run.samples;
   return {
     kind,
@@ -86,6 +95,7 @@ const result = (
     containers: run.containers,
     samples: run.samples,
     msPerSample,
+    medianMs: median(run.each),
     percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
     command,
   };
