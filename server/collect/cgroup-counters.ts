@@ -33,12 +33,14 @@ export interface CgroupReading {
 /**
  * `memory.stat` (read for its inactive page cache, subtracted from the usage) is the dearest file of a busy
  * container: the kernel formats some sixty counters per read. It is read again when the usage has moved by
- * more than 1 % since it was last read (page cache read in, freed or reclaimed moves both), else with every
- * this-many-th reading: pages also move between the kernel's active and inactive lists without the usage
+ * more than 1 % (and 1 MiB) since it was last read (page cache read in, freed or reclaimed moves both), else
+ * with every this-many-th reading: pages also move between the kernel's active and inactive lists without the usage
  * moving (a page read again turns active; reclaim near the limit turns pages inactive).
  */
 export const MEMORY_STAT_EVERY = 3;
 const USAGE_MOVED = 0.01;
+/** A small container's usage moves by more than 1 % with every process it starts; its whole page cache is less. */
+const USAGE_MOVED_BYTES = 1024 * 1024;
 
 type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
 type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' | 'tasks'>;
@@ -163,7 +165,8 @@ export class CgroupFiles {
     const usage = this.number(root, usageFile);
     if (usage === null) return null;
     const last = this.inactive;
-    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || Math.abs(usage - last.usage) > last.usage * USAGE_MOVED) {
+    const moved = Math.abs(usage - (last?.usage ?? 0)) > Math.max(USAGE_MOVED_BYTES, (last?.usage ?? 0) * USAGE_MOVED);
+    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || moved) {
       this.inactive = { value: this.keyed(root, 'memory.stat', inactiveKey), usage, readingsAgo: 0 };
     } else {
       last.readingsAgo++;

@@ -218,10 +218,14 @@ describe('containers from cgroup v2 files', () => {
     // ...and read within MEMORY_STAT_EVERY readings.
     expect(seenAt).toBeLessThan(MEMORY_STAT_EVERY);
 
-    // The usage moves by more than 1 %: read at once.
-    writeFileSync(join(dir, 'memory.current'), '167772160\n');
-    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(10_485_760));
-    expect(busySample(4)).toBe(167772160 - 10_485_760);
+    // The usage moves by more than 1 % (and 1 MiB): read at once.
+    writeFileSync(join(dir, 'memory.current'), '8388608\n'); // 8 MiB
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(1_048_576));
+    expect(busySample(4)).toBe(8388608 - 1_048_576);
+    // By 6 % but less than 1 MiB (a process started in a small container): kept, the usage fresh.
+    writeFileSync(join(dir, 'memory.current'), '8912896\n'); // +512 KiB
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(2_097_152));
+    expect(busySample(5)).toBe(8912896 - 1_048_576);
   });
 });
 
