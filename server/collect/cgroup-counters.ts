@@ -30,8 +30,20 @@ export interface CgroupReading {
   pressure: ContainerPressure | null;
 }
 
+/**
+ * `memory.stat` (read for its inactive page cache, subtracted from the usage) is the dearest file of a busy
+ * container: the kernel formats some sixty counters per read. It is read again when the usage has moved by
+ * more than 1 % (and 1 MiB) since it was last read (page cache read in, freed or reclaimed moves both), else
+ * with every this-many-th reading: pages also move between the kernel's active and inactive lists without the usage
+ * moving (a page read again turns active; reclaim near the limit turns pages inactive).
+ */
+export const MEMORY_STAT_EVERY = 3;
+const USAGE_MOVED = 0.01;
+/** A small container's usage moves by more than 1 % with every process it starts; its whole page cache is less. */
+const USAGE_MOVED_BYTES = 1024 * 1024;
+
 type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
-type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit'>;
+type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' | 'tasks'>;
 
 /**
  * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
@@ -43,6 +55,8 @@ export class CgroupFiles {
   private readonly files = new Map<string, OptionalFile>();
   private limits: Limits | null = null;
   private last: CgroupReading | null = null;
+  /** The inactive page cache as last read from `memory.stat`, the usage then, and the readings since. */
+  private inactive: { value: number | null | undefined; usage: number; readingsAgo: number } | null = null;
 
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
@@ -67,22 +81,27 @@ export class CgroupFiles {
     return usageNs === null ? null : usageNs / 1000;
   }
 
+  /** `pids.current`: tasks (threads included) in the cgroup and below it; null without the pids controller. */
+  tasks(): number | null {
+    return this.number(this.layout.version === 2 ? this.layout.root : this.layout.pids, 'pids.current');
+  }
+
   /**
-   * Every other counter, with `cpuUsec` as just read; the limits, which seldom change, are read again only
-   * with `withLimits` (and the first time).
+   * Every other counter, with `cpuUsec` and `tasks` as just read; the limits, which seldom change, are read
+   * again only with `withLimits` (and the first time).
    */
-  read(cpuUsec: number | null, withLimits: boolean): CgroupReading {
+  read(cpuUsec: number | null, tasks: number | null, withLimits: boolean): CgroupReading {
     if (withLimits || this.limits === null) {
       this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
     }
-    const counters = this.layout.version === 2 ? this.readV2(this.layout.root) : this.readV1(this.layout);
-    this.last = { cpuUsec, ...counters, ...this.limits };
+    const counters = this.layout.version === 2 ? this.readV2(this.layout.root, withLimits) : this.readV1(this.layout, withLimits);
+    this.last = { cpuUsec, tasks, ...counters, ...this.limits };
     return this.last;
   }
 
   /** The last full reading with `cpuUsec` as just read; a full read when there is none yet. */
   reuse(cpuUsec: number | null): CgroupReading {
-    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, false);
+    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, this.tasks(), false);
   }
 
   close(): void {
@@ -137,41 +156,47 @@ export class CgroupFiles {
     };
   }
 
-  private readV2(root: string): Counters {
-    const memory = memoryInUse(this.number(root, 'memory.current'), this.keyed(root, 'memory.stat', 'inactive_file'));
+  /**
+   * Bytes in use less the inactive page cache. `memory.stat` is read again when `fresh` (a full read), when
+   * the usage moved (see MEMORY_STAT_EVERY), or every MEMORY_STAT_EVERY-th reading; without it (undefined),
+   * the usage as it is.
+   */
+  private memoryInUse(root: string | null, usageFile: string, inactiveKey: string, fresh: boolean): number | null {
+    const usage = this.number(root, usageFile);
+    if (usage === null) return null;
+    const last = this.inactive;
+    const moved = Math.abs(usage - (last?.usage ?? 0)) > Math.max(USAGE_MOVED_BYTES, (last?.usage ?? 0) * USAGE_MOVED);
+    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || moved) {
+      this.inactive = { value: this.keyed(root, 'memory.stat', inactiveKey), usage, readingsAgo: 0 };
+    } else {
+      last.readingsAgo++;
+    }
+    return Math.max(0, usage - (this.inactive?.value ?? 0));
+  }
+
+  private readV2(root: string, fresh: boolean): Counters {
+    const memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
     const ioStat = this.text(root, 'io.stat');
-    const tasks = this.number(root, 'pids.current');
     const cpuPressure = this.text(root, 'cpu.pressure');
     const memoryPressure = this.text(root, 'memory.pressure');
     const ioPressure = this.text(root, 'io.pressure');
     return {
       memory,
       io: ioStat === null ? null : parseIoStat(ioStat),
-      tasks,
       pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
     };
   }
 
-  private readV1(layout: Extract<CgroupLayout, { version: 1 }>): Counters {
+  private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): Counters {
     // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
-    const memory = memoryInUse(
-      this.number(layout.memory, 'memory.usage_in_bytes'),
-      this.keyed(layout.memory, 'memory.stat', 'total_inactive_file'),
-    );
+    const memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
     const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
     return {
       memory,
       io: blkio === null ? null : parseBlkioServiceBytes(blkio),
-      tasks: this.number(layout.pids, 'pids.current'),
       pressure: null,
     };
   }
-}
-
-/** Usage less the inactive file cache; without memory.stat (undefined), the usage as it is. */
-function memoryInUse(usage: number | null, inactive: number | null | undefined): number | null {
-  if (usage === null) return null;
-  return Math.max(0, usage - (inactive ?? 0));
 }
 
 function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {

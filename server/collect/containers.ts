@@ -34,6 +34,8 @@ interface Previous {
   countersT: number;
   /** `cgroup.procs` as last read: a container that holds processes (`first` is never null here). */
   procs: { count: number; first: number };
+  /** `pids.current` when `procs` was read; null without the pids controller. */
+  procsTasks: number | null;
   cpuUsec: number | null;
   ioRead: number | null;
   ioWrite: number | null;
@@ -129,15 +131,17 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
         reading = cgroup.reuse(cpuNow);
         now = { ...before, t };
       } else {
-        const procs = cgroup.procs();
+        const tasks = cgroup.tasks();
+        const procs = before && !withLimits && sameTasks(before, tasks) ? before.procs : cgroup.procs();
         if (procs.first === null) continue;
         const cpuUsec = cpuNow === undefined ? cgroup.cpuUsec() : cpuNow;
-        reading = cgroup.read(cpuUsec, withLimits);
+        reading = cgroup.read(cpuUsec, tasks, withLimits);
         const network = networkOf(procs.first, firstProcessOf(path, procs.first).netns);
         now = {
           t,
           countersT: t,
           procs: { count: procs.count, first: procs.first },
+          procsTasks: tasks,
           cpuUsec,
           ioRead: reading.io?.read ?? null,
           ioWrite: reading.io?.write ?? null,
@@ -193,8 +197,18 @@ function isQuiet(before: Previous, cpuUsec: number | null): boolean {
   return cpuUsec !== null && before.cpuUsec === cpuUsec;
 }
 
+/**
+ * A busy container whose task count (`pids.current`, threads included) has not moved since its
+ * `cgroup.procs` was last read keeps that list (its process count and first process) until its full-read
+ * turn: `cgroup.procs` is the dearest file of a v1 cgroup (the kernel builds and sorts a pid list per read),
+ * and processes seldom start or exit without changing the count. Without the pids controller, read every time.
+ */
+function sameTasks(before: Previous, tasks: number | null): boolean {
+  return tasks !== null && before.procsTasks === tasks;
+}
+
 type Rates = Pick<ContainerInfo, 'cpu' | 'cpuOfLimit' | 'ioRead' | 'ioWrite' | 'netRx' | 'netTx'>;
-type Counter = Exclude<keyof Previous, 't' | 'countersT' | 'procs'>;
+type Counter = Exclude<keyof Previous, 't' | 'countersT' | 'procs' | 'procsTasks'>;
 
 /**
  * Rates since the previous reading of the same cgroup; null on its first reading or where a counter is

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
-import { cgroupContainersCollector } from '../../server/collect/containers.js';
+import { type ContainersCollectorOptions, cgroupContainersCollector } from '../../server/collect/containers.js';
 import { CONTAINERS_INTERVAL_MS } from '../../server/collect/index.js';
 import type { ContainersSample } from '../../server/protocol.js';
 import { cgroupV2Tree, cpuStatV2, ioStatV2, memoryStatV2, pressure, procTree, tempDir, writeTree } from '../fixtures/cgroup-trees.js';
@@ -14,10 +14,14 @@ export const BENCH_CGROUPS = 50;
 export interface ContainersCost {
   /** What was read: this host's real cgroups (idle sleepers), or a cgroup v2 fixture tree whose every container uses CPU. */
   kind: 'real, idle' | 'real, all busy' | 'fixture v2, all busy';
+  /** This build, or the one BENCH_CONTAINERS_BEFORE names, measured on the same cgroups in the same run. */
+  build: 'this' | 'before';
   /** Containers the collector found (the 50 made, plus the host's own). */
   containers: number;
   samples: number;
   msPerSample: number;
+  /** The median sample: one sample slowed by the other engineers' work moves the mean, not this. */
+  medianMs: number;
   /** CPU at the collector's 5 s cadence, percent of one core. */
   percentOfCore: number;
   command: string;
@@ -28,41 +32,70 @@ const cpuMs = () => {
   return (user + system) / 1000;
 };
 
-/** CPU around each `sample()`, on the collector's cadence, as the sampler would call it. */
-async function measure(
-  collector: Collector<'containers'>,
-  seconds: number,
-  beforeEachSample: () => void = () => {},
-): Promise<{ samples: number; ms: number; containers: number }> {
-  await collector.init?.();
-  let ms = 0;
-  let samples = 0;
-  let containers = 0;
+/**
+ * CPU around each `sample()`, on the collector's cadence, as the sampler would call it. With two collectors
+ * (this build's and a "before" build's, on the same cgroups), both sample every tick and take turns at going
+ * first, so neither always finds the kernel's caches warmed by the other.
+ */
+async function measure(collectors: Collector<'containers'>[], seconds: number, beforeEachSample: () => void = () => {}): Promise<Run[]> {
+  for (const collector of collectors) await collector.init?.();
+  const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], containers: 0 }));
   const until = Date.now() + seconds * 1000;
-  while (Date.now() < until) {
+  for (let tick = 0; Date.now() < until; tick++) {
     await sleep(CONTAINERS_INTERVAL_MS - (Date.now() % CONTAINERS_INTERVAL_MS));
     beforeEachSample();
-    const before = cpuMs();
-    const sample = (await collector.sample(Date.now())) as ContainersSample;
-    ms += cpuMs() - before;
-    samples++;
-    containers = sample.count;
+    for (let turn = 0; turn < collectors.length; turn++) {
+      const index = (turn + tick) % collectors.length;
+      const run = runs[index] as Run;
+      const before = cpuMs();
+      const sample = (await (collectors[index] as Collector<'containers'>).sample(Date.now())) as ContainersSample;
+      const ms = cpuMs() - before;
+      run.ms += ms;
+      run.each.push(ms);
+      run.samples++;
+      run.containers = sample.count;
+    }
   }
-  collector.close?.();
-  return { samples, ms, containers };
+  for (const collector of collectors) collector.close?.();
+  return runs;
 }
 
-const result = (
-  kind: ContainersCost['kind'],
-  run: { samples: number; ms: number; containers: number },
-  command: string,
-): ContainersCost => {
+/** The collector of this build, and of the build under `beforeRoot` (a checkout's root) when one is named. */
+async function collectorsFor(options: ContainersCollectorOptions, beforeRoot: string): Promise<Collector<'containers'>[]> {
+  const ours = cgroupContainersCollector(options);
+  if (!ours) return [];
+  if (beforeRoot === '') return [ours];
+  const other = (await import(resolve(beforeRoot, 'server/collect/containers.ts'))) as {
+    cgroupContainersCollector: typeof cgroupContainersCollector;
+  };
+  const before = other.cgroupContainersCollector(options);
+  if (!before) throw new Error(`${beforeRoot}'s containers collector finds no cgroups where this one does`);
+  return [ours, before];
+}
+
+interface Run {
+  samples: number;
+  ms: number;
+  /** Each sample's CPU, ms. */
+  each: number[];
+  containers: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const result = (kind: ContainersCost['kind'], run: Run, command: string, build: ContainersCost['build']): ContainersCost => {
   const msPerSample = run.ms / run.samples;
   return {
     kind,
+    build,
     containers: run.containers,
     samples: run.samples,
     msPerSample,
+    medianMs: median(run.each),
     percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
     command,
   };
@@ -73,9 +106,9 @@ const result = (
  * holding one sleeping process, read by the containers collector every 5 s; removed afterwards. Null
  * where cgroups cannot be made (not root, no controllers).
  */
-export async function benchRealCgroups(seconds: number, busy: boolean): Promise<ContainersCost | null> {
+export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoot = ''): Promise<ContainersCost[]> {
   const layout = detectCgroupLayout('/sys/fs/cgroup');
-  if (process.getuid?.() !== 0 || !layout) return null;
+  if (process.getuid?.() !== 0 || !layout) return [];
   const hierarchies =
     layout.version === 2
       ? [layout.root]
@@ -97,19 +130,13 @@ export async function benchRealCgroups(seconds: number, busy: boolean): Promise<
         writeFileSync(join(dir, 'cgroup.procs'), String(sleeper.pid));
       }
     }
-    const collector = cgroupContainersCollector({
-      cadenceMs: CONTAINERS_INTERVAL_MS,
-      cgroupRoot: '/sys/fs/cgroup',
-      procRoot: '/proc',
-      dockerNames: null,
-    });
-    if (!collector) return null;
-    const run = await measure(collector, seconds);
-    return result(
-      busy ? 'real, all busy' : 'real, idle',
-      run,
-      `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`,
+    const collectors = await collectorsFor(
+      { cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot: '/sys/fs/cgroup', procRoot: '/proc', dockerNames: null },
+      beforeRoot,
     );
+    const runs = await measure(collectors, seconds);
+    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`;
+    return runs.map((run, i) => result(busy ? 'real, all busy' : 'real, idle', run, command, i === 0 ? 'this' : 'before'));
   } finally {
     await Promise.all(
       sleepers.map(
@@ -138,7 +165,7 @@ async function removeWhenEmpty(dir: string): Promise<void> {
 }
 
 /** The same on a cgroup v2 fixture tree of 50 containers with every file (PSI included): the v2 read path on any host. */
-export async function benchFixtureCgroups(seconds: number): Promise<ContainersCost> {
+export async function benchFixtureCgroups(seconds: number, beforeRoot = ''): Promise<ContainersCost[]> {
   const cgroupRoot = tempDir('pulseboard-bench-cgroup-');
   const procRoot = tempDir('pulseboard-bench-proc-');
   writeTree(cgroupRoot, cgroupV2Tree({ cpuUsec: 1, ioRead: 4096, ioWrite: 0 }));
@@ -160,8 +187,8 @@ export async function benchFixtureCgroups(seconds: number): Promise<ContainersCo
     });
   }
   for (let i = 0; i < BENCH_CGROUPS; i++) writeTree(procRoot, { [`${5000 + i}/cmdline`]: `/usr/bin/node\0/srv/app-${i}/server.js\0` });
-  const collector = cgroupContainersCollector({ cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null });
-  if (!collector) throw new Error('the fixture tree has no cgroup layout');
+  const collectors = await collectorsFor({ cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null }, beforeRoot);
+  if (collectors.length === 0) throw new Error('the fixture tree has no cgroup layout');
   // Every container uses CPU between samples, so none is quiet: every file of every container is read each time.
   let usedUsec = 0;
   const useCpu = () => {
@@ -169,10 +196,7 @@ export async function benchFixtureCgroups(seconds: number): Promise<ContainersCo
     for (let i = 0; i < BENCH_CGROUPS; i++)
       writeFileSync(join(cgroupRoot, `system.slice/app-${i}.service/cpu.stat`), cpuStatV2(1000 * i + usedUsec));
   };
-  const run = await measure(collector, seconds, useCpu);
-  return result(
-    'fixture v2, all busy',
-    run,
-    `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${seconds} s`,
-  );
+  const runs = await measure(collectors, seconds, useCpu);
+  const command = `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${seconds} s`;
+  return runs.map((run, i) => result('fixture v2, all busy', run, command, i === 0 ? 'this' : 'before'));
 }

@@ -3,6 +3,7 @@
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
 // Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
 // BENCH_PROXY_BEFORE=<another build's dist/server/main.js> (proxy: measured beside ours in the same trials)
+// BENCH_CONTAINERS_BEFORE=<another checkout's root> (containers: its collector sampled beside ours on the same cgroups)
 // BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
@@ -273,8 +274,8 @@ const CONTAINERS_BUDGET_PERCENT = 0.05;
 
 function containersRows(costs: ContainersCost[]): Row[] {
   return costs.map((cost) => ({
-    measure: `containers collector, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
-    ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
+    measure: `containers collector${cost.build === 'before' ? ' BEFORE (BENCH_CONTAINERS_BEFORE)' : ''}, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (mean ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
+    ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, median ${fixed(cost.medianMs, 3)}, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
     peer: '-',
     ratio: '-',
     command: cost.command,
@@ -364,9 +365,12 @@ async function main(): Promise<void> {
     'containers',
     async () => {
       const seconds = Number(env('BENCH_CONTAINERS_SECONDS', '60'));
-      const idle = await benchRealCgroups(seconds, false);
-      const busy = await benchRealCgroups(seconds, true);
-      return [...(idle ? [idle] : []), ...(busy ? [busy] : []), await benchFixtureCgroups(seconds)];
+      const before = env('BENCH_CONTAINERS_BEFORE', '');
+      return [
+        ...(await benchRealCgroups(seconds, false, before)),
+        ...(await benchRealCgroups(seconds, true, before)),
+        ...(await benchFixtureCgroups(seconds, before)),
+      ];
     },
     containersRows,
   );

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MEMORY_STAT_EVERY } from '../../server/collect/cgroup-counters.js';
 import { FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
 import { cgroupContainersCollector, topContainers } from '../../server/collect/containers.js';
@@ -12,6 +13,7 @@ import {
   cpuStatV2,
   DOCKER_ID,
   ioStatV2,
+  memoryStatV2,
   netDev,
   POD_PATH,
   procTree,
@@ -154,6 +156,7 @@ describe('containers from cgroup v2 files', () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     sampleOf(collector, T0);
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cgroup.procs'), '');
+    writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/pids.current'), '0\n'); // as the kernel counts
     // Exiting takes a process some CPU time, charged to its cgroup: the container is read again at once.
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cpu.stat'), cpuStatV2(1_000_100));
     mkdirSync(join(cgroupRoot, 'system.slice/redis.service'));
@@ -163,6 +166,66 @@ describe('containers from cgroup v2 files', () => {
       [DOCKER_ID.slice(0, 12), `pod 5c6f0b1e/${POD_CONTAINER_SHORT}`, 'redis.service'].sort(),
     );
     expect(byId(sample, '/system.slice/redis.service')).toMatchObject({ command: '?', memory: null, cpu: null });
+  });
+
+  it("reads a busy container's processes again when its task count moves, else on its full-read turn", () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const nginx = '/system.slice/nginx.service';
+    const dir = join(cgroupRoot, nginx);
+    sampleOf(collector, T0);
+    // Its first process replaced by another (cron's pid) between samples, the task count as it was.
+    writeFileSync(join(dir, 'cgroup.procs'), '700\n801\n');
+    const commands: string[] = [];
+    for (let i = 1; i <= FULL_READ_EVERY; i++) {
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(1_000_000 + i * 1000)); // busy: never quiet
+      commands.push(byId(sampleOf(collector, T0 + i * 5000), nginx).command);
+    }
+    const seenAt = commands.findIndex((command) => command.startsWith('cron'));
+    expect(seenAt).toBeGreaterThan(0); // kept at first...
+    expect(commands.slice(0, seenAt).every((command) => command.startsWith('nginx: master'))).toBe(true);
+    // ...and read on its full-read turn, within FULL_READ_EVERY samples.
+
+    // A task more: read at once.
+    writeFileSync(join(dir, 'cgroup.procs'), '800\n801\n802\n');
+    writeFileSync(join(dir, 'pids.current'), '3\n');
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(2_000_000));
+    expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 1) * 5000), nginx)).toMatchObject({
+      command: expect.stringMatching(/^nginx: master/),
+      pids: 3,
+    });
+
+    // Without the pids controller (the pod has no pids.current), its processes are read every sample.
+    writeFileSync(join(cgroupRoot, POD_PATH, 'cgroup.procs'), '700\n');
+    expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 2) * 5000), POD_PATH).command).toMatch(/^cron/);
+  });
+
+  it("reads a busy container's inactive page cache again when its usage moves, else every few readings", () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    let cpuUsec = 10_000_000;
+    const busySample = (i: number) => {
+      cpuUsec += 1000;
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
+      return byId(sampleOf(collector, T0 + i * 5000), docker).memory;
+    };
+    busySample(0);
+    // Pages turned active: the inactive cache shrinks, the usage (150 MiB) stays.
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(20_971_520));
+    const seen = [1, 2, 3].map(busySample);
+    const seenAt = seen.indexOf(157286400 - 20_971_520);
+    expect(seenAt).toBeGreaterThan(0); // kept at first...
+    expect(seen.slice(0, seenAt).every((memory) => memory === 157286400 - 41943040)).toBe(true);
+    // ...and read within MEMORY_STAT_EVERY readings.
+    expect(seenAt).toBeLessThan(MEMORY_STAT_EVERY);
+
+    // The usage moves by more than 1 % (and 1 MiB): read at once.
+    writeFileSync(join(dir, 'memory.current'), '8388608\n'); // 8 MiB
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(1_048_576));
+    expect(busySample(4)).toBe(8388608 - 1_048_576);
+    // By 6 % but less than 1 MiB (a process started in a small container): kept, the usage fresh.
+    writeFileSync(join(dir, 'memory.current'), '8912896\n'); // +512 KiB
+    writeFileSync(join(dir, 'memory.stat'), memoryStatV2(2_097_152));
+    expect(busySample(5)).toBe(8912896 - 1_048_576);
   });
 });
 
