@@ -26,12 +26,25 @@ export class OptionalFile {
 
   /** The file's bytes in a buffer shared by every OptionalFile: valid until the next read of any of them. */
   bytes(): Buffer | null {
+    try {
+      const wasOpen = typeof this.fd === 'number';
+      const bytes = this.readOnce(false);
+      // A descriptor kept from an earlier read answers ENODEV once its cgroup is removed; a cgroup made again at
+      // the same path is read through a fresh one at once (a limit file is read once a minute: not a minute late).
+      return bytes === null && wasOpen ? this.readOnce(true) : bytes;
+    } finally {
+      if (!this.keepOpen) this.close();
+    }
+  }
+
+  private readOnce(reopening: boolean): Buffer | null {
     if (this.fd === undefined) {
       try {
         this.fd = openSync(this.path, 'r');
       } catch {
-        // Kept open: missing for good (a controller that is not mounted). Opened per read: try again next time.
-        this.fd = this.keepOpen ? null : undefined;
+        // Kept open: missing for good (a controller that is not mounted). Opened per read, or gone since it was
+        // open (a removed cgroup, which may be made again): try again next time.
+        this.fd = this.keepOpen && !reopening ? null : undefined;
         return null;
       }
     }
@@ -41,12 +54,10 @@ export class OptionalFile {
       OptionalFile.buffer = buffer;
       return buffer.subarray(0, length);
     } catch {
-      // Gone since it was opened (ENODEV): open afresh next time, in case the cgroup was made again.
+      // Gone since it was opened (ENODEV): open afresh, in case the cgroup was made again.
       this.close();
       this.fd = undefined;
       return null;
-    } finally {
-      if (!this.keepOpen) this.close();
     }
   }
 

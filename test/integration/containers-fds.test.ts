@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import { cgroupContainersCollector } from '../../server/collect/containers.js';
+import { OptionalFile } from '../../server/collect/optional-file.js';
 
 const PREFIX = `pulseboard-fds-${process.pid}`;
 
@@ -104,6 +105,21 @@ describe.skipIf('skip' in found)('the containers collector on real cgroups', () 
       collector.close?.();
     }
     expect(fdsOnCgroups()).toBe(before);
+  });
+
+  it('a kept file of a cgroup removed and made again at the same path reads the new cgroup at once, not null', async () => {
+    const name = `${PREFIX}-again`;
+    const dir = dirs[0] as string;
+    make(name);
+    const procs = new OptionalFile(join(dir, name, 'cgroup.procs'));
+    try {
+      expect(procs.read()?.trim()).toBe(String(sleepers.get(name)?.pid));
+      await remove(name);
+      make(name);
+      expect(procs.read()?.trim()).toBe(String(sleepers.get(name)?.pid));
+    } finally {
+      procs.close();
+    }
   });
 });
 
