@@ -56,6 +56,12 @@ export class SegmentCache {
     this.held -= entry.bytes;
   }
 
+  /** Lets go of every entry (the server's memory settling once queries are over). */
+  clear(): void {
+    this.entries.clear();
+    this.held = 0;
+  }
+
   /** Least recently used first out, down to the budget. */
   trim(): void {
     for (const key of this.entries.keys()) {
