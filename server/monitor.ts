@@ -97,7 +97,7 @@ export class Monitor implements Board, LiveBoard {
       retention: config.retention,
       memoryMs: config.historyMs,
       onStatusChange: () => this.publish('health', { t: Date.now(), collectors: this.sampler.health(), history: this.historyStatus() }),
-      afterBulkWork: () => processMemorySettle().afterBulkWork(),
+      afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
     });
     this.tickLatency = requestStats ? new TickLatency(requestStats) : null;
     this.history = {

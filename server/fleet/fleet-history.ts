@@ -124,7 +124,7 @@ export class FleetHistory {
       memoryMs,
       log: this.log,
       cache: this.cache,
-      afterBulkWork: () => processMemorySettle().afterBulkWork(),
+      afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
     });
     store.start();
     this.stores.set(name, store);
@@ -162,7 +162,7 @@ export class FleetHistory {
           memoryMs: SWEEP_MEMORY_MS,
           log: this.log,
           cache: this.cache,
-          afterBulkWork: () => processMemorySettle().afterBulkWork(),
+          afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
         });
         // In the map while it works: a host that comes back meanwhile gets this store rather than a refused second one.
         this.stores.set(name, store);

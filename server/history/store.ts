@@ -47,8 +47,11 @@ export interface HistoryStoreOptions {
   onStatusChange?: (status: HistoryStatus) => void;
   /** Decoded segments kept between queries; a fleet hub's stores share one. Default: a cache of this store's own. */
   cache?: SegmentCache;
-  /** Called after work whose many allocations are garbage once it is done: the start's columns, an hour sealed. */
-  afterBulkWork?: () => void;
+  /**
+   * Called after work whose many allocations are garbage once it is done: the start's columns, an hour
+   * sealed, a query's reading (which passes `release`: the decoded segments it kept may go once queries stop).
+   */
+  afterBulkWork?: (release?: () => void) => void;
 }
 
 export const DEFAULT_FLUSH_MS = 5000;
@@ -103,6 +106,7 @@ export class HistoryStore {
   /** Decoded segments, least recently used first, within the cache's budget. */
   private readonly cache: SegmentCache;
   private readonly reportedCorrupt = new Set<string>();
+  private readonly releaseCache = () => this.cache.clear();
   private journal: Journal | null = null;
   private lock: DirectoryLock | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -224,10 +228,12 @@ export class HistoryStore {
       visit(topic, { block, start, end });
       last.set(topic, block.t[end - 1] as number);
     };
-    for (const file of this.filesOf(tier, first, to)) {
+    const files = this.filesOf(tier, first, to);
+    for (const file of files) {
       const blocks = this.segmentBlocks(file, topics);
       for (const topic of topics) for (const block of blocks.get(topic) ?? []) take(topic, block);
     }
+    if (files.length > 0) this.options.afterBulkWork?.(this.releaseCache);
     for (const topic of topics) {
       const open = this.openBlock(topic);
       if (!open) continue;

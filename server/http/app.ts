@@ -129,7 +129,7 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     return c.json(body, 200, { 'Cache-Control': 'no-store' });
   });
 
-  const history = new HistoryAnswers(HISTORY_LIMITS, () => processMemorySettle().afterBulkWork());
+  const history = new HistoryAnswers(HISTORY_LIMITS, (release) => processMemorySettle().afterBulkWork(release));
   app.get('/api/history', async (c) => {
     const board = await boardOf(c);
     if (board instanceof Response) return board;

@@ -44,11 +44,15 @@ export class HistoryAnswers {
   private readonly queue: (() => void)[] = [];
   private busy = false;
   private built = 0;
+  private readonly release = () => this.clear();
 
   constructor(
     private readonly limits: HistoryLimits = HISTORY_LIMITS,
-    /** Called after each answer is built: its decoding and encoding are garbage by then. */
-    private readonly afterBuild: () => void = () => {},
+    /**
+     * Called after each answer is built: its decoding and encoding are garbage by then, and the answers kept
+     * may go (`release`) once requests have stopped.
+     */
+    private readonly afterBuild: (release: () => void) => void = () => {},
   ) {}
 
   /** Answers built so far (each key once). */
@@ -67,7 +71,7 @@ export class HistoryAnswers {
         const json = Buffer.from(JSON.stringify(build()));
         return (gzipped ? await gzipAsync(json, { level: GZIP_LEVEL }) : json) as Encoded;
       } finally {
-        this.afterBuild();
+        this.afterBuild(this.release);
         this.next();
       }
     });
@@ -92,6 +96,14 @@ export class HistoryAnswers {
     const start = this.queue.shift();
     this.busy = start !== undefined;
     start?.();
+  }
+
+  /**
+   * Lets go of the answers already built (one still being built is kept for the requests waiting on it).
+   * A kept answer names its log position, which moves every tick: once requests stop, none is asked again.
+   */
+  clear(): void {
+    for (const [key, kept] of this.answers) if (kept.bytes > 0) this.forget(key, kept);
   }
 
   /** Bytes of the answers kept now (answers still being built count once they are done). */

@@ -17,6 +17,7 @@ export class MemorySettle {
   private timer: NodeJS.Timeout | undefined;
   private lastCollect = Number.NEGATIVE_INFINITY;
   private collections = 0;
+  private readonly releases = new Set<() => void>();
 
   constructor(
     private readonly collect: (() => void) | null,
@@ -30,9 +31,14 @@ export class MemorySettle {
     return this.collections;
   }
 
-  /** Bulk work just ended: collect once nothing more has come for a while. */
-  afterBulkWork(): void {
+  /**
+   * Bulk work just ended: collect once nothing more has come for a while. `release`, when given, runs just
+   * before that collection (once, however often it was passed): a cache the work filled lets go of what it
+   * holds, and the same collection frees it.
+   */
+  afterBulkWork(release?: () => void): void {
     if (!this.collect) return;
+    if (release) this.releases.add(release);
     clearTimeout(this.timer);
     const wait = Math.max(this.quietMs, this.lastCollect + this.spacingMs - this.now());
     this.timer = setTimeout(() => this.run(), wait);
@@ -40,6 +46,7 @@ export class MemorySettle {
   }
 
   close(): void {
+    this.releases.clear();
     clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -48,6 +55,8 @@ export class MemorySettle {
     this.timer = undefined;
     this.lastCollect = this.now();
     this.collections++;
+    for (const release of this.releases) release();
+    this.releases.clear();
     this.collect?.();
   }
 }

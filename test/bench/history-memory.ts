@@ -16,16 +16,20 @@ export const MEMORY_WINDOWS = [
   ['1y', 365 * DAY],
 ] as const;
 export const MIXED_QUERIES = 50;
+/** The idle figure: after the start's work (the journal's hour into columns) and its collection. */
+const IDLE_MS = 30_000;
 
 export interface HistoryMemoryResult {
-  /** VmRSS of the server, MB (10^6 bytes): after start, after each window's query, after the mixed queries. */
+  /** VmRSS of the server, MB (10^6 bytes): 1 s and 30 s after start (idle), after each window's query, after the mixed queries. */
   startMb: number;
+  idleMb: number;
   afterWindowMb: { window: string; mb: number }[];
   afterMixedMb: number;
   /** The largest VmHWM (peak RSS) seen, MB. */
   peakMb: number;
-  /** VmRSS once the server has had time to settle after the queries (its full collection after bulk work), MB. */
+  /** VmRSS once the server has had time to settle after the queries (its full collection after bulk work), MB: 35 s and 60 s after the last. */
   settledMb: number;
+  settledMinuteMb: number;
 }
 
 function memoryOf(pid: number): { rss: number; peak: number } {
@@ -41,7 +45,7 @@ async function query(url: string, from: number, to: number): Promise<void> {
 }
 
 /** A deterministic mix of windows and positions (zooms and moves in the past), the same on every run. */
-function mixedRanges(end: number): [number, number][] {
+export function mixedRanges(end: number): [number, number][] {
   const spans = [HOUR, 6 * HOUR, DAY, 7 * DAY, 30 * DAY, 365 * DAY];
   const ranges: [number, number][] = [];
   let seed = 7;
@@ -64,6 +68,8 @@ export async function historyMemory(dir: string): Promise<HistoryMemoryResult> {
     const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
     await settle();
     const start = memoryOf(server.pid);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS - 1000));
+    const idle = memoryOf(server.pid);
     const afterWindowMb: HistoryMemoryResult['afterWindowMb'] = [];
     for (const [window, span] of MEMORY_WINDOWS) {
       const now = Date.now();
@@ -74,9 +80,19 @@ export async function historyMemory(dir: string): Promise<HistoryMemoryResult> {
     for (const [from, to] of mixedRanges(Date.now())) await query(server.url, from, to);
     await settle();
     const after = memoryOf(server.pid);
-    // Past the quiet time and the spacing of the server's full collection after bulk work.
+    // Past the quiet time and the spacing of the server's full collection after bulk work, then to a minute.
     await new Promise((resolve) => setTimeout(resolve, SETTLE_QUIET_MS + SETTLE_SPACING_MS));
-    return { startMb: start.rss, afterWindowMb, afterMixedMb: after.rss, peakMb: after.peak, settledMb: memoryOf(server.pid).rss };
+    const settled = memoryOf(server.pid);
+    await new Promise((resolve) => setTimeout(resolve, 60_000 - SETTLE_QUIET_MS - SETTLE_SPACING_MS));
+    return {
+      startMb: start.rss,
+      idleMb: idle.rss,
+      afterWindowMb,
+      afterMixedMb: after.rss,
+      peakMb: after.peak,
+      settledMb: settled.rss,
+      settledMinuteMb: memoryOf(server.pid).rss,
+    };
   } finally {
     await server.stop();
   }

@@ -2,6 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { queryRange } from '../../server/history/query.js';
+import { SegmentCache } from '../../server/history/segment-cache.js';
 import { HistoryStore } from '../../server/history/store.js';
 import { DEFAULT_RETENTION } from '../../server/history/tiers.js';
 import { HistoryAnswers } from '../../server/http/history.js';
@@ -64,6 +66,25 @@ describe('a full collection once bulk work is over', () => {
     expect(collected).toBe(0);
   });
 
+  it('runs the releases passed with the burst just before its collection, each once, and none twice', () => {
+    vi.useFakeTimers();
+    const events: string[] = [];
+    const settle = new MemorySettle(
+      () => events.push('collect'),
+      () => Date.now(),
+    );
+    const release = () => events.push('release');
+    settle.afterBulkWork(release);
+    settle.afterBulkWork(release);
+    settle.afterBulkWork();
+    vi.advanceTimersByTime(SETTLE_QUIET_MS);
+    expect(events).toEqual(['release', 'collect']);
+    // The next burst passes none: the release is not kept from the last.
+    settle.afterBulkWork();
+    vi.advanceTimersByTime(SETTLE_SPACING_MS);
+    expect(events).toEqual(['release', 'collect', 'collect']);
+  });
+
   it('does nothing where no full collection can be had', () => {
     vi.useFakeTimers();
     const settle = new MemorySettle(null);
@@ -92,6 +113,61 @@ describe('the work that reports itself as bulk', () => {
     await answers.answer('a', () => ({ a: 1 }), false); // kept: not built again
     await answers.answer('b', () => ({ b: 1 }), true);
     expect(reported).toBe(2);
+  });
+
+  it('a built answer passes the release of the answers kept: after it, the same key is built again, to the same bytes', async () => {
+    const releases: (() => void)[] = [];
+    const answers = new HistoryAnswers(undefined, (release) => releases.push(release));
+    let builds = 0;
+    const build = () => ({ n: 1, built: ++builds > 0 });
+    const first = await answers.answer('k', build, true);
+    expect(answers.bytesKept).toBeGreaterThan(0);
+    expect(releases).toHaveLength(1);
+    releases[0]?.();
+    expect(answers.bytesKept).toBe(0);
+    const again = await answers.answer('k', build, true);
+    expect(builds).toBe(2);
+    expect(Buffer.from(again as Uint8Array).equals(Buffer.from(first as Uint8Array))).toBe(true);
+  });
+
+  it("a query's reading passes the release of the decoded segments: after it the cache is empty, and the answer the same", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pulseboard-settle-'));
+    try {
+      const hour = 3_600_000;
+      const clock = { now: Date.UTC(2026, 10, 1, 0) };
+      const cache = new SegmentCache();
+      const releases = new Set<() => void>();
+      const store = HistoryStore.open({
+        dir,
+        retention: DEFAULT_RETENTION,
+        memoryMs: hour,
+        now: () => clock.now,
+        log: () => {},
+        cache,
+        afterBulkWork: (release) => release && releases.add(release),
+      });
+      try {
+        const from = clock.now;
+        for (let t = from; t < from + 3 * hour; t += 10_000) {
+          clock.now = t;
+          store.record('cpu', { t, total: t % 97, user: 1, system: 0, iowait: 0, cores: [1], load: [0, 0, 0] } as CpuSample);
+          if (t % 60_000 === 0) await store.tick();
+        }
+        await store.tick();
+        const query = { topics: ['cpu'] as const, from, to: clock.now, points: 100 };
+        const before = JSON.stringify(queryRange(store, query, 10_000, clock.now));
+        expect(cache.bytes).toBeGreaterThan(0);
+        expect(releases.size).toBe(1);
+        for (const release of releases) release();
+        expect(cache.bytes).toBe(0);
+        expect(JSON.stringify(queryRange(store, query, 10_000, clock.now))).toBe(before);
+        expect(cache.bytes).toBeGreaterThan(0);
+      } finally {
+        store.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the start's columns of the journal's hour, once they are all built", async () => {
