@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { columnMs, MAX_UNDRAWN_MS, RedrawGate } from '../../web/charts/redraw-gate.js';
+import { columnMs, DRAW_TOGETHER_MS, MAX_UNDRAWN_MS, RedrawGate } from '../../web/charts/redraw-gate.js';
 
 /** A 1 s stream into a chart: which of its samples (by second) are drawn, with a catch-up pass at `dueAt` as the board runs it. */
 function drawnSeconds(columnTime: number, seconds: number): number[] {
@@ -55,6 +55,14 @@ describe('a live chart draws new points at most once per pixel column, and withi
 
   it(`a day on 700 px (a 2 minute column) still draws new points within ${MAX_UNDRAWN_MS} ms`, () => {
     expect(drawnSeconds(columnMs(86_400_000, 700), 12)).toEqual([5000, 10_000]);
+  });
+
+  it(`a chart due within ${DRAW_TOGETHER_MS} ms draws in the pass of another, not in a pass of its own`, () => {
+    const gate = new RedrawGate();
+    gate.drawn(0);
+    gate.changed();
+    expect(gate.due(4500 - DRAW_TOGETHER_MS - 1, 4500, DRAW_TOGETHER_MS)).toBe(false);
+    expect(gate.due(4500 - DRAW_TOGETHER_MS, 4500, DRAW_TOGETHER_MS)).toBe(true);
   });
 
   it('a chart never drawn draws its first points at once', () => {

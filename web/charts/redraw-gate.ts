@@ -1,5 +1,11 @@
 /** However wide a chart's pixel column (a day on 700 px: 2 minutes), new points wait no longer than this. */
 export const MAX_UNDRAWN_MS = 5000;
+/**
+ * Charts due within this of a pass draw in it, a little early: the charts of a page have columns of slightly
+ * different times (their widths differ) and would otherwise each draw at its own moment, every one a worker
+ * task, a canvas commit and a compositor frame of its own.
+ */
+export const DRAW_TOGETHER_MS = 250;
 
 /**
  * When a live chart draws its new points. One pixel column of a chart spans `columnMs` of time (the window
@@ -29,10 +35,10 @@ export class RedrawGate {
     return this.undrawn ? this.drawnAt + Math.min(MAX_UNDRAWN_MS, Math.max(0, columnMs)) : null;
   }
 
-  /** True when the chart has new points and a column's time has passed since it last drew. */
-  due(now: number, columnMs: number): boolean {
+  /** True when the chart has new points and a column's time has passed since it last drew (or will within `togetherMs`). */
+  due(now: number, columnMs: number, togetherMs = 0): boolean {
     const at = this.dueAt(columnMs);
-    return at !== null && now >= at;
+    return at !== null && now + togetherMs >= at;
   }
 }
 

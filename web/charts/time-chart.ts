@@ -14,7 +14,7 @@ import { type ChartSurface, createSurface } from './chart-surface.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
 import type { FormatterName } from './formatters.js';
 import { forwardPointer } from './pointer-forward.js';
-import { columnMs, RedrawGate } from './redraw-gate.js';
+import { columnMs, DRAW_TOGETHER_MS, RedrawGate } from './redraw-gate.js';
 
 export type { FiringSpan } from './chart-frame.js';
 
@@ -238,11 +238,12 @@ export class TimeChart {
   }
 
   /**
-   * Draws the points appended since the last draw if a pixel column's time has passed since then (or the
-   * lines were refilled): drawn sooner, the lines would move by less than a pixel. True when it drew.
+   * Draws the points appended since the last draw if a pixel column's time has passed since then, or will
+   * within DRAW_TOGETHER_MS (or the lines were refilled): drawn sooner, the lines would move by less than a
+   * pixel. True when it drew.
    */
   drawIfDue(now: number): boolean {
-    if (!this.reloaded && !this.gate.due(now, this.columnMs)) return false;
+    if (!this.reloaded && !this.gate.due(now, this.columnMs, DRAW_TOGETHER_MS)) return false;
     this.draw();
     return true;
   }
