@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { launchBrowser } from '../helpers/chromium.js';
@@ -48,6 +48,8 @@ interface Scenario {
   /** Starts this build's server with an hour of history held, ready for a page. */
   start(dist: string): Promise<Started>;
   command: string;
+  /** Temporary directories to remove once its servers have stopped. */
+  dirs: string[];
 }
 
 const emptyRules = (): string => {
@@ -63,6 +65,7 @@ function fastScenario(rules: string): Scenario {
     name: 'fast',
     start: (dist) => startProcess(process.execPath, [join(dist, 'server/main.js'), ...args]),
     command: `node dist/server/main.js ${args.join(' ').replace(rules, 'rules.json')} (74 s to fill)`,
+    dirs: [],
   };
 }
 
@@ -72,10 +75,13 @@ function fastScenario(rules: string): Scenario {
  */
 function oneHertzScenario(rules: string, demoDir: string): Scenario {
   const args = ['--port', '0', '--interval', '1s', '--history', '1h', '--backfill', '1h', '--alert-rules', rules];
+  const dirs = [demoDir];
   return {
     name: '1hz',
+    dirs,
     start: (dist) => {
       const dir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-data-'));
+      dirs.push(dir);
       cpSync(demoDir, dir, { recursive: true });
       return startProcess(process.execPath, [join(dist, 'server/main.js'), ...args, '--data-dir', dir]);
     },
@@ -199,6 +205,7 @@ export async function benchPageCost(seconds: number): Promise<PageCostResult> {
       }
     } finally {
       await Promise.all(servers.map((server) => server.stop()));
+      for (const dir of scenario.dirs) rmSync(dir, { recursive: true, force: true });
     }
   }
   return { costs, staticPage, commands };
