@@ -287,6 +287,11 @@ export class Board {
     return this.charts().map((chart) => chart.range());
   }
 
+  /** The time one pixel column of each chart spans as last drawn, ms (tests: the redraw bound). */
+  chartColumns(): number[] {
+    return this.charts().map((chart) => chart.columnMs);
+  }
+
   /** Draws of each chart so far (tests: a chart off the screen is not drawn). */
   chartDraws(): number[] {
     return this.charts().map((chart) => chart.drawCount);
