@@ -63,8 +63,9 @@ export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): Sam
 }
 
 /**
- * The panels and the series behind them. Samples always go into the store; charts are drawn at most
- * once per animation frame, and not at all while the tab is hidden (it redraws once on return).
+ * The panels and the series behind them. Samples always go into the store; charts take them in at most
+ * every MIN_DRAW_GAP_MS, draw them at most once per pixel column's time (`charts/redraw-gate.ts`), and not
+ * at all while the tab is hidden (they redraw once on return).
  */
 export class Board {
   private store = new SeriesStore(capacityFor(LONGEST_WINDOW_MS, 1000));
@@ -76,8 +77,13 @@ export class Board {
   private paused = false;
   private firing: () => readonly FiringSpan[] = () => [];
   private lastDrawAt = Number.NEGATIVE_INFINITY;
-  /** Counters for diagnostics and the soak test: samples taken in, and chart updates drawn. */
-  readonly counters = { applied: 0, draws: 0, drawMs: 0 };
+  /**
+   * Counters for diagnostics, the soak test and the bench: samples taken in; chart updates (passes over the
+   * charts for new samples) and their main-thread ms, catch-up passes' ms included; charts drawn in them.
+   */
+  readonly counters = { applied: 0, draws: 0, drawMs: 0, chartsDrawn: 0 };
+  /** A pass for charts whose new points wait for their pixel column's time, when no sample comes first. */
+  private catchUp: { at: number; timer: ReturnType<typeof setTimeout> } | null = null;
   private thresholds: Thresholds = {};
   private intervalMs = 1000;
   /** The span of history shown instead of the live window, with the tier and step it came in. */
@@ -281,6 +287,11 @@ export class Board {
     return this.charts().map((chart) => chart.range());
   }
 
+  /** The time one pixel column of each chart spans as last drawn, ms (tests: the redraw bound). */
+  chartColumns(): number[] {
+    return this.charts().map((chart) => chart.columnMs);
+  }
+
   /** Draws of each chart so far (tests: a chart off the screen is not drawn). */
   chartDraws(): number[] {
     return this.charts().map((chart) => chart.drawCount);
@@ -352,16 +363,43 @@ export class Board {
       this.redrawAll();
       return;
     }
+    this.drawDue(started);
+    this.counters.draws++;
+    this.counters.drawMs += performance.now() - started;
+  }
+
+  /** Appends new points to every chart and draws those shown whose pixel column's time has passed. */
+  private drawDue(now: number): void {
+    let next = Number.POSITIVE_INFINITY;
     for (const panel of this.panels.values()) {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         // Off screen the chart's window still moves on (cheap); only the drawing waits until it is shown.
         chart.append();
-        if (shown) chart.draw();
+        if (!shown) continue;
+        if (chart.drawIfDue(now)) this.counters.chartsDrawn++;
+        next = Math.min(next, chart.nextDrawAt() ?? Number.POSITIVE_INFINITY);
       }
     }
-    this.counters.draws++;
-    this.counters.drawMs += performance.now() - started;
+    if (Number.isFinite(next)) this.scheduleCatchUp(next);
+  }
+
+  /** Makes sure a pass runs at `at` (the page's clock): new points are drawn within a column's time even if the stream stops. */
+  private scheduleCatchUp(at: number): void {
+    if (this.catchUp && this.catchUp.at <= at) return;
+    if (this.catchUp) clearTimeout(this.catchUp.timer);
+    const timer = setTimeout(
+      () =>
+        requestAnimationFrame(() => {
+          this.catchUp = null;
+          if (this.paused || document.hidden) return;
+          const started = performance.now();
+          this.drawDue(started);
+          this.counters.drawMs += performance.now() - started;
+        }),
+      Math.max(0, at - performance.now()),
+    );
+    this.catchUp = { at, timer };
   }
 
   private redrawAll(): void {

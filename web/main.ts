@@ -161,6 +161,7 @@ function startBoard(host: string | null): void {
     firingSpans: () => firing?.spans() ?? [],
     chartBandPoints: () => board.chartBandPoints(),
     chartDraws: () => board.chartDraws(),
+    chartColumns: () => board.chartColumns(),
     chartRanges: () => board.chartRanges(),
     chartPointAt: (t: number) => board.chartPointAt(t),
     chartsDrawnIn: () => board.chartsDrawnIn(),

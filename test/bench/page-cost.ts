@@ -1,7 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { launchBrowser } from '../helpers/chromium.js';
+import { chromiumThreadCpu, threadSplit, totalMs } from './chromium-threads.js';
 import { type Started, sleep, startProcess } from './procs.js';
 import type { Row } from './table.js';
 
@@ -10,6 +12,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 type Counters = { applied: number; draws: number; drawMs: number };
 
 export interface PageCost {
+  /** Which build (`BENCH_PAGE_DISTS`), which server (`fast`: 20 ms, `1hz`: 1 s over a demo day), which screen. */
+  build: string;
+  scenario: string;
   view: string;
   throttle: number;
   /** Main-thread ms per chart update (the page's own counter: append + draw of every chart shown). */
@@ -20,116 +25,216 @@ export interface PageCost {
   /** Every Chromium process of the bench (renderer, GPU, browser), % of one core, and per update, ms. */
   chromiumPercent: number;
   chromiumMsPerUpdate: number;
+  /** The same CPU per update by process and thread group (`renderer main`, `renderer worker`, `gpu-process main`…), ms. */
+  split: { group: string; ms: number }[];
+  /**
+   * Throttled rows: a CPU `throttle` times slower, % of one core. DevTools throttles the renderer's main thread
+   * alone, by stopping it in a signal handler that spins (a page that runs nothing costs ~75 % of a core at
+   * 4x), so /proc cannot say it: this is the main thread's task time as throttled (CDP `TaskDuration`) plus
+   * `throttle` times the CPU of every other thread (not throttled), the throttler's own thread left out.
+   */
+  slowCpuPercent: number | null;
 }
 
 export interface PageCostResult {
   costs: PageCost[];
-  command: string;
+  /** A page that runs nothing, full speed and 4x throttled: Chromium's CPU, % of one core (`BENCH_PAGE_SCENARIOS=static`). */
+  staticPage: { full: number; throttled: number } | null;
+  commands: Record<string, string>;
 }
 
-/** CPU seconds of every Chromium process below this one (the bench launched it). */
-function chromiumCpuSeconds(): number {
-  const parents = new Map<number, number>();
-  const names = new Map<number, string>();
-  const cpu = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const fields = stat.slice(close + 2).split(' ');
-      const pid = Number(entry);
-      names.set(pid, stat.slice(stat.indexOf('(') + 1, close));
-      parents.set(pid, Number(fields[1]));
-      cpu.set(pid, (Number(fields[11]) + Number(fields[12])) / 100);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  const below = (pid: number): boolean => {
-    for (let at = parents.get(pid); at !== undefined && at > 1; at = parents.get(at)) if (at === process.pid) return true;
-    return false;
+interface Scenario {
+  name: 'fast' | '1hz';
+  /** Starts this build's server with an hour of history held, ready for a page. */
+  start(dist: string): Promise<Started>;
+  command: string;
+  /** Temporary directories to remove once its servers have stopped. */
+  dirs: string[];
+}
+
+const emptyRules = (): string => {
+  const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-bench-')), 'rules.json');
+  writeFileSync(rules, '{"rules": []}');
+  return rules;
+};
+
+/** The server samples every 20 ms so the 1 h window's 3 600 points fill in 72 s: 50 samples and ~4 chart updates a second. */
+function fastScenario(rules: string): Scenario {
+  const args = ['--port', '0', '--interval', '20ms', '--history', '72s', '--backfill', '72s', '--alert-rules', rules, '--data-dir', 'none'];
+  return {
+    name: 'fast',
+    start: (dist) => startProcess(process.execPath, [join(dist, 'server/main.js'), ...args]),
+    command: `node dist/server/main.js ${args.join(' ').replace(rules, 'rules.json')} (74 s to fill)`,
+    dirs: [],
   };
-  let total = 0;
-  for (const [pid, seconds] of cpu) if (/chrom/i.test(names.get(pid) ?? '') && below(pid)) total += seconds;
-  return total;
 }
 
 /**
- * Issue 16's page cost: the 1 h window (3 600 points per series, a server sampling every 20 ms), a laptop
- * page (1440x900, the lower panels out of view) and a kiosk (1920x1080, every panel in view), each at full
- * speed and under 4x CPU throttling (DevTools `Emulation.setCPUThrottlingRate`, a wall stick's CPU).
+ * The dashboard as deployed: a 1 s server whose hour comes from a demo day written just before (its six
+ * topics 3 600 points each; the others fill as they are sampled): one sample and one chart update a second.
+ */
+function oneHertzScenario(rules: string, demoDir: string): Scenario {
+  const args = ['--port', '0', '--interval', '1s', '--history', '1h', '--backfill', '1h', '--alert-rules', rules];
+  const dirs = [demoDir];
+  return {
+    name: '1hz',
+    dirs,
+    start: (dist) => {
+      const dir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-data-'));
+      dirs.push(dir);
+      cpSync(demoDir, dir, { recursive: true });
+      return startProcess(process.execPath, [join(dist, 'server/main.js'), ...args, '--data-dir', dir]);
+    },
+    command: `node dist/server/main.js demo --days 1 --data-dir <dir>; node dist/server/main.js ${args.join(' ').replace(rules, 'rules.json')} --data-dir <a copy of dir>`,
+  };
+}
+
+/** `BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist`: builds measured side by side, row for row; default this one. */
+function builds(): { build: string; dist: string }[] {
+  const spec = process.env.BENCH_PAGE_DISTS ?? `this=${join(ROOT, 'dist')}`;
+  return spec.split(',').map((entry) => {
+    const [build, dist] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [entry, entry];
+    return { build, dist: isAbsolute(dist) ? dist : join(ROOT, dist) };
+  });
+}
+
+async function measure(url: string, width: number, height: number, throttle: number, seconds: number) {
+  const browser = await launchBrowser({ viewport: { width, height } });
+  try {
+    const page = await browser.context.newPage();
+    const cdp = await browser.context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(url);
+    await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live');
+    if (throttle > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    await sleep(3000);
+    const read = async () => {
+      const counters = (await page.evaluate('window.__pulseboardDebug.counters()')) as Counters;
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      return {
+        ...counters,
+        task: metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0,
+        threads: chromiumThreadCpu(),
+        at: performance.now(),
+      };
+    };
+    const before = await read();
+    await sleep(seconds * 1000);
+    const after = await read();
+    const updates = Math.max(1, after.draws - before.draws);
+    const elapsed = (after.at - before.at) / 1000;
+    const chromiumMs = totalMs(before.threads, after.threads);
+    const split = threadSplit(before.threads, after.threads);
+    const otherMs = split
+      .filter(({ group }) => group !== 'renderer main' && group !== 'renderer throttler')
+      .reduce((sum, { ms }) => sum + ms, 0);
+    const mainTaskMs = (after.task - before.task) * 1000;
+    return {
+      updateMs: (after.drawMs - before.drawMs) / updates,
+      updates,
+      mainThreadMsPerSecond: ((after.task - before.task) * 1000) / elapsed,
+      chromiumPercent: chromiumMs / 10 / elapsed,
+      chromiumMsPerUpdate: chromiumMs / updates,
+      split: threadSplit(before.threads, after.threads, updates),
+      slowCpuPercent: throttle > 1 ? (mainTaskMs + throttle * otherMs) / 10 / elapsed : null,
+    };
+  } finally {
+    await browser.close();
+  }
+}
+
+/** What DevTools' throttling costs by itself: a page that runs nothing, its Chromium's CPU, % of one core. */
+async function staticPagePercent(throttle: number, seconds: number): Promise<number> {
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.context.newPage();
+    await page.setContent('<p>a page that runs nothing</p>');
+    if (throttle > 1) await (await browser.context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    await sleep(2000);
+    const before = chromiumThreadCpu();
+    const started = performance.now();
+    await sleep(seconds * 1000);
+    return totalMs(before, chromiumThreadCpu()) / 10 / ((performance.now() - started) / 1000);
+  } finally {
+    await browser.close();
+  }
+}
+
+/**
+ * Issue 16's page cost at the 1 h window: a laptop page (1440x900, the lower panels out of view) and a kiosk
+ * (1920x1080, every panel in view), each at full speed and under 4x CPU throttling (DevTools
+ * `Emulation.setCPUThrottlingRate`, a wall stick's CPU), against a fast server and a 1 Hz one
+ * (`BENCH_PAGE_SCENARIOS=fast,1hz`), for each build of `BENCH_PAGE_DISTS` in turn, row by row.
  */
 export async function benchPageCost(seconds: number): Promise<PageCostResult> {
-  const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-bench-')), 'rules.json');
-  writeFileSync(rules, '{"rules": []}');
-  const args = [join(ROOT, 'dist/server/main.js'), '--port', '0', '--interval', '20ms', '--history', '72s', '--backfill', '72s'];
-  const servers: Started[] = [];
+  const rules = emptyRules();
+  const wanted = new Set((process.env.BENCH_PAGE_SCENARIOS ?? 'static,fast,1hz').split(','));
   const views = [
     { view: 'laptop 1440x900', width: 1440, height: 900, query: '' },
     { view: 'kiosk 1920x1080', width: 1920, height: 1080, query: '&kiosk' },
   ];
   const costs: PageCost[] = [];
-  try {
-    const server = await startProcess(process.execPath, [...args, '--alert-rules', rules, '--data-dir', 'none']);
-    servers.push(server);
-    await sleep(74_000); // 3 600 samples: the 1 h window's worth at 1 Hz
-    for (const { view, width, height, query } of views) {
-      for (const throttle of [1, 4]) {
-        const browser = await launchBrowser({ viewport: { width, height } });
-        try {
-          const page = await browser.context.newPage();
-          const cdp = await browser.context.newCDPSession(page);
-          await cdp.send('Performance.enable');
-          await page.goto(`${server.url}/?window=1h&share=0${query}`);
-          await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live');
-          if (throttle > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
-          await sleep(3000);
-          const read = async () => {
-            const counters = (await page.evaluate('window.__pulseboardDebug.counters()')) as Counters;
-            const { metrics } = await cdp.send('Performance.getMetrics');
-            return {
-              ...counters,
-              task: metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0,
-              chromium: chromiumCpuSeconds(),
-              at: performance.now(),
-            };
-          };
-          const before = await read();
-          await sleep(seconds * 1000);
-          const after = await read();
-          const updates = Math.max(1, after.draws - before.draws);
-          const elapsed = (after.at - before.at) / 1000;
-          costs.push({
-            view,
-            throttle,
-            updateMs: (after.drawMs - before.drawMs) / updates,
-            updates,
-            mainThreadMsPerSecond: ((after.task - before.task) * 1000) / elapsed,
-            chromiumPercent: ((after.chromium - before.chromium) / elapsed) * 100,
-            chromiumMsPerUpdate: ((after.chromium - before.chromium) * 1000) / updates,
-          });
-        } finally {
-          await browser.close();
+  const commands: Record<string, string> = {};
+  const dists = builds();
+  const staticPage = wanted.has('static') ? { full: await staticPagePercent(1, 10), throttled: await staticPagePercent(4, 10) } : null;
+  for (const name of ['fast', '1hz'] as const) {
+    if (!wanted.has(name)) continue;
+    let scenario: Scenario;
+    const startedAt = Date.now();
+    if (name === 'fast') scenario = fastScenario(rules);
+    else {
+      const demoDir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-demo-'));
+      execFileSync(process.execPath, [join(dists[0]?.dist as string, 'server/main.js'), 'demo', '--days', '1', '--data-dir', demoDir]);
+      scenario = oneHertzScenario(rules, demoDir);
+    }
+    commands[name] = scenario.command;
+    const servers: Started[] = [];
+    try {
+      for (const { dist } of dists) servers.push(await scenario.start(dist));
+      if (name === 'fast')
+        await sleep(startedAt + 74_000 - Date.now()); // 3 600 samples: the 1 h window's worth at 1 Hz
+      else await sleep(2000);
+      for (const { view, width, height, query } of views) {
+        for (const throttle of [1, 4]) {
+          for (const [i, { build }] of dists.entries()) {
+            const server = servers[i] as Started;
+            const cost = await measure(`${server.url}/?window=1h&share=0${query}`, width, height, throttle, seconds);
+            costs.push({ build, scenario: name, view, throttle, ...cost });
+          }
         }
       }
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+      for (const dir of scenario.dirs) rmSync(dir, { recursive: true, force: true });
     }
-  } finally {
-    await Promise.all(servers.map((server) => server.stop()));
   }
-  return {
-    costs,
-    command: `node dist/server/main.js --port 0 --interval 20ms --history 72s --backfill 72s --alert-rules rules.json --data-dir none (74 s to fill); Chromium /?window=1h&share=0 (and &kiosk), one browser per row; __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc CPU of the Chromium processes, over ${seconds} s after 3 s`,
-  };
+  return { costs, staticPage, commands };
 }
 
 export function pageCostRows(result: PageCostResult): Row[] {
   const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
-  return result.costs.map((cost) => ({
-    measure: `page cost, 1 h window, ${cost.view}, CPU ${cost.throttle === 1 ? 'full speed' : `throttled ${cost.throttle}x`}: main thread ms per update (busy ms/s); all Chromium processes ms per update (% of one core)`,
-    ours: `${fixed(cost.updateMs, 2)} (${fixed(cost.mainThreadMsPerSecond, 0)} ms/s, ${cost.updates} updates); ${fixed(cost.chromiumMsPerUpdate, 1)} (${fixed(cost.chromiumPercent, 1)} %)`,
-    peer: 'n/a (page needs a CDN)',
-    ratio: '-',
-    command: result.command,
-  }));
+  const floor: Row[] = result.staticPage
+    ? [
+        {
+          measure: 'page cost floor: a page that runs nothing, all Chromium processes, full speed / throttled 4x, % of one core',
+          ours: `${fixed(result.staticPage.full, 1)} / ${fixed(result.staticPage.throttled, 1)}`,
+          peer: '-',
+          ratio: '-',
+          command: 'Chromium page.setContent(<p>), CDP Emulation.setCPUThrottlingRate 4, /proc/<pid>/task/*/stat over 10 s after 2 s',
+        },
+      ]
+    : [];
+  return [
+    ...floor,
+    ...result.costs.map((cost) => ({
+      measure: `page cost, ${cost.build}, ${cost.scenario} server, 1 h window, ${cost.view}, CPU ${cost.throttle === 1 ? 'full speed' : `throttled ${cost.throttle}x`}: main thread ms per update (busy ms/s); all Chromium processes ms per update (% of one core)${cost.throttle > 1 ? '; main task time + others x throttle, % of one core' : ''} [by thread, ms per update]`,
+      ours: `${fixed(cost.updateMs, 2)} (${fixed(cost.mainThreadMsPerSecond, 0)} ms/s, ${cost.updates} updates); ${fixed(cost.chromiumMsPerUpdate, 1)} (${fixed(cost.chromiumPercent, 1)} %)${cost.slowCpuPercent === null ? '' : `; a ${cost.throttle}x slower CPU: ${fixed(cost.slowCpuPercent, 1)} %`} [${cost.split
+        .slice(0, 7)
+        .map(({ group, ms }) => `${group} ${fixed(ms, 1)}`)
+        .join(', ')}]`,
+      peer: 'n/a (page needs a CDN)',
+      ratio: '-',
+      command: `${result.commands[cost.scenario]}; Chromium /?window=1h&share=0 (and &kiosk), one browser per row; __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc/<pid>/task/*/stat CPU of the Chromium processes`,
+    })),
+  ];
 }

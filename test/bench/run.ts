@@ -7,6 +7,7 @@
 // BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
+// BENCH_PAGE_SCENARIOS=static,fast,1hz  BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist (pagecost)
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -14,6 +14,7 @@ import { type ChartSurface, createSurface } from './chart-surface.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
 import type { FormatterName } from './formatters.js';
 import { forwardPointer } from './pointer-forward.js';
+import { columnMs, DRAW_TOGETHER_MS, RedrawGate } from './redraw-gate.js';
 
 export type { FiringSpan } from './chart-frame.js';
 
@@ -75,6 +76,8 @@ export class TimeChart {
   private readonly decimators: MinMaxDecimator[];
   /** Times drawn (tests and diagnostics). */
   drawCount = 0;
+  /** Live points are drawn at most once per pixel column's time, and within it. */
+  private readonly gate = new RedrawGate();
   /** Set when the lines were refilled: the next draw decimates them from scratch. */
   private reloaded = true;
   private colors: ChartColors;
@@ -225,7 +228,29 @@ export class TimeChart {
       let drop = 0;
       while (drop < data.length && (data[drop] as Point).x < cutoff) drop++;
       if (drop > 0) data.splice(0, drop);
+      if (added.length > 0 || drop > 0) this.gate.changed();
     });
+  }
+
+  /** The time one pixel column spans as last drawn, ms (0 before the first draw). */
+  get columnMs(): number {
+    return columnMs(this.last.max - this.last.min, this.plotWidth);
+  }
+
+  /**
+   * Draws the points appended since the last draw if a pixel column's time has passed since then, or will
+   * within DRAW_TOGETHER_MS (or the lines were refilled): drawn sooner, the lines would move by less than a
+   * pixel. True when it drew.
+   */
+  drawIfDue(now: number): boolean {
+    if (!this.reloaded && !this.gate.due(now, this.columnMs, DRAW_TOGETHER_MS)) return false;
+    this.draw();
+    return true;
+  }
+
+  /** When this chart's undrawn points must be drawn by (the page's clock, ms), or null when all are drawn. */
+  nextDrawAt(): number | null {
+    return this.reloaded ? 0 : this.gate.dueAt(this.columnMs);
   }
 
   /**
@@ -270,6 +295,7 @@ export class TimeChart {
       };
     });
     this.reloaded = false;
+    this.gate.drawn(performance.now());
     this.last = { min, max: latest, firstLine, bandPoints };
     this.surface.draw({
       min,
