@@ -38,6 +38,10 @@ const serverArgs = (interval: string, history: string, rules: string) => [
   history,
   '--alert-rules',
   rules,
+  // Both servers run at once: on the default ./data the second would find it locked, and the repository
+  // would get the bench's history. Their history is the in-memory `--history`.
+  '--data-dir',
+  'none',
 ];
 
 async function firstPaint(page: Page, url: string): Promise<number> {
