@@ -165,8 +165,7 @@ export class CgroupFiles {
     const usage = this.number(root, usageFile);
     if (usage === null) return null;
     const last = this.inactive;
-    const moved = Math.abs(usage - (last?.usage ?? 0)) > Math.max(USAGE_MOVED_BYTES, (last?.usage ?? 0) * USAGE_MOVED);
-    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || moved) {
+    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || usageMoved(last.usage, usage)) {
       this.inactive = { value: this.keyed(root, 'memory.stat', inactiveKey), usage, readingsAgo: 0 };
     } else {
       last.readingsAgo++;
@@ -197,6 +196,11 @@ export class CgroupFiles {
       pressure: null,
     };
   }
+}
+
+/** Whether the usage moved by more than 1 % and 1 MiB since `before`. */
+function usageMoved(before: number, now: number): boolean {
+  return Math.abs(now - before) > Math.max(USAGE_MOVED_BYTES, before * USAGE_MOVED);
 }
 
 function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {

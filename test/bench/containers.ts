@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
@@ -7,6 +7,7 @@ import { type ContainersCollectorOptions, cgroupContainersCollector } from '../.
 import { CONTAINERS_INTERVAL_MS } from '../../server/collect/index.js';
 import type { ContainersSample } from '../../server/protocol.js';
 import { cgroupV2Tree, cpuStatV2, ioStatV2, memoryStatV2, pressure, procTree, tempDir, writeTree } from '../fixtures/cgroup-trees.js';
+import { removeWhenEmpty } from '../helpers/cgroups.js';
 import { sleep } from './procs.js';
 
 export const BENCH_CGROUPS = 50;
@@ -149,18 +150,6 @@ export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoo
       ),
     );
     for (const dir of dirs) await removeWhenEmpty(dir);
-  }
-}
-
-/** A cgroup can be removed once its last process has exited, which may be a moment after the kill. */
-async function removeWhenEmpty(dir: string): Promise<void> {
-  for (let attempt = 0; existsSync(dir); attempt++) {
-    try {
-      rmdirSync(dir);
-    } catch (error) {
-      if (attempt >= 50) throw error;
-      await sleep(100);
-    }
   }
 }
 

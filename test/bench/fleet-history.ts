@@ -5,6 +5,7 @@ import { type AgentInfo, BUCKETS_FIELD, DATA_FIELD, EVENT_FIELD, eventsKey, HOST
 import { DemoHost } from '../../server/history/demo.js';
 import { toStoredPrecision } from '../../server/history/latency-buckets.js';
 import type { Topic } from '../../server/protocol.js';
+import { agentInfoOf } from '../helpers/payloads.js';
 import { type RunningRedis, startRedis } from '../helpers/redis.js';
 import { cpuSeconds, startProcess } from './procs.js';
 
@@ -86,32 +87,13 @@ async function startHub(redis: RunningRedis, dataDir: string | null): Promise<Hu
   };
 }
 
-const infoOf = (name: string, bootId: string): AgentInfo => ({
-  name,
-  bootId,
-  version: '0.1.0',
-  host: {
-    hostname: name,
-    os: 'Debian',
-    platform: 'linux',
-    release: '6',
-    arch: 'x64',
-    cpuModel: 'cpu',
-    cores: 2,
-    memTotal: 8 * 2 ** 30,
-    uptime: 1,
-  },
-  interval: 1000,
-  historyMs: HOUR,
-  backfillMs: 300_000,
-  heartbeatMs: 15_000,
-  retryMs: 2000,
-  topics: TOPICS,
-  thresholds: {},
-  collectors: [],
-  alerts: [],
-  capacity: Math.ceil((HOUR / 1000) * TOPICS.length) + 100,
-});
+const infoOf = (name: string, bootId: string): AgentInfo =>
+  agentInfoOf(name, bootId, {
+    historyMs: HOUR,
+    topics: TOPICS,
+    collectors: [],
+    capacity: Math.ceil((HOUR / 1000) * TOPICS.length) + 100,
+  });
 
 /** Bytes of the `b` fields and of the `d` fields of `requests` entries written, for what the buckets add. */
 const requestsBytes = { buckets: 0, data: 0, entries: 0 };

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import { cgroupContainersCollector } from '../../server/collect/containers.js';
 import { OptionalFile } from '../../server/collect/optional-file.js';
+import { removeWhenEmpty } from '../helpers/cgroups.js';
 
 const PREFIX = `pulseboard-fds-${process.pid}`;
 
@@ -122,15 +123,3 @@ describe.skipIf('skip' in found)('the containers collector on real cgroups', () 
     }
   });
 });
-
-/** A cgroup can be removed once its last process has exited, which may be a moment after the exit event. */
-async function removeWhenEmpty(dir: string): Promise<void> {
-  for (let attempt = 0; existsSync(dir); attempt++) {
-    try {
-      rmdirSync(dir);
-    } catch (error) {
-      if (attempt >= 50) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
