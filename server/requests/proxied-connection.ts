@@ -35,7 +35,8 @@ export interface Shared {
   pool: UpstreamPool;
   routes: RouteCache;
   upstreamHost: string;
-  unreachable: string;
+  /** Why an upstream connection failed (its error), said to the client and, once a minute at most, in the log. */
+  upstreamFailed: (error: NodeJS.ErrnoException | null) => string;
   silent: string;
   unforwardable: string;
 }
@@ -532,7 +533,7 @@ export class ProxiedConnection implements UpstreamOwner {
       fresh.socket.write(this.upstreamHead, 'latin1');
       return;
     }
-    this.answer(502, this.shared.unreachable);
+    this.answer(502, this.shared.upstreamFailed(link.error));
   }
 
   private onClientEnd(): void {

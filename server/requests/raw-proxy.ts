@@ -4,6 +4,7 @@ import { formatDuration } from '../lib/duration.js';
 import { ProxiedConnection, type Shared } from './proxied-connection.js';
 import { RouteCache } from './route-groups.js';
 import type { RequestStats } from './stats.js';
+import { describeUpstreamFailure, FailureLog } from './upstream-failure.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** What the proxy needs of the configuration. */
@@ -35,8 +36,10 @@ export function startRawProxyServer(
   host: string,
   port: number,
   timeouts: ConnectionTimeouts,
+  log: (line: string) => void = (line) => process.stderr.write(`pulseboard: proxy: ${line}\n`),
 ): Promise<ProxyServer> {
   const { target, timeoutMs } = options;
+  const failures = new FailureLog(log);
   const shared: Shared = {
     options,
     timeouts,
@@ -44,7 +47,11 @@ export function startRawProxyServer(
     pool: new UpstreamPool(target),
     routes: new RouteCache(),
     upstreamHost: target.host,
-    unreachable: `upstream ${target.origin} is unreachable`,
+    upstreamFailed: (error) => {
+      const text = describeUpstreamFailure(target.origin, error);
+      failures.report(text, performance.now());
+      return text;
+    },
     silent: `upstream ${target.origin} did not answer within ${formatDuration(timeoutMs)} (--proxy-timeout)`,
     unforwardable: `upstream ${target.origin} sent a response head that cannot be forwarded`,
   };

@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 /** Whoever holds an upstream connection for an exchange: it gets the connection's events. */
@@ -17,6 +17,8 @@ export interface UpstreamLink {
   idleSince: number;
   /** Whether it served an exchange before this one: such a connection may have been closed by the upstream meanwhile. */
   reused: boolean;
+  /** The connection's last error (refused, TLS verification...): why it closed, if it did on an error. */
+  error: NodeJS.ErrnoException | null;
 }
 
 /** Kept idle connections: more than this many idle at once are closed as they are given back. */
@@ -76,13 +78,16 @@ export class UpstreamPool {
       },
     };
     const socket = this.tls
-      ? tlsConnect({ host: this.host, port: this.port, servername: this.host }).on('data', received)
+      ? // SNI carries host names only (RFC 6066): an IP address as servername is refused with a warning.
+        tlsConnect({ host: this.host, port: this.port, servername: isIP(this.host) ? '' : this.host }).on('data', received)
       : netConnect({ host: this.host, port: this.port, onread });
     socket.setNoDelay(true);
-    const link: UpstreamLink = { socket, owner, idleSince: 0, reused: false };
+    const link: UpstreamLink = { socket, owner, idleSince: 0, reused: false, error: null };
     this.all.add(link);
     socket.on('drain', () => link.owner?.onUpstreamDrain(link));
-    socket.on('error', () => {}); // 'close' follows
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      link.error = error; // 'close' follows
+    });
     socket.on('close', () => {
       this.all.delete(link);
       const at = this.idle.indexOf(link);
