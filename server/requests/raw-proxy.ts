@@ -18,7 +18,11 @@ export interface ProxyOptions {
 }
 
 /** The proxy's listener, closed like Node's HTTP servers. */
-export type ProxyServer = Server & { closeAllConnections(): void };
+export type ProxyServer = Server & {
+  closeAllConnections(): void;
+  /** Whether the timeouts' sweep timer is running (only while connections are open). */
+  readonly sweeping: boolean;
+};
 
 /**
  * The reverse proxy on raw sockets: HTTP/1.1 heads read and checked by the proxy itself (http-head.ts),
@@ -56,23 +60,35 @@ export function startRawProxyServer(
     unforwardable: `upstream ${target.origin} sent a response head that cannot be forwarded`,
   };
   const connections = new Set<ProxiedConnection>();
+  const sweepMs = Math.max(10, Math.min(timeouts.checkEveryMs, timeoutMs / 4));
+  // The timeouts' sweep runs only while there are connections: an idle proxy wakes the process for nothing.
+  let sweeper: NodeJS.Timeout | null = null;
+  const sweep = () => {
+    const now = performance.now();
+    for (const connection of connections) connection.sweep(now);
+  };
   const server = createServer({ allowHalfOpen: true }, (socket) => {
     const connection = new ProxiedConnection(socket, shared, performance.now());
     connections.add(connection);
-    socket.on('close', () => connections.delete(connection));
+    if (sweeper === null) {
+      sweeper = setInterval(sweep, sweepMs);
+      sweeper.unref();
+    }
+    socket.on('close', () => {
+      connections.delete(connection);
+      if (connections.size === 0 && sweeper !== null) {
+        clearInterval(sweeper);
+        sweeper = null;
+      }
+    });
   }) as ProxyServer;
-  const sweepMs = Math.max(10, Math.min(timeouts.checkEveryMs, timeoutMs / 4));
-  const sweeper = setInterval(() => {
-    const now = performance.now();
-    for (const connection of connections) connection.sweep(now);
-  }, sweepMs);
-  sweeper.unref();
+  Object.defineProperty(server, 'sweeping', { get: () => sweeper !== null });
   server.closeAllConnections = () => {
     for (const connection of connections) connection.close();
     shared.pool.closeAll();
   };
   server.on('close', () => {
-    clearInterval(sweeper);
+    if (sweeper !== null) clearInterval(sweeper);
     shared.pool.closeAll();
   });
   return new Promise((resolve, reject) => {

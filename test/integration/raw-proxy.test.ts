@@ -283,3 +283,21 @@ describe('raw proxy: garbage either way', () => {
     }
   });
 });
+
+describe('raw proxy: idle', () => {
+  it('runs its timeouts sweep only while a client connection is open', async () => {
+    const proxy = rogueProxy.proxy?.server as NonNullable<RunningServer['proxy']>['server'];
+    const until = async (condition: () => boolean, what: string) => {
+      const deadline = Date.now() + 10_000;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await until(() => !proxy.sweeping, 'earlier connections to close');
+    const socket = connect(Number(new URL(rogueProxy.proxy?.url as string).port), '127.0.0.1');
+    await until(() => proxy.sweeping, 'the sweep to start with the connection');
+    socket.destroy();
+    await until(() => !proxy.sweeping, 'the sweep to stop with the last connection');
+  });
+});
