@@ -109,8 +109,11 @@ export class FleetHistory {
     this.sweepTimer.unref();
   }
 
-  /** A host's store, opened (and started) on first use; null when the hub keeps no history or the name is unsafe. */
-  store(name: string, memoryMs: number): HistoryStore | null {
+  /**
+   * A host's store, opened (and started) on first use; null when the hub keeps no history or the name is unsafe.
+   * `onStatusChange`: the store stopped writing, or writes again.
+   */
+  store(name: string, memoryMs: number, onStatusChange?: () => void): HistoryStore | null {
     const known = this.stores.get(name);
     if (known) {
       if (this.swept?.name === name) this.swept.claimed = true;
@@ -125,6 +128,7 @@ export class FleetHistory {
       log: this.log,
       cache: this.cache,
       afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
+      onStatusChange,
     });
     store.start();
     this.stores.set(name, store);

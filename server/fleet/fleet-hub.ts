@@ -248,7 +248,9 @@ export class FleetHub implements Boards {
 
   /** Reads a new host's whole stream (bounded by its MAXLEN), then adds it to the live read. */
   private async load(name: string, info: AgentInfo): Promise<void> {
-    const mirror = new HostMirror(name, info, this.log, this.history.store(name, info.historyMs));
+    let mirror: HostMirror | null = null;
+    const store = this.history.store(name, info.historyMs, () => mirror?.historyChanged());
+    mirror = new HostMirror(name, info, this.log, store);
     let start = '-';
     for (;;) {
       const entries = (await this.command.xrange(eventsKey(name), start, '+', 'COUNT', LOAD_CHUNK)) as StreamEntry[];

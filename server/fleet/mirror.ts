@@ -81,6 +81,15 @@ export class HostMirror implements Board {
     return { ...hello, t: Date.now(), bootId: this.hub.bootId, topics, mode, collectors, ...history };
   }
 
+  /**
+   * The hub's store for this host stopped writing, or writes again. The log's ids are the agent's, so the
+   * hub cannot add a health event of its own to it: the streams end instead, and each client's resume
+   * (exactly the events it missed) begins with a hello that carries the store's new state.
+   */
+  historyChanged(): void {
+    this.streams.endAll();
+  }
+
   /** The agent rewrote its info (a restart, a health or alert change): take what does not come as events. */
   updateInfo(info: AgentInfo): void {
     const newBoot = info.bootId !== this.info.bootId;

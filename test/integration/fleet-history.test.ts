@@ -235,6 +235,52 @@ describe('a hub with a data directory', () => {
   }, 30_000);
 });
 
+describe('a hub whose host store stops writing', () => {
+  it("ends that host's streams, so each client resumes with a hello that says history is not being written", async () => {
+    const dataDir = join(root, 'breaks');
+    const now = Date.now();
+    await writeHost(
+      'web-9',
+      Array.from({ length: 10 }, (_, i): Entry => ['cpu', cpuJson(now - 10_000 + i * 1000)]),
+    );
+    const log: string[] = [];
+    const hub = await startHub(dataDir, log);
+    try {
+      const first = await until(
+        () => openSse(`${hub.url}api/events?host=web-9&topics=cpu`),
+        (stream) => stream.status === 200,
+        'a stream of web-9',
+      );
+      const frames = await first.until((received) => received.some((frame) => frame.event === 'hello'));
+      expect((JSON.parse(frames.find((frame) => frame.event === 'hello')?.data ?? '{}') as HelloPayload).history?.writing).toBe(true);
+
+      // The host's directory becomes a file: the store's next write fails.
+      const hostDir = join(dataDir, HOSTS_DIR, 'web-9');
+      rmSync(hostDir, { recursive: true, force: true });
+      writeFileSync(hostDir, 'not a directory\n');
+      await redis.client().xadd(eventsKey('web-9'), `${BOOT}-11`, EVENT_FIELD, 'cpu', DATA_FIELD, cpuJson(now + 1000));
+      await first.closed;
+      const lastId = first.frames.filter((frame) => frame.id !== undefined).at(-1)?.id as string;
+
+      const resumed = await openSse(`${hub.url}api/events?host=web-9&topics=cpu`, { 'Last-Event-ID': lastId });
+      try {
+        const again = await resumed.until((received) => received.some((frame) => frame.event === 'hello'));
+        const hello = JSON.parse(again.find((frame) => frame.event === 'hello')?.data ?? '{}') as HelloPayload;
+        expect(hello.mode).toBe('resume');
+        expect(hello.history).toMatchObject({ writing: false, error: expect.stringMatching(/^history: cannot write to .*web-9/) });
+      } finally {
+        resumed.close();
+      }
+      expect(log.filter((line) => line.startsWith('history: cannot write'))).toHaveLength(1);
+    } finally {
+      await stopHub(hub);
+      const client = redis.client();
+      await client.del(eventsKey('web-9'), infoKey('web-9'));
+      await client.srem(HOSTS_KEY, 'web-9');
+    }
+  }, 30_000);
+});
+
 describe('an agent', () => {
   it("sends each requests tick's latency buckets with the sample, at the 2 significant digits the hub keeps", async () => {
     const stats = new RequestStats({ source: 'self' });
