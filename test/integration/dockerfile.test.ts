@@ -219,6 +219,30 @@ describe('the image, built and run as README says', () => {
     }
   });
 
+  it.skipIf(why !== null)('warns at start when it is not given the host pid namespace, and only then', async () => {
+    expect(run(['logs', name]).stderr).not.toContain('--pid host');
+    const port = await freePort();
+    const without = `${name}-own-pids`;
+    // biome-ignore format: a flag and its value on one line, as in README
+    const started = run([
+      'run', '-d', '--name', without, '--network', 'host', '-v', '/proc:/host/proc:ro',
+      '-e', 'HOST=127.0.0.1', '-e', `PORT=${port}`, '-e', 'PULSEBOARD_DATA_DIR=none', tag, '--procfs', '/host/proc',
+    ]);
+    try {
+      expect(started.status, started.stderr).toBe(0);
+      const deadline = Date.now() + 30_000;
+      let logs = '';
+      while (!logs.includes('listening on') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        const read = run(['logs', without]);
+        logs = read.stdout + read.stderr;
+      }
+      expect(logs).toContain("--procfs /host/proc is another pid namespace's");
+    } finally {
+      run(['rm', '-f', without]);
+    }
+  });
+
   it.skipIf(why !== null)('serves the page, which goes live in Chromium', async () => {
     const browser = await launchBrowser();
     try {
