@@ -1,7 +1,11 @@
 # pulseboard in a container, watching its host: see README "pulseboard in a container" for the run line.
 
+# The base of both stages. Where Docker Hub cannot be reached, scripts/node-base-image.sh makes a stand-in:
+# `--build-arg NODE_IMAGE=localhost/pulseboard-node:20.20.2`.
+ARG NODE_IMAGE=node:20.20-alpine
+
 # Build: dependencies from the lock file, the server and the page, then only what runs is kept.
-FROM node:20.20-alpine AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -13,9 +17,13 @@ RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \
  && rm -rf node_modules/chart.js node_modules/@kurkle
 
-# Run: Node and the built files, without npm and yarn, as the unprivileged `node` user.
-FROM node:20.20-alpine
-RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
+# Run: Node and the built files, without npm and yarn (gone from the file system; the base layer still counts
+# them in the image's size), as the unprivileged `node` user, who may write only the data directory
+# (--data-dir ./data: durable history).
+FROM ${NODE_IMAGE}
+RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg \
+ && mkdir -p /app/data \
+ && chown node:node /app/data
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /src/package.json ./package.json

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { hostname } from 'node:os';
+import { sameProcessNumbering } from './collect/pid-namespace.js';
 import { type Config, ConfigError, helpText, parseCli } from './config.js';
 import { firstLine } from './lib/errors.js';
 import { readVersion } from './lib/paths.js';
@@ -32,6 +33,11 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = command;
+  if (config.procfs && sameProcessNumbering(config.procfs) === false) {
+    process.stderr.write(
+      `pulseboard: warning: --procfs ${config.procfs} is another pid namespace's: containers show without their processes; run the container with --pid host.\n`,
+    );
+  }
   if (command.kind === 'agent') return runAgent(config);
   if (!isLoopback(config.host) && !config.token) {
     process.stderr.write(

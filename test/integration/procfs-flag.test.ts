@@ -1,3 +1,5 @@
+import { symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SnapshotResponse } from '../../server/protocol.js';
 import { hostProcTree, hostSysTree, tempDir, writeTree } from '../fixtures/cgroup-trees.js';
@@ -38,6 +40,16 @@ describe('--procfs and --sysfs', () => {
     expect(samples?.containers?.top.map((c) => c.name).sort()).toEqual(['3f2a9c1e5b7d', 'nginx.service', 'pod 5c6f0b1e/a1b2c3d4e5f6']);
     expect(snapshot?.collectors.find((c) => c.topic === 'containers')?.source).toBe('cgroup v2');
     expect(snapshot?.collectors.map((c) => c.topic)).not.toContain('temperature'); // the fixture host has no sensors
+    expect(server.output()).not.toContain('pid namespace'); // a tree without `self` cannot say
+  });
+
+  it("warns at start when the given /proc is another pid namespace's (a container without --pid host)", async () => {
+    const procfs = tempDir('pulseboard-host-proc-');
+    writeTree(procfs, hostProcTree());
+    symlinkSync('4242', join(procfs, 'self')); // the kernel's /proc/self: this process as that namespace numbers it
+    server = await spawnServer(['--port', '0', '--procfs', procfs, '--docker-socket', '']);
+    expect(server.output()).toContain(`pulseboard: warning: --procfs ${procfs} is another pid namespace's`);
+    expect(server.output()).toContain('run the container with --pid host');
   });
 
   it.each([
