@@ -73,6 +73,11 @@ export class Board {
   private topicsKey = '';
   private pending = false;
   private staleCharts = false;
+  /**
+   * Set when the panels are built for a hello that a backfill follows: the charts wait for it instead of
+   * drawing their empty store first (in the chart worker, a render of every chart before the first full paint).
+   */
+  private awaitingBackfill = false;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
   private firing: () => readonly FiringSpan[] = () => [];
@@ -100,7 +105,7 @@ export class Board {
 
   /** Panels scrolled out of view are not drawn; one that comes back is redrawn from what the store holds. */
   private readonly onScreen = new OnScreen((root) => {
-    if (this.paused || document.hidden) return;
+    if (this.paused || document.hidden || this.awaitingBackfill) return;
     for (const panel of this.panels.values()) {
       if (panel.panel.root !== root) continue;
       for (const chart of panel.panel.charts) {
@@ -118,6 +123,7 @@ export class Board {
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
     this.topicsKey = key;
+    this.awaitingBackfill = hello.mode !== 'resume';
     for (const panel of this.panels.values()) {
       for (const chart of panel.panel.charts) chart.destroy();
       this.onScreen.forget(panel.panel.root);
@@ -148,6 +154,7 @@ export class Board {
 
   /** Replaces everything held with the backfill's history. */
   applyBackfill(backfill: BackfillPayload): void {
+    this.awaitingBackfill = false;
     this.store.clear();
     for (const [topic, columns] of Object.entries(backfill.series) as [Topic, Record<string, unknown[]>][]) {
       const rows = rowsOf(columns);
@@ -200,6 +207,7 @@ export class Board {
       gapMs: 2.5 * Math.max(answer.step, answer.tier === 'raw' ? this.intervalMs : answer.step),
     };
     this.range = { view, tier: answer.tier, step: answer.step, rows };
+    this.awaitingBackfill = false;
     for (const chart of this.charts()) chart.showRange(view);
     this.redrawAll();
   }
@@ -356,6 +364,8 @@ export class Board {
 
   private drawNewPoints(): void {
     this.pending = false;
+    // Samples without a backfill before them (a tab whose history could not be fetched): drawn as they come.
+    this.awaitingBackfill = false;
     const started = performance.now();
     this.lastDrawAt = started;
     if (this.paused) return;
@@ -412,7 +422,7 @@ export class Board {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        if (shown) chart.draw();
+        if (shown && !this.awaitingBackfill) chart.draw();
       }
     }
   }
