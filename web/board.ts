@@ -49,6 +49,26 @@ export const MIN_DRAW_GAP_MS = 250;
 /** A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint). */
 export const BACKFILL_DRAWN_MARK = 'pulseboard:backfill-drawn';
 
+const SERIES_KEYS = new Map<Topic, Map<string, SeriesKey>>();
+
+/**
+ * `topic.name`, made once per metric: a backfill of an hour records every metric of thousands of rows. The
+ * names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
+ */
+function seriesKey(topic: Topic, name: string): SeriesKey {
+  let keys = SERIES_KEYS.get(topic);
+  if (!keys) {
+    keys = new Map();
+    SERIES_KEYS.set(topic, keys);
+  }
+  let key = keys.get(name);
+  if (!key) {
+    key = `${topic}.${name}` as SeriesKey;
+    keys.set(name, key);
+  }
+  return key;
+}
+
 /** Rows of one topic from the backfill's columns. */
 export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
   const keys = Object.keys(columns);
@@ -341,8 +361,7 @@ export class Board {
 
   private record(topic: Topic, sample: SampleByTopic[Topic], store = this.store): void {
     const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
-    // The names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
-    for (const [name, value] of Object.entries(metrics)) store.push(`${topic}.${name}` as SeriesKey, sample.t, value);
+    for (const name in metrics) store.push(seriesKey(topic, name), sample.t, metrics[name] as number);
   }
 
   private charts(): TimeChart[] {
