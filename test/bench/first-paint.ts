@@ -24,7 +24,7 @@ export interface FirstPaintResult {
 }
 
 /** `BENCH_PAINT_DISTS=before=/tmp/main/dist,after=dist`: builds measured side by side, load for load; default this one. */
-function builds(): Build[] {
+export function paintBuilds(): Build[] {
   const spec = process.env.BENCH_PAINT_DISTS ?? `this=${join(ROOT, 'dist')}`;
   return spec.split(',').map((entry) => {
     const [build, dist] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [entry, entry];
@@ -48,12 +48,26 @@ const serverArgs = (dist: string, interval: string, history: string, rules: stri
   'none',
 ];
 
+/**
+ * Navigation to the mark, ms. Waited for with a PerformanceObserver in the page: Playwright's
+ * `waitForFunction` polls on every animation frame, which keeps the page producing frames while it loads.
+ */
 async function firstPaint(page: Page, url: string): Promise<number> {
-  await page.goto(url);
-  const handle = await page.waitForFunction((name) => performance.getEntriesByName(name)[0]?.startTime, BACKFILL_DRAWN, {
-    timeout: 30_000,
-  });
-  return Number(await handle.jsonValue());
+  await page.goto(url, { waitUntil: 'commit' });
+  return page.evaluate(
+    (name) =>
+      new Promise<number>((resolve) => {
+        const seen = performance.getEntriesByName(name)[0];
+        if (seen) return resolve(seen.startTime);
+        new PerformanceObserver((list, observer) => {
+          const mark = list.getEntriesByName(name)[0];
+          if (!mark) return;
+          observer.disconnect();
+          resolve(mark.startTime);
+        }).observe({ type: 'mark' });
+      }),
+    BACKFILL_DRAWN,
+  );
 }
 
 /**
@@ -65,7 +79,7 @@ async function firstPaint(page: Page, url: string): Promise<number> {
 export async function benchFirstPaint(trials: number): Promise<FirstPaintResult> {
   const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-bench-')), 'rules.json');
   writeFileSync(rules, '{"rules": []}');
-  const list = builds();
+  const list = paintBuilds();
   const servers: Started[] = [];
   const browser = await launchBrowser();
   try {
