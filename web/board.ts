@@ -98,6 +98,8 @@ export class Board {
    * drawing their empty store first (in the chart worker, a render of every chart before the first full paint).
    */
   private awaitingBackfill = false;
+  /** Set while a range of history is on its way: the charts draw it, not the live window before it. */
+  private awaitingRange = false;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
   private firing: () => readonly FiringSpan[] = () => [];
@@ -184,7 +186,7 @@ export class Board {
     }
     this.redrawAll();
     // Drawn means drawn: in the chart worker that is when every chart has answered for its frame.
-    if (!this.staleCharts) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
+    if (!this.staleCharts && !this.awaitingRange) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
@@ -228,13 +230,26 @@ export class Board {
     };
     this.range = { view, tier: answer.tier, step: answer.step, rows };
     this.awaitingBackfill = false;
+    this.awaitingRange = false;
     for (const chart of this.charts()) chart.showRange(view);
+    this.redrawAll();
+  }
+
+  /** A range of history is asked for: the charts wait for it (`showRange`), or for `stopWaiting` if it fails. */
+  expectRange(): void {
+    this.awaitingRange = true;
+  }
+
+  stopWaiting(): void {
+    if (!this.awaitingRange) return;
+    this.awaitingRange = false;
     this.redrawAll();
   }
 
   /** Back to the live window from the page's own store. */
   showLive(): void {
     this.range = null;
+    this.awaitingRange = false;
     for (const chart of this.charts()) chart.showRange(null);
     this.redrawAll();
   }
@@ -392,7 +407,7 @@ export class Board {
       this.redrawAll();
       return;
     }
-    this.drawDue(started);
+    if (!this.awaitingRange) this.drawDue(started);
     this.counters.draws++;
     this.counters.drawMs += performance.now() - started;
   }
@@ -441,7 +456,7 @@ export class Board {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        if (shown && !this.awaitingBackfill) chart.draw();
+        if (shown && !this.awaitingBackfill && !this.awaitingRange) chart.draw();
       }
     }
   }
