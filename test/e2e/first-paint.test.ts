@@ -45,6 +45,15 @@ describe('first paint', () => {
     await page.close();
   });
 
+  it('a window of history whose request fails draws the live window instead of waiting for it', async () => {
+    const page = await browser.context.newPage();
+    await page.route('**/api/history?**', (route) => route.abort());
+    await page.goto(`${server.url}?window=24h&share=0`);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.chartDraws()[0] > 0, undefined, { timeout: 10_000 });
+    expect(await page.locator('#controls').textContent()).toContain('history unavailable');
+    await page.close();
+  });
+
   it("a host's own server names its role in the page, which opens the stream without asking /api/fleet first", async () => {
     const page = await browser.context.newPage();
     const asked: string[] = [];
