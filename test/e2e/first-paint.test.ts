@@ -54,6 +54,23 @@ describe('first paint', () => {
     await page.close();
   });
 
+  it('leaves the history entry alone when the URL does not change', async () => {
+    const page = await browser.context.newPage();
+    await page.addInitScript(() => {
+      const replace = History.prototype.replaceState;
+      (window as any).__replaced = 0;
+      History.prototype.replaceState = function (...args: Parameters<History['replaceState']>) {
+        (window as any).__replaced++;
+        return replace.apply(this, args);
+      };
+    });
+    await page.goto(`${server.url}?window=5m&share=0`);
+    await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, BACKFILL_DRAWN, { timeout: 10_000 });
+    expect(await page.evaluate('window.__replaced')).toBe(0);
+    expect(new URL(page.url()).searchParams.get('window')).toBe('5m');
+    await page.close();
+  });
+
   it("a host's own server names its role in the page, which opens the stream without asking /api/fleet first", async () => {
     const page = await browser.context.newPage();
     const asked: string[] = [];
