@@ -49,6 +49,26 @@ export const MIN_DRAW_GAP_MS = 250;
 /** A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint). */
 export const BACKFILL_DRAWN_MARK = 'pulseboard:backfill-drawn';
 
+const SERIES_KEYS = new Map<Topic, Map<string, SeriesKey>>();
+
+/**
+ * `topic.name`, made once per metric: a backfill of an hour records every metric of thousands of rows. The
+ * names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
+ */
+function seriesKey(topic: Topic, name: string): SeriesKey {
+  let keys = SERIES_KEYS.get(topic);
+  if (!keys) {
+    keys = new Map();
+    SERIES_KEYS.set(topic, keys);
+  }
+  let key = keys.get(name);
+  if (!key) {
+    key = `${topic}.${name}` as SeriesKey;
+    keys.set(name, key);
+  }
+  return key;
+}
+
 /** Rows of one topic from the backfill's columns. */
 export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
   const keys = Object.keys(columns);
@@ -73,6 +93,13 @@ export class Board {
   private topicsKey = '';
   private pending = false;
   private staleCharts = false;
+  /**
+   * Set when the panels are built for a hello that a backfill follows: the charts wait for it instead of
+   * drawing their empty store first (in the chart worker, a render of every chart before the first full paint).
+   */
+  private awaitingBackfill = false;
+  /** Set while a range of history is on its way: the charts draw it, not the live window before it. */
+  private awaitingRange = false;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
   private firing: () => readonly FiringSpan[] = () => [];
@@ -100,7 +127,7 @@ export class Board {
 
   /** Panels scrolled out of view are not drawn; one that comes back is redrawn from what the store holds. */
   private readonly onScreen = new OnScreen((root) => {
-    if (this.paused || document.hidden) return;
+    if (this.paused || document.hidden || this.awaitingBackfill) return;
     for (const panel of this.panels.values()) {
       if (panel.panel.root !== root) continue;
       for (const chart of panel.panel.charts) {
@@ -118,6 +145,7 @@ export class Board {
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
     this.topicsKey = key;
+    this.awaitingBackfill = hello.mode !== 'resume';
     for (const panel of this.panels.values()) {
       for (const chart of panel.panel.charts) chart.destroy();
       this.onScreen.forget(panel.panel.root);
@@ -148,6 +176,7 @@ export class Board {
 
   /** Replaces everything held with the backfill's history. */
   applyBackfill(backfill: BackfillPayload): void {
+    this.awaitingBackfill = false;
     this.store.clear();
     for (const [topic, columns] of Object.entries(backfill.series) as [Topic, Record<string, unknown[]>][]) {
       const rows = rowsOf(columns);
@@ -157,7 +186,7 @@ export class Board {
     }
     this.redrawAll();
     // Drawn means drawn: in the chart worker that is when every chart has answered for its frame.
-    if (!this.staleCharts) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
+    if (!this.staleCharts && !this.awaitingRange) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
@@ -200,13 +229,27 @@ export class Board {
       gapMs: 2.5 * Math.max(answer.step, answer.tier === 'raw' ? this.intervalMs : answer.step),
     };
     this.range = { view, tier: answer.tier, step: answer.step, rows };
+    this.awaitingBackfill = false;
+    this.awaitingRange = false;
     for (const chart of this.charts()) chart.showRange(view);
+    this.redrawAll();
+  }
+
+  /** A range of history is asked for: the charts wait for it (`showRange`), or for `stopWaiting` if it fails. */
+  expectRange(): void {
+    this.awaitingRange = true;
+  }
+
+  stopWaiting(): void {
+    if (!this.awaitingRange) return;
+    this.awaitingRange = false;
     this.redrawAll();
   }
 
   /** Back to the live window from the page's own store. */
   showLive(): void {
     this.range = null;
+    this.awaitingRange = false;
     for (const chart of this.charts()) chart.showRange(null);
     this.redrawAll();
   }
@@ -333,8 +376,7 @@ export class Board {
 
   private record(topic: Topic, sample: SampleByTopic[Topic], store = this.store): void {
     const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
-    // The names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
-    for (const [name, value] of Object.entries(metrics)) store.push(`${topic}.${name}` as SeriesKey, sample.t, value);
+    for (const name in metrics) store.push(seriesKey(topic, name), sample.t, metrics[name] as number);
   }
 
   private charts(): TimeChart[] {
@@ -356,6 +398,8 @@ export class Board {
 
   private drawNewPoints(): void {
     this.pending = false;
+    // Samples without a backfill before them (a tab whose history could not be fetched): drawn as they come.
+    this.awaitingBackfill = false;
     const started = performance.now();
     this.lastDrawAt = started;
     if (this.paused) return;
@@ -363,7 +407,7 @@ export class Board {
       this.redrawAll();
       return;
     }
-    this.drawDue(started);
+    if (!this.awaitingRange) this.drawDue(started);
     this.counters.draws++;
     this.counters.drawMs += performance.now() - started;
   }
@@ -412,7 +456,7 @@ export class Board {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        if (shown) chart.draw();
+        if (shown && !this.awaitingBackfill && !this.awaitingRange) chart.draw();
       }
     }
   }

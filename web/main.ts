@@ -27,9 +27,11 @@ applyTheme(theme);
 const params = new URLSearchParams(location.search);
 const host = params.get('host');
 
-if (host !== null) startBoard(host);
+// The server writes its role into the page: a host's own server opens the stream at once. A hub, or a page
+// not served by pulseboard (the Vite dev server), asks /api/fleet: a standalone server answers 404.
+const role = document.querySelector<HTMLMetaElement>('meta[name="pulseboard-role"]')?.content;
+if (host !== null || role === 'host') startBoard(host);
 else {
-  // A fleet hub answers /api/fleet; a standalone server does not, and shows its own host.
   void fetchFleet().then((fleet) => {
     if (!fleet) return startBoard(null);
     byId('controls').hidden = true;

@@ -67,7 +67,8 @@ export function savePreference(key: 'window' | 'theme', value: string): void {
     url.searchParams.delete('from');
     url.searchParams.delete('to');
   }
-  history.replaceState(history.state, '', url);
+  // Unchanged (every load of a window without a range): no history entry to rewrite, a round trip to the browser.
+  if (url.href !== location.href) history.replaceState(history.state, '', url);
 }
 
 /** `?from=&to=` (ms since epoch): a range of history to open at, so "look at this" can be shared. Null when absent or not a range. */
@@ -88,7 +89,8 @@ export function saveRange(range: { from: number; to: number } | null): void {
     url.searchParams.delete('from');
     url.searchParams.delete('to');
   }
-  history.replaceState(history.state, '', url);
+  // Unchanged (every load of a window without a range): no history entry to rewrite, a round trip to the browser.
+  if (url.href !== location.href) history.replaceState(history.state, '', url);
 }
 
 export function windowMs(label: WindowLabel): number {

@@ -103,6 +103,7 @@ export class RangeNavigator {
     });
     if (this.host !== null) params.set('host', this.host);
     if (!again) {
+      this.board.expectRange();
       performance.clearMarks(RANGE_REQUESTED_MARK);
       performance.clearMarks(RANGE_DRAWN_MARK);
       performance.mark(RANGE_REQUESTED_MARK);
@@ -125,6 +126,7 @@ export class RangeNavigator {
       this.toolbar.setLive(follow, `${formatMoment(from)} – ${follow ? 'now' : formatMoment(to)}${rows}`);
     } catch (error) {
       if (request.signal.aborted) return;
+      this.board.stopWaiting();
       this.toolbar.setLive(follow, `history unavailable: ${(error as Error).message}`);
       // A window that ends now tries again; a fixed range waits for the user.
       if (follow) this.refreshAfter(REFRESH_MIN_MS, to - from);

@@ -18,7 +18,7 @@ import { acceptsGzip, HISTORY_LIMITS, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswer
 import { historyBody, historyRequestKey, parseHistoryRequest } from './history-query.js';
 import { PrometheusExport } from './metrics.js';
 import { parseTopics } from './query.js';
-import { loadStaticFiles, type StaticFile } from './static.js';
+import { loadStaticFiles, type PageRole, pageWithRole, type StaticFile } from './static.js';
 
 export interface AppOptions {
   /** Folder of the built page; defaults to dist/web. */
@@ -69,6 +69,16 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
   if (options.token) app.use('*', tokenAuth(options.token, trustProxy));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
+  /** The page with the server's role written in, made once per role. */
+  const pages = new Map<PageRole, StaticFile>();
+  const pageOf = (file: StaticFile, role: PageRole): StaticFile => {
+    let page = pages.get(role);
+    if (!page) {
+      page = pageWithRole(file, role);
+      pages.set(role, page);
+    }
+    return page;
+  };
 
   app.onError((error, c) => {
     console.error(`pulseboard: ${c.req.method} ${c.req.path}: ${error instanceof Error ? error.message : String(error)}`);
@@ -168,15 +178,16 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
     return c.body(await exported.text(), 200, { 'Content-Type': exported.contentType, 'Cache-Control': 'no-store' });
   });
 
-  app.get('*', (c) => {
+  app.get('*', async (c) => {
     const path = c.req.path.endsWith('/') ? '/index.html' : `/${c.req.path.split('/').pop() ?? ''}`;
     const assetPath = c.req.path.includes('/assets/') ? `/assets${path}` : path;
-    const file = files.get(assetPath);
-    if (!file) {
+    const stored = files.get(assetPath);
+    if (!stored) {
       const wantsPage = path === '/index.html';
       if (files.size === 0 && wantsPage) return c.text('pulseboard: the page is not built; run `npm run build`.\n', 503);
       return c.json({ error: 'not found' }, 404);
     }
+    const file = assetPath === '/index.html' ? pageOf(stored, (await ready).fleet ? 'hub' : 'host') : stored;
     if (c.req.header('if-none-match') === file.etag) return c.body(null, 304);
     const headers: Record<string, string> = {
       'Content-Type': file.contentType,

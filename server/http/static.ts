@@ -10,6 +10,8 @@ export interface StaticFile {
   immutable: boolean;
 }
 
+const etagOf = (body: Buffer) => `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`;
+
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -39,7 +41,7 @@ export function loadStaticFiles(dir: string): Map<string, StaticFile> {
         files.set(urlPath, {
           body,
           contentType: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream',
-          etag: `"${createHash('sha1').update(body).digest('base64url').slice(0, 16)}"`,
+          etag: etagOf(body),
           immutable: urlPath.startsWith('/assets/'),
         });
       }
@@ -47,4 +49,20 @@ export function loadStaticFiles(dir: string): Map<string, StaticFile> {
   };
   walk(dir);
   return files;
+}
+
+/** What the server is, for the page: one host's board, or a fleet hub (whose page shows the fleet overview). */
+export type PageRole = 'host' | 'hub';
+
+const ROLE_META = /<meta name="pulseboard-role" content="[^"]*"\s*\/?>/;
+
+/**
+ * The page with the server's role written into its `pulseboard-role` meta tag, so that it opens its stream
+ * (or the fleet overview) at once instead of asking `/api/fleet` first. A page without the tag is served as it is.
+ */
+export function pageWithRole(page: StaticFile, role: PageRole): StaticFile {
+  const html = page.body.toString('utf8');
+  if (!ROLE_META.test(html)) return page;
+  const body = Buffer.from(html.replace(ROLE_META, `<meta name="pulseboard-role" content="${role}" />`));
+  return { ...page, body, etag: etagOf(body) };
 }

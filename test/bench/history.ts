@@ -101,7 +101,7 @@ async function idleCpu(args: string[], seconds: number): Promise<number> {
 }
 
 /** Query + first paint, and of it the part until the answer's last byte came (the rest: parse, fill, draw), ms. */
-async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number }> {
+export async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number }> {
   await page.goto(url);
   const handle = await page.waitForFunction(
     ([requested, drawn]) => {

@@ -77,6 +77,26 @@ describe('history on the page (a 30-day demo store)', () => {
     return page;
   }
 
+  it('draws a window of history as its first picture: not the live backfill before it', async () => {
+    const page = await browser.context.newPage();
+    // Each chart's draws as the range is drawn in every chart.
+    await page.addInitScript(() => {
+      new PerformanceObserver((list, observer) => {
+        if (!list.getEntriesByName('pulseboard:range-drawn').length) return;
+        observer.disconnect();
+        (window as any).__drawsAtRange = (window as any).__pulseboardDebug.chartDraws();
+      }).observe({ type: 'mark' });
+    });
+    await page.goto(`${server.url}?window=24h&share=0`);
+    const handle = await page.waitForFunction(() => (window as any).__drawsAtRange, undefined, { timeout: 20_000 });
+    const draws = (await handle.jsonValue()) as number[];
+    // Charts of panels below the fold are not drawn at all; those shown, once.
+    expect(draws).toContain(1);
+    expect(Math.max(...draws)).toBe(1);
+    expect(((await page.evaluate('window.__pulseboardDebug.shownRange()')) as { tier: string }).tier).not.toBe('raw');
+    await page.close();
+  });
+
   it('zooms from 30 days into one hour by dragging, and shows the raw samples of that hour', async () => {
     const page = await open('?window=30d');
     await page.waitForFunction(() => (window as any).__pulseboardDebug?.shownRange()?.tier === '1h', undefined, { timeout: 20_000 });

@@ -49,13 +49,37 @@ export class MinMaxDecimator {
     this.dropBefore(points[0]?.x ?? Number.POSITIVE_INFINITY, points);
   }
 
-  /** Starts again from `points` (after a reload of the line, or a new bucket width). */
+  /**
+   * Starts again from `points` (after a reload of the line, or a new bucket width). The closed buckets are
+   * written once each, in one pass (an hour of points at the first paint: `add` rewrites the open bucket
+   * on every point); the newest bucket stays open through `add`.
+   */
   rebuild(points: readonly Point[], bucketMs: number): void {
     this.bucketMs = bucketMs;
     this.lastX = Number.NEGATIVE_INFINITY;
     this.tail = null;
-    this.drawn.splice(0, this.drawn.length);
-    for (const point of points) this.add(point);
+    this.drawn.length = 0;
+    let start = 0;
+    while (start < points.length) {
+      const first = points[start] as Point;
+      const id = Math.floor(first.x / bucketMs);
+      let min = first;
+      let max = first;
+      let end = start + 1;
+      for (; end < points.length; end++) {
+        const point = points[end] as Point;
+        if (Math.floor(point.x / bucketMs) !== id) break;
+        if (point.y < min.y) min = point;
+        if (point.y > max.y) max = point;
+      }
+      if (end === points.length) {
+        for (let i = start; i < end; i++) this.add(points[i] as Point);
+        return;
+      }
+      this.drawn.push(...pick([min, max]));
+      this.lastX = (points[end - 1] as Point).x;
+      start = end;
+    }
   }
 
   private add(point: Point): void {

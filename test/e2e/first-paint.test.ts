@@ -1,0 +1,85 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CpuSample } from '../../server/protocol.js';
+import type { RunningServer } from '../../server/serve.js';
+import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { startTestServer } from '../helpers/server.js';
+import { steerableCpu } from '../helpers/steerable.js';
+
+const BACKFILL_DRAWN = 'pulseboard:backfill-drawn';
+
+let browser: Browser;
+let server: RunningServer;
+beforeAll(async () => {
+  browser = await launchBrowser();
+  const cpu = steerableCpu(1000);
+  server = await startTestServer({ intervalMs: 1000, historyMs: 3_600_000, backfillMs: 3_600_000 }, { collectors: [cpu.collector] });
+  const now = Date.now() - 1000;
+  for (let t = now - 240_000; t < now; t += 1000) {
+    server.monitor.hub.publish('cpu', { t, total: 30, user: 30, system: 0, iowait: 0, cores: [30], load: [0, 0, 0] } satisfies CpuSample);
+  }
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('first paint', () => {
+  it('each chart is drawn once, with the backfill: not first empty after the hello', async () => {
+    const page = await browser.context.newPage();
+    // The charts' draws as the first-paint mark is set (a live sample a second later draws again).
+    await page.addInitScript((name) => {
+      new PerformanceObserver((list, observer) => {
+        if (!list.getEntriesByName(name).length) return;
+        observer.disconnect();
+        const debug = (window as any).__pulseboardDebug;
+        (window as any).__atFirstPaint = { draws: debug.chartDraws(), points: debug.points('cpu.total') };
+      }).observe({ type: 'mark' });
+    }, BACKFILL_DRAWN);
+    await page.goto(`${server.url}?window=5m&share=0`);
+    const handle = await page.waitForFunction(() => (window as any).__atFirstPaint, undefined, { timeout: 10_000 });
+    const { draws, points } = (await handle.jsonValue()) as { draws: number[]; points: number };
+    expect(draws.length).toBeGreaterThan(0);
+    expect(draws).toEqual(draws.map(() => 1));
+    // The one draw held the history: the CPU total has its 240 points.
+    expect(points).toBeGreaterThanOrEqual(240);
+    await page.close();
+  });
+
+  it('a window of history whose request fails draws the live window instead of waiting for it', async () => {
+    const page = await browser.context.newPage();
+    await page.route('**/api/history?**', (route) => route.abort());
+    await page.goto(`${server.url}?window=24h&share=0`);
+    await page.waitForFunction(() => (window as any).__pulseboardDebug?.chartDraws()[0] > 0, undefined, { timeout: 10_000 });
+    expect(await page.locator('#controls').textContent()).toContain('history unavailable');
+    await page.close();
+  });
+
+  it('leaves the history entry alone when the URL does not change', async () => {
+    const page = await browser.context.newPage();
+    await page.addInitScript(() => {
+      const replace = History.prototype.replaceState;
+      (window as any).__replaced = 0;
+      History.prototype.replaceState = function (...args: Parameters<History['replaceState']>) {
+        (window as any).__replaced++;
+        return replace.apply(this, args);
+      };
+    });
+    await page.goto(`${server.url}?window=5m&share=0`);
+    await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, BACKFILL_DRAWN, { timeout: 10_000 });
+    expect(await page.evaluate('window.__replaced')).toBe(0);
+    expect(new URL(page.url()).searchParams.get('window')).toBe('5m');
+    await page.close();
+  });
+
+  it("a host's own server names its role in the page, which opens the stream without asking /api/fleet first", async () => {
+    const page = await browser.context.newPage();
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await page.goto(`${server.url}?window=5m&share=0`);
+    await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, BACKFILL_DRAWN, { timeout: 10_000 });
+    expect(await page.locator('meta[name="pulseboard-role"]').getAttribute('content')).toBe('host');
+    expect(asked).toContain('/api/events');
+    expect(asked).not.toContain('/api/fleet');
+    await page.close();
+  });
+});
