@@ -1,15 +1,15 @@
 import type { ContainerPressure } from '../protocol.js';
 import type { CgroupLayout } from './cgroup-layout.js';
 import {
+  blkioSum,
   cpuQuotaCores,
   decimalAt,
   type IoBytes,
+  ioStatSum,
   keyValue,
-  parseBlkioServiceBytes,
   parseCpuMax,
-  parseIoStat,
   parseMemoryLimit,
-  parsePressureSome,
+  pressureSomeAvg10,
   procsSummary,
 } from './cgroup-parse.js';
 import { OptionalFile } from './optional-file.js';
@@ -175,37 +175,37 @@ export class CgroupFiles {
 
   private readV2(root: string, fresh: boolean): Counters {
     const memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
-    const ioStat = this.text(root, 'io.stat');
-    const cpuPressure = this.text(root, 'cpu.pressure');
-    const memoryPressure = this.text(root, 'memory.pressure');
-    const ioPressure = this.text(root, 'io.pressure');
-    return {
-      memory,
-      io: ioStat === null ? null : parseIoStat(ioStat),
-      pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
-    };
+    const ioStat = this.file(root, 'io.stat')?.bytes() ?? null;
+    const io = ioStat === null ? null : { read: ioStatSum(ioStat, 'rbytes'), write: ioStatSum(ioStat, 'wbytes') };
+    const cpu = this.pressureSome(root, 'cpu.pressure');
+    const memoryPressure = this.pressureSome(root, 'memory.pressure');
+    const ioPressure = this.pressureSome(root, 'io.pressure');
+    const pressure =
+      cpu === null && memoryPressure === null && ioPressure === null
+        ? null
+        : { cpu: cpu ?? 0, memory: memoryPressure ?? 0, io: ioPressure ?? 0 };
+    return { memory, io, pressure };
   }
 
   private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): Counters {
     // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
     const memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
-    const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
+    const blkio = this.file(layout.blkio, 'blkio.throttle.io_service_bytes')?.bytes() ?? null;
     return {
       memory,
-      io: blkio === null ? null : parseBlkioServiceBytes(blkio),
+      io: blkio === null ? null : { read: blkioSum(blkio, 'Read'), write: blkioSum(blkio, 'Write') },
       pressure: null,
     };
+  }
+
+  /** A `*.pressure` file's `some avg10`; null when the file is missing or has no such line. */
+  private pressureSome(root: string, name: string): number | null {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? pressureSomeAvg10(bytes) : null;
   }
 }
 
 /** Whether the usage moved by more than 1 % and 1 MiB since `before`. */
 function usageMoved(before: number, now: number): boolean {
   return Math.abs(now - before) > Math.max(USAGE_MOVED_BYTES, before * USAGE_MOVED);
-}
-
-function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {
-  const figures = [cpu, memory, io].map((text) => (text === null ? null : parsePressureSome(text)));
-  if (figures.every((figure) => figure === null)) return null;
-  const [cpuSome, memorySome, ioSome] = figures;
-  return { cpu: cpuSome ?? 0, memory: memorySome ?? 0, io: ioSome ?? 0 };
 }
