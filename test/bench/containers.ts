@@ -25,6 +25,11 @@ export interface ContainersCost {
   medianMs: number;
   /** CPU at the collector's 5 s cadence, percent of one core. */
   percentOfCore: number;
+  /**
+   * With a "before" build: the median over ticks of this build's sample CPU over the before build's in the
+   * same tick (both sample the same cgroups back to back), on this build's row; null otherwise.
+   */
+  medianTickRatio: number | null;
   command: string;
 }
 
@@ -88,7 +93,7 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-const result = (kind: ContainersCost['kind'], run: Run, command: string, build: ContainersCost['build']): ContainersCost => {
+const result = (kind: ContainersCost['kind'], run: Run, command: string, build: ContainersCost['build'], before?: Run): ContainersCost => {
   const msPerSample = run.ms / run.samples;
   return {
     kind,
@@ -98,8 +103,15 @@ const result = (kind: ContainersCost['kind'], run: Run, command: string, build: 
     msPerSample,
     medianMs: median(run.each),
     percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
+    medianTickRatio: before ? median(run.each.map((ms, tick) => ms / (before.each[tick] as number))) : null,
     command,
   };
+};
+
+/** This build's result (against the before build's, tick by tick, when there is one) and the before build's. */
+const results = (kind: ContainersCost['kind'], runs: Run[], command: string): ContainersCost[] => {
+  const [ours, before] = runs as [Run, Run | undefined];
+  return [result(kind, ours, command, 'this', before), ...(before ? [result(kind, before, command, 'before')] : [])];
 };
 
 /**
@@ -137,7 +149,7 @@ export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoo
     );
     const runs = await measure(collectors, seconds);
     const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`;
-    return runs.map((run, i) => result(busy ? 'real, all busy' : 'real, idle', run, command, i === 0 ? 'this' : 'before'));
+    return results(busy ? 'real, all busy' : 'real, idle', runs, command);
   } finally {
     await Promise.all(
       sleepers.map(
@@ -187,5 +199,5 @@ export async function benchFixtureCgroups(seconds: number, beforeRoot = ''): Pro
   };
   const runs = await measure(collectors, seconds, useCpu);
   const command = `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${seconds} s`;
-  return runs.map((run, i) => result('fixture v2, all busy', run, command, i === 0 ? 'this' : 'before'));
+  return results('fixture v2, all busy', runs, command);
 }

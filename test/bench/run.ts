@@ -278,7 +278,8 @@ function containersRows(costs: ContainersCost[]): Row[] {
     measure: `containers collector${cost.build === 'before' ? ' BEFORE (BENCH_CONTAINERS_BEFORE)' : ''}, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (mean ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
     ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, median ${fixed(cost.medianMs, 3)}, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
     peer: '-',
-    ratio: '-',
+    // With BENCH_CONTAINERS_BEFORE: this build's CPU over the before build's in the same tick, the median tick.
+    ratio: cost.medianTickRatio === null ? '-' : fixed(cost.medianTickRatio, 2),
     command: cost.command,
   }));
 }
