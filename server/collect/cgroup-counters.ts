@@ -73,7 +73,7 @@ export class CgroupFiles {
     private readonly layout: CgroupLayout,
     private readonly path: string,
     discoveryRoot: string,
-    private readonly keepOpen: boolean,
+    readonly keepOpen: boolean,
   ) {
     this.procsFile = new OptionalFile(`${discoveryRoot}${path}/cgroup.procs`, keepOpen);
   }

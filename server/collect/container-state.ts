@@ -1,5 +1,6 @@
 import type { CgroupFiles } from './cgroup-counters.js';
 import type { CgroupIdentity } from './container-identity.js';
+import { OptionalFile } from './optional-file.js';
 import { perSecond } from './rate.js';
 
 /** What is read once per first process of a container: its short command line and its network namespace. */
@@ -23,6 +24,8 @@ export class ContainerState {
   firstPid = 0;
   tasksAtProcs: number | null = null;
   firstProcess: FirstProcess | null = null;
+  /** `/proc/<pid>/net/dev` of the first process, kept open while that process is the first. */
+  private netDev: { pid: number; file: OptionalFile } | null = null;
 
   /** CPU time as last read (every sample), and when. */
   cpuUsec: number | null = null;
@@ -47,6 +50,21 @@ export class ContainerState {
     readonly files: CgroupFiles,
     readonly identity: CgroupIdentity,
   ) {}
+
+  /** The first process's `net/dev` (its network namespace's counters), opened again only when the first process changes. */
+  netDevOf(procRoot: string, pid: number): OptionalFile {
+    if (this.netDev?.pid !== pid) {
+      this.netDev?.file.close();
+      this.netDev = { pid, file: new OptionalFile(`${procRoot}/${pid}/net/dev`, this.files.keepOpen) };
+    }
+    return this.netDev.file;
+  }
+
+  close(): void {
+    this.files.close();
+    this.netDev?.file.close();
+    this.netDev = null;
+  }
 
   /** Memory in use as last read: what the memory ranking reads. */
   get memory(): number | null {

@@ -11,8 +11,8 @@ import type { DockerNames } from './docker-names.js';
 import { parseNetDev } from './procfs-parse.js';
 
 /**
- * Cgroups whose files stay open between samples: at most about 1 400 descriptors (11 files each on v2, 6 on
- * v1). Past it, a cgroup's files are opened per read: dearer, but a host of thousands of containers cannot
+ * Cgroups whose files stay open between samples: at most about 1 550 descriptors (11 files each on v2, 6 on
+ * v1, and the first process's `net/dev` of a container with its own network namespace). Past it, a cgroup's files are opened per read: dearer, but a host of thousands of containers cannot
  * run the server out of descriptors.
  */
 export const KEPT_OPEN_CGROUPS = 128;
@@ -59,10 +59,10 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     return state.firstProcess;
   };
 
-  /** Bytes received and sent in the process's network namespace, when it is not the host's. */
-  const networkOf = (pid: number, netns: string | null): { rx: number; tx: number } | null => {
-    if (netns === null || hostNetns === null || netns === hostNetns) return null;
-    const text = readText(`${procRoot}/${pid}/net/dev`);
+  /** Bytes received and sent in the first process's network namespace, when it is not the host's. */
+  const networkOf = (state: ContainerState, first: FirstProcess): { rx: number; tx: number } | null => {
+    if (first.netns === null || hostNetns === null || first.netns === hostNetns) return null;
+    const text = state.netDevOf(procRoot, first.pid).read();
     if (text === null) return null;
     let rx = 0;
     let tx = 0;
@@ -97,7 +97,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     const cpuUsec = cpuNow === undefined ? files.cpuUsec() : cpuNow;
     const reading = files.read(tasks, withLimits);
     state.cpuRead(t, hadPrevious, cpuUsec);
-    const network = networkOf(state.firstPid, firstProcessOf(state, state.firstPid).netns);
+    const network = networkOf(state, firstProcessOf(state, state.firstPid));
     state.countersRead(t, hadPrevious, reading.ioRead, reading.ioWrite, network?.rx ?? null, network?.tx ?? null);
     return true;
   };
@@ -155,7 +155,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     }
     for (const [path, state] of states) {
       if (state.seenAt === samples) continue;
-      state.files.close();
+      state.close();
       states.delete(path);
     }
     holding.length = 0;
@@ -189,7 +189,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     },
     sample,
     close() {
-      for (const state of states.values()) state.files.close();
+      for (const state of states.values()) state.close();
       states.clear();
       dockerNames?.close();
     },

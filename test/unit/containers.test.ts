@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MEMORY_STAT_EVERY } from '../../server/collect/cgroup-counters.js';
@@ -199,6 +199,45 @@ describe('containers from cgroup v2 files', () => {
     // Without the pids controller (the pod has no pids.current), its processes are read every sample.
     writeFileSync(join(cgroupRoot, POD_PATH, 'cgroup.procs'), '700\n');
     expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 2) * 5000), POD_PATH).command).toMatch(/^cron/);
+  });
+
+  it("keeps a container's net/dev open while its first process stays, and reads the new first process's when it changes", () => {
+    const { cgroupRoot, procRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    /** Descriptors this process holds on the fixture's net/dev files. */
+    const netDevFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(procRoot);
+        } catch {
+          return false; // readdirSync's own descriptor, closed by now
+        }
+      }).length;
+    let cpuUsec = 10_000_000;
+    const busySample = (i: number) => {
+      cpuUsec += 1000;
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
+      return byId(sampleOf(collector, T0 + i * 5000), docker);
+    };
+    busySample(0);
+    expect(netDevFds()).toBe(1);
+    writeFileSync(join(procRoot, '4242/net/dev'), netDev(6_000_000, 1_500_000));
+    expect(busySample(1)).toMatchObject({ netRx: 200_000, netTx: 100_000 });
+    expect(netDevFds()).toBe(1);
+
+    // Its first process exits; another, in the same network namespace, is now the first.
+    writeTree(procRoot, {
+      '4243/cmdline': '/usr/local/bin/node\0/app/worker.js\0',
+      '4243/ns/net': '->net:[4026532301]',
+      '4243/net/dev': netDev(7_000_000, 2_000_000),
+    });
+    writeFileSync(join(dir, 'cgroup.procs'), '4243\n4250\n');
+    writeFileSync(join(dir, 'pids.current'), '11\n');
+    expect(busySample(2)).toMatchObject({ command: 'node worker.js', netRx: 200_000, netTx: 100_000 });
+    expect(netDevFds()).toBe(1); // the old one closed
+
+    collector.close?.();
+    expect(netDevFds()).toBe(0);
   });
 
   it("reads a busy container's inactive page cache again when its usage moves, else every few readings", () => {
