@@ -1,32 +1,34 @@
 import type { ContainerPressure } from '../protocol.js';
 import type { CgroupLayout } from './cgroup-layout.js';
 import {
+  blkioSum,
   cpuQuotaCores,
   decimalAt,
-  type IoBytes,
+  ioStatSum,
   keyValue,
-  parseBlkioServiceBytes,
   parseCpuMax,
-  parseIoStat,
   parseMemoryLimit,
-  parsePressureSome,
+  pressureSomeAvg10,
   procsSummary,
 } from './cgroup-parse.js';
 import { OptionalFile } from './optional-file.js';
 
-/** One reading of a cgroup's files. Cumulative counters (CPU, I/O) become rates in the collector. */
+/**
+ * A cgroup's files as last read: one object per cgroup, updated in place by each read. Cumulative counters
+ * (I/O) become rates in the collector; CPU time, read on its own every sample, is the collector's to keep.
+ */
 export interface CgroupReading {
-  /** CPU time used since the cgroup was made, microseconds; null without the cpu/cpuacct controller. */
-  cpuUsec: number | null;
   /** The CPU quota in cores; null without one. */
   cpuLimitCores: number | null;
   /** Bytes in use less the inactive file cache (what the kernel would not reclaim first). */
   memory: number | null;
   memoryLimit: number | null;
-  /** Bytes read and written since the cgroup was made. */
-  io: IoBytes | null;
+  /** Bytes read and written since the cgroup was made; null without the io/blkio controller. */
+  ioRead: number | null;
+  ioWrite: number | null;
   /** `pids.current`: tasks, threads included. */
   tasks: number | null;
+  /** A new object whenever it is read (a published sample holds it), never changed in place. */
   pressure: ContainerPressure | null;
 }
 
@@ -42,9 +44,6 @@ const USAGE_MOVED = 0.01;
 /** A small container's usage moves by more than 1 % with every process it starts; its whole page cache is less. */
 const USAGE_MOVED_BYTES = 1024 * 1024;
 
-type Limits = Pick<CgroupReading, 'cpuLimitCores' | 'memoryLimit'>;
-type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' | 'tasks'>;
-
 /**
  * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
  * cgroup; the counters only for those that hold processes. The files read every sample are parsed from
@@ -53,17 +52,28 @@ type Counters = Omit<CgroupReading, 'cpuUsec' | 'cpuLimitCores' | 'memoryLimit' 
 export class CgroupFiles {
   private readonly procsFile: OptionalFile;
   private readonly files = new Map<string, OptionalFile>();
-  private limits: Limits | null = null;
-  private last: CgroupReading | null = null;
-  /** The inactive page cache as last read from `memory.stat`, the usage then, and the readings since. */
-  private inactive: { value: number | null | undefined; usage: number; readingsAgo: number } | null = null;
+  /** What `read()` last found; the limits in it as of the last read `withLimits` (or the first). */
+  readonly reading: CgroupReading = {
+    cpuLimitCores: null,
+    memory: null,
+    memoryLimit: null,
+    ioRead: null,
+    ioWrite: null,
+    tasks: null,
+    pressure: null,
+  };
+  private limitsRead = false;
+  /** The inactive page cache as last read from `memory.stat` (0 without it), the usage then, and the readings since; -1: never read. */
+  private inactive = 0;
+  private inactiveUsage = 0;
+  private inactiveReadingsAgo = -1;
 
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
     private readonly layout: CgroupLayout,
     private readonly path: string,
     discoveryRoot: string,
-    private readonly keepOpen: boolean,
+    readonly keepOpen: boolean,
   ) {
     this.procsFile = new OptionalFile(`${discoveryRoot}${path}/cgroup.procs`, keepOpen);
   }
@@ -87,21 +97,20 @@ export class CgroupFiles {
   }
 
   /**
-   * Every other counter, with `cpuUsec` and `tasks` as just read; the limits, which seldom change, are read
-   * again only with `withLimits` (and the first time).
+   * Every other counter, with `tasks` as just read, into `reading` (and returned); the limits, which seldom
+   * change, are read again only with `withLimits` (and the first time).
    */
-  read(cpuUsec: number | null, tasks: number | null, withLimits: boolean): CgroupReading {
-    if (withLimits || this.limits === null) {
-      this.limits = this.layout.version === 2 ? this.limitsV2(this.layout.root) : this.limitsV1(this.layout);
+  read(tasks: number | null, withLimits: boolean): CgroupReading {
+    const layout = this.layout;
+    if (withLimits || !this.limitsRead) {
+      if (layout.version === 2) this.readLimitsV2(layout.root);
+      else this.readLimitsV1(layout);
+      this.limitsRead = true;
     }
-    const counters = this.layout.version === 2 ? this.readV2(this.layout.root, withLimits) : this.readV1(this.layout, withLimits);
-    this.last = { cpuUsec, tasks, ...counters, ...this.limits };
-    return this.last;
-  }
-
-  /** The last full reading with `cpuUsec` as just read; a full read when there is none yet. */
-  reuse(cpuUsec: number | null): CgroupReading {
-    return this.last ? { ...this.last, cpuUsec } : this.read(cpuUsec, this.tasks(), false);
+    if (layout.version === 2) this.readV2(layout.root, withLimits);
+    else this.readV1(layout, withLimits);
+    this.reading.tasks = tasks;
+    return this.reading;
   }
 
   close(): void {
@@ -137,23 +146,19 @@ export class CgroupFiles {
     return bytes ? keyValue(bytes, key) : undefined;
   }
 
-  private limitsV2(root: string): Limits {
+  private readLimitsV2(root: string): void {
     const cpuMax = this.text(root, 'cpu.max');
     const memoryMax = this.text(root, 'memory.max');
-    return {
-      cpuLimitCores: cpuMax === null ? null : parseCpuMax(cpuMax),
-      memoryLimit: memoryMax === null ? null : parseMemoryLimit(memoryMax),
-    };
+    this.reading.cpuLimitCores = cpuMax === null ? null : parseCpuMax(cpuMax);
+    this.reading.memoryLimit = memoryMax === null ? null : parseMemoryLimit(memoryMax);
   }
 
-  private limitsV1(layout: Extract<CgroupLayout, { version: 1 }>): Limits {
+  private readLimitsV1(layout: Extract<CgroupLayout, { version: 1 }>): void {
     const quota = this.text(layout.cpu, 'cpu.cfs_quota_us');
     const period = this.text(layout.cpu, 'cpu.cfs_period_us');
     const limit = this.text(layout.memory, 'memory.limit_in_bytes');
-    return {
-      cpuLimitCores: quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim())),
-      memoryLimit: limit === null ? null : parseMemoryLimit(limit),
-    };
+    this.reading.cpuLimitCores = quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim()));
+    this.reading.memoryLimit = limit === null ? null : parseMemoryLimit(limit);
   }
 
   /**
@@ -164,48 +169,44 @@ export class CgroupFiles {
   private memoryInUse(root: string | null, usageFile: string, inactiveKey: string, fresh: boolean): number | null {
     const usage = this.number(root, usageFile);
     if (usage === null) return null;
-    const last = this.inactive;
-    if (fresh || last === null || last.readingsAgo + 1 >= MEMORY_STAT_EVERY || usageMoved(last.usage, usage)) {
-      this.inactive = { value: this.keyed(root, 'memory.stat', inactiveKey), usage, readingsAgo: 0 };
+    const ago = this.inactiveReadingsAgo;
+    if (fresh || ago === -1 || ago + 1 >= MEMORY_STAT_EVERY || usageMoved(this.inactiveUsage, usage)) {
+      this.inactive = this.keyed(root, 'memory.stat', inactiveKey) ?? 0;
+      this.inactiveUsage = usage;
+      this.inactiveReadingsAgo = 0;
     } else {
-      last.readingsAgo++;
+      this.inactiveReadingsAgo = ago + 1;
     }
-    return Math.max(0, usage - (this.inactive?.value ?? 0));
+    return Math.max(0, usage - this.inactive);
   }
 
-  private readV2(root: string, fresh: boolean): Counters {
-    const memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
-    const ioStat = this.text(root, 'io.stat');
-    const cpuPressure = this.text(root, 'cpu.pressure');
-    const memoryPressure = this.text(root, 'memory.pressure');
-    const ioPressure = this.text(root, 'io.pressure');
-    return {
-      memory,
-      io: ioStat === null ? null : parseIoStat(ioStat),
-      pressure: pressureOf(cpuPressure, memoryPressure, ioPressure),
-    };
+  private readV2(root: string, fresh: boolean): void {
+    this.reading.memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
+    const ioStat = this.file(root, 'io.stat')?.bytes() ?? null;
+    this.reading.ioRead = ioStat === null ? null : ioStatSum(ioStat, 'rbytes');
+    this.reading.ioWrite = ioStat === null ? null : ioStatSum(ioStat, 'wbytes');
+    const cpu = this.pressureSome(root, 'cpu.pressure');
+    const memory = this.pressureSome(root, 'memory.pressure');
+    const io = this.pressureSome(root, 'io.pressure');
+    this.reading.pressure = cpu === null && memory === null && io === null ? null : { cpu: cpu ?? 0, memory: memory ?? 0, io: io ?? 0 };
   }
 
-  private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): Counters {
+  private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): void {
     // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
-    const memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
-    const blkio = this.text(layout.blkio, 'blkio.throttle.io_service_bytes');
-    return {
-      memory,
-      io: blkio === null ? null : parseBlkioServiceBytes(blkio),
-      pressure: null,
-    };
+    this.reading.memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
+    const blkio = this.file(layout.blkio, 'blkio.throttle.io_service_bytes')?.bytes() ?? null;
+    this.reading.ioRead = blkio === null ? null : blkioSum(blkio, 'Read');
+    this.reading.ioWrite = blkio === null ? null : blkioSum(blkio, 'Write');
+  }
+
+  /** A `*.pressure` file's `some avg10`; null when the file is missing or has no such line. */
+  private pressureSome(root: string, name: string): number | null {
+    const bytes = this.file(root, name)?.bytes();
+    return bytes ? pressureSomeAvg10(bytes) : null;
   }
 }
 
 /** Whether the usage moved by more than 1 % and 1 MiB since `before`. */
 function usageMoved(before: number, now: number): boolean {
   return Math.abs(now - before) > Math.max(USAGE_MOVED_BYTES, before * USAGE_MOVED);
-}
-
-function pressureOf(cpu: string | null, memory: string | null, io: string | null): ContainerPressure | null {
-  const figures = [cpu, memory, io].map((text) => (text === null ? null : parsePressureSome(text)));
-  if (figures.every((figure) => figure === null)) return null;
-  const [cpuSome, memorySome, ioSome] = figures;
-  return { cpu: cpuSome ?? 0, memory: memorySome ?? 0, io: ioSome ?? 0 };
 }

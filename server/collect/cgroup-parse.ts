@@ -1,6 +1,6 @@
 /**
  * Parsers for the cgroup v2 and v1 file formats, pure so they can be tested against fixtures copied from
- * real hosts. Every parser takes the file's text and returns numbers; a field the file lacks is 0 or null.
+ * real hosts. Each takes the file's text or bytes and returns numbers; a field the file lacks is 0 or null.
  */
 
 /** Limits at or above this are "no limit": cgroup v1 writes PAGE_COUNTER_MAX pages (~2^63 bytes). */
@@ -39,44 +39,33 @@ export interface IoBytes {
 
 /** v2 `io.stat`: `8:0 rbytes=1 wbytes=2 rios=3 ...` per device, summed. */
 export function parseIoStat(text: string): IoBytes {
-  let read = 0;
-  let write = 0;
-  for (const line of text.split('\n')) {
-    for (const field of line.split(' ')) {
-      if (field.startsWith('rbytes=')) read += Number(field.slice(7)) || 0;
-      else if (field.startsWith('wbytes=')) write += Number(field.slice(7)) || 0;
-    }
-  }
-  return { read, write };
+  const bytes = Buffer.from(text, 'latin1');
+  return { read: ioStatSum(bytes, 'rbytes'), write: ioStatSum(bytes, 'wbytes') };
 }
 
 /** v1 `blkio.throttle.io_service_bytes` (or `blkio.io_service_bytes`): `8:0 Read 123` per device, summed. */
 export function parseBlkioServiceBytes(text: string): IoBytes {
-  let read = 0;
-  let write = 0;
-  for (const line of text.split('\n')) {
-    const [device, operation, value] = line.split(' ');
-    if (device === undefined || value === undefined || !device.includes(':')) continue;
-    if (operation === 'Read') read += Number(value) || 0;
-    else if (operation === 'Write') write += Number(value) || 0;
-  }
-  return { read, write };
+  const bytes = Buffer.from(text, 'latin1');
+  return { read: blkioSum(bytes, 'Read'), write: blkioSum(bytes, 'Write') };
 }
 
 /** A `*.pressure` file: the `some` line's `avg10`, percent of the last 10 s some task stalled. */
 export function parsePressureSome(text: string): number | null {
-  const match = /^some avg10=(\d+(?:\.\d+)?)/m.exec(text);
-  return match ? Number(match[1]) : null;
+  return pressureSomeAvg10(Buffer.from(text, 'latin1'));
 }
 
 /*
- * Byte-level forms of the parsers above, for the files read for every container every sample: they read
- * the shared read buffer in place, without making a string of it (measured: half the collector's CPU).
+ * Byte-level parsers, for the files read for every busy container every sample: they read the shared read
+ * buffer in place, without making a string of it (measured: half the collector's CPU). The text forms of
+ * `io.stat`, `blkio` and `*.pressure` above are these, run on a string.
  */
 
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;
 const NEWLINE = 10;
+const SPACE = 32;
+const COLON = 58;
+const DOT = 46;
 
 /** The decimal number starting at `start`, or null when no digit is there (`max`). */
 export function decimalAt(bytes: Uint8Array, start = 0): number | null {
@@ -114,4 +103,61 @@ export function procsSummary(bytes: Uint8Array): { count: number; first: number 
     lineStart = i + 1;
   }
   return { count, first };
+}
+
+/** v2 `io.stat`: one field (`rbytes`, `wbytes`) summed over the devices; a field that is not a number counts 0. */
+export function ioStatSum(bytes: Buffer, field: string): number {
+  const prefix = ` ${field}=`;
+  let sum = 0;
+  for (let at = bytes.indexOf(prefix, 0, 'latin1'); at !== -1; at = bytes.indexOf(prefix, at + 1, 'latin1')) {
+    sum += decimalAt(bytes, at + prefix.length) ?? 0;
+  }
+  return sum;
+}
+
+/**
+ * v1 `blkio.throttle.io_service_bytes`: one operation (`Read`, `Write`) summed over the devices, from the
+ * `<major>:<minor> <operation> <bytes>` lines only (the last line, `Total <bytes>`, names no device).
+ */
+export function blkioSum(bytes: Buffer, operation: string): number {
+  const infix = ` ${operation} `;
+  let sum = 0;
+  for (let at = bytes.indexOf(infix, 0, 'latin1'); at !== -1; at = bytes.indexOf(infix, at + 1, 'latin1')) {
+    if (isDeviceBefore(bytes, at)) sum += decimalAt(bytes, at + infix.length) ?? 0;
+  }
+  return sum;
+}
+
+/** Whether the line's text before `end` is one `<major>:<minor>` field. */
+function isDeviceBefore(bytes: Buffer, end: number): boolean {
+  let colon = false;
+  let i = end - 1;
+  for (; i >= 0 && bytes[i] !== NEWLINE; i--) {
+    if (bytes[i] === SPACE) return false;
+    if (bytes[i] === COLON) colon = true;
+  }
+  return colon && i + 1 < end;
+}
+
+/** A `*.pressure` file's `some avg10=` figure (`some avg10=1.50 avg60=...`), or null without a `some` line. */
+export function pressureSomeAvg10(bytes: Buffer): number | null {
+  const prefix = 'some avg10=';
+  let at = bytes.indexOf(prefix, 0, 'latin1');
+  while (at > 0 && bytes[at - 1] !== NEWLINE) at = bytes.indexOf(prefix, at + 1, 'latin1');
+  if (at === -1) return null;
+  const start = at + prefix.length;
+  const whole = decimalAt(bytes, start);
+  if (whole === null) return null;
+  const dot = start + decimalDigits(bytes, start);
+  if (bytes[dot] !== DOT) return whole;
+  const digits = decimalDigits(bytes, dot + 1);
+  if (digits === 0) return whole;
+  // One division of two exact integers: the same double as Number('1.50').
+  return (whole * 10 ** digits + (decimalAt(bytes, dot + 1) as number)) / 10 ** digits;
+}
+
+function decimalDigits(bytes: Uint8Array, start: number): number {
+  let i = start;
+  while (i < bytes.length && (bytes[i] as number) >= DIGIT_0 && (bytes[i] as number) <= DIGIT_9) i++;
+  return i - start;
 }

@@ -1,19 +1,18 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import type { ContainerInfo, ContainerNearLimit, ContainersSample } from '../protocol.js';
-import { CgroupFiles, type CgroupReading } from './cgroup-counters.js';
+import { CgroupFiles } from './cgroup-counters.js';
 import { CgroupWalker, detectCgroupLayout, discoveryRoot, FULL_READ_EVERY } from './cgroup-layout.js';
 import type { Collector } from './collector.js';
 import { shortCommand } from './command-line.js';
-import { type CgroupIdentity, identifyCgroup } from './container-identity.js';
+import { identifyCgroup } from './container-identity.js';
+import { topContainers } from './container-ranking.js';
+import { ContainerState, type FirstProcess } from './container-state.js';
 import type { DockerNames } from './docker-names.js';
 import { parseNetDev } from './procfs-parse.js';
-import { perSecond } from './rate.js';
 
-/** Listed per ranking: the top this many by CPU, and by memory. */
-export const CONTAINERS_PER_RANKING = 8;
 /**
- * Cgroups whose files stay open between samples: at most about 1 400 descriptors (11 files each on v2, 6 on
- * v1). Past it, a cgroup's files are opened per read: dearer, but a host of thousands of containers cannot
+ * Cgroups whose files stay open between samples: at most about 1 550 descriptors (11 files each on v2, 6 on
+ * v1, and the first process's `net/dev` of a container with its own network namespace). Past it, a cgroup's files are opened per read: dearer, but a host of thousands of containers cannot
  * run the server out of descriptors.
  */
 export const KEPT_OPEN_CGROUPS = 128;
@@ -26,21 +25,6 @@ export interface ContainersCollectorOptions {
   procRoot: string;
   /** Names from the Docker/Podman API; null to name from cgroup paths only. */
   dockerNames: DockerNames | null;
-}
-
-interface Previous {
-  t: number;
-  /** When the counters other than CPU were last read: a quiet container's stay as they were. */
-  countersT: number;
-  /** `cgroup.procs` as last read: a container that holds processes (`first` is never null here). */
-  procs: { count: number; first: number };
-  /** `pids.current` when `procs` was read; null without the pids controller. */
-  procsTasks: number | null;
-  cpuUsec: number | null;
-  ioRead: number | null;
-  ioWrite: number | null;
-  netRx: number | null;
-  netTx: number | null;
 }
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
@@ -58,37 +42,27 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
   if (!root) return null;
   const walker = new CgroupWalker(root);
   let samples = 0;
-  const files = new Map<string, CgroupFiles>();
-  /** What is read once per first process of a container: its command line and its network namespace. */
-  const firstProcess = new Map<string, { pid: number; command: string; netns: string | null }>();
-  const identities = new Map<string, CgroupIdentity>();
-  let previous = new Map<string, Previous>();
+  /** Every cgroup the last walk found, by path. */
+  const states = new Map<string, ContainerState>();
+  /** This sample's containers (cgroups holding processes) and their engine ids: kept, emptied each sample. */
+  const holding: ContainerState[] = [];
+  const engineIds: string[] = [];
   const hostNetns = readLink(`${procRoot}/1/ns/net`);
 
-  const firstProcessOf = (id: string, pid: number) => {
-    const known = firstProcess.get(id);
+  const firstProcessOf = (state: ContainerState, pid: number): FirstProcess => {
+    const known = state.firstProcess;
     if (known?.pid === pid) return known;
     const cmdline = readText(`${procRoot}/${pid}/cmdline`);
     // Unreadable (exited, or hidden by hidepid): say so rather than guess.
     const command = cmdline === null ? '?' : shortCommand(cmdline, (readText(`${procRoot}/${pid}/comm`) ?? '?').trim());
-    const read = { pid, command, netns: readLink(`${procRoot}/${pid}/ns/net`) };
-    firstProcess.set(id, read);
-    return read;
+    state.firstProcess = { pid, command, netns: readLink(`${procRoot}/${pid}/ns/net`) };
+    return state.firstProcess;
   };
 
-  const identityOf = (path: string): CgroupIdentity => {
-    let identity = identities.get(path);
-    if (!identity) {
-      identity = identifyCgroup(path);
-      identities.set(path, identity);
-    }
-    return identity;
-  };
-
-  /** Bytes received and sent in the process's network namespace, when it is not the host's. */
-  const networkOf = (pid: number, netns: string | null): { rx: number; tx: number } | null => {
-    if (netns === null || hostNetns === null || netns === hostNetns) return null;
-    const text = readText(`${procRoot}/${pid}/net/dev`);
+  /** Bytes received and sent in the first process's network namespace, when it is not the host's. */
+  const networkOf = (state: ContainerState, first: FirstProcess): { rx: number; tx: number } | null => {
+    if (first.netns === null || hostNetns === null || first.netns === hostNetns) return null;
+    const text = state.netDevOf(procRoot, first.pid).read();
     if (text === null) return null;
     let rx = 0;
     let tx = 0;
@@ -100,75 +74,110 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     return { rx, tx };
   };
 
-  const sample = (t: number): ContainersSample => {
-    // A container that held processes at the last sample is rechecked for new child cgroups on the limits cadence.
-    const paths = walker.walk((path) => previous.has(path));
-    samples++;
-    const listed = new Set(paths);
-    for (const [path, cgroup] of files) {
-      if (listed.has(path)) continue;
-      cgroup.close();
-      files.delete(path);
-      firstProcess.delete(path);
-      identities.delete(path);
+  /**
+   * Reads one cgroup for this sample; false when it holds no process of its own (not a container). A
+   * container that used no CPU since the previous sample is read from its CPU file alone (see isQuiet).
+   */
+  const readContainer = (state: ContainerState, t: number, withLimits: boolean, hadPrevious: boolean): boolean => {
+    const { files } = state;
+    const cpuNow = hadPrevious ? files.cpuUsec() : undefined;
+    if (hadPrevious && cpuNow !== undefined && isQuiet(state, cpuNow) && !withLimits) {
+      state.cpuRead(t, true, cpuNow);
+      state.countersWaited();
+      return true;
     }
-    const current = new Map<string, Previous>();
-    const all: ContainerInfo[] = [];
-    const engineIds: string[] = [];
-    for (const [index, path] of paths.entries()) {
-      let cgroup = files.get(path);
-      if (!cgroup) {
-        cgroup = new CgroupFiles(layout, path, root, files.size < KEPT_OPEN_CGROUPS);
-        files.set(path, cgroup);
+    const tasks = files.tasks();
+    if (!(hadPrevious && !withLimits && sameTasks(state, tasks))) {
+      const procs = files.procs();
+      if (procs.first === null) return false;
+      state.processes = procs.count;
+      state.firstPid = procs.first;
+      state.tasksAtProcs = tasks;
+    }
+    const cpuUsec = cpuNow === undefined ? files.cpuUsec() : cpuNow;
+    const reading = files.read(tasks, withLimits);
+    state.cpuRead(t, hadPrevious, cpuUsec);
+    const network = networkOf(state, firstProcessOf(state, state.firstPid));
+    state.countersRead(t, hadPrevious, reading.ioRead, reading.ioWrite, network?.rx ?? null, network?.tx ?? null);
+    return true;
+  };
+
+  const engineOf = (state: ContainerState) => (state.identity.containerId ? dockerNames?.lookup(state.identity.containerId) : undefined);
+
+  /** What the sample lists of a container: a new object, as a published sample is never changed. */
+  const infoOf = (state: ContainerState): ContainerInfo => {
+    const { identity, files } = state;
+    const { reading } = files;
+    const engine = engineOf(state);
+    return {
+      id: state.path,
+      name: engine?.name ?? identity.name,
+      kind: identity.kind,
+      image: engine?.image ?? null,
+      command: state.firstProcess?.command ?? '?',
+      cpu: state.cpu,
+      cpuOfLimit: state.cpuOfLimit,
+      ioRead: state.ioRead,
+      ioWrite: state.ioWrite,
+      netRx: state.netRx,
+      netTx: state.netTx,
+      memory: reading.memory,
+      memoryLimit: reading.memoryLimit,
+      pids: reading.tasks ?? state.processes,
+      pressure: reading.pressure,
+    };
+  };
+
+  /** The container using the largest share of its memory limit, or null when none has both figures. */
+  const closestToLimit = (all: readonly ContainerState[]): ContainerNearLimit | null => {
+    let closest: ContainerState | null = null;
+    let closestPercent = 0;
+    for (const state of all) {
+      const { memory, memoryLimit } = state.files.reading;
+      if (memory === null || memoryLimit === null || memoryLimit <= 0) continue;
+      const percent = round1((memory * 100) / memoryLimit);
+      if (closest === null || percent > closestPercent) {
+        closest = state;
+        closestPercent = percent;
+      }
+    }
+    return closest === null ? null : { id: closest.path, name: engineOf(closest)?.name ?? closest.identity.name, percent: closestPercent };
+  };
+
+  const sample = (t: number): ContainersSample => {
+    const previousSample = samples;
+    // A container that held processes at the last sample is rechecked for new child cgroups on the limits cadence.
+    const paths = walker.walk((path) => states.get(path)?.heldAt === previousSample);
+    samples++;
+    for (const path of paths) {
+      const state = states.get(path);
+      if (state) state.seenAt = samples;
+    }
+    for (const [path, state] of states) {
+      if (state.seenAt === samples) continue;
+      state.close();
+      states.delete(path);
+    }
+    holding.length = 0;
+    engineIds.length = 0;
+    for (let index = 0; index < paths.length; index++) {
+      const path = paths[index] as string;
+      let state = states.get(path);
+      if (!state) {
+        const files = new CgroupFiles(layout, path, root, states.size < KEPT_OPEN_CGROUPS);
+        state = new ContainerState(path, files, identifyCgroup(path));
+        state.seenAt = samples;
+        states.set(path, state);
       }
       // Each container in full every FULL_READ_EVERY samples, a share of them each time: no sample reads them all.
       const withLimits = (samples + index) % FULL_READ_EVERY === 0;
-      const before = previous.get(path);
-      const cpuNow = before ? cgroup.cpuUsec() : undefined;
-      let now: Previous;
-      let reading: CgroupReading;
-      if (before && cpuNow !== undefined && isQuiet(before, cpuNow) && !withLimits) {
-        reading = cgroup.reuse(cpuNow);
-        now = { ...before, t };
-      } else {
-        const tasks = cgroup.tasks();
-        const procs = before && !withLimits && sameTasks(before, tasks) ? before.procs : cgroup.procs();
-        if (procs.first === null) continue;
-        const cpuUsec = cpuNow === undefined ? cgroup.cpuUsec() : cpuNow;
-        reading = cgroup.read(cpuUsec, tasks, withLimits);
-        const network = networkOf(procs.first, firstProcessOf(path, procs.first).netns);
-        now = {
-          t,
-          countersT: t,
-          procs: { count: procs.count, first: procs.first },
-          procsTasks: tasks,
-          cpuUsec,
-          ioRead: reading.io?.read ?? null,
-          ioWrite: reading.io?.write ?? null,
-          netRx: network?.rx ?? null,
-          netTx: network?.tx ?? null,
-        };
-      }
-      current.set(path, now);
-      const identity = identityOf(path);
-      const engine = identity.containerId ? dockerNames?.lookup(identity.containerId) : undefined;
-      if (identity.containerId) engineIds.push(identity.containerId);
-      all.push({
-        id: path,
-        name: engine?.name ?? identity.name,
-        kind: identity.kind,
-        image: engine?.image ?? null,
-        command: firstProcessOf(path, now.procs.first).command,
-        ...rates(before, now, reading),
-        memory: reading.memory,
-        memoryLimit: reading.memoryLimit,
-        pids: reading.tasks ?? now.procs.count,
-        pressure: reading.pressure,
-      });
+      if (!readContainer(state, t, withLimits, state.heldAt === previousSample)) continue;
+      state.heldAt = samples;
+      holding.push(state);
+      if (state.identity.containerId) engineIds.push(state.identity.containerId);
     }
-    previous = current;
     dockerNames?.refresh(t, engineIds);
-    return { t, count: all.length, top: topContainers(all), closestToLimit: closestToLimit(all) };
+    return { t, count: holding.length, top: topContainers(holding).map(infoOf), closestToLimit: closestToLimit(holding) };
   };
 
   return {
@@ -180,8 +189,8 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     },
     sample,
     close() {
-      for (const cgroup of files.values()) cgroup.close();
-      files.clear();
+      for (const state of states.values()) state.close();
+      states.clear();
       dockerNames?.close();
     },
   };
@@ -191,10 +200,10 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
  * A container that used no CPU since the previous sample (as cAdvisor's dynamic housekeeping assumes) did
  * little else of its own: its memory, I/O, network, tasks and pressure files are read again only on its
  * full-read turn (every FULL_READ_EVERY samples) or as soon as it uses CPU. Idle containers, most of a host's,
- * then cost one CPU file and `cgroup.procs` per sample instead of six to eleven files.
+ * then cost one CPU file per sample instead of six to eleven files.
  */
-function isQuiet(before: Previous, cpuUsec: number | null): boolean {
-  return cpuUsec !== null && before.cpuUsec === cpuUsec;
+function isQuiet(state: ContainerState, cpuUsec: number | null): boolean {
+  return cpuUsec !== null && state.cpuUsec === cpuUsec;
 }
 
 /**
@@ -203,60 +212,8 @@ function isQuiet(before: Previous, cpuUsec: number | null): boolean {
  * turn: `cgroup.procs` is the dearest file of a v1 cgroup (the kernel builds and sorts a pid list per read),
  * and processes seldom start or exit without changing the count. Without the pids controller, read every time.
  */
-function sameTasks(before: Previous, tasks: number | null): boolean {
-  return tasks !== null && before.procsTasks === tasks;
-}
-
-type Rates = Pick<ContainerInfo, 'cpu' | 'cpuOfLimit' | 'ioRead' | 'ioWrite' | 'netRx' | 'netTx'>;
-type Counter = Exclude<keyof Previous, 't' | 'countersT' | 'procs' | 'procsTasks'>;
-
-/**
- * Rates since the previous reading of the same cgroup; null on its first reading or where a counter is
- * missing. A quiet container's I/O and network counters were not read again: 0 while they wait, then the
- * rate over the whole time since they were last read.
- */
-function rates(before: Previous | undefined, now: Previous, reading: CgroupReading): Rates {
-  const rate = (key: Counter): number | null => {
-    const a = before?.[key];
-    const b = now[key];
-    if (!before || a === null || a === undefined || b === null) return null;
-    if (key !== 'cpuUsec' && now.countersT === before.countersT) return 0;
-    const elapsed = key === 'cpuUsec' ? now.t - before.t : now.countersT - before.countersT;
-    return elapsed > 0 ? perSecond(a, b, elapsed) : null;
-  };
-  const cpuUsecPerSecond = rate('cpuUsec');
-  const cpu = cpuUsecPerSecond === null ? null : round1(cpuUsecPerSecond / 10_000);
-  const whole = (value: number | null) => (value === null ? null : Math.round(value));
-  return {
-    cpu,
-    cpuOfLimit: cpu === null || reading.cpuLimitCores === null ? null : round1(cpu / reading.cpuLimitCores),
-    ioRead: whole(rate('ioRead')),
-    ioWrite: whole(rate('ioWrite')),
-    netRx: whole(rate('netRx')),
-    netTx: whole(rate('netTx')),
-  };
-}
-
-/**
- * The busiest by CPU, then the largest by memory not already listed, up to twice `perRanking`: either
- * ranking's top `perRanking` is always in.
- */
-export function topContainers(all: ContainerInfo[], perRanking = CONTAINERS_PER_RANKING): ContainerInfo[] {
-  const byCpu = [...all].sort((a, b) => (b.cpu ?? -1) - (a.cpu ?? -1) || (b.memory ?? -1) - (a.memory ?? -1)).slice(0, perRanking);
-  const listed = new Set(byCpu.map((c) => c.id));
-  const byMemory = [...all].sort((a, b) => (b.memory ?? -1) - (a.memory ?? -1)).filter((c) => !listed.has(c.id));
-  return [...byCpu, ...byMemory.slice(0, 2 * perRanking - byCpu.length)];
-}
-
-/** The container using the largest share of its memory limit, or null when none has both figures. */
-export function closestToLimit(all: ContainerInfo[]): ContainerNearLimit | null {
-  let closest: ContainerNearLimit | null = null;
-  for (const c of all) {
-    if (c.memory === null || c.memoryLimit === null || c.memoryLimit <= 0) continue;
-    const percent = round1((c.memory * 100) / c.memoryLimit);
-    if (!closest || percent > closest.percent) closest = { id: c.id, name: c.name, percent };
-  }
-  return closest;
+function sameTasks(state: ContainerState, tasks: number | null): boolean {
+  return tasks !== null && state.tasksAtProcs === tasks;
 }
 
 function readText(path: string): string | null {

@@ -21,10 +21,17 @@ export interface ContainersCost {
   containers: number;
   samples: number;
   msPerSample: number;
+  /** Samples each collector took back to back before the timed ones (BENCH_CONTAINERS_WARMUP): 0, a fresh collector. */
+  warmupSamples: number;
   /** The median sample: one sample slowed by the other engineers' work moves the mean, not this. */
   medianMs: number;
   /** CPU at the collector's 5 s cadence, percent of one core. */
   percentOfCore: number;
+  /**
+   * With a "before" build: the median over ticks of this build's sample CPU over the before build's in the
+   * same tick (both sample the same cgroups back to back), on this build's row; null otherwise.
+   */
+  medianTickRatio: number | null;
   command: string;
 }
 
@@ -33,13 +40,34 @@ const cpuMs = () => {
   return (user + system) / 1000;
 };
 
+/** How long to time the collectors, which build to time beside this one, and how warm to start them. */
+export interface ContainersBenchOptions {
+  seconds: number;
+  /** Another checkout's root (BENCH_CONTAINERS_BEFORE), or '' for this build alone. */
+  beforeRoot: string;
+  /**
+   * Samples taken back to back before the timed ones: V8 runs a fresh collector's code in its interpreter
+   * and compiles it only after enough calls, so the first minutes of a server cost more per sample than the
+   * hours after them (300 samples back to back stand for 25 minutes at 5 s).
+   */
+  warmupSamples: number;
+}
+
 /**
  * CPU around each `sample()`, on the collector's cadence, as the sampler would call it. With two collectors
  * (this build's and a "before" build's, on the same cgroups), both sample every tick and take turns at going
  * first, so neither always finds the kernel's caches warmed by the other.
  */
-async function measure(collectors: Collector<'containers'>[], seconds: number, beforeEachSample: () => void = () => {}): Promise<Run[]> {
+async function measure(
+  collectors: Collector<'containers'>[],
+  { seconds, warmupSamples }: ContainersBenchOptions,
+  beforeEachSample: () => void = () => {},
+): Promise<Run[]> {
   for (const collector of collectors) await collector.init?.();
+  for (let i = 0; i < warmupSamples; i++) {
+    beforeEachSample();
+    for (const collector of collectors) await collector.sample(Date.now());
+  }
   const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], containers: 0 }));
   const until = Date.now() + seconds * 1000;
   for (let tick = 0; Date.now() < until; tick++) {
@@ -88,26 +116,46 @@ const median = (values: number[]) => {
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 };
 
-const result = (kind: ContainersCost['kind'], run: Run, command: string, build: ContainersCost['build']): ContainersCost => {
+const result = (
+  kind: ContainersCost['kind'],
+  run: Run,
+  command: string,
+  warmupSamples: number,
+  build: ContainersCost['build'],
+  before?: Run,
+): ContainersCost => {
   const msPerSample = run.ms / run.samples;
   return {
     kind,
     build,
+    warmupSamples,
     containers: run.containers,
     samples: run.samples,
     msPerSample,
     medianMs: median(run.each),
     percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
+    medianTickRatio: before ? median(run.each.map((ms, tick) => ms / (before.each[tick] as number))) : null,
     command,
   };
 };
+
+/** This build's result (against the before build's, tick by tick, when there is one) and the before build's. */
+const results = (kind: ContainersCost['kind'], runs: Run[], command: string, warmupSamples: number): ContainersCost[] => {
+  const [ours, before] = runs as [Run, Run | undefined];
+  return [
+    result(kind, ours, command, warmupSamples, 'this', before),
+    ...(before ? [result(kind, before, command, warmupSamples, 'before')] : []),
+  ];
+};
+
+const warmedUp = (warmupSamples: number) => (warmupSamples > 0 ? ` after ${warmupSamples} samples back to back` : '');
 
 /**
  * 50 real cgroups on this host (as root: v1 `cpuacct` + `memory` + `blkio` + `pids`, or the v2 tree), each
  * holding one sleeping process, read by the containers collector every 5 s; removed afterwards. Null
  * where cgroups cannot be made (not root, no controllers).
  */
-export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoot = ''): Promise<ContainersCost[]> {
+export async function benchRealCgroups(options: ContainersBenchOptions, busy: boolean): Promise<ContainersCost[]> {
   const layout = detectCgroupLayout('/sys/fs/cgroup');
   if (process.getuid?.() !== 0 || !layout) return [];
   const hierarchies =
@@ -133,11 +181,11 @@ export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoo
     }
     const collectors = await collectorsFor(
       { cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot: '/sys/fs/cgroup', procRoot: '/proc', dockerNames: null },
-      beforeRoot,
+      options.beforeRoot,
     );
-    const runs = await measure(collectors, seconds);
-    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${seconds} s, process.cpuUsage() around each sample()`;
-    return runs.map((run, i) => result(busy ? 'real, all busy' : 'real, idle', run, command, i === 0 ? 'this' : 'before'));
+    const runs = await measure(collectors, options);
+    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples)}, process.cpuUsage() around each sample()`;
+    return results(busy ? 'real, all busy' : 'real, idle', runs, command, options.warmupSamples);
   } finally {
     await Promise.all(
       sleepers.map(
@@ -154,7 +202,7 @@ export async function benchRealCgroups(seconds: number, busy: boolean, beforeRoo
 }
 
 /** The same on a cgroup v2 fixture tree of 50 containers with every file (PSI included): the v2 read path on any host. */
-export async function benchFixtureCgroups(seconds: number, beforeRoot = ''): Promise<ContainersCost[]> {
+export async function benchFixtureCgroups(options: ContainersBenchOptions): Promise<ContainersCost[]> {
   const cgroupRoot = tempDir('pulseboard-bench-cgroup-');
   const procRoot = tempDir('pulseboard-bench-proc-');
   writeTree(cgroupRoot, cgroupV2Tree({ cpuUsec: 1, ioRead: 4096, ioWrite: 0 }));
@@ -176,7 +224,10 @@ export async function benchFixtureCgroups(seconds: number, beforeRoot = ''): Pro
     });
   }
   for (let i = 0; i < BENCH_CGROUPS; i++) writeTree(procRoot, { [`${5000 + i}/cmdline`]: `/usr/bin/node\0/srv/app-${i}/server.js\0` });
-  const collectors = await collectorsFor({ cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null }, beforeRoot);
+  const collectors = await collectorsFor(
+    { cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot, procRoot, dockerNames: null },
+    options.beforeRoot,
+  );
   if (collectors.length === 0) throw new Error('the fixture tree has no cgroup layout');
   // Every container uses CPU between samples, so none is quiet: every file of every container is read each time.
   let usedUsec = 0;
@@ -185,7 +236,7 @@ export async function benchFixtureCgroups(seconds: number, beforeRoot = ''): Pro
     for (let i = 0; i < BENCH_CGROUPS; i++)
       writeFileSync(join(cgroupRoot, `system.slice/app-${i}.service/cpu.stat`), cpuStatV2(1000 * i + usedUsec));
   };
-  const runs = await measure(collectors, seconds, useCpu);
-  const command = `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${seconds} s`;
-  return runs.map((run, i) => result('fixture v2, all busy', run, command, i === 0 ? 'this' : 'before'));
+  const runs = await measure(collectors, options, useCpu);
+  const command = `test/bench/containers.ts: cgroup v2 fixture tree of ${BENCH_CGROUPS} services with every file the collector reads (regular files on ext4, not kernfs), each one's cpu.stat moved before every sample (outside the timing); every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples)}`;
+  return results('fixture v2, all busy', runs, command, options.warmupSamples);
 }

@@ -4,6 +4,7 @@
 // Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
 // BENCH_PROXY_BEFORE=<another build's dist/server/main.js> (proxy: measured beside ours in the same trials)
 // BENCH_CONTAINERS_BEFORE=<another checkout's root> (containers: its collector sampled beside ours on the same cgroups)
+// BENCH_CONTAINERS_WARMUP=0 (containers: samples taken back to back before the timed ones, so V8 has compiled the collector)
 // BENCH_IDLE_SECONDS=60 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
@@ -278,10 +279,11 @@ const CONTAINERS_BUDGET_PERCENT = 0.05;
 
 function containersRows(costs: ContainersCost[]): Row[] {
   return costs.map((cost) => ({
-    measure: `containers collector${cost.build === 'before' ? ' BEFORE (BENCH_CONTAINERS_BEFORE)' : ''}, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found), % of one core at 5 s (mean ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
+    measure: `containers collector${cost.build === 'before' ? ' BEFORE (BENCH_CONTAINERS_BEFORE)' : ''}, ${BENCH_CGROUPS} cgroups (${cost.kind}; ${cost.containers} containers found${cost.warmupSamples > 0 ? `; after ${cost.warmupSamples} samples` : ''}), % of one core at 5 s (mean ms per sample); budget ${CONTAINERS_BUDGET_PERCENT}`,
     ours: `${fixed(cost.percentOfCore, 4)} (${fixed(cost.msPerSample, 3)} ms, median ${fixed(cost.medianMs, 3)}, ${cost.samples} samples)${cost.percentOfCore > CONTAINERS_BUDGET_PERCENT ? ' OVER BUDGET' : ''}`,
     peer: '-',
-    ratio: '-',
+    // With BENCH_CONTAINERS_BEFORE: this build's CPU over the before build's in the same tick, the median tick.
+    ratio: cost.medianTickRatio === null ? '-' : fixed(cost.medianTickRatio, 2),
     command: cost.command,
   }));
 }
@@ -370,12 +372,15 @@ async function main(): Promise<void> {
   await step(
     'containers',
     async () => {
-      const seconds = Number(env('BENCH_CONTAINERS_SECONDS', '60'));
-      const before = env('BENCH_CONTAINERS_BEFORE', '');
+      const options = {
+        seconds: Number(env('BENCH_CONTAINERS_SECONDS', '60')),
+        beforeRoot: env('BENCH_CONTAINERS_BEFORE', ''),
+        warmupSamples: Number(env('BENCH_CONTAINERS_WARMUP', '0')),
+      };
       return [
-        ...(await benchRealCgroups(seconds, false, before)),
-        ...(await benchRealCgroups(seconds, true, before)),
-        ...(await benchFixtureCgroups(seconds, before)),
+        ...(await benchRealCgroups(options, false)),
+        ...(await benchRealCgroups(options, true)),
+        ...(await benchFixtureCgroups(options)),
       ];
     },
     containersRows,

@@ -52,6 +52,27 @@ describe('cgroup file formats', () => {
     expect(parsePressureSome(pressure(2.5))).toBe(2.5);
     expect(parsePressureSome('')).toBeNull();
   });
+
+  it('reads PSI avg10 as the same number as its text, only from the "some" line', () => {
+    for (const figure of ['0.00', '0.07', '1.5', '12.34', '99.99', '100.00', '7'])
+      expect(parsePressureSome(`some avg10=${figure} avg60=0.80 avg300=0.20 total=1\n`)).toBe(Number(figure));
+    expect(parsePressureSome('full avg10=4.00 avg60=0.00 avg300=0.00 total=0\n')).toBeNull();
+    expect(parsePressureSome('full avg10=4.00 avg60=0 avg300=0 total=0\nsome avg10=0.25 avg60=0 avg300=0 total=0\n')).toBe(0.25);
+    expect(parsePressureSome('some avg10=x\n')).toBeNull();
+  });
+
+  it('sums only the device lines of blkio, and only rbytes / wbytes of io.stat', () => {
+    const blkio = '8:0 Read 10\n8:0 Write 20\n8:0 Sync 30\n8:0 Async 0\n8:0 Discard 0\n8:0 Total 30\nRead 999\nTotal 30\n';
+    expect(parseBlkioServiceBytes(blkio)).toEqual({ read: 10, write: 20 });
+    expect(parseBlkioServiceBytes('Total 0\n')).toEqual({ read: 0, write: 0 });
+    expect(
+      parseIoStat('8:0 rbytes=5 wbytes=6 rios=1 wios=1 dbytes=7 dios=0\n8:16 rbytes=1 wbytes=2 rios=9 wios=9 dbytes=0 dios=0\n'),
+    ).toEqual({
+      read: 6,
+      write: 8,
+    });
+    expect(parseIoStat('')).toEqual({ read: 0, write: 0 });
+  });
 });
 
 describe('the cgroup walk', () => {

@@ -1,10 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MEMORY_STAT_EVERY } from '../../server/collect/cgroup-counters.js';
 import { FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
-import { cgroupContainersCollector, topContainers } from '../../server/collect/containers.js';
+import { topContainers } from '../../server/collect/container-ranking.js';
+import { cgroupContainersCollector } from '../../server/collect/containers.js';
 import { findInvalidNumber } from '../../server/collect/sampler.js';
 import type { ContainerInfo, ContainersSample } from '../../server/protocol.js';
 import {
@@ -16,6 +17,7 @@ import {
   memoryStatV2,
   netDev,
   POD_PATH,
+  pressure,
   procTree,
   tempDir,
   writeTree,
@@ -199,6 +201,45 @@ describe('containers from cgroup v2 files', () => {
     expect(byId(sampleOf(collector, T0 + (FULL_READ_EVERY + 2) * 5000), POD_PATH).command).toMatch(/^cron/);
   });
 
+  it("keeps a container's net/dev open while its first process stays, and reads the new first process's when it changes", () => {
+    const { cgroupRoot, procRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    /** Descriptors this process holds on the fixture's net/dev files. */
+    const netDevFds = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(procRoot);
+        } catch {
+          return false; // readdirSync's own descriptor, closed by now
+        }
+      }).length;
+    let cpuUsec = 10_000_000;
+    const busySample = (i: number) => {
+      cpuUsec += 1000;
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
+      return byId(sampleOf(collector, T0 + i * 5000), docker);
+    };
+    busySample(0);
+    expect(netDevFds()).toBe(1);
+    writeFileSync(join(procRoot, '4242/net/dev'), netDev(6_000_000, 1_500_000));
+    expect(busySample(1)).toMatchObject({ netRx: 200_000, netTx: 100_000 });
+    expect(netDevFds()).toBe(1);
+
+    // Its first process exits; another, in the same network namespace, is now the first.
+    writeTree(procRoot, {
+      '4243/cmdline': '/usr/local/bin/node\0/app/worker.js\0',
+      '4243/ns/net': '->net:[4026532301]',
+      '4243/net/dev': netDev(7_000_000, 2_000_000),
+    });
+    writeFileSync(join(dir, 'cgroup.procs'), '4243\n4250\n');
+    writeFileSync(join(dir, 'pids.current'), '11\n');
+    expect(busySample(2)).toMatchObject({ command: 'node worker.js', netRx: 200_000, netTx: 100_000 });
+    expect(netDevFds()).toBe(1); // the old one closed
+
+    collector.close?.();
+    expect(netDevFds()).toBe(0);
+  });
+
   it("reads a busy container's inactive page cache again when its usage moves, else every few readings", () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     const dir = join(cgroupRoot, docker);
@@ -226,6 +267,97 @@ describe('containers from cgroup v2 files', () => {
     writeFileSync(join(dir, 'memory.current'), '8912896\n'); // +512 KiB
     writeFileSync(join(dir, 'memory.stat'), memoryStatV2(2_097_152));
     expect(busySample(5)).toBe(8912896 - 1_048_576);
+  });
+});
+
+describe('what the collector keeps between samples', () => {
+  /** A v2 service with every file the collector reads, its CPU, memory and I/O counters as given. */
+  const service = (name: string, c: { pid: number; cpuUsec: number; memory: number; ioRead: number; pids: number; psi: number }) => ({
+    [`system.slice/${name}/cgroup.procs`]: `${c.pid}\n`,
+    [`system.slice/${name}/cpu.stat`]: cpuStatV2(c.cpuUsec),
+    [`system.slice/${name}/cpu.max`]: 'max 100000\n',
+    [`system.slice/${name}/memory.current`]: `${c.memory}\n`,
+    [`system.slice/${name}/memory.stat`]: memoryStatV2(0),
+    [`system.slice/${name}/memory.max`]: `${4 * c.memory}\n`,
+    [`system.slice/${name}/io.stat`]: ioStatV2(c.ioRead, 0),
+    [`system.slice/${name}/pids.current`]: `${c.pids}\n`,
+    [`system.slice/${name}/cpu.pressure`]: pressure(c.psi),
+  });
+
+  it("gives each container its own figures when one goes away and another appears: none of another's carried over", () => {
+    const cgroupRoot = tempDir('pulseboard-cgroup-');
+    const procRoot = tempDir('pulseboard-proc-');
+    writeTree(cgroupRoot, {
+      'cgroup.controllers': 'cpu io memory pids\n',
+      ...service('a.service', { pid: 10, cpuUsec: 1_000_000, memory: 100 * 2 ** 20, ioRead: 1_000_000, pids: 4, psi: 9 }),
+      ...service('b.service', { pid: 20, cpuUsec: 5_000_000, memory: 10 * 2 ** 20, ioRead: 50_000, pids: 1, psi: 0.5 }),
+    });
+    writeTree(procRoot, { '10/cmdline': '/usr/bin/a-daemon\0', '20/cmdline': '/usr/bin/b-daemon\0', '30/cmdline': '/usr/bin/c-daemon\0' });
+    const collector = cgroupContainersCollector({ cadenceMs: 5000, cgroupRoot, procRoot, dockerNames: null });
+    if (!collector) throw new Error('no cgroup layout found in the fixture');
+    opened.push(collector);
+    const a = '/system.slice/a.service';
+    const b = '/system.slice/b.service';
+    const c = '/system.slice/c.service';
+
+    const first = sampleOf(collector, T0);
+    const firstAsSent = JSON.stringify(first);
+    // 5 s on: a used a core, b half of one and read 1 MB.
+    writeFileSync(join(cgroupRoot, a, 'cpu.stat'), cpuStatV2(6_000_000));
+    writeFileSync(join(cgroupRoot, b, 'cpu.stat'), cpuStatV2(7_500_000));
+    writeFileSync(join(cgroupRoot, b, 'io.stat'), ioStatV2(1_050_000, 0));
+    const both = sampleOf(collector, T0 + 5000);
+    expect(byId(both, a)).toMatchObject({ cpu: 100, memory: 100 * 2 ** 20, ioRead: 0, pids: 4, command: 'a-daemon' });
+    expect(byId(both, b)).toMatchObject({ cpu: 50, memory: 10 * 2 ** 20, ioRead: 200_000, pids: 1, command: 'b-daemon' });
+    const bothAsSent = JSON.stringify(both);
+
+    // a goes away; b busy again.
+    rmSync(join(cgroupRoot, a), { recursive: true });
+    writeFileSync(join(cgroupRoot, b, 'cpu.stat'), cpuStatV2(8_000_000));
+    const onlyB = sampleOf(collector, T0 + 10_000);
+    expect(onlyB.top.map((container) => container.id)).toEqual([b]);
+    expect(onlyB.count).toBe(1);
+    expect(onlyB.closestToLimit).toEqual({ id: b, name: 'b.service', percent: 25 });
+    expect(byId(onlyB, b)).toMatchObject({ cpu: 10, ioRead: 0, pressure: { cpu: 0.5, memory: 0, io: 0 } });
+
+    // c appears: its first reading has no rates, and its figures are its own.
+    writeTree(cgroupRoot, service('c.service', { pid: 30, cpuUsec: 2_000_000, memory: 30 * 2 ** 20, ioRead: 300_000, pids: 7, psi: 2 }));
+    writeFileSync(join(cgroupRoot, b, 'cpu.stat'), cpuStatV2(8_500_000));
+    const withC = sampleOf(collector, T0 + 15_000);
+    expect(byId(withC, c)).toEqual({
+      id: c,
+      name: 'c.service',
+      kind: 'systemd',
+      image: null,
+      command: 'c-daemon',
+      cpu: null,
+      cpuOfLimit: null,
+      ioRead: null,
+      ioWrite: null,
+      netRx: null,
+      netTx: null,
+      memory: 30 * 2 ** 20,
+      memoryLimit: 120 * 2 ** 20,
+      pids: 7,
+      pressure: { cpu: 2, memory: 0, io: 0 },
+    });
+    expect(byId(withC, b)).toMatchObject({ cpu: 10, memory: 10 * 2 ** 20, pids: 1, command: 'b-daemon' });
+
+    // Its rates next time are over its own counters.
+    writeFileSync(join(cgroupRoot, c, 'cpu.stat'), cpuStatV2(3_000_000));
+    writeFileSync(join(cgroupRoot, c, 'io.stat'), ioStatV2(800_000, 0));
+    expect(byId(sampleOf(collector, T0 + 20_000), c)).toMatchObject({ cpu: 20, ioRead: 100_000, memory: 30 * 2 ** 20 });
+
+    // b goes and d appears between the same two samples: d starts afresh too.
+    rmSync(join(cgroupRoot, b), { recursive: true });
+    writeTree(cgroupRoot, service('d.service', { pid: 20, cpuUsec: 9_000_000, memory: 2 ** 20, ioRead: 0, pids: 2, psi: 0 }));
+    const withD = sampleOf(collector, T0 + 25_000);
+    expect(withD.top.map((container) => container.id).sort()).toEqual([c, '/system.slice/d.service']);
+    expect(byId(withD, '/system.slice/d.service')).toMatchObject({ cpu: null, ioRead: null, memory: 2 ** 20, pids: 2 });
+
+    // Samples already published are as they were sent.
+    expect(JSON.stringify(first)).toBe(firstAsSent);
+    expect(JSON.stringify(both)).toBe(bothAsSent);
   });
 });
 
