@@ -166,14 +166,15 @@ export class HistoryStore {
     this.lock?.release();
   }
 
-  record(topic: Topic, sample: { t: number } & object, buckets?: RawRow['buckets']): void {
+  /** `persistedJson`: the persisted sample's JSON when the caller has it (`sampleJson`), written to the journal as is. */
+  record(topic: Topic, sample: { t: number } & object, buckets?: RawRow['buckets'], persistedJson?: string): void {
     if (sample.t < this.sealedUpTo) return;
     const row: RawRow = { sample: persistedSample(topic, sample) };
     if (buckets) row.buckets = buckets;
     const pending = this.pending.get(topic);
     if (pending) pending.push(row);
     else this.columnsOf(topic).push(row.sample.t, flatten(row.sample), row.buckets);
-    this.journal?.add(journalLine(topic, row));
+    this.journal?.add(journalLine(topic, row, persistedJson));
   }
 
   /**
