@@ -4,7 +4,7 @@ import { firstLine } from '../lib/errors.js';
 import { type HistoryStatus, TOPICS, type Topic } from '../protocol.js';
 import { type Block, blockBytes, blockOfChunk, blockOfRows, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
 import { appendChunks, CorruptColumnFileError, encodeChunk, readColumnFile, readyForAppend } from './column-file.js';
-import { flatten, unflatten } from './flat.js';
+import { unflatten } from './flat.js';
 import { Journal, journalLine } from './journal.js';
 import { bucketsAt } from './latency-buckets.js';
 import {
@@ -173,7 +173,7 @@ export class HistoryStore {
     if (buckets) row.buckets = buckets;
     const pending = this.pending.get(topic);
     if (pending) pending.push(row);
-    else this.columnsOf(topic).push(row.sample.t, flatten(row.sample), row.buckets);
+    else this.columnsOf(topic).push(row.sample.t, row.sample, row.buckets);
     this.journal?.add(journalLine(topic, row, persistedJson));
   }
 
@@ -449,7 +449,7 @@ export class HistoryStore {
     const moved = Math.min(most, pending.length);
     for (let i = 0; i < moved; i++) {
       const row = pending[i] as RawRow;
-      columns.push(row.sample.t, flatten(row.sample), row.buckets);
+      columns.push(row.sample.t, row.sample, row.buckets);
     }
     if (moved === pending.length) this.pending.delete(topic);
     else pending.splice(0, moved);
