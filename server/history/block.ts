@@ -108,11 +108,17 @@ export class RowColumns {
   private hasBuckets = false;
   private snapshot: Block | null = null;
   private readonly paths = new FlatPaths();
+  private oldestT = Number.POSITIVE_INFINITY;
 
   constructor(readonly topic: Topic) {}
 
   get length(): number {
     return this.rows;
+  }
+
+  /** The earliest time of any row (rows are appended in arrival order, which a clock step can make out of time order). */
+  get oldest(): number {
+    return this.oldestT;
   }
 
   /** The rows' times so far (a view: valid until the next push). */
@@ -128,6 +134,7 @@ export class RowColumns {
     columns.capacity = Math.max(64, length);
     columns.t = new Float64Array(columns.capacity);
     columns.t.set(block.t.subarray(start, end));
+    for (let i = 0; i < length; i++) columns.oldestT = Math.min(columns.oldestT, columns.t[i] as number);
     columns.ones = new Float64Array(columns.capacity).fill(1);
     block.paths.forEach((path, p) => {
       const column = new Float64Array(columns.capacity).fill(Number.NaN);
@@ -153,6 +160,7 @@ export class RowColumns {
     if (this.rows === this.capacity) this.grow();
     const i = this.rows;
     this.t[i] = t;
+    if (t < this.oldestT) this.oldestT = t;
     this.paths.walk(sample, this.setNumber, this.setOther);
     // A path this row lacks stays NaN: columns are NaN past their last row until a row sets them.
     for (const column of this.otherColumns.values()) if (column.length === i) column.push(undefined);
