@@ -31,9 +31,9 @@ export class RequestDeadlines {
   /** Requests received and not yet answered (HTTP/1.1 pipelining can queue more than one). */
   private unanswered = 0;
   private response: ServerResponse | null = null;
-  private readonly onFinish = () => this.answered();
-  private readonly onBodyEnd = () => this.bodyEnded();
-  private readonly onTimer = () => this.check();
+  // Made when first needed: an event stream holds its connection's for as long as it is open.
+  private onFinish: (() => void) | null = null;
+  private onBodyEnd: (() => void) | null = null;
 
   constructor(
     private readonly socket: Socket,
@@ -49,11 +49,14 @@ export class RequestDeadlines {
     this.waitingSince = null;
     this.unanswered++;
     this.response = response;
-    response.once('finish', this.onFinish);
+    this.onFinish ??= () => this.answered();
+    // 'finish' comes once per response: no once() wrapper to hold.
+    response.on('finish', this.onFinish);
     if (this.timeouts.requestMs > 0 && hasBody(request)) {
       this.body = request;
       this.bodyDeadline = since + this.timeouts.requestMs;
-      request.once('end', this.onBodyEnd);
+      this.onBodyEnd ??= () => this.bodyEnded();
+      request.on('end', this.onBodyEnd);
     }
     this.arm();
   }
@@ -102,11 +105,12 @@ export class RequestDeadlines {
     this.timer = undefined;
     const deadline = this.nextDeadline();
     if (deadline === null) return;
-    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(deadline - performance.now())));
+    this.timer = setTimeout(checkDeadlines, Math.max(0, Math.ceil(deadline - performance.now())), this);
     this.timer.unref();
   }
 
-  private check(): void {
+  /** The timer fired: a deadline passed, or (after a change) it is for a later one. */
+  check(): void {
     this.timer = undefined;
     const deadline = this.nextDeadline();
     if (deadline === null) return;
@@ -119,6 +123,10 @@ export class RequestDeadlines {
     if (this.socket.writable && !this.response?.headersSent) this.socket.write(REQUEST_TIMEOUT_RESPONSE);
     this.socket.destroy();
   }
+}
+
+function checkDeadlines(deadlines: RequestDeadlines): void {
+  deadlines.check();
 }
 
 /** An HTTP/1.1 request has a body when it says how long it is (not 0) or that it is chunked. */
