@@ -8,6 +8,7 @@ import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES 
 import { Sampler } from './collect/sampler.js';
 import type { Config } from './config.js';
 import { AlertLog } from './history/alert-log.js';
+import { sampleJson } from './history/persisted.js';
 import { queryRange } from './history/query.js';
 import { HistoryStore } from './history/store.js';
 import { TickLatency } from './history/tick-latency.js';
@@ -267,12 +268,16 @@ export class Monitor implements Board, LiveBoard {
   }
 
   private publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): void {
-    this.hub.publish(event, data);
     let buckets: TickBuckets | undefined;
     if (isTopicEvent(event)) {
+      // One JSON.stringify per sample, for the wire and the journal alike.
       const sample = data as PayloadOf<Topic>;
+      const json = sampleJson(event, sample);
+      this.hub.publish(event, data, json.wire);
       buckets = event === 'requests' ? this.tickLatency?.take(sample.t) : undefined;
-      this.historyStore.record(event, sample, buckets);
+      this.historyStore.record(event, sample, buckets, json.persisted);
+    } else {
+      this.hub.publish(event, data);
     }
     for (const listener of this.listeners) listener(event, data, buckets);
   }

@@ -1,5 +1,5 @@
 import type { Topic } from '../protocol.js';
-import { type FlatRow, flatten } from './flat.js';
+import { FlatPaths } from './flat.js';
 import { type BucketColumns, type BucketsAt, type LatencyBuckets, mergeBucketRows, packBuckets } from './latency-buckets.js';
 import { isSummed, type RawRow } from './rollup.js';
 import type { ChunkLine } from './segment.js';
@@ -107,11 +107,18 @@ export class RowColumns {
   private bucketEntries = 0;
   private hasBuckets = false;
   private snapshot: Block | null = null;
+  private readonly paths = new FlatPaths();
+  private oldestT = Number.POSITIVE_INFINITY;
 
   constructor(readonly topic: Topic) {}
 
   get length(): number {
     return this.rows;
+  }
+
+  /** The earliest time of any row (rows are appended in arrival order, which a clock step can make out of time order). */
+  get oldest(): number {
+    return this.oldestT;
   }
 
   /** The rows' times so far (a view: valid until the next push). */
@@ -127,6 +134,7 @@ export class RowColumns {
     columns.capacity = Math.max(64, length);
     columns.t = new Float64Array(columns.capacity);
     columns.t.set(block.t.subarray(start, end));
+    for (let i = 0; i < length; i++) columns.oldestT = Math.min(columns.oldestT, columns.t[i] as number);
     columns.ones = new Float64Array(columns.capacity).fill(1);
     block.paths.forEach((path, p) => {
       const column = new Float64Array(columns.capacity).fill(Number.NaN);
@@ -147,33 +155,38 @@ export class RowColumns {
     return columns;
   }
 
-  push(t: number, flat: FlatRow, buckets: LatencyBuckets | undefined): void {
+  /** Appends a sample as a row: its numbers to their paths' columns, its other values to their keys' (see `flatten`). */
+  push(t: number, sample: object, buckets: LatencyBuckets | undefined): void {
     if (this.rows === this.capacity) this.grow();
     const i = this.rows;
     this.t[i] = t;
-    for (const [path, value] of flat.numbers) {
-      let column = this.columns.get(path);
-      if (!column) {
-        column = new Float64Array(this.capacity).fill(Number.NaN);
-        this.columns.set(path, column);
-      }
-      column[i] = value;
-    }
+    if (t < this.oldestT) this.oldestT = t;
+    this.paths.walk(sample, this.setNumber, this.setOther);
     // A path this row lacks stays NaN: columns are NaN past their last row until a row sets them.
-    for (const [key, value] of flat.others) {
-      let column = this.otherColumns.get(key);
-      if (!column) {
-        column = new Array(i).fill(undefined);
-        this.otherColumns.set(key, column);
-      }
-      column.push(value);
-    }
     for (const column of this.otherColumns.values()) if (column.length === i) column.push(undefined);
     if (buckets) this.addBuckets(buckets);
     this.offsets[i + 1] = this.bucketEntries;
     this.rows++;
     this.snapshot = null;
   }
+
+  private readonly setNumber = (path: string, value: number): void => {
+    let column = this.columns.get(path);
+    if (!column) {
+      column = new Float64Array(this.capacity).fill(Number.NaN);
+      this.columns.set(path, column);
+    }
+    column[this.rows] = value;
+  };
+
+  private readonly setOther = (key: string, value: unknown): void => {
+    let column = this.otherColumns.get(key);
+    if (!column) {
+      column = new Array(this.rows).fill(undefined);
+      this.otherColumns.set(key, column);
+    }
+    column.push(value);
+  };
 
   block(): Block {
     if (this.snapshot) return this.snapshot;
@@ -388,7 +401,7 @@ export class Merger {
 /** Raw rows (oldest first) as a block. */
 export function blockOfRows(topic: Topic, rows: readonly RawRow[]): Block {
   const columns = new RowColumns(topic);
-  for (const row of rows) columns.push(row.sample.t, flatten(row.sample), row.buckets);
+  for (const row of rows) columns.push(row.sample.t, row.sample, row.buckets);
   return columns.block();
 }
 

@@ -23,12 +23,66 @@ export function flatten(sample: object): FlatRow {
 /** True for a number, an array of numbers, or an object whose values are all numeric trees (non-empty). */
 function isNumericTree(value: unknown): boolean {
   if (typeof value === 'number') return true;
-  if (Array.isArray(value)) return value.length > 0 && value.every((item) => typeof item === 'number');
-  if (value !== null && typeof value === 'object') {
-    const values = Object.values(value);
-    return values.length > 0 && values.every(isNumericTree);
+  if (value === null || typeof value !== 'object') return false;
+  // Loops rather than Object.values() and every(): this runs on every sample, and allocates nothing so.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return false;
+    return value.length > 0;
   }
-  return false;
+  let any = false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!isNumericTree((value as Record<string, unknown>)[key])) return false;
+    any = true;
+  }
+  return any;
+}
+
+/**
+ * The dotted paths of a topic's numbers, each made once and kept: walking a row with them builds no string
+ * and no map (`flatten` builds both for every row: measured at ~30 % of what an idle server allocated).
+ */
+export class FlatPaths {
+  private readonly keys = new Map<string, FlatPaths>();
+  private readonly items: FlatPaths[] = [];
+
+  constructor(readonly path = '') {}
+
+  /** What `flatten` gives, handed over one value at a time in the same order: `number` per numeric path, `other` per other top-level key. */
+  walk(sample: object, number: (path: string, value: number) => void, other: (key: string, value: unknown) => void): void {
+    for (const key in sample) {
+      if (key === 't' || !Object.hasOwn(sample, key)) continue;
+      const value = (sample as Record<string, unknown>)[key];
+      if (isNumericTree(value)) this.key(key).walkNumbers(value, number);
+      else other(key, value);
+    }
+  }
+
+  private walkNumbers(value: unknown, number: (path: string, value: number) => void): void {
+    if (typeof value === 'number') number(this.path, value);
+    else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) this.item(i).walkNumbers(value[i], number);
+    else
+      for (const key in value as object)
+        if (Object.hasOwn(value as object, key)) this.key(key).walkNumbers((value as Record<string, unknown>)[key], number);
+  }
+
+  private key(key: string): FlatPaths {
+    let child = this.keys.get(key);
+    if (!child) {
+      child = new FlatPaths(this.path === '' ? key : `${this.path}.${key}`);
+      this.keys.set(key, child);
+    }
+    return child;
+  }
+
+  private item(index: number): FlatPaths {
+    let child = this.items[index];
+    if (!child) {
+      child = new FlatPaths(`${this.path}.${index}`);
+      this.items[index] = child;
+    }
+    return child;
+  }
 }
 
 function addNumbers(numbers: Map<string, number>, path: string, value: unknown): void {

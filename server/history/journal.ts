@@ -11,9 +11,13 @@ export interface JournalRecord {
 
 export type JournalRead = { ok: true; records: JournalRecord[] } | { ok: false; error: string };
 
-/** One line per sample: `{"topic":"cpu","sample":{...}}`, with `"buckets"` for requests that had traffic. */
-export function journalLine(topic: Topic, row: RawRow): string {
-  return `${JSON.stringify(row.buckets ? { topic, sample: row.sample, buckets: row.buckets } : { topic, sample: row.sample })}\n`;
+/**
+ * One line per sample: `{"topic":"cpu","sample":{...}}`, with `"buckets"` for requests that had traffic.
+ * `sampleJson` is `JSON.stringify(row.sample)` when the caller has it already (the wire's encoding made it).
+ */
+export function journalLine(topic: Topic, row: RawRow, sampleJson = JSON.stringify(row.sample)): string {
+  const buckets = row.buckets ? `,"buckets":${JSON.stringify(row.buckets)}` : '';
+  return `{"topic":"${topic}","sample":${sampleJson}${buckets}}\n`;
 }
 
 function parseRecord(text: string): JournalRecord | null {

@@ -15,6 +15,25 @@ export function persistedSample(topic: Topic, sample: { t: number } & object): {
   return rest as { t: number } & object;
 }
 
+export interface SampleJson {
+  /** The persisted sample's JSON: the journal's `"sample"`. */
+  persisted: string;
+  /** The whole sample's JSON: the event's data on the wire. */
+  wire: string;
+}
+
+/**
+ * The sample's JSON on disk and on the wire from one `JSON.stringify`: the wire's is the persisted one with
+ * the left-out list added as its last key (the same object, its keys in another order).
+ */
+export function sampleJson(topic: Topic, sample: { t: number } & object): SampleJson {
+  const field = NOT_PERSISTED[topic];
+  const list = field === undefined ? undefined : (sample as Record<string, unknown>)[field];
+  const persisted = JSON.stringify(persistedSample(topic, sample));
+  if (list === undefined) return { persisted, wire: persisted };
+  return { persisted, wire: `${persisted.slice(0, -1)},"${field}":${JSON.stringify(list)}}` };
+}
+
 /** A sample read from disk with its left-out list back as an empty one, so it has the protocol's shape. */
 export function restoredSample(topic: Topic, sample: { t: number } & object): { t: number } & object {
   const field = NOT_PERSISTED[topic];

@@ -4,7 +4,7 @@ import { firstLine } from '../lib/errors.js';
 import { type HistoryStatus, TOPICS, type Topic } from '../protocol.js';
 import { type Block, blockBytes, blockOfChunk, blockOfRows, Merger, mergeBlock, RowColumns, rowsWithin } from './block.js';
 import { appendChunks, CorruptColumnFileError, encodeChunk, readColumnFile, readyForAppend } from './column-file.js';
-import { flatten, unflatten } from './flat.js';
+import { unflatten } from './flat.js';
 import { Journal, journalLine } from './journal.js';
 import { bucketsAt } from './latency-buckets.js';
 import {
@@ -166,14 +166,15 @@ export class HistoryStore {
     this.lock?.release();
   }
 
-  record(topic: Topic, sample: { t: number } & object, buckets?: RawRow['buckets']): void {
+  /** `persistedJson`: the persisted sample's JSON when the caller has it (`sampleJson`), written to the journal as is. */
+  record(topic: Topic, sample: { t: number } & object, buckets?: RawRow['buckets'], persistedJson?: string): void {
     if (sample.t < this.sealedUpTo) return;
     const row: RawRow = { sample: persistedSample(topic, sample) };
     if (buckets) row.buckets = buckets;
     const pending = this.pending.get(topic);
     if (pending) pending.push(row);
-    else this.columnsOf(topic).push(row.sample.t, flatten(row.sample), row.buckets);
-    this.journal?.add(journalLine(topic, row));
+    else this.columnsOf(topic).push(row.sample.t, row.sample, row.buckets);
+    this.journal?.add(journalLine(topic, row, persistedJson));
   }
 
   /**
@@ -448,7 +449,7 @@ export class HistoryStore {
     const moved = Math.min(most, pending.length);
     for (let i = 0; i < moved; i++) {
       const row = pending[i] as RawRow;
-      columns.push(row.sample.t, flatten(row.sample), row.buckets);
+      columns.push(row.sample.t, row.sample, row.buckets);
     }
     if (moved === pending.length) this.pending.delete(topic);
     else pending.splice(0, moved);
@@ -528,7 +529,8 @@ export class HistoryStore {
     const addHour = (t: number) => {
       if (t < currentHour) hours.add(Math.floor(t / HOUR_MS) * HOUR_MS);
     };
-    for (const columns of this.openColumns.values()) for (const t of columns.times()) addHour(t);
+    // Every 5 s: a full hour's times (~25 000 at 1 Hz) are walked only when some row is from a past hour.
+    for (const columns of this.openColumns.values()) if (columns.oldest < currentHour) for (const t of columns.times()) addHour(t);
     for (const rows of this.pending.values()) for (const row of rows) addHour(row.sample.t);
     if (hours.size === 0) return;
     // The rows stay in memory (and answer queries) until their segments are on disk.

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createServer, Server as HttpServer, type Server } from 'node:http';
+import { createServer, Server as HttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { getRequestListener } from '@hono/node-server';
 import { applyTimeouts, type ConnectionTimeouts, connectionTimeouts } from '../lib/connection-timeouts.js';
 import { MAX_HEADER_BYTES } from './bounds.js';
+import { RequestDeadlines } from './request-deadlines.js';
 
 export interface ListenOptions {
   host: string;
@@ -42,20 +43,28 @@ export async function listen(
     config.tlsCert && config.tlsKey
       ? createTlsServer(config.tlsCert, config.tlsKey, listener)
       : createServer({ maxHeaderSize: MAX_HEADER_BYTES }, listener);
-  applyTimeouts(server, connectionTimeouts(config.heartbeatMs, timeoutOverrides));
-  // Every socket, so that close() can end keep-alive and HTTP/2 sessions too (http2 has no closeAllConnections).
-  const sockets = new Set<Socket>();
+  const timeouts = connectionTimeouts(config.heartbeatMs, timeoutOverrides);
+  applyTimeouts(server, timeouts);
+  // Every socket, so that close() can end keep-alive and HTTP/2 sessions too (http2 has no closeAllConnections),
+  // with its HTTP/1.1 headers and request deadlines (an HTTP/2 session has none: its idle timeout ends it).
+  const sockets = new Map<Socket, RequestDeadlines | null>();
   // One listener for every socket (Node calls it with the socket as `this`): a closure and a once() wrapper
   // per socket cost each held stream ~0.2 KiB.
   const forget = function (this: Socket) {
+    sockets.get(this)?.dispose();
     sockets.delete(this);
   };
   server.on(server instanceof HttpServer ? 'connection' : 'secureConnection', (socket: Socket) => {
-    sockets.add(socket);
+    const http2 = (socket as TLSSocket).alpnProtocol === 'h2';
+    sockets.set(socket, http2 ? null : new RequestDeadlines(socket, timeouts));
     socket.on('close', forget);
   });
+  // Before the app's listener, so that a response it ends at once is still seen to end.
+  server.prependListener('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (request.httpVersionMajor === 1) sockets.get(request.socket)?.received(request, response);
+  });
   const dropConnections = () => {
-    for (const socket of sockets) socket.destroy();
+    for (const socket of sockets.keys()) socket.destroy();
   };
 
   const { host, port } = config;

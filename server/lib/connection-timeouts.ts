@@ -14,7 +14,7 @@ export interface ConnectionTimeouts {
   keepAliveMs: number;
   /** A connection or HTTP/2 session with no byte in either direction; streams send a heartbeat, so they never are. */
   idleMs: number;
-  /** How often Node looks for requests past headersMs or requestMs. */
+  /** How often the proxy's listener looks for connections past their timeouts (the dashboard's has one timer per connection). */
   checkEveryMs: number;
 }
 
@@ -32,17 +32,23 @@ export function connectionTimeouts(heartbeatMs: number, overrides: Partial<Conne
   };
 }
 
+/** The longest delay a Node timer takes (about 24.8 days); a longer one fires after 1 ms. */
+const NEVER_MS = 2_147_483_647;
+
 /**
  * Node reads these properties on every HTTP/1.1 connection, plain or over TLS (`allowHTTP1`), and takes
  * `timeout` as the idle timeout of each HTTP/2 session too; with no 'timeout' listener it destroys the
- * connection. Set before listen(): the check interval is read when the server starts listening.
+ * connection. Node's own headers and request timeouts are turned off: its check is an interval per server
+ * that wakes the process every `connectionsCheckingInterval` whether or not a connection is open, so the
+ * listener enforces them itself with a timer per connection (`http/request-deadlines.ts`). Set before
+ * listen(): the interval is started when the server starts listening.
  */
 export function applyTimeouts(server: Server | Http2SecureServer, timeouts: ConnectionTimeouts): void {
   const http1 = server as Server;
-  http1.headersTimeout = timeouts.headersMs;
-  http1.requestTimeout = timeouts.requestMs;
+  http1.headersTimeout = 0;
+  http1.requestTimeout = 0;
   http1.keepAliveTimeout = timeouts.keepAliveMs;
-  (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = timeouts.checkEveryMs;
+  (http1 as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = NEVER_MS;
   server.setTimeout(timeouts.idleMs);
 }
 

@@ -84,10 +84,11 @@ export class Hub {
     return this.subscribers.size;
   }
 
-  publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>): LogEntry<E> {
+  /** `json`: the payload's JSON.stringify when the caller has it already. */
+  publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>, json?: string): LogEntry<E> {
     const seq = this.nextSeq++;
     const t = (data as { t: number }).t;
-    const entry = { seq, event, data, t, bytes: encodeEvent(event, data, formatEventId(this.bootId, seq)) } as LogEntry<E>;
+    const entry = { seq, event, data, t, bytes: encodeEvent(event, data, formatEventId(this.bootId, seq), json) } as LogEntry<E>;
     this.append(entry as unknown as LogEntry);
     this.dropOlderThan(t - this.maxAgeMs);
     if (isTopicEvent(event)) this.latestByTopic.set(event, entry as unknown as LogEntry);

@@ -23,12 +23,15 @@ export function frameEvent(event: string, data: string, id?: string): string {
   return `${frame}\n`;
 }
 
-/** JSON has no raw line break (JSON.stringify escapes them in strings): one `data:` line, no split. */
-export function encodeEvent(event: string, payload: unknown, id?: string): Buffer {
+/**
+ * JSON has no raw line break (JSON.stringify escapes them in strings): one `data:` line, no split. `json` is
+ * the payload's JSON.stringify when the caller has it already.
+ */
+export function encodeEvent(event: string, payload: unknown, id?: string, json = JSON.stringify(payload)): Buffer {
   assertSingleLine('event name', event);
   if (id !== undefined) assertSingleLine('id', id);
   const head = id === undefined ? '' : `id: ${id}\n`;
-  return Buffer.from(`${head}event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`);
+  return Buffer.from(`${head}event: ${event}\ndata: ${json}\n\n`);
 }
 
 export function frameRetry(ms: number): string {

@@ -3,9 +3,12 @@ import { type CollectorCost, measureCollectorCosts } from './collector-costs.js'
 import { cpuSeconds, rssBytes, type Started, sleep, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-// Past start-up and V8's memory reducer, which runs a full collection once some 10-20 s after start (~60 ms
-// of CPU, once): a server that runs for weeks does not pay it every minute.
-const WARM_UP_MS = 20_000;
+// Past start-up, V8's memory reducer (a full collection some 10-20 s after start, ~60 ms of CPU, once) and
+// most of V8's tier-up of the once-a-second code: for minutes after start its optimizing compiler keeps
+// compiling functions as they warm, on threads of its own (measured: the whole process 2.25 ms of CPU a
+// second at 20 s, 1.62 at 5 min, 0.66 → 0.22 of it outside the main thread). A server that runs for weeks
+// pays that once. BENCH_IDLE_WARMUP_SECONDS=20 gives the figure of the rounds before.
+const WARM_UP_MS = Number(process.env.BENCH_IDLE_WARMUP_SECONDS ?? '300') * 1000;
 
 export interface IdleResult {
   seconds: number;

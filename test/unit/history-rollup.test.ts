@@ -158,7 +158,7 @@ describe('the open hour as growing columns', () => {
   it('hands out blocks that stay as they were while rows are appended and the columns grow; a path is NaN where a row lacks it', () => {
     const columns = new RowColumns('requests');
     const buckets = (i: number): LatencyBuckets => ({ v: [1000 + i, 2000 + i], c: [i + 1, 1] });
-    const row = (i: number) => flatten({ t: T0 + i * 1000, ...(i < 200 ? { count: i } : {}), ...(i >= 50 ? { inFlight: i } : {}) });
+    const row = (i: number) => ({ t: T0 + i * 1000, ...(i < 200 ? { count: i } : {}), ...(i >= 50 ? { inFlight: i } : {}) });
     for (let i = 0; i < 10; i++) columns.push(T0 + i * 1000, row(i), buckets(i));
     const early = columns.block();
     const earlyCopy = { t: Array.from(early.t), count: Array.from(early.value[0] as Float64Array), buckets: bucketsAt(early.buckets, 9) };

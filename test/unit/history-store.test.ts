@@ -344,6 +344,19 @@ describe('history store', () => {
   });
 });
 
+describe("the open hour's oldest row, not its first, says whether an hour is to be sealed", () => {
+  it('seals a past hour whose only row came after a row of the current hour (a clock stepped back)', async () => {
+    const dir = tempDir();
+    const clock = { now: T0 + HOUR + 2000 };
+    const { store } = openStore(dir, clock);
+    store.record('cpu', cpu(T0 + HOUR + 1000, 1));
+    store.record('cpu', cpu(T0 + HOUR - 1000, 2));
+    await store.tick();
+    expect(existsSync(join(dir, 'raw', '2026-11-01T00.ndjson.gz'))).toBe(true);
+    expect(store.raw('cpu', T0, T0 + HOUR - 1).map((row) => row.sample.t)).toEqual([T0 + HOUR - 1000]);
+  });
+});
+
 describe('history store in bad states: one line, memory takes over, nothing on disk is touched', () => {
   it('refuses a directory that holds other files', async () => {
     const dir = tempDir();
