@@ -26,8 +26,9 @@ export interface BrowserResult {
   commands: { update: string; firstPaint: string; firstPaintLong: string };
 }
 
-const serverArgs = (interval: string, history: string, rules: string) => [
-  join(ROOT, 'dist/server/main.js'),
+/** A bench server of the page benches: the build in `dist`, sampling at `interval` with `history` kept and sent as backfill. */
+export const pageServerArgs = (dist: string, interval: string, history: string, rules: string) => [
+  join(dist, 'server/main.js'),
   '--port',
   '0',
   '--interval',
@@ -43,6 +44,7 @@ const serverArgs = (interval: string, history: string, rules: string) => [
   '--data-dir',
   'none',
 ];
+const serverArgs = (interval: string, history: string, rules: string) => pageServerArgs(join(ROOT, 'dist'), interval, history, rules);
 
 async function firstPaint(page: Page, url: string): Promise<number> {
   await page.goto(url);

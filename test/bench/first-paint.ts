@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/chromium.js';
+import { pageServerArgs } from './browser.js';
 import { chromiumThreadCpu, totalMs } from './chromium-threads.js';
 import { median, type Started, sleep, startProcess } from './procs.js';
 import type { Row } from './table.js';
@@ -31,22 +32,6 @@ export function paintBuilds(): Build[] {
     return { build, dist: isAbsolute(dist) ? dist : join(ROOT, dist) };
   });
 }
-
-const serverArgs = (dist: string, interval: string, history: string, rules: string) => [
-  join(dist, 'server/main.js'),
-  '--port',
-  '0',
-  '--interval',
-  interval,
-  '--history',
-  history,
-  '--backfill',
-  history,
-  '--alert-rules',
-  rules,
-  '--data-dir',
-  'none',
-];
 
 /**
  * Navigation to the mark, ms. Waited for with a PerformanceObserver in the page: Playwright's
@@ -85,9 +70,9 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
   try {
     const started: { short: Started; long: Started }[] = [];
     for (const { dist } of list) {
-      const short = await startProcess(process.execPath, serverArgs(dist, '100ms', '30s', rules));
+      const short = await startProcess(process.execPath, pageServerArgs(dist, '100ms', '30s', rules));
       servers.push(short);
-      const long = await startProcess(process.execPath, serverArgs(dist, '20ms', '72s', rules));
+      const long = await startProcess(process.execPath, pageServerArgs(dist, '20ms', '72s', rules));
       servers.push(long);
       started.push({ short, long });
     }
@@ -141,34 +126,26 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
 
 export function firstPaintRows(result: FirstPaintResult): Row[] {
   const shown = (times: number[]) => `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
-  return result.builds.flatMap(({ build, shortMs, longMs, shortCpuMs, longCpuMs }) => [
-    {
-      measure: `first full paint, ${build}: 5 m window (300-row backfill), median (each load), ms`,
-      ours: shown(shortMs),
-      peer: '-',
-      ratio: '-',
-      command: result.command,
-    },
-    {
-      measure: `  CPU of all Chromium processes over that load, ${build}, 5 m window, median (each load), ms`,
-      ours: shown(shortCpuMs),
-      peer: '-',
-      ratio: '-',
-      command: `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`,
-    },
-    {
-      measure: `first full paint, ${build}: 1 h window (3 600-row backfill), median (each load), ms`,
-      ours: shown(longMs),
-      peer: '-',
-      ratio: '-',
-      command: result.command,
-    },
-    {
-      measure: `  CPU of all Chromium processes over that load, ${build}, 1 h window, median (each load), ms`,
-      ours: shown(longCpuMs),
-      peer: '-',
-      ratio: '-',
-      command: `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`,
-    },
-  ]);
+  const cpuCommand = `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`;
+  return result.builds.flatMap(({ build, shortMs, longMs, shortCpuMs, longCpuMs }) =>
+    [
+      { window: '5 m', backfill: '300-row', paint: shortMs, cpu: shortCpuMs },
+      { window: '1 h', backfill: '3 600-row', paint: longMs, cpu: longCpuMs },
+    ].flatMap(({ window, backfill, paint, cpu }) => [
+      {
+        measure: `first full paint, ${build}: ${window} window (${backfill} backfill), median (each load), ms`,
+        ours: shown(paint),
+        peer: '-',
+        ratio: '-',
+        command: result.command,
+      },
+      {
+        measure: `  CPU of all Chromium processes over that load, ${build}, ${window} window, median (each load), ms`,
+        ours: shown(cpu),
+        peer: '-',
+        ratio: '-',
+        command: cpuCommand,
+      },
+    ]),
+  );
 }
