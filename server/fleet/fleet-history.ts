@@ -57,6 +57,8 @@ export function hostDirectory(dataDir: string, name: string): string | null {
  */
 export class FleetHistory {
   private readonly stores = new Map<string, HistoryStore>();
+  /** Who hears that a host's store stopped writing or writes again: the hub's board of that host. */
+  private readonly statusListeners = new Map<string, () => void>();
   private readonly cache = new SegmentCache();
   private lock: DirectoryLock | null = null;
   private error: string | null = null;
@@ -114,6 +116,7 @@ export class FleetHistory {
    * `onStatusChange`: the store stopped writing, or writes again.
    */
   store(name: string, memoryMs: number, onStatusChange?: () => void): HistoryStore | null {
+    if (onStatusChange) this.statusListeners.set(name, onStatusChange);
     const known = this.stores.get(name);
     if (known) {
       if (this.swept?.name === name) this.swept.claimed = true;
@@ -128,15 +131,21 @@ export class FleetHistory {
       log: this.log,
       cache: this.cache,
       afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
-      onStatusChange,
+      onStatusChange: this.statusChangeOf(name),
     });
     store.start();
     this.stores.set(name, store);
     return store;
   }
 
+  /** A store's status change, told to whoever listens for that host now (a store the sweep opened may be claimed later). */
+  private statusChangeOf(name: string): () => void {
+    return () => this.statusListeners.get(name)?.();
+  }
+
   /** A host no longer served: its store writes what it holds and lets its directory go; the files stay. */
   release(name: string): void {
+    this.statusListeners.delete(name);
     this.stores.get(name)?.close();
     this.stores.delete(name);
   }
@@ -167,6 +176,7 @@ export class FleetHistory {
           log: this.log,
           cache: this.cache,
           afterBulkWork: (release) => processMemorySettle().afterBulkWork(release),
+          onStatusChange: this.statusChangeOf(name),
         });
         // In the map while it works: a host that comes back meanwhile gets this store rather than a refused second one.
         this.stores.set(name, store);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,5 +39,31 @@ describe("a hub's durable history", () => {
     expect(files(hostDir).sort()).toEqual([expect.stringMatching(/^10m\//), expect.stringMatching(/^1h\//)]);
     expect(second.status()).toMatchObject({ writing: true, hosts: 0 });
     second.close();
+  });
+
+  it("tells a host's board that its store stopped writing, also when the sweep had that store open as the host came back", async () => {
+    const dataDir = join(root, 'claimed');
+    const history = FleetHistory.open({ dataDir, retention: DEFAULT_RETENTION }, () => {});
+    const seed = history.store('back-1', HOUR);
+    if (!seed) throw new Error('no store');
+    seed.record('cpu', cpu(Date.now() - 2000));
+    await seed.tick();
+    history.release('back-1'); // gone from Redis; its files stay
+
+    // The sweep opens the host's directory; the host comes back while it works, and its board claims that store.
+    const sweeping = history.sweep([]);
+    let told = 0;
+    const store = history.store('back-1', HOUR, () => told++);
+    await sweeping;
+    if (!store) throw new Error('no store');
+
+    const hostDir = join(dataDir, HOSTS_DIR, 'back-1');
+    rmSync(hostDir, { recursive: true, force: true });
+    writeFileSync(hostDir, 'not a directory\n');
+    store.record('cpu', cpu(Date.now() - 1000));
+    await store.tick();
+    expect(store.status().writing).toBe(false);
+    expect(told).toBe(1);
+    history.close();
   });
 });
