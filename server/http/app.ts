@@ -18,7 +18,7 @@ import { acceptsGzip, HISTORY_LIMITS, HISTORY_RETRY_AFTER_SECONDS, HistoryAnswer
 import { historyBody, historyRequestKey, parseHistoryRequest } from './history-query.js';
 import { PrometheusExport } from './metrics.js';
 import { parseTopics } from './query.js';
-import { loadStaticFiles, type PageRole, pageWithRole, type StaticFile } from './static.js';
+import { loadStaticFiles, pageWithRole, type StaticFile } from './static.js';
 
 export interface AppOptions {
   /** Folder of the built page; defaults to dist/web. */
@@ -69,14 +69,10 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
   if (options.token) app.use('*', tokenAuth(options.token, trustProxy));
   const webDir = options.webDir === undefined ? findWebDir() : options.webDir;
   const files = webDir ? loadStaticFiles(webDir) : new Map<string, StaticFile>();
-  /** The page with the server's role written in, made once per role. */
-  const pages = new Map<PageRole, StaticFile>();
-  const pageOf = (file: StaticFile, role: PageRole): StaticFile => {
-    let page = pages.get(role);
-    if (!page) {
-      page = pageWithRole(file, role);
-      pages.set(role, page);
-    }
+  /** The page with the server's role written in, made on its first request (the role is known once ready). */
+  let page: StaticFile | undefined;
+  const pageOf = async (file: StaticFile): Promise<StaticFile> => {
+    page ??= pageWithRole(file, (await ready).fleet ? 'hub' : 'host');
     return page;
   };
 
@@ -187,7 +183,7 @@ export function createApp(source: BoardsSource | Promise<BoardsSource> | Boards,
       if (files.size === 0 && wantsPage) return c.text('pulseboard: the page is not built; run `npm run build`.\n', 503);
       return c.json({ error: 'not found' }, 404);
     }
-    const file = assetPath === '/index.html' ? pageOf(stored, (await ready).fleet ? 'hub' : 'host') : stored;
+    const file = assetPath === '/index.html' ? await pageOf(stored) : stored;
     if (c.req.header('if-none-match') === file.etag) return c.body(null, 304);
     const headers: Record<string, string> = {
       'Content-Type': file.contentType,

@@ -23,6 +23,8 @@ const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: cl
  */
 export class RequestDeadlines {
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (performance.now() time). */
+  private timerAt = 0;
   /** When the awaited request's time started counting; null while a request is being answered. */
   private waitingSince: number | null;
   /** A request whose body has not all arrived, and when it must have. */
@@ -100,12 +102,17 @@ export class RequestDeadlines {
     return next;
   }
 
+  /**
+   * A pending timer that fires no later than the deadline is kept (when it fires, `check` looks again): on a
+   * busy kept-alive connection each request would otherwise clear one timer and start another.
+   */
   private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
     const deadline = this.nextDeadline();
-    if (deadline === null) return;
-    this.timer = setTimeout(checkDeadlines, Math.max(0, Math.ceil(deadline - performance.now())), this);
+    if (deadline === null || (this.timer !== undefined && this.timerAt <= deadline)) return;
+    clearTimeout(this.timer);
+    const delay = Math.max(0, Math.ceil(deadline - performance.now()));
+    this.timerAt = performance.now() + delay;
+    this.timer = setTimeout(checkDeadlines, delay, this);
     this.timer.unref();
   }
 
