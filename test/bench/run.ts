@@ -1,7 +1,7 @@
 // `npm run bench`: every measure of issue #5 against the peer (express-status-monitor) in one run, printed
 // as one table and written to test/bench/results/<date>[-<BENCH_LABEL>].{json,txt}. Not part of `npm test`.
 // Servers run on CPU 0, this process (the load generator) and what it starts on CPU 1.
-// Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
+// Knobs: BENCH_ONLY=idle,fanout,fanoutbase,middleware,middlewareprofile,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy  BENCH_LABEL=before
 // BENCH_PROXY_BEFORE=<another build's dist/server/main.js> (proxy: measured beside ours in the same trials)
 // BENCH_CONTAINERS_BEFORE=<another checkout's root> (containers: its collector sampled beside ours on the same cgroups)
 // BENCH_CONTAINERS_WARMUP=0 (containers: samples taken back to back before the timed ones, so V8 has compiled the collector)
@@ -27,6 +27,7 @@ import { benchHistoryPaint, historyPaintRows } from './history-paint.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchLifecycle, type LifecycleResult } from './lifecycle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
+import { benchMiddlewareProfile, type MiddlewareShares } from './middleware-profile.js';
 import { benchPageCost, pageCostRows } from './page-cost.js';
 import { TASKSET } from './procs.js';
 import { benchProxy, proxyRows } from './proxy.js';
@@ -35,7 +36,10 @@ import { formatTable, type Row, ratio } from './table.js';
 
 const env = (name: string, fallback: string) => process.env[name] ?? fallback;
 const ONLY = new Set(
-  env('BENCH_ONLY', 'idle,fanout,fanoutbase,middleware,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy').split(','),
+  env(
+    'BENCH_ONLY',
+    'idle,fanout,fanoutbase,middleware,middlewareprofile,bundle,browser,pagecost,lifecycle,history,containers,accesslog,proxy',
+  ).split(','),
 );
 const LABEL = env('BENCH_LABEL', '');
 
@@ -120,6 +124,19 @@ function fanoutRows(fanout: FanoutResult): Row[] {
     );
   }
   return rows;
+}
+
+function middlewareProfileRows(shares: MiddlewareShares): Row[] {
+  const percent = (share: number) => `${fixed(share * 100, 2)} %`;
+  return [
+    {
+      measure: "the middleware's own work, share of the server's busy CPU under load (CPU profile); Hono's compose hop",
+      ours: `${percent(shares.ours)}; hop ${percent(shares.hop)} (${int(shares.busySamples)} busy samples)`,
+      peer: '-',
+      ratio: '-',
+      command: shares.command,
+    },
+  ];
 }
 
 function middlewareRows(mw: MiddlewareResult): Row[] {
@@ -357,6 +374,7 @@ async function main(): Promise<void> {
     (result) => fanoutBaselineRows(result, (raw.fanout as FanoutResult | undefined)?.ours),
   );
   await step('middleware', () => benchMiddleware(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_SECONDS', '5'))), middlewareRows);
+  await step('middlewareprofile', () => benchMiddlewareProfile(Number(env('BENCH_SECONDS', '5'))), middlewareProfileRows);
   await step('bundle', benchBundle, bundleRows);
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
   await step('firstpaint', () => benchFirstPaint(Number(env('BENCH_PAINT_TRIALS', '6'))), firstPaintRows);
