@@ -291,6 +291,12 @@ export class Board {
     return Promise.all(this.charts().map((chart) => chart.snapshot()));
   }
 
+  /** One chart's snapshot (the charts in page order), without reading every other chart's. */
+  async chartSnapshot(index: number): Promise<ChartSnapshot | null> {
+    await this.settled();
+    return (await this.charts()[index]?.snapshot()) ?? null;
+  }
+
   /** The page x of time `t` in the first chart and its vertical middle, once drawn (tests drag across it). */
   async chartPointAt(t: number): Promise<{ x: number; y: number } | null> {
     const chart = this.charts()[0];

@@ -168,6 +168,7 @@ function startBoard(host: string | null): void {
     chartPointAt: (t: number) => board.chartPointAt(t),
     chartsDrawnIn: () => board.chartsDrawnIn(),
     chartSnapshots: () => board.chartSnapshots(),
+    chartSnapshot: (index: number) => board.chartSnapshot(index),
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),
     lastEventId: () => stream.lastEventId,

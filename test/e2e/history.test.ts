@@ -13,7 +13,11 @@ const DAY = 24 * HOUR;
 /** The store's raw samples and the server's interval: an hour is 900 samples, which a chart ~700 px wide takes as they are. */
 const INTERVAL_MS = 4000;
 
-type Snapshot = { datasets: { label: string; points: [number, number | null][] }[]; paintedPixels: number };
+type Snapshot = {
+  datasets: { label: string; points: [number, number | null][]; hidden: boolean }[];
+  legend: [number, number, number, number][];
+  paintedPixels: number;
+};
 type Shown = { from: number; to: number; follow: boolean; tier: string; step: number; rows: number } | null;
 type Debug = {
   shownRange(): Shown;
@@ -238,5 +242,23 @@ describe('history on the page (a 30-day demo store)', () => {
     await worker.page.mouse.move(1, 1);
     await worker.page.waitForFunction(() => !document.querySelector('[data-topic="cpu"] canvas')?.hasAttribute('data-tooltip'));
     await worker.page.close();
+  }, 60_000);
+
+  it('hides a line and its min–max band together from the legend, and shows both again', async () => {
+    const { page } = await openRange(false);
+    const cpuSnapshot = () => page.evaluate(() => (window as any).__pulseboardDebug.chartSnapshot(0) as Promise<Snapshot>);
+    const hiddenLabels = async () => (await cpuSnapshot()).datasets.filter((dataset) => dataset.hidden).map((dataset) => dataset.label);
+    const cpu = await cpuSnapshot();
+    expect(cpu.datasets.find((dataset) => dataset.label === 'system min')?.points.length).toBeGreaterThan(100);
+    const [left, top, width, height] = cpu.legend[1] as [number, number, number, number]; // "system"
+    const box = (await page.locator('[data-topic="cpu"] canvas').boundingBox()) as { x: number; y: number };
+    const clickSystem = () => page.mouse.click(box.x + left + width / 2, box.y + top + height / 2);
+
+    expect(await hiddenLabels()).toEqual([]);
+    await clickSystem();
+    await expect.poll(hiddenLabels).toEqual(['system', 'system min', 'system max']);
+    await clickSystem();
+    await expect.poll(hiddenLabels).toEqual([]);
+    await page.close();
   }, 60_000);
 });

@@ -104,6 +104,13 @@ export function chartConfig(spec: ChartSpec, size: ChartSize): ChartConfiguratio
         legend: {
           display: count > 1,
           labels: { boxWidth: 10, boxHeight: 10, filter: (item) => (item.datasetIndex ?? 0) < count },
+          // A line hidden from the legend takes its min–max band with it (Chart.js's own toggle hides the line only).
+          onClick: (_event, item, legend) => {
+            const line = item.datasetIndex ?? 0;
+            const shown = !legend.chart.isDatasetVisible(line);
+            for (const index of [line, count + 2 * line, count + 2 * line + 1]) legend.chart.setDatasetVisibility(index, shown);
+            legend.chart.update('none');
+          },
         },
         tooltip: {
           filter: (item) => item.datasetIndex < count,

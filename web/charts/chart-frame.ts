@@ -65,10 +65,15 @@ export interface ChartLayout {
 
 /** The datasets as the chart holds them (tests compare the worker's with the main thread's), and its painted pixels. */
 export interface ChartSnapshot {
-  datasets: { label: string; points: [number, number | null][] }[];
+  datasets: { label: string; points: [number, number | null][]; hidden: boolean }[];
+  /** The legend's items, as Chart.js hit-tests them: canvas px `[left, top, width, height]`. */
+  legend: [number, number, number, number][];
   /** Pixels of the canvas not fully transparent: a canvas handed to the worker cannot be read from the page. */
   paintedPixels: number;
 }
+
+/** What a chart not drawn yet holds. */
+export const EMPTY_SNAPSHOT: ChartSnapshot = { datasets: [], legend: [], paintedPixels: 0 };
 
 export type PointerKind = 'move' | 'leave' | 'click';
 

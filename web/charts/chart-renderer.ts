@@ -19,6 +19,7 @@ import {
   type ChartSize,
   type ChartSnapshot,
   type ChartSpec,
+  EMPTY_SNAPSHOT,
   type PointerKind,
   unpack,
 } from './chart-frame.js';
@@ -137,18 +138,24 @@ export class ChartRenderer {
   }
 
   snapshot(): ChartSnapshot {
-    if (!this.chart) return { datasets: [], paintedPixels: 0 };
-    const datasets = this.chart.data.datasets.map((dataset) => ({
+    if (!this.chart) return EMPTY_SNAPSHOT;
+    const chart = this.chart;
+    const datasets = chart.data.datasets.map((dataset, index) => ({
       label: String(dataset.label),
       points: dataset.data.map((point) => [point.x, point.y ?? null] as [number, number | null]),
+      hidden: !chart.isDatasetVisible(index),
     }));
+    const hitBoxes = (
+      chart.legend as unknown as { legendHitBoxes?: { left: number; top: number; width: number; height: number }[] } | undefined
+    )?.legendHitBoxes;
+    const legend = (hitBoxes ?? []).map((box) => [box.left, box.top, box.width, box.height] as [number, number, number, number]);
     const { ctx, canvas } = this.chart;
     let paintedPixels = 0;
     if (canvas.width > 0 && canvas.height > 0) {
       const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) paintedPixels++;
     }
-    return { datasets, paintedPixels };
+    return { datasets, legend, paintedPixels };
   }
 
   destroy(): void {

@@ -6,6 +6,7 @@ import {
   type ChartSize,
   type ChartSnapshot,
   type ChartSpec,
+  EMPTY_SNAPSHOT,
   type FromWorker,
   type PointerKind,
   type ToWorker,
@@ -123,7 +124,7 @@ class WorkerSurface implements ChartSurface {
 
   snapshot(): Promise<ChartSnapshot> {
     return this.ask<ChartSnapshot>({ type: 'snapshot', id: this.id, request: 0 }, (message) =>
-      message.type === 'snapshot' ? message.snapshot : { datasets: [], paintedPixels: 0 },
+      message.type === 'snapshot' ? message.snapshot : EMPTY_SNAPSHOT,
     );
   }
 
@@ -219,7 +220,7 @@ class MainThreadSurface implements ChartSurface {
 
   async snapshot(): Promise<ChartSnapshot> {
     await this.loaded;
-    return this.renderer?.snapshot() ?? { datasets: [], paintedPixels: 0 };
+    return this.renderer?.snapshot() ?? EMPTY_SNAPSHOT;
   }
 
   destroy(): void {

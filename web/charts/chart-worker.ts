@@ -1,4 +1,4 @@
-import type { ChartFrame, FromWorker, ToWorker } from './chart-frame.js';
+import { type ChartFrame, EMPTY_SNAPSHOT, type FromWorker, type ToWorker } from './chart-frame.js';
 import { ChartRenderer } from './chart-renderer.js';
 
 /**
@@ -56,7 +56,7 @@ function handle(message: ToWorker): void {
         type: 'snapshot',
         id: message.id,
         request: message.request,
-        snapshot: charts.get(message.id)?.snapshot() ?? { datasets: [], paintedPixels: 0 },
+        snapshot: charts.get(message.id)?.snapshot() ?? EMPTY_SNAPSHOT,
       });
       return;
     case 'destroy':
