@@ -106,3 +106,22 @@ describe('live charts draw new points at most once per pixel column, and within 
     );
   });
 });
+
+describe('charts follow the screen they are on', () => {
+  it('draw at the new device pixel ratio when the window moves to a denser screen (no CSS size change)', async () => {
+    const server = await serverWithHistory(1000, 60_000);
+    cleanups.push(() => server.close());
+    const { page } = await openLive(`${server.url}?window=5m&share=0`);
+    const backing = () =>
+      page.evaluate((chart) => (window as any).__pulseboardDebug.chartSnapshot(chart).then((s: { backing: number[] }) => s.backing), TOTAL);
+    const cssWidth = await page.evaluate(() => (document.querySelector('[data-topic="cpu"] canvas') as HTMLElement).clientWidth);
+    const [before] = await backing();
+    expect(before).toBe(cssWidth);
+
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setDeviceMetricsOverride', { width: 1920, height: 900, deviceScaleFactor: 2, mobile: false });
+    expect(await page.evaluate(() => window.devicePixelRatio)).toBe(2);
+    expect(await page.evaluate(() => (document.querySelector('[data-topic="cpu"] canvas') as HTMLElement).clientWidth)).toBe(cssWidth);
+    await expect.poll(async () => (await backing())[0], { timeout: 10_000 }).toBe(2 * cssWidth);
+  });
+});

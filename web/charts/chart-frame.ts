@@ -68,12 +68,14 @@ export interface ChartSnapshot {
   datasets: { label: string; points: [number, number | null][]; hidden: boolean }[];
   /** The legend's items, as Chart.js hit-tests them: canvas px `[left, top, width, height]`. */
   legend: [number, number, number, number][];
+  /** The canvas's own pixels, width and height: its CSS size times the device pixel ratio it was drawn for. */
+  backing: [number, number];
   /** Pixels of the canvas not fully transparent: a canvas handed to the worker cannot be read from the page. */
   paintedPixels: number;
 }
 
 /** What a chart not drawn yet holds. */
-export const EMPTY_SNAPSHOT: ChartSnapshot = { datasets: [], legend: [], paintedPixels: 0 };
+export const EMPTY_SNAPSHOT: ChartSnapshot = { datasets: [], legend: [], backing: [0, 0], paintedPixels: 0 };
 
 export type PointerKind = 'move' | 'leave' | 'click';
 

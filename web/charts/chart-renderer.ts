@@ -155,7 +155,7 @@ export class ChartRenderer {
       const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) paintedPixels++;
     }
-    return { datasets, legend, paintedPixels };
+    return { datasets, legend, backing: [canvas.width, canvas.height], paintedPixels };
   }
 
   destroy(): void {

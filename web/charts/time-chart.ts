@@ -13,6 +13,7 @@ import {
 import { type ChartSurface, createSurface } from './chart-surface.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
 import type { FormatterName } from './formatters.js';
+import { onPixelRatioChange } from './pixel-ratio.js';
 import { forwardPointer } from './pointer-forward.js';
 import { columnMs, DRAW_TOGETHER_MS, RedrawGate } from './redraw-gate.js';
 
@@ -93,6 +94,7 @@ export class TimeChart {
   private liveGapMs = 3000;
   private size: ChartSize = { width: 0, height: 0, devicePixelRatio: 1 };
   private readonly resizeObserver: ResizeObserver | null = null;
+  private readonly stopWatchingPixelRatio: () => void;
   /** What the last frame held: x range, first line as drawn, band points (tests and diagnostics). */
   private last = { min: 0, max: 0, firstLine: [] as Point[], bandPoints: 0 };
 
@@ -127,6 +129,7 @@ export class TimeChart {
       this.resizeObserver = new ResizeObserver(() => this.measure());
       this.resizeObserver.observe(frame);
     }
+    this.stopWatchingPixelRatio = onPixelRatioChange(() => this.measure());
   }
 
   /** Where this chart is drawn: in the chart worker, or on the main thread. */
@@ -264,7 +267,8 @@ export class TimeChart {
   }
 
   draw(): void {
-    if (this.size.width === 0) this.measure();
+    // A ratio changed with no media query change seen (DevTools' device emulation changes it so): drawn for it now.
+    if (this.size.width === 0 || window.devicePixelRatio !== this.size.devicePixelRatio) this.measure();
     const view = this.view;
     const latest = view && !view.follow ? view.to : this.latestTime();
     // Until the window is full, span the data held, so a fresh page is not a sliver at the right edge.
@@ -378,6 +382,7 @@ export class TimeChart {
 
   destroy(): void {
     this.resizeObserver?.disconnect();
+    this.stopWatchingPixelRatio();
     this.surface.destroy();
   }
 
