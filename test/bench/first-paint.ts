@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/chromium.js';
+import { markExpression } from './bare-chromium.js';
 import { pageServerArgs } from './browser.js';
-import { chromiumThreadCpu, totalMs } from './chromium-threads.js';
+import { DRIVERS, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
 import { median, type Started, sleep, startProcess } from './procs.js';
-import type { Row } from './table.js';
+import { type Row, ratio } from './table.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 /** The mark web/board.ts sets once the backfill is drawn in every chart. */
@@ -17,10 +17,17 @@ interface Build {
   dist: string;
 }
 
+/** Each load's first paint, and the CPU of every Chromium process over it (ms), per window. */
+export interface PaintLoads {
+  shortMs: number[];
+  longMs: number[];
+  shortCpuMs: number[];
+  longCpuMs: number[];
+}
+
 export interface FirstPaintResult {
   trials: number;
-  /** Per build and window: each load's first paint, and the CPU of every Chromium process over it (ms). */
-  builds: { build: string; shortMs: number[]; longMs: number[]; shortCpuMs: number[]; longCpuMs: number[] }[];
+  builds: { build: string; drivers: Record<Driver, PaintLoads> }[];
   command: string;
 }
 
@@ -55,18 +62,26 @@ async function firstPaint(page: Page, url: string): Promise<number> {
   );
 }
 
+/** The bare pipe's wait for the same mark (see `markExpression`). */
+const firstPaintWait: PaintWait<number> = {
+  playwright: firstPaint,
+  bare: (url) => markExpression(url, BACKFILL_DRAWN),
+};
+
 /**
- * First full paint of each build (`BENCH_PAINT_DISTS`), in one browser, loads alternating between the builds
- * (the build that goes first alternates too): the 5 m window over a 300-row backfill (100 ms x 30 s) and the
- * 1 h window over 3 600 rows (20 ms x 72 s), as `BENCH_ONLY=browser` measures them. Each build has its own
- * two servers; one warm-up load per build and window.
+ * First full paint of each build (`BENCH_PAINT_DISTS`), loads alternating between the builds and between two
+ * drivers of the same Chromium (the build and the driver that go first alternate too): a bare DevTools pipe,
+ * the bench's figure, and Playwright, which copies every response and SSE message of the load to this
+ * process (see `bare-chromium.ts`). The 5 m window over a 300-row backfill (100 ms x 30 s) and the 1 h window
+ * over 3 600 rows (20 ms x 72 s), as `BENCH_ONLY=browser` measures them. Each build has its own two servers;
+ * one warm-up load per build, driver and window.
  */
 export async function benchFirstPaint(trials: number): Promise<FirstPaintResult> {
   const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-bench-')), 'rules.json');
   writeFileSync(rules, '{"rules": []}');
   const list = paintBuilds();
   const servers: Started[] = [];
-  const browser = await launchBrowser();
+  const drivers = await launchPaintDrivers();
   try {
     const started: { short: Started; long: Started }[] = [];
     for (const { dist } of list) {
@@ -77,36 +92,22 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
       started.push({ short, long });
     }
     const startedAt = Date.now();
-    const results = list.map(({ build }) => ({
-      build,
-      shortMs: [] as number[],
-      longMs: [] as number[],
-      shortCpuMs: [] as number[],
-      longCpuMs: [] as number[],
-    }));
-    // The CPU of every Chromium process from before the navigation to the mark: on this shared machine the
-    // wall time moves with what else runs, the CPU a load takes much less.
-    const load = async (url: string) => {
-      const page = await browser.context.newPage();
-      await sleep(300); // the tab's own start-up, and the last page's exit, out of the reading
-      const before = chromiumThreadCpu();
-      const ms = await firstPaint(page, url);
-      const cpuMs = totalMs(before, chromiumThreadCpu());
-      await page.close();
-      return { ms, cpuMs };
-    };
+    const emptyLoads = (): PaintLoads => ({ shortMs: [], longMs: [], shortCpuMs: [], longCpuMs: [] });
+    const results = list.map(({ build }) => ({ build, drivers: { bare: emptyLoads(), playwright: emptyLoads() } }));
     const round = async (which: 'short' | 'long', query: string) => {
       const urls = started.map((servers) => `${servers[which].url}/${query}`);
-      for (const url of urls) await load(url); // warm-up: caches, JIT
+      for (const url of urls) for (const driver of DRIVERS) await drivers.load(driver, url, firstPaintWait); // warm-up: caches, JIT
       for (let trial = 0; trial < trials; trial++) {
         const order = list.map((_, index) => index);
         if (trial % 2 === 1) order.reverse();
-        for (const index of order) {
-          const { ms, cpuMs } = await load(urls[index] as string);
-          const result = results[index] as (typeof results)[number];
-          result[which === 'short' ? 'shortMs' : 'longMs'].push(ms);
-          result[which === 'short' ? 'shortCpuMs' : 'longCpuMs'].push(cpuMs);
-        }
+        const driverOrder = trial % 4 < 2 ? DRIVERS : [...DRIVERS].reverse();
+        for (const index of order)
+          for (const driver of driverOrder) {
+            const { value: ms, cpuMs } = await drivers.load(driver, urls[index] as string, firstPaintWait);
+            const loads = (results[index] as (typeof results)[number]).drivers[driver];
+            loads[which === 'short' ? 'shortMs' : 'longMs'].push(ms);
+            loads[which === 'short' ? 'shortCpuMs' : 'longCpuMs'].push(cpuMs);
+          }
       }
     };
     await sleep(startedAt + 31_000 - Date.now());
@@ -116,34 +117,35 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
     return {
       trials,
       builds: results,
-      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build after 1 warm-up, builds alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')})`,
+      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')}); drivers: a bare DevTools pipe (Target.createTarget, Page.navigate, Runtime.evaluate awaiting the mark; no domain enabled) and Playwright (page.goto, page.evaluate); both Chromiums with test/helpers/chromium.ts's flags (Playwright adds its own), pinned with this process to one core`,
     };
   } finally {
-    await browser.close();
+    await drivers.close();
     await Promise.all(servers.map((server) => server.stop()));
   }
 }
 
+/** `median (each load)` of the bare pipe's loads, and of Playwright's beside it. */
 export function firstPaintRows(result: FirstPaintResult): Row[] {
   const shown = (times: number[]) => `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
   const cpuCommand = `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`;
-  return result.builds.flatMap(({ build, shortMs, longMs, shortCpuMs, longCpuMs }) =>
+  return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
     [
-      { window: '5 m', backfill: '300-row', paint: shortMs, cpu: shortCpuMs },
-      { window: '1 h', backfill: '3 600-row', paint: longMs, cpu: longCpuMs },
+      { window: '5 m', backfill: '300-row', paint: 'shortMs', cpu: 'shortCpuMs' } as const,
+      { window: '1 h', backfill: '3 600-row', paint: 'longMs', cpu: 'longCpuMs' } as const,
     ].flatMap(({ window, backfill, paint, cpu }) => [
       {
-        measure: `first full paint, ${build}: ${window} window (${backfill} backfill), median (each load), ms`,
-        ours: shown(paint),
-        peer: '-',
-        ratio: '-',
+        measure: `first full paint, ${build}: ${window} window (${backfill} backfill), median (each load), ms; peer column: the same loads driven by Playwright`,
+        ours: shown(bare[paint]),
+        peer: shown(playwright[paint]),
+        ratio: ratio(median(bare[paint]), median(playwright[paint])),
         command: result.command,
       },
       {
-        measure: `  CPU of all Chromium processes over that load, ${build}, ${window} window, median (each load), ms`,
-        ours: shown(cpu),
-        peer: '-',
-        ratio: '-',
+        measure: `  CPU of all Chromium processes over that load, ${build}, ${window} window, median (each load), ms; peer column: Playwright`,
+        ours: shown(bare[cpu]),
+        peer: shown(playwright[cpu]),
+        ratio: ratio(median(bare[cpu]), median(playwright[cpu])),
         command: cpuCommand,
       },
     ]),

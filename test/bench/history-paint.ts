@@ -2,32 +2,61 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDemo } from '../../server/history/demo.js';
-import { launchBrowser } from '../helpers/chromium.js';
-import { chromiumThreadCpu, totalMs } from './chromium-threads.js';
 import { paintBuilds } from './first-paint.js';
 import { rangePaint } from './history.js';
+import { DRIVERS, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
 import { median, type Started, startProcess } from './procs.js';
-import type { Row } from './table.js';
+import { type Row, ratio } from './table.js';
 
 const WINDOWS = ['24h', '7d', '30d'];
+const REQUESTED = 'pulseboard:range-requested';
+const DRAWN = 'pulseboard:range-drawn';
+
+interface RangePaint {
+  totalMs: number;
+  responseMs: number;
+}
+
+/**
+ * Playwright's wait is `rangePaint` as `BENCH_ONLY=history` has it; the bare pipe's waits for the same marks
+ * with a PerformanceObserver, then reads the answer's last byte from Resource Timing.
+ */
+const rangePaintWait: PaintWait<RangePaint> = {
+  playwright: rangePaint,
+  bare: (url) => `location.href !== ${JSON.stringify(url)} ? null : new Promise((resolve) => {
+    const done = () => {
+      const requested = performance.getEntriesByName(${JSON.stringify(REQUESTED)})[0];
+      const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
+      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
+      if (!requested || !drawn || !answer) return false;
+      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime });
+      return true;
+    };
+    if (done()) return;
+    new PerformanceObserver((_, observer) => { if (done()) observer.disconnect(); }).observe({ type: 'mark' });
+  })`,
+};
+
+type WindowLoads = { window: string; totalMs: number[]; responseMs: number[]; cpuMs: number[] };
 
 export interface HistoryPaintResult {
   trials: number;
-  /** Per build and window, each warm load: query + first paint, the answer's last byte, Chromium's CPU (ms). */
-  builds: { build: string; windows: { window: string; totalMs: number[]; responseMs: number[]; cpuMs: number[] }[] }[];
+  /** Per build, driver and window, each warm load: query + first paint, the answer's last byte, Chromium's CPU (ms). */
+  builds: { build: string; drivers: Record<Driver, WindowLoads[]> }[];
   command: string;
 }
 
 /**
  * Query + first paint of the 24 h, 7 d and 30 d windows for each build of `BENCH_PAINT_DISTS`, side by side:
  * one 30-day demo store, a copy per build and a server of that build on it, page loads alternating between
- * the builds (one warm-up load per build and window first), as `BENCH_ONLY=history` measures one build.
+ * the builds and between the two drivers (`paint-drivers.ts`; one warm-up load per build, driver and window
+ * first), as `BENCH_ONLY=history` measures one build.
  */
 export async function benchHistoryPaint(trials: number): Promise<HistoryPaintResult> {
   const root = mkdtempSync(join(tmpdir(), 'pulseboard-bench-history-paint-'));
   const list = paintBuilds();
   const servers: Started[] = [];
-  const browser = await launchBrowser();
+  const drivers = await launchPaintDrivers();
   try {
     const demo = await writeDemo({ days: 30, dir: join(root, 'demo'), intervalMs: 1000, seed: 1 });
     if (demo.error) throw new Error(demo.error);
@@ -36,54 +65,51 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
       cpSync(join(root, 'demo'), served, { recursive: true });
       servers.push(await startProcess(process.execPath, [join(dist, 'server/main.js'), '--port', '0', '--data-dir', served]));
     }
-    const results = list.map(({ build }) => ({
-      build,
-      windows: WINDOWS.map((window) => ({ window, totalMs: [] as number[], responseMs: [] as number[], cpuMs: [] as number[] })),
-    }));
-    const load = async (url: string) => {
-      const page = await browser.context.newPage();
-      const before = chromiumThreadCpu();
-      const paint = await rangePaint(page, url);
-      const cpuMs = totalMs(before, chromiumThreadCpu());
-      await page.close();
-      return { ...paint, cpuMs };
-    };
+    const emptyWindows = (): WindowLoads[] => WINDOWS.map((window) => ({ window, totalMs: [], responseMs: [], cpuMs: [] }));
+    const results = list.map(({ build }) => ({ build, drivers: { bare: emptyWindows(), playwright: emptyWindows() } }));
     for (const [w, window] of WINDOWS.entries()) {
       const urls = servers.map((server) => `${server.url}/?window=${window}&share=0`);
-      for (const url of urls) await load(url); // warm-up
+      for (const url of urls) for (const driver of DRIVERS) await drivers.load(driver, url, rangePaintWait); // warm-up
       for (let trial = 0; trial < trials; trial++) {
         const order = list.map((_, index) => index);
         if (trial % 2 === 1) order.reverse();
-        for (const index of order) {
-          const { totalMs: total, responseMs, cpuMs } = await load(urls[index] as string);
-          const row = results[index]?.windows[w];
-          row?.totalMs.push(total);
-          row?.responseMs.push(responseMs);
-          row?.cpuMs.push(cpuMs);
-        }
+        const driverOrder = trial % 4 < 2 ? DRIVERS : [...DRIVERS].reverse();
+        for (const index of order)
+          for (const driver of driverOrder) {
+            const { value, cpuMs } = await drivers.load(driver, urls[index] as string, rangePaintWait);
+            const row = results[index]?.drivers[driver][w];
+            row?.totalMs.push(value.totalMs);
+            row?.responseMs.push(value.responseMs);
+            row?.cpuMs.push(cpuMs);
+          }
       }
     }
     return {
       trials,
       builds: results,
-      command: `a 30-day demo store (writeDemo, = pulseboard demo --days 30), a copy per build; node <dist>/server/main.js --port 0 --data-dir <copy>; Chromium /?window=<w>&share=0, performance marks pulseboard:range-requested -> pulseboard:range-drawn, the answer's last byte by Resource Timing, /proc CPU of every Chromium process over the load; ${trials} warm loads per build after 1 warm-up, builds alternating (${list.map(({ build }) => build).join(', ')})`,
+      command: `a 30-day demo store (writeDemo, = pulseboard demo --days 30), a copy per build; node <dist>/server/main.js --port 0 --data-dir <copy>; Chromium /?window=<w>&share=0, performance marks ${REQUESTED} -> ${DRAWN}, the answer's last byte by Resource Timing, /proc CPU of every Chromium process over the load; ${trials} warm loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build }) => build).join(', ')}); drivers: a bare DevTools pipe (Page.navigate, Runtime.evaluate awaiting the marks; no domain enabled) and Playwright (page.goto, waitForFunction, as BENCH_ONLY=history)`,
     };
   } finally {
-    await browser.close();
+    await drivers.close();
     await Promise.all(servers.map((server) => server.stop()));
     rmSync(root, { recursive: true, force: true });
   }
 }
 
+/** The bare pipe's loads, and Playwright's beside them. */
 export function historyPaintRows(result: HistoryPaintResult): Row[] {
   const ms = (values: number[]) => Math.round(median(values));
-  return result.builds.flatMap(({ build, windows }) =>
-    windows.map(({ window, totalMs, responseMs, cpuMs }) => ({
-      measure: `history query + first paint, ${build}: ${window} window, median ms (answer's last byte; Chromium CPU)`,
-      ours: `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`,
-      peer: '-',
-      ratio: '-',
-      command: result.command,
-    })),
+  const shown = ({ totalMs, responseMs, cpuMs }: WindowLoads) => `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`;
+  return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
+    bare.map((loads, w) => {
+      const beside = playwright[w] as WindowLoads;
+      return {
+        measure: `history query + first paint, ${build}: ${loads.window} window, median ms (answer's last byte; Chromium CPU); peer column: Playwright`,
+        ours: shown(loads),
+        peer: shown(beside),
+        ratio: ratio(median(loads.totalMs), median(beside.totalMs)),
+        command: result.command,
+      };
+    }),
   );
 }

@@ -1,0 +1,61 @@
+import type { Page } from 'playwright-core';
+import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { type BareChromium, launchBareChromium } from './bare-chromium.js';
+import { chromiumThreadCpu, totalMs } from './chromium-threads.js';
+import { sleep } from './procs.js';
+
+export type Driver = 'bare' | 'playwright';
+/** The bare pipe first: it is the bench's figure; Playwright's is kept beside it. */
+export const DRIVERS: Driver[] = ['bare', 'playwright'];
+
+/** How one load is waited for: a Playwright function on the page, or an expression for the bare pipe. */
+export interface PaintWait<T> {
+  playwright(page: Page, url: string): Promise<T>;
+  /** For `BareTab.evaluateIn`: null until `url` is the document, then a promise of the value. */
+  bare(url: string): string;
+}
+
+/**
+ * Two Chromiums with the same launch flags, one driven by Playwright and one by a bare DevTools pipe, for
+ * the same page loads side by side. Each load is a new tab; the CPU of every Chromium process below this
+ * one is read from just before the navigation to the end of the wait (the idle other browser included).
+ */
+export interface PaintDrivers {
+  load<T>(driver: Driver, url: string, wait: PaintWait<T>): Promise<{ value: T; cpuMs: number }>;
+  close(): Promise<void>;
+}
+
+export async function launchPaintDrivers(): Promise<PaintDrivers> {
+  const playwright: Browser = await launchBrowser();
+  let bare: BareChromium;
+  try {
+    bare = await launchBareChromium();
+  } catch (error) {
+    await playwright.close();
+    throw error;
+  }
+  return {
+    async load(driver, url, wait) {
+      if (driver === 'playwright') {
+        const page = await playwright.context.newPage();
+        await sleep(300); // the tab's own start-up, and the last page's exit, out of the reading
+        const before = chromiumThreadCpu();
+        const value = await wait.playwright(page, url);
+        const cpuMs = totalMs(before, chromiumThreadCpu());
+        await page.close();
+        return { value, cpuMs };
+      }
+      const tab = await bare.newTab();
+      await sleep(300);
+      const before = chromiumThreadCpu();
+      await tab.navigate(url);
+      const value = await tab.evaluateIn<Awaited<ReturnType<typeof wait.playwright>>>(url, wait.bare(url));
+      const cpuMs = totalMs(before, chromiumThreadCpu());
+      await tab.close();
+      return { value, cpuMs };
+    },
+    async close() {
+      await Promise.all([playwright.close(), bare.close()]);
+    },
+  };
+}
