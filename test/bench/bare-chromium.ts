@@ -16,8 +16,8 @@ import { CHROMIUM } from '../helpers/debian.js';
  * driver leaves out.
  */
 export interface BareChromium {
-  /** A new tab, at about:blank, with nothing enabled on it. */
-  newTab(): Promise<BareTab>;
+  /** A new tab, at about:blank, with nothing enabled on it; 1440x900 unless told. */
+  newTab(viewport?: { width: number; height: number }): Promise<BareTab>;
   close(): Promise<void>;
 }
 
@@ -30,6 +30,8 @@ export interface BareTab {
    * expected to return null when `location.href` is not yet `url`, and it is asked again.
    */
   evaluateIn<T>(url: string, expression: string): Promise<T>;
+  /** Any other command to the tab's session (`Performance.getMetrics`, `Emulation.setCPUThrottlingRate`...). */
+  send(method: string, params?: object): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -89,12 +91,13 @@ export async function launchBareChromium(): Promise<BareChromium> {
   await send('Browser.getVersion'); // the pipe is up
 
   return {
-    async newTab() {
+    async newTab(viewport) {
       const { targetId } = (await send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
       const { sessionId } = (await send('Target.attachToTarget', { targetId, flatten: true })) as { sessionId: string };
       // A headless window's viewport is its size less a frame; this sets it as Playwright does (no events follow).
-      await send('Emulation.setDeviceMetricsOverride', VIEWPORT, sessionId);
+      await send('Emulation.setDeviceMetricsOverride', { ...VIEWPORT, ...viewport }, sessionId);
       return {
+        send: (method, params) => send(method, params, sessionId),
         async navigate(url) {
           const result = (await send('Page.navigate', { url }, sessionId)) as { errorText?: string };
           if (result.errorText) throw new Error(`navigate ${url}: ${result.errorText}`);

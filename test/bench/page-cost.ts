@@ -3,7 +3,9 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { launchBrowser } from '../helpers/chromium.js';
+import { launchBareChromium } from './bare-chromium.js';
 import { chromiumThreadCpu, threadSplit, totalMs } from './chromium-threads.js';
+import { DRIVERS, type Driver } from './paint-drivers.js';
 import { type Started, sleep, startProcess } from './procs.js';
 import type { Row } from './table.js';
 
@@ -12,8 +14,9 @@ const ROOT = join(import.meta.dirname, '..', '..');
 type Counters = { applied: number; draws: number; drawMs: number };
 
 export interface PageCost {
-  /** Which build (`BENCH_PAGE_DISTS`), which server (`fast`: 20 ms, `1hz`: 1 s over a demo day), which screen. */
+  /** Which build (`BENCH_PAGE_DISTS`), which server (`fast`: 20 ms, `1hz`: 1 s over a demo day), which screen, which driver. */
   build: string;
+  driver: Driver;
   scenario: string;
   view: string;
   throttle: number;
@@ -98,7 +101,43 @@ function builds(): { build: string; dist: string }[] {
   });
 }
 
-async function measure(url: string, width: number, height: number, throttle: number, seconds: number) {
+/** A page live on the dashboard, as the bench reads it: its counters, and DevTools commands to its tab. */
+interface LivePage {
+  counters(): Promise<Counters>;
+  send(method: string, params?: object): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+const LIVE = `document.querySelector('#status')?.getAttribute('data-state') === 'live'`;
+
+/**
+ * The page loaded and live, in a Chromium of its own. `bare`: over a bare DevTools pipe, with only the
+ * Performance domain enabled (for the main thread's task time), as a screen nobody debugs runs it.
+ * `playwright`: as Playwright drives it, its domains enabled on the page and its worker (the harness's share).
+ */
+async function openLive(driver: Driver, url: string, width: number, height: number): Promise<LivePage> {
+  if (driver === 'bare') {
+    const browser = await launchBareChromium();
+    try {
+      const tab = await browser.newTab({ width, height });
+      await tab.send('Performance.enable');
+      await tab.navigate(url);
+      await tab.evaluateIn(
+        url,
+        `location.href !== ${JSON.stringify(url)} ? null : new Promise((resolve) => {
+          const check = setInterval(() => { if (${LIVE}) { clearInterval(check); resolve(true); } }, 50);
+        })`,
+      );
+      return {
+        counters: () => tab.evaluateIn<Counters>(url, 'window.__pulseboardDebug.counters()'),
+        send: (method, params) => tab.send(method, params),
+        close: () => browser.close(),
+      };
+    } catch (error) {
+      await browser.close();
+      throw error;
+    }
+  }
   const browser = await launchBrowser({ viewport: { width, height } });
   try {
     const page = await browser.context.newPage();
@@ -106,11 +145,25 @@ async function measure(url: string, width: number, height: number, throttle: num
     await cdp.send('Performance.enable');
     await page.goto(url);
     await page.waitForFunction(() => document.querySelector('#status')?.getAttribute('data-state') === 'live');
-    if (throttle > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: throttle });
+    return {
+      counters: async () => (await page.evaluate('window.__pulseboardDebug.counters()')) as Counters,
+      send: (method, params) => cdp.send(method as 'Performance.getMetrics', params as undefined) as Promise<Record<string, unknown>>,
+      close: () => browser.close(),
+    };
+  } catch (error) {
+    await browser.close();
+    throw error;
+  }
+}
+
+async function measure(driver: Driver, url: string, width: number, height: number, throttle: number, seconds: number) {
+  const page = await openLive(driver, url, width, height);
+  try {
+    if (throttle > 1) await page.send('Emulation.setCPUThrottlingRate', { rate: throttle });
     await sleep(3000);
     const read = async () => {
-      const counters = (await page.evaluate('window.__pulseboardDebug.counters()')) as Counters;
-      const { metrics } = await cdp.send('Performance.getMetrics');
+      const counters = await page.counters();
+      const { metrics } = (await page.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
       return {
         ...counters,
         task: metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0,
@@ -139,7 +192,7 @@ async function measure(url: string, width: number, height: number, throttle: num
       slowCpuPercent: throttle > 1 ? (mainTaskMs + throttle * otherMs) / 10 / elapsed : null,
     };
   } finally {
-    await browser.close();
+    await page.close();
   }
 }
 
@@ -176,6 +229,7 @@ export async function benchPageCost(seconds: number): Promise<PageCostResult> {
   const costs: PageCost[] = [];
   const commands: Record<string, string> = {};
   const dists = builds();
+  const drivers = (process.env.BENCH_PAGE_DRIVERS ?? DRIVERS.join(',')).split(',') as Driver[];
   const staticPage = wanted.has('static') ? { full: await staticPagePercent(1, 10), throttled: await staticPagePercent(4, 10) } : null;
   for (const name of ['fast', '1hz'] as const) {
     if (!wanted.has(name)) continue;
@@ -197,9 +251,11 @@ export async function benchPageCost(seconds: number): Promise<PageCostResult> {
       for (const { view, width, height, query } of views) {
         for (const throttle of [1, 4]) {
           for (const [i, { build }] of dists.entries()) {
-            const server = servers[i] as Started;
-            const cost = await measure(`${server.url}/?window=1h&share=0${query}`, width, height, throttle, seconds);
-            costs.push({ build, scenario: name, view, throttle, ...cost });
+            for (const driver of drivers) {
+              const server = servers[i] as Started;
+              const cost = await measure(driver, `${server.url}/?window=1h&share=0${query}`, width, height, throttle, seconds);
+              costs.push({ build, driver, scenario: name, view, throttle, ...cost });
+            }
           }
         }
       }
@@ -227,14 +283,14 @@ export function pageCostRows(result: PageCostResult): Row[] {
   return [
     ...floor,
     ...result.costs.map((cost) => ({
-      measure: `page cost, ${cost.build}, ${cost.scenario} server, 1 h window, ${cost.view}, CPU ${cost.throttle === 1 ? 'full speed' : `throttled ${cost.throttle}x`}: main thread ms per update (busy ms/s); all Chromium processes ms per update (% of one core)${cost.throttle > 1 ? '; main task time + others x throttle, % of one core' : ''} [by thread, ms per update]`,
+      measure: `page cost, ${cost.build}, ${cost.driver === 'bare' ? 'bare DevTools pipe' : 'Playwright'}, ${cost.scenario} server, 1 h window, ${cost.view}, CPU ${cost.throttle === 1 ? 'full speed' : `throttled ${cost.throttle}x`}: main thread ms per update (busy ms/s); all Chromium processes ms per update (% of one core)${cost.throttle > 1 ? '; main task time + others x throttle, % of one core' : ''} [by thread, ms per update]`,
       ours: `${fixed(cost.updateMs, 2)} (${fixed(cost.mainThreadMsPerSecond, 0)} ms/s, ${cost.updates} updates); ${fixed(cost.chromiumMsPerUpdate, 1)} (${fixed(cost.chromiumPercent, 1)} %)${cost.slowCpuPercent === null ? '' : `; a ${cost.throttle}x slower CPU: ${fixed(cost.slowCpuPercent, 1)} %`} [${cost.split
         .slice(0, 7)
         .map(({ group, ms }) => `${group} ${fixed(ms, 1)}`)
         .join(', ')}]`,
       peer: 'n/a (page needs a CDN)',
       ratio: '-',
-      command: `${result.commands[cost.scenario]}; Chromium /?window=1h&share=0 (and &kiosk), one browser per row; __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc/<pid>/task/*/stat CPU of the Chromium processes`,
+      command: `${result.commands[cost.scenario]}; Chromium /?window=1h&share=0 (and &kiosk), one browser per row, driven by a bare DevTools pipe (test/bench/bare-chromium.ts: only Performance enabled) or by Playwright (BENCH_PAGE_DRIVERS); __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc/<pid>/task/*/stat CPU of the Chromium processes`,
     })),
   ];
 }
