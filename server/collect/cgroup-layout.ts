@@ -99,8 +99,13 @@ export class CgroupWalker {
       let below = checkEveryLeaf ? undefined : this.unchangedChildren(path);
       if (below === undefined) {
         const dir = `${this.root}${path}`;
-        const leaf = this.children.get(path)?.length === 0;
-        if (leaf && !this.watches.changed(path) && ((!checkEveryLeaf && settled(path)) || !hasSubdirectories(dir))) {
+        // A leaf is not listed again where it cannot be watched, nor (on the walk that checks every leaf) while
+        // its watch saw no change, unless its link count says it has a child cgroup now (see the class).
+        const skipLeaf =
+          this.children.get(path)?.length === 0 &&
+          (this.watches.unwatchable(path) || (checkEveryLeaf && this.watches.unchanged(path))) &&
+          ((!checkEveryLeaf && settled(path)) || !hasSubdirectories(dir));
+        if (skipLeaf) {
           below = NO_CHILDREN;
         } else {
           const listed = this.list(path, dir);
@@ -143,7 +148,12 @@ export class CgroupWalker {
       return null;
     }
     const children: string[] = [];
-    for (const entry of entries) if (entry.isDirectory()) children.push(`${path}/${entry.name}`);
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const child = `${path}/${entry.name}`;
+      children.push(child);
+      this.watches.forgetIfReplaced(child, `${dir}/${entry.name}`);
+    }
     return children;
   }
 }

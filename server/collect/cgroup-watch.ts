@@ -1,4 +1,4 @@
-import { type FSWatcher, watch } from 'node:fs';
+import { type FSWatcher, statSync, watch } from 'node:fs';
 
 /** Watches one directory, calling back with `fs.watch`'s event type ('rename' when an entry is made or removed). */
 export type WatchDirectory = (dir: string, onEvent: (type: string) => void) => FSWatcher;
@@ -10,6 +10,8 @@ interface Watched {
   watcher: FSWatcher | null;
   /** An entry was made or removed (or the directory itself went) since the directory was last listed. */
   changed: boolean;
+  /** The directory's inode when the watch was set: another directory made at the same path has another. */
+  inode: number;
 }
 
 /**
@@ -18,6 +20,8 @@ interface Watched {
  * directory's mtime and size never move. A directory whose watch cannot be set (the inotify watch limit
  * reached, a file system without inotify) or fails later is reported unwatched, and its caller lists it as
  * before. Events arrive between samples (the event loop reads them while it waits for the next one).
+ * kernfs sends a removed directory's own watch nothing (no IN_DELETE_SELF, unlike tmpfs or ext4): a cgroup
+ * removed and made again at the same path between two samples is told by its parent's event and its inode.
  */
 export class DirectoryWatches {
   private readonly watched = new Map<string, Watched>();
@@ -34,9 +38,15 @@ export class DirectoryWatches {
     return entry !== undefined && !entry.changed;
   }
 
-  /** Whether `key` is watched and an entry was made or removed in it since it was last listed. */
-  changed(key: string): boolean {
-    return this.watched.get(key)?.changed === true;
+  /** Whether `key`'s watch could not be set or failed: its caller lists it without one. */
+  unwatchable(key: string): boolean {
+    return this.failed.has(key);
+  }
+
+  /** Drops `key`'s watch when `dir` is no longer the directory it was set on (removed and made again). */
+  forgetIfReplaced(key: string, dir: string): void {
+    const entry = this.watched.get(key);
+    if (entry && inodeOf(dir) !== entry.inode) this.forget(key);
   }
 
   /**
@@ -48,7 +58,7 @@ export class DirectoryWatches {
     if (entry && !entry.changed) return true;
     if (entry) this.forget(key);
     if (this.failed.has(key)) return false;
-    const watched: Watched = { watcher: null, changed: false };
+    const watched: Watched = { watcher: null, changed: false, inode: inodeOf(dir) };
     try {
       watched.watcher = this.watchDirectory(dir, (type) => {
         if (type !== 'rename') return; // 'change': a control file written (`cgroup.procs`) or notified (`cgroup.events`)
@@ -83,5 +93,14 @@ export class DirectoryWatches {
     if (!entry) return;
     this.watched.delete(key);
     entry.watcher?.close();
+  }
+}
+
+/** -1 when the directory is gone. */
+function inodeOf(dir: string): number {
+  try {
+    return statSync(dir).ino;
+  } catch {
+    return -1;
   }
 }

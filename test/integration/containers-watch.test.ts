@@ -45,7 +45,7 @@ describe.skipIf('skip' in found)('cgroups made and removed between two samples, 
     made.push(dir);
   };
 
-  it('a new cgroup is in the next walk of each hierarchy and a removed one is not', async () => {
+  it('a new cgroup is in the next walk of each hierarchy, a removed one is not, and one made again at its path is watched afresh', async () => {
     const roots = 'roots' in found ? found.roots : [];
     for (const root of roots) {
       const walker = new CgroupWalker(root);
@@ -60,6 +60,20 @@ describe.skipIf('skip' in found)('cgroups made and removed between two samples, 
       made.pop();
       await betweenSamples();
       expect(walker.walk(), root).not.toContain(`/${basename(dir)}`);
+
+      // Removed and made again at the same path, then a child cgroup made in it: kernfs tells the removed
+      // directory's own watch nothing, so the new directory must be watched afresh.
+      mkdir(dir);
+      await betweenSamples();
+      expect(walker.walk(), root).toContain(`/${basename(dir)}`);
+      rmdirSync(dir);
+      mkdirSync(dir);
+      await betweenSamples();
+      expect(walker.walk(), root).toContain(`/${basename(dir)}`);
+      mkdir(join(dir, 'inner'));
+      await betweenSamples();
+      expect(walker.walk(), root).toContain(`/${basename(dir)}/inner`);
+      for (const inner of [made.pop(), made.pop()]) rmdirSync(inner as string);
     }
   });
 
