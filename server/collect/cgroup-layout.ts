@@ -138,8 +138,13 @@ export class CgroupWalker {
     return this.watches.unchanged(path) ? this.children.get(path) : undefined;
   }
 
-  /** A directory's child cgroups, watched (where it can be) from just before it is listed; null when it is gone. */
+  /**
+   * A directory's child cgroups, watched (where it can be) from just before it is listed; null when it is gone.
+   * Listed after an event in it, each watched child's inode is checked: one of them may have been removed and
+   * made again (see DirectoryWatches).
+   */
   private list(path: string, dir: string): string[] | null {
+    const afterEvent = this.watches.changed(path);
     this.watches.listing(path, dir);
     let entries: Dirent[];
     try {
@@ -152,7 +157,7 @@ export class CgroupWalker {
       if (!entry.isDirectory()) continue;
       const child = `${path}/${entry.name}`;
       children.push(child);
-      this.watches.forgetIfReplaced(child, `${dir}/${entry.name}`);
+      if (afterEvent) this.watches.forgetIfReplaced(child, `${dir}/${entry.name}`);
     }
     return children;
   }

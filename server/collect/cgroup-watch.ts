@@ -38,6 +38,11 @@ export class DirectoryWatches {
     return entry !== undefined && !entry.changed;
   }
 
+  /** Whether `key` is watched and an entry was made or removed in it since it was last listed. */
+  changed(key: string): boolean {
+    return this.watched.get(key)?.changed === true;
+  }
+
   /** Whether `key`'s watch could not be set or failed: its caller lists it without one. */
   unwatchable(key: string): boolean {
     return this.failed.has(key);
