@@ -2,12 +2,12 @@ import type { ContainerPressure } from '../protocol.js';
 import type { CgroupLayout } from './cgroup-layout.js';
 import {
   blkioSum,
+  cpuMaxCores,
   cpuQuotaCores,
   decimalAt,
   ioStatSum,
   keyValue,
-  parseCpuMax,
-  parseMemoryLimit,
+  memoryLimitOf,
   pressureSomeAvg10,
   procsSummary,
 } from './cgroup-parse.js';
@@ -44,14 +44,36 @@ const USAGE_MOVED = 0.01;
 /** A small container's usage moves by more than 1 % with every process it starts; its whole page cache is less. */
 const USAGE_MOVED_BYTES = 1024 * 1024;
 
+/** A cgroup's control files under one layout; null where its controller is not mounted (v1). */
+interface ControlFiles {
+  /** v2 `cpu.stat` (`usage_usec`), v1 `cpuacct.usage` (nanoseconds). */
+  cpu: OptionalFile | null;
+  tasks: OptionalFile | null;
+  /** v2 `memory.current`, v1 `memory.usage_in_bytes`. */
+  usage: OptionalFile | null;
+  memoryStat: OptionalFile | null;
+  /** v2 `io.stat`, v1 `blkio.throttle.io_service_bytes`. */
+  io: OptionalFile | null;
+  /** v2 `memory.max`, v1 `memory.limit_in_bytes`. */
+  memoryLimit: OptionalFile | null;
+  /** v2 `cpu.max`; v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us`. */
+  cpuMax: OptionalFile | null;
+  cpuQuota: OptionalFile | null;
+  cpuPeriod: OptionalFile | null;
+  /** v2 only: `cpu.pressure`, `memory.pressure`, `io.pressure`. */
+  cpuPressure: OptionalFile | null;
+  memoryPressure: OptionalFile | null;
+  ioPressure: OptionalFile | null;
+}
+
 /**
- * A cgroup's files under one layout, each kept open after its first read. `procs()` is read for every
- * cgroup; the counters only for those that hold processes. The files read every sample are parsed from
- * bytes in place; the rest as text.
+ * A cgroup's files under one layout, each kept open after its first read (made once, each in a field of its
+ * own: a sample reads hundreds). `procs()` is read for every cgroup; the counters only for those that hold
+ * processes. Every file is parsed from its bytes in place.
  */
 export class CgroupFiles {
   private readonly procsFile: OptionalFile;
-  private readonly files = new Map<string, OptionalFile>();
+  private readonly files: ControlFiles;
   /** What `read()` last found; the limits in it as of the last read `withLimits` (or the first). */
   readonly reading: CgroupReading = {
     cpuLimitCores: null,
@@ -71,11 +93,44 @@ export class CgroupFiles {
   /** `keepOpen` false opens and closes each file per read: for cgroups past the collector's descriptor budget. */
   constructor(
     private readonly layout: CgroupLayout,
-    private readonly path: string,
+    path: string,
     discoveryRoot: string,
     readonly keepOpen: boolean,
   ) {
     this.procsFile = new OptionalFile(`${discoveryRoot}${path}/cgroup.procs`, keepOpen);
+    const file = (root: string | null, name: string) => (root === null ? null : new OptionalFile(`${root}${path}/${name}`, keepOpen));
+    if (layout.version === 2) {
+      const { root } = layout;
+      this.files = {
+        cpu: file(root, 'cpu.stat'),
+        tasks: file(root, 'pids.current'),
+        usage: file(root, 'memory.current'),
+        memoryStat: file(root, 'memory.stat'),
+        io: file(root, 'io.stat'),
+        memoryLimit: file(root, 'memory.max'),
+        cpuMax: file(root, 'cpu.max'),
+        cpuQuota: null,
+        cpuPeriod: null,
+        cpuPressure: file(root, 'cpu.pressure'),
+        memoryPressure: file(root, 'memory.pressure'),
+        ioPressure: file(root, 'io.pressure'),
+      };
+    } else {
+      this.files = {
+        cpu: file(layout.cpuacct, 'cpuacct.usage'),
+        tasks: file(layout.pids, 'pids.current'),
+        usage: file(layout.memory, 'memory.usage_in_bytes'),
+        memoryStat: file(layout.memory, 'memory.stat'),
+        io: file(layout.blkio, 'blkio.throttle.io_service_bytes'),
+        memoryLimit: file(layout.memory, 'memory.limit_in_bytes'),
+        cpuMax: null,
+        cpuQuota: file(layout.cpu, 'cpu.cfs_quota_us'),
+        cpuPeriod: file(layout.cpu, 'cpu.cfs_period_us'),
+        cpuPressure: null,
+        memoryPressure: null,
+        ioPressure: null,
+      };
+    }
   }
 
   /** How many processes the cgroup holds itself, and the lowest pid; `first` is null for one that only holds others. */
@@ -86,14 +141,16 @@ export class CgroupFiles {
 
   /** CPU time used since the cgroup was made, microseconds: one file, read every sample. */
   cpuUsec(): number | null {
-    if (this.layout.version === 2) return this.keyed(this.layout.root, 'cpu.stat', 'usage_usec') ?? null;
-    const usageNs = this.number(this.layout.cpuacct, 'cpuacct.usage');
+    const bytes = this.files.cpu?.bytes();
+    if (!bytes) return null;
+    if (this.layout.version === 2) return keyValue(bytes, 'usage_usec');
+    const usageNs = decimalAt(bytes);
     return usageNs === null ? null : usageNs / 1000;
   }
 
   /** `pids.current`: tasks (threads included) in the cgroup and below it; null without the pids controller. */
   tasks(): number | null {
-    return this.number(this.layout.version === 2 ? this.layout.root : this.layout.pids, 'pids.current');
+    return numberIn(this.files.tasks);
   }
 
   /**
@@ -101,77 +158,65 @@ export class CgroupFiles {
    * change, are read again only with `withLimits` (and the first time).
    */
   read(tasks: number | null, withLimits: boolean): CgroupReading {
-    const layout = this.layout;
+    const { files, reading } = this;
+    const v2 = this.layout.version === 2;
     if (withLimits || !this.limitsRead) {
-      if (layout.version === 2) this.readLimitsV2(layout.root);
-      else this.readLimitsV1(layout);
+      const memoryLimit = files.memoryLimit?.bytes();
+      reading.memoryLimit = memoryLimit ? memoryLimitOf(memoryLimit) : null;
+      reading.cpuLimitCores = v2 ? this.cpuMaxCores() : this.cpuQuotaCores();
       this.limitsRead = true;
     }
-    if (layout.version === 2) this.readV2(layout.root, withLimits);
-    else this.readV1(layout, withLimits);
-    this.reading.tasks = tasks;
-    return this.reading;
+    // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
+    reading.memory = this.memoryInUse(v2 ? 'inactive_file' : 'total_inactive_file', withLimits);
+    const io = files.io?.bytes();
+    if (!io) {
+      reading.ioRead = null;
+      reading.ioWrite = null;
+    } else if (v2) {
+      reading.ioRead = ioStatSum(io, 'rbytes');
+      reading.ioWrite = ioStatSum(io, 'wbytes');
+    } else {
+      reading.ioRead = blkioSum(io, 'Read');
+      reading.ioWrite = blkioSum(io, 'Write');
+    }
+    if (v2) {
+      const cpu = pressureIn(files.cpuPressure);
+      const memory = pressureIn(files.memoryPressure);
+      const io = pressureIn(files.ioPressure);
+      reading.pressure = cpu === null && memory === null && io === null ? null : { cpu: cpu ?? 0, memory: memory ?? 0, io: io ?? 0 };
+    }
+    reading.tasks = tasks;
+    return reading;
   }
 
   close(): void {
     this.procsFile.close();
-    for (const file of this.files.values()) file.close();
-    this.files.clear();
+    for (const file of Object.values(this.files)) file?.close();
   }
 
-  /** A control file, made once and found by name after (each name lives in one hierarchy, or the one v2 tree). */
-  private file(root: string | null, name: string): OptionalFile | null {
-    if (root === null) return null;
-    let file = this.files.get(name);
-    if (!file) {
-      file = new OptionalFile(`${root}${this.path}/${name}`, this.keepOpen);
-      this.files.set(name, file);
-    }
-    return file;
+  private cpuMaxCores(): number | null {
+    const bytes = this.files.cpuMax?.bytes();
+    return bytes ? cpuMaxCores(bytes) : null;
   }
 
-  private text(root: string | null, name: string): string | null {
-    return this.file(root, name)?.read() ?? null;
-  }
-
-  /** A single-value file (`memory.current`, `pids.current`, `cpuacct.usage`). */
-  private number(root: string | null, name: string): number | null {
-    const bytes = this.file(root, name)?.bytes();
-    return bytes ? decimalAt(bytes) : null;
-  }
-
-  /** One key of a `key value` file (`memory.stat`, `cpu.stat`); undefined when the file is missing. */
-  private keyed(root: string | null, name: string, key: string): number | null | undefined {
-    const bytes = this.file(root, name)?.bytes();
-    return bytes ? keyValue(bytes, key) : undefined;
-  }
-
-  private readLimitsV2(root: string): void {
-    const cpuMax = this.text(root, 'cpu.max');
-    const memoryMax = this.text(root, 'memory.max');
-    this.reading.cpuLimitCores = cpuMax === null ? null : parseCpuMax(cpuMax);
-    this.reading.memoryLimit = memoryMax === null ? null : parseMemoryLimit(memoryMax);
-  }
-
-  private readLimitsV1(layout: Extract<CgroupLayout, { version: 1 }>): void {
-    const quota = this.text(layout.cpu, 'cpu.cfs_quota_us');
-    const period = this.text(layout.cpu, 'cpu.cfs_period_us');
-    const limit = this.text(layout.memory, 'memory.limit_in_bytes');
-    this.reading.cpuLimitCores = quota === null || period === null ? null : cpuQuotaCores(Number(quota.trim()), Number(period.trim()));
-    this.reading.memoryLimit = limit === null ? null : parseMemoryLimit(limit);
+  private cpuQuotaCores(): number | null {
+    // `-1` (no quota) reads as no number.
+    const quota = numberIn(this.files.cpuQuota);
+    const period = numberIn(this.files.cpuPeriod);
+    return quota === null || period === null ? null : cpuQuotaCores(quota, period);
   }
 
   /**
    * Bytes in use less the inactive page cache. `memory.stat` is read again when `fresh` (a full read), when
-   * the usage moved (see MEMORY_STAT_EVERY), or every MEMORY_STAT_EVERY-th reading; without it (undefined),
-   * the usage as it is.
+   * the usage moved (see MEMORY_STAT_EVERY), or every MEMORY_STAT_EVERY-th reading; without it, the usage as it is.
    */
-  private memoryInUse(root: string | null, usageFile: string, inactiveKey: string, fresh: boolean): number | null {
-    const usage = this.number(root, usageFile);
+  private memoryInUse(inactiveKey: string, fresh: boolean): number | null {
+    const usage = numberIn(this.files.usage);
     if (usage === null) return null;
     const ago = this.inactiveReadingsAgo;
     if (fresh || ago === -1 || ago + 1 >= MEMORY_STAT_EVERY || usageMoved(this.inactiveUsage, usage)) {
-      this.inactive = this.keyed(root, 'memory.stat', inactiveKey) ?? 0;
+      const stat = this.files.memoryStat?.bytes();
+      this.inactive = (stat ? keyValue(stat, inactiveKey) : null) ?? 0;
       this.inactiveUsage = usage;
       this.inactiveReadingsAgo = 0;
     } else {
@@ -179,31 +224,18 @@ export class CgroupFiles {
     }
     return Math.max(0, usage - this.inactive);
   }
+}
 
-  private readV2(root: string, fresh: boolean): void {
-    this.reading.memory = this.memoryInUse(root, 'memory.current', 'inactive_file', fresh);
-    const ioStat = this.file(root, 'io.stat')?.bytes() ?? null;
-    this.reading.ioRead = ioStat === null ? null : ioStatSum(ioStat, 'rbytes');
-    this.reading.ioWrite = ioStat === null ? null : ioStatSum(ioStat, 'wbytes');
-    const cpu = this.pressureSome(root, 'cpu.pressure');
-    const memory = this.pressureSome(root, 'memory.pressure');
-    const io = this.pressureSome(root, 'io.pressure');
-    this.reading.pressure = cpu === null && memory === null && io === null ? null : { cpu: cpu ?? 0, memory: memory ?? 0, io: io ?? 0 };
-  }
+/** A single-value file (`memory.current`, `pids.current`, `cpu.cfs_period_us`); null when missing or not a number. */
+function numberIn(file: OptionalFile | null): number | null {
+  const bytes = file?.bytes();
+  return bytes ? decimalAt(bytes) : null;
+}
 
-  private readV1(layout: Extract<CgroupLayout, { version: 1 }>, fresh: boolean): void {
-    // v1 counts the whole subtree under `total_*`; the cgroup's own `inactive_file` misses its children's.
-    this.reading.memory = this.memoryInUse(layout.memory, 'memory.usage_in_bytes', 'total_inactive_file', fresh);
-    const blkio = this.file(layout.blkio, 'blkio.throttle.io_service_bytes')?.bytes() ?? null;
-    this.reading.ioRead = blkio === null ? null : blkioSum(blkio, 'Read');
-    this.reading.ioWrite = blkio === null ? null : blkioSum(blkio, 'Write');
-  }
-
-  /** A `*.pressure` file's `some avg10`; null when the file is missing or has no such line. */
-  private pressureSome(root: string, name: string): number | null {
-    const bytes = this.file(root, name)?.bytes();
-    return bytes ? pressureSomeAvg10(bytes) : null;
-  }
+/** A `*.pressure` file's `some avg10`; null when the file is missing or has no such line. */
+function pressureIn(file: OptionalFile | null): number | null {
+  const bytes = file?.bytes();
+  return bytes ? pressureSomeAvg10(bytes) : null;
 }
 
 /** Whether the usage moved by more than 1 % and 1 MiB since `before`. */

@@ -6,24 +6,14 @@
 /** Limits at or above this are "no limit": cgroup v1 writes PAGE_COUNTER_MAX pages (~2^63 bytes). */
 const UNLIMITED_FROM = 2 ** 60;
 
-/** One number (`memory.current`, `pids.current`, v1 `cpuacct.usage`); null when the file holds `max` or nothing. */
-export function parseSingleValue(text: string): number | null {
-  const trimmed = text.trim();
-  if (!/^\d+$/.test(trimmed)) return null;
-  return Number(trimmed);
-}
-
 /** A memory limit (v2 `memory.max`: `max` or bytes; v1 `memory.limit_in_bytes`: a huge number when unlimited). */
 export function parseMemoryLimit(text: string): number | null {
-  const value = parseSingleValue(text);
-  return value === null || value >= UNLIMITED_FROM ? null : value;
+  return memoryLimitOf(Buffer.from(text, 'latin1'));
 }
 
 /** v2 `cpu.max` (`max 100000` or `50000 100000`): the quota in cores, null when unlimited. */
 export function parseCpuMax(text: string): number | null {
-  const [quota, period] = text.trim().split(/\s+/);
-  if (quota === undefined || period === undefined || quota === 'max') return null;
-  return cpuQuotaCores(Number(quota), Number(period));
+  return cpuMaxCores(Buffer.from(text, 'latin1'));
 }
 
 /** v1 `cpu.cfs_quota_us` (-1 when unlimited) over `cpu.cfs_period_us`, in cores. */
@@ -154,6 +144,20 @@ export function pressureSomeAvg10(bytes: Buffer): number | null {
   if (digits === 0) return whole;
   // One division of two exact integers: the same double as Number('1.50').
   return (whole * 10 ** digits + (decimalAt(bytes, dot + 1) as number)) / 10 ** digits;
+}
+
+/** The byte form of parseMemoryLimit. */
+export function memoryLimitOf(bytes: Uint8Array): number | null {
+  const value = decimalAt(bytes);
+  return value === null || value >= UNLIMITED_FROM ? null : value;
+}
+
+/** The byte form of parseCpuMax. */
+export function cpuMaxCores(bytes: Uint8Array): number | null {
+  const quota = decimalAt(bytes);
+  const space = bytes.indexOf(SPACE);
+  if (quota === null || space === -1) return null;
+  return cpuQuotaCores(quota, decimalAt(bytes, space + 1) ?? 0);
 }
 
 function decimalDigits(bytes: Uint8Array, start: number): number {

@@ -144,11 +144,9 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     return closest === null ? null : { id: closest.path, name: engineOf(closest)?.name ?? closest.identity.name, percent: closestPercent };
   };
 
-  const sample = (t: number): ContainersSample => {
-    const previousSample = samples;
-    // A container that held processes at the last sample is rechecked for new child cgroups on the limits cadence.
-    const paths = walker.walk((path) => states.get(path)?.heldAt === previousSample);
-    samples++;
+  let lastPaths: string[] = [];
+  /** Closes and forgets the cgroups the walk no longer finds. */
+  const dropGone = (paths: readonly string[]) => {
     for (const path of paths) {
       const state = states.get(path);
       if (state) state.seenAt = samples;
@@ -158,6 +156,16 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
       state.close();
       states.delete(path);
     }
+  };
+
+  const sample = (t: number): ContainersSample => {
+    const previousSample = samples;
+    // A container that held processes at the last sample is rechecked for new child cgroups on the limits cadence.
+    const paths = walker.walk((path) => states.get(path)?.heldAt === previousSample);
+    samples++;
+    // The same list as the last walk's: no cgroup went.
+    if (paths !== lastPaths) dropGone(paths);
+    lastPaths = paths;
     holding.length = 0;
     engineIds.length = 0;
     for (let index = 0; index < paths.length; index++) {
@@ -191,6 +199,7 @@ export function cgroupContainersCollector(options: ContainersCollectorOptions): 
     close() {
       for (const state of states.values()) state.close();
       states.clear();
+      walker.close();
       dockerNames?.close();
     },
   };

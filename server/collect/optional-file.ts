@@ -8,6 +8,8 @@ import { readFromStart } from './procfs.js';
  */
 export class OptionalFile {
   private fd: number | null | undefined;
+  /** The shared buffer's first bytes, as this file's last read returned them. */
+  private view: Buffer | null = null;
   /**
    * One buffer for every file: reads are synchronous and decoded at once, and a buffer per file (hundreds
    * with 50 containers) spread the reads over memory the CPU cache has long lost by the next sample.
@@ -52,7 +54,10 @@ export class OptionalFile {
     try {
       const { buffer, length } = readFromStart(this.fd, OptionalFile.buffer);
       OptionalFile.buffer = buffer;
-      return buffer.subarray(0, length);
+      // The view of the last read again when the length is the same (most counters keep their width): a
+      // sample reads hundreds of files, and a new view each was most of its garbage.
+      if (this.view?.length !== length || this.view.buffer !== buffer.buffer) this.view = buffer.subarray(0, length);
+      return this.view;
     } catch {
       // Gone since it was opened (ENODEV): open afresh, in case the cgroup was made again.
       this.close();

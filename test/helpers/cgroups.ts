@@ -11,3 +11,11 @@ export async function removeWhenEmpty(dir: string): Promise<void> {
     }
   }
 }
+
+/**
+ * One turn of the event loop, as the server has between two samples: the cgroup directories' watch events
+ * (a cgroup made or removed) arrive in it. Two turns: the first may start past the loop's poll for I/O.
+ */
+export async function betweenSamples(): Promise<void> {
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+}

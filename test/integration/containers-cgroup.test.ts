@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import type { ContainerInfo, ContainersSample } from '../../server/protocol.js';
@@ -13,14 +13,33 @@ const MB = 1024 * 1024;
 const HELD_BYTES = 200 * MB;
 const NAME = `pulseboard-test-${process.pid}`;
 
-/** The cgroup directories to make for the test container: the cpuacct and memory hierarchies (v1) or the one v2 tree. */
-function cgroupDirs(): { dirs: string[] } | { skip: string } {
+/**
+ * The cgroups to make: the test container's own (`NAME`) inside a parent of its own, in the cpuacct and memory
+ * hierarchies (v1) or the one v2 tree. The server is pointed (`--sysfs`) at a view whose hierarchies are those
+ * parents, so it reads the container's real files and finds it by walking, yet the host's other cgroups (50
+ * busy ones of a bench, say) cannot push it out of the event: an idle container with nothing charged to it
+ * ranks below any other that uses CPU or memory, and the event lists 16.
+ */
+function cgroupDirs(): { parents: string[]; v2: boolean } | { skip: string } {
   if (process.getuid?.() !== 0) return { skip: 'needs root to make cgroups' };
   const layout = detectCgroupLayout('/sys/fs/cgroup');
   if (!layout) return { skip: 'no cgroup controllers mounted under /sys/fs/cgroup' };
-  if (layout.version === 2) return { dirs: [join(layout.root, NAME)] };
+  if (layout.version === 2) return { parents: [join(layout.root, `${NAME}-host`)], v2: true };
   if (!layout.cpuacct || !layout.memory) return { skip: 'the cpuacct and memory v1 hierarchies are not both mounted' };
-  return { dirs: [join(layout.cpuacct, NAME), join(layout.memory, NAME)] };
+  return { parents: [join(layout.cpuacct, `${NAME}-host`), join(layout.memory, `${NAME}-host`)], v2: false };
+}
+
+/** A `--sysfs` directory whose `fs/cgroup` holds only `parents` (the rest of /sys as it is). */
+function sysfsView(parents: string[], v2: boolean): string {
+  const view = mkdtempSync(join(tmpdir(), 'pulseboard-sysfs-'));
+  for (const name of ['block', 'class']) symlinkSync(join('/sys', name), join(view, name));
+  mkdirSync(join(view, 'fs'));
+  if (v2) symlinkSync(parents[0] as string, join(view, 'fs', 'cgroup'));
+  else {
+    mkdirSync(join(view, 'fs', 'cgroup'));
+    for (const parent of parents) symlinkSync(parent, join(view, 'fs', 'cgroup', basename(dirname(parent))));
+  }
+  return view;
 }
 
 const found = cgroupDirs();
@@ -37,9 +56,11 @@ process.stdout.write('ready\\n');
 `;
 
 describe.skipIf('skip' in found)('a real cgroup on this host', () => {
-  const dirs = 'dirs' in found ? found.dirs : [];
+  const parents = 'parents' in found ? found.parents : [];
+  const dirs = parents.map((parent) => join(parent, NAME));
   let child: ChildProcess | null = null;
   let server: RunningServer | null = null;
+  let view: string | null = null;
 
   afterAll(async () => {
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -48,7 +69,8 @@ describe.skipIf('skip' in found)('a real cgroup on this host', () => {
       await exited;
     }
     await server?.close();
-    for (const dir of dirs) if (existsSync(dir)) rmdirSync(dir);
+    for (const dir of [...dirs, ...parents]) if (existsSync(dir)) rmdirSync(dir);
+    if (view) rmSync(view, { recursive: true });
   });
 
   it("shows a busy process's CPU (one core) and 200 MB in the containers events, then it is gone", async () => {
@@ -60,12 +82,16 @@ describe.skipIf('skip' in found)('a real cgroup on this host', () => {
     // Other engineers' jobs share the two cores: ahead of them, the spinning child gets its whole core.
     setPriority(launched.pid as number, -10);
     // Moved in while idle: what it allocates from now on is charged to the new cgroup.
+    for (const parent of parents) mkdirSync(parent);
+    // v2: the parent hands the memory controller down (the root's subtree_control has it), for memory.current.
+    if ('v2' in found && found.v2) writeFileSync(join(parents[0] as string, 'cgroup.subtree_control'), '+memory');
     for (const dir of dirs) {
       mkdirSync(dir);
       writeFileSync(join(dir, 'cgroup.procs'), String(launched.pid));
     }
+    view = sysfsView(parents, 'v2' in found && found.v2);
 
-    server = await startTestServer({ intervalMs: 1000 });
+    server = await startTestServer({ intervalMs: 1000, sysfs: view });
     const stream = await openSse(`${server.url}api/events?topics=containers`);
     const ours = () =>
       stream

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { detectCgroupLayout } from '../../server/collect/cgroup-layout.js';
 import { cgroupContainersCollector } from '../../server/collect/containers.js';
 import { OptionalFile } from '../../server/collect/optional-file.js';
-import { removeWhenEmpty } from '../helpers/cgroups.js';
+import { betweenSamples, removeWhenEmpty } from '../helpers/cgroups.js';
 
 const PREFIX = `pulseboard-fds-${process.pid}`;
 
@@ -90,6 +90,7 @@ describe.skipIf('skip' in found)('the containers collector on real cgroups', () 
 
       // Its processes gone and its cgroup removed: its descriptors are closed at the next sample.
       await remove(removed);
+      await betweenSamples();
       sample();
       expect(fdsOn(removed)).toBe(0);
       expect(fdsOn(kept)).toBe(open.kept);
@@ -97,6 +98,7 @@ describe.skipIf('skip' in found)('the containers collector on real cgroups', () 
       // Made again at the same path between two samples: the old files answer ENODEV and are reopened, not doubled.
       await remove(kept);
       make(kept);
+      await betweenSamples();
       sample();
       sample();
       // Its counters reopened; a limit file is reopened at its next read (its full-read turn), never twice.

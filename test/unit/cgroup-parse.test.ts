@@ -1,7 +1,6 @@
-import { mkdirSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CgroupWalker, FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import {
   decimalAt,
   keyValue,
@@ -72,40 +71,6 @@ describe('cgroup file formats', () => {
       write: 8,
     });
     expect(parseIoStat('')).toEqual({ read: 0, write: 0 });
-  });
-});
-
-describe('the cgroup walk', () => {
-  it('finds a new container under a slice and one nested in a leaf at once, and a removed one goes at once', () => {
-    const root = tempDir('pulseboard-walk-');
-    mkdirSync(join(root, 'system.slice/a.service'), { recursive: true });
-    const walker = new CgroupWalker(root);
-    expect(walker.walk().sort()).toEqual(['/system.slice', '/system.slice/a.service']);
-
-    mkdirSync(join(root, 'system.slice/b.service'));
-    mkdirSync(join(root, 'system.slice/a.service/payload'));
-    const next = walker.walk();
-    expect(next).toContain('/system.slice/b.service'); // its parent is listed every walk
-    expect(next).toContain('/system.slice/a.service/payload'); // a leaf's link count says it has a child now
-
-    rmdirSync(join(root, 'system.slice/b.service'));
-    expect(walker.walk()).not.toContain('/system.slice/b.service');
-  });
-
-  it('checks a settled leaf (a container running processes) for new children only on every FULL_READ_EVERY-th walk', () => {
-    const root = tempDir('pulseboard-walk-');
-    mkdirSync(join(root, 'system.slice/busy.service'), { recursive: true });
-    mkdirSync(join(root, 'kubepods/pod-a'), { recursive: true });
-    const walker = new CgroupWalker(root);
-    const settled = (path: string) => path === '/system.slice/busy.service';
-    walker.walk(settled); // the first walk lists everything
-    mkdirSync(join(root, 'system.slice/busy.service/payload'));
-    mkdirSync(join(root, 'kubepods/pod-a/container-1'));
-    const walks = Array.from({ length: FULL_READ_EVERY }, () => walker.walk(settled));
-    // The empty pod's new container at once; the busy service's child only on the next check of every leaf.
-    expect(walks[0]).toContain('/kubepods/pod-a/container-1');
-    expect(walks.slice(0, FULL_READ_EVERY - 1).some((paths) => paths.includes('/system.slice/busy.service/payload'))).toBe(false);
-    expect(walks[FULL_READ_EVERY - 1]).toContain('/system.slice/busy.service/payload');
   });
 });
 

@@ -22,6 +22,7 @@ import {
   tempDir,
   writeTree,
 } from '../fixtures/cgroup-trees.js';
+import { betweenSamples } from '../helpers/cgroups.js';
 
 const T0 = 1_800_000_000_000;
 const opened: Collector<'containers'>[] = [];
@@ -154,7 +155,7 @@ describe('containers from cgroup v2 files', () => {
     expect(byId(sampleOf(collector, t), docker)).toMatchObject({ cpu: 20, memory: 178257920 - 41943040 });
   });
 
-  it('drops a container whose processes are gone and finds a new one', () => {
+  it('drops a container whose processes are gone and finds a new one', async () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     sampleOf(collector, T0);
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cgroup.procs'), '');
@@ -163,6 +164,7 @@ describe('containers from cgroup v2 files', () => {
     writeFileSync(join(cgroupRoot, 'system.slice/nginx.service/cpu.stat'), cpuStatV2(1_000_100));
     mkdirSync(join(cgroupRoot, 'system.slice/redis.service'));
     writeFileSync(join(cgroupRoot, 'system.slice/redis.service/cgroup.procs'), '1200\n');
+    await betweenSamples();
     const sample = sampleOf(collector, T0 + 5000);
     expect(sample.top.map((c) => c.name).sort()).toEqual(
       [DOCKER_ID.slice(0, 12), `pod 5c6f0b1e/${POD_CONTAINER_SHORT}`, 'redis.service'].sort(),
@@ -284,7 +286,7 @@ describe('what the collector keeps between samples', () => {
     [`system.slice/${name}/cpu.pressure`]: pressure(c.psi),
   });
 
-  it("gives each container its own figures when one goes away and another appears: none of another's carried over", () => {
+  it("gives each container its own figures when one goes away and another appears: none of another's carried over", async () => {
     const cgroupRoot = tempDir('pulseboard-cgroup-');
     const procRoot = tempDir('pulseboard-proc-');
     writeTree(cgroupRoot, {
@@ -314,6 +316,7 @@ describe('what the collector keeps between samples', () => {
     // a goes away; b busy again.
     rmSync(join(cgroupRoot, a), { recursive: true });
     writeFileSync(join(cgroupRoot, b, 'cpu.stat'), cpuStatV2(8_000_000));
+    await betweenSamples();
     const onlyB = sampleOf(collector, T0 + 10_000);
     expect(onlyB.top.map((container) => container.id)).toEqual([b]);
     expect(onlyB.count).toBe(1);
@@ -323,6 +326,7 @@ describe('what the collector keeps between samples', () => {
     // c appears: its first reading has no rates, and its figures are its own.
     writeTree(cgroupRoot, service('c.service', { pid: 30, cpuUsec: 2_000_000, memory: 30 * 2 ** 20, ioRead: 300_000, pids: 7, psi: 2 }));
     writeFileSync(join(cgroupRoot, b, 'cpu.stat'), cpuStatV2(8_500_000));
+    await betweenSamples();
     const withC = sampleOf(collector, T0 + 15_000);
     expect(byId(withC, c)).toEqual({
       id: c,
@@ -351,6 +355,7 @@ describe('what the collector keeps between samples', () => {
     // b goes and d appears between the same two samples: d starts afresh too.
     rmSync(join(cgroupRoot, b), { recursive: true });
     writeTree(cgroupRoot, service('d.service', { pid: 20, cpuUsec: 9_000_000, memory: 2 ** 20, ioRead: 0, pids: 2, psi: 0 }));
+    await betweenSamples();
     const withD = sampleOf(collector, T0 + 25_000);
     expect(withD.top.map((container) => container.id).sort()).toEqual([c, '/system.slice/d.service']);
     expect(byId(withD, '/system.slice/d.service')).toMatchObject({ cpu: null, ioRead: null, memory: 2 ** 20, pids: 2 });
