@@ -6,8 +6,20 @@ export type WatchDirectory = (dir: string, onEvent: (type: string) => void) => F
 /** `fs.watch` without keeping the process alive. */
 export const fsWatch: WatchDirectory = (dir, onEvent) => watch(dir, { persistent: false }, (type) => onEvent(type));
 
+/**
+ * More events than this that are not entries made or removed, within `NOISE_WINDOW_MS`, and a directory's
+ * watch costs more than listing it: a v2 cgroup's `memory.events` or `cgroup.events` changes at every
+ * breach of its `memory.high`, up to ~50 times a second, and each event wakes the process. Such a directory
+ * is listed at each walk instead, as one without a watch.
+ */
+export const NOISY_EVENTS = 20;
+export const NOISE_WINDOW_MS = 5000;
+
 interface Watched {
   watcher: FSWatcher | null;
+  /** Events other than entries made or removed since `noiseSince`. */
+  noise: number;
+  noiseSince: number;
   /** An entry was made or removed (or the directory itself went) since the directory was last listed. */
   changed: boolean;
   /** The directory's inode when the watch was set: another directory made at the same path has another. */
@@ -30,7 +42,23 @@ export class DirectoryWatches {
   /** Entries made or removed in any watched directory since this was made: a walk compares it with the last. */
   changes = 0;
 
-  constructor(private readonly watchDirectory: WatchDirectory = fsWatch) {}
+  constructor(
+    private readonly watchDirectory: WatchDirectory = fsWatch,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** A watch woken too often by control files is let go: the directory is listed at each walk instead. */
+  private noticeNoise(key: string, watched: Watched): void {
+    const now = this.now();
+    if (now - watched.noiseSince > NOISE_WINDOW_MS) {
+      watched.noise = 0;
+      watched.noiseSince = now;
+    }
+    if (++watched.noise <= NOISY_EVENTS) return;
+    this.forget(key);
+    this.failed.add(key);
+    this.changes++;
+  }
 
   /** Whether `key`'s entries are as they were when it was last listed: false when it is not watched, or changed since. */
   unchanged(key: string): boolean {
@@ -63,10 +91,14 @@ export class DirectoryWatches {
     if (entry && !entry.changed) return true;
     if (entry) this.forget(key);
     if (this.failed.has(key)) return false;
-    const watched: Watched = { watcher: null, changed: false, inode: inodeOf(dir) };
+    const watched: Watched = { watcher: null, changed: false, inode: inodeOf(dir), noise: 0, noiseSince: this.now() };
     try {
       watched.watcher = this.watchDirectory(dir, (type) => {
-        if (type !== 'rename') return; // 'change': a control file written (`cgroup.procs`) or notified (`cgroup.events`)
+        if (type !== 'rename') {
+          // 'change': a control file written (`cgroup.procs`) or notified (`cgroup.events`, `memory.events`).
+          this.noticeNoise(key, watched);
+          return;
+        }
         watched.changed = true;
         this.changes++;
       });

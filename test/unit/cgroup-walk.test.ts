@@ -1,8 +1,9 @@
+import { EventEmitter } from 'node:events';
 import { type FSWatcher, mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CgroupWalker, FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
-import { fsWatch, type WatchDirectory } from '../../server/collect/cgroup-watch.js';
+import { DirectoryWatches, fsWatch, NOISE_WINDOW_MS, NOISY_EVENTS, type WatchDirectory } from '../../server/collect/cgroup-watch.js';
 import { tempDir } from '../fixtures/cgroup-trees.js';
 import { betweenSamples } from '../helpers/cgroups.js';
 
@@ -120,5 +121,49 @@ describe('the cgroup walk where a watch cannot be set', () => {
     // Made with no turn of the event loop between: no event could say so, only a listing.
     mkdirSync(join(root, 'system.slice/b.service'));
     expect(walker.walk()).toContain('/system.slice/b.service');
+  });
+});
+
+describe('a watch woken too often by control files', () => {
+  /** Watches whose events the test fires; closed ones counted. */
+  function firedWatches() {
+    const fire = new Map<string, (type: string) => void>();
+    let closed = 0;
+    const watchDirectory: WatchDirectory = (dir, onEvent) => {
+      fire.set(dir, onEvent);
+      return Object.assign(new EventEmitter(), { close: () => closed++ }) as unknown as FSWatcher;
+    };
+    return { watchDirectory, fire: (dir: string, type: string) => fire.get(dir)?.(type), closed: () => closed };
+  }
+
+  it(`is let go after more than ${NOISY_EVENTS} such events within ${NOISE_WINDOW_MS / 1000} s: the directory is listed at each walk instead`, () => {
+    const dir = tree();
+    const now = 0;
+    const fake = firedWatches();
+    const watches = new DirectoryWatches(fake.watchDirectory, () => now);
+    expect(watches.listing('/noisy', dir)).toBe(true);
+    const changesBefore = watches.changes;
+    for (let i = 0; i < NOISY_EVENTS; i++) fake.fire(dir, 'change');
+    expect(watches.unchanged('/noisy')).toBe(true); // still worth its watch
+    fake.fire(dir, 'change');
+    expect(watches.unwatchable('/noisy')).toBe(true);
+    expect(watches.unchanged('/noisy')).toBe(false);
+    expect(fake.closed()).toBe(1);
+    expect(watches.changes).toBeGreaterThan(changesBefore); // the next walk lists it
+  });
+
+  it('keeps its watch when the same events are spread out', () => {
+    const dir = tree();
+    let now = 0;
+    const fake = firedWatches();
+    const watches = new DirectoryWatches(fake.watchDirectory, () => now);
+    watches.listing('/steady', dir);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < NOISY_EVENTS; i++) fake.fire(dir, 'change');
+      now += NOISE_WINDOW_MS + 1;
+    }
+    expect(watches.unchanged('/steady')).toBe(true);
+    expect(watches.unwatchable('/steady')).toBe(false);
+    expect(fake.closed()).toBe(0);
   });
 });
