@@ -115,6 +115,11 @@ export class Board {
   private intervalMs = 1000;
   /** The span of history shown instead of the live window, with the tier and step it came in. */
   private range: { view: RangeView; tier: HistoryTier; step: number; rows: number } | null = null;
+  private pictureDrawn = false;
+  private resolvePicture: () => void = () => {};
+  private readonly picture = new Promise<void>((resolve) => {
+    this.resolvePicture = resolve;
+  });
 
   constructor(
     private readonly container: HTMLElement,
@@ -128,13 +133,16 @@ export class Board {
   /** Panels scrolled out of view are not drawn; one that comes back is redrawn from what the store holds. */
   private readonly onScreen = new OnScreen((root) => {
     if (this.paused || document.hidden || this.awaitingBackfill) return;
+    let drew = false;
     for (const panel of this.panels.values()) {
       if (panel.panel.root !== root) continue;
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
         chart.draw();
+        drew = true;
       }
     }
+    if (drew) this.noteDrawn();
   });
 
   /** Builds the panels for the topics this stream carries (again only if they or the interval change). */
@@ -273,6 +281,20 @@ export class Board {
   /** Gaps drawn in the first chart (tests: downtime is a gap). */
   chartGaps(): [number, number][] {
     return this.charts()[0]?.gaps() ?? [];
+  }
+
+  /**
+   * Resolves once the charts have drawn their first picture (the backfill, a range of history, or live
+   * samples when neither came): what can wait until then (the alert timeline) does not compete with it.
+   */
+  firstPicture(): Promise<void> {
+    return this.picture;
+  }
+
+  private noteDrawn(): void {
+    if (this.pictureDrawn) return;
+    this.pictureDrawn = true;
+    void this.settled().then(this.resolvePicture);
   }
 
   /** Resolves once every chart has drawn every frame sent to it. */
@@ -421,16 +443,21 @@ export class Board {
   /** Appends new points to every chart and draws those shown whose pixel column's time has passed. */
   private drawDue(now: number): void {
     let next = Number.POSITIVE_INFINITY;
+    let drew = false;
     for (const panel of this.panels.values()) {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         // Off screen the chart's window still moves on (cheap); only the drawing waits until it is shown.
         chart.append();
         if (!shown) continue;
-        if (chart.drawIfDue(now)) this.counters.chartsDrawn++;
+        if (chart.drawIfDue(now)) {
+          this.counters.chartsDrawn++;
+          drew = true;
+        }
         next = Math.min(next, chart.nextDrawAt() ?? Number.POSITIVE_INFINITY);
       }
     }
+    if (drew) this.noteDrawn();
     if (Number.isFinite(next)) this.scheduleCatchUp(next);
   }
 
@@ -458,12 +485,17 @@ export class Board {
       this.staleCharts = true;
       return;
     }
+    let drew = false;
     for (const panel of this.panels.values()) {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        if (shown && !this.awaitingBackfill && !this.awaitingRange) chart.draw();
+        if (!shown || this.awaitingBackfill || this.awaitingRange) continue;
+        chart.draw();
+        drew = true;
       }
     }
+    // After the loop: `settled` waits for the frames sent so far, every chart's.
+    if (drew) this.noteDrawn();
   }
 }

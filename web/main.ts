@@ -114,11 +114,19 @@ function startBoard(host: string | null): void {
         toolbar.limitWindows(hello.historyMs, Math.max(hello.historyMs, hello.history?.retention['1h'] ?? 0), LONGEST_WINDOW_MS, WINDOWS);
         showHistoryUse(footer, hello.history);
         alerts.showChannels(hello.alertChannels ?? []);
+        // After the charts' first picture: its request, answer and rows would compete with it on a small CPU.
         if (firing) {
-          void firing.load(Math.max(hello.historyMs, hello.history?.retention['1m'] ?? 0)).then(
-            () => (timelineRoot.hidden = false),
-            () => (timelineRoot.hidden = true),
-          );
+          void board
+            .firstPicture()
+            .then(() => firing.load(Math.max(hello.historyMs, hello.history?.retention['1m'] ?? 0)))
+            .then(
+              () => {
+                timelineRoot.hidden = false;
+                // The charts drew without the spans: once more with them, if any.
+                if (firing.spans().length > 0) board.showFiring(() => firing.spans());
+              },
+              () => (timelineRoot.hidden = true),
+            );
         }
         // The first hello places the charts in time: the shared range, or the window chosen.
         if (!placed) {

@@ -127,7 +127,8 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
 
 /** `median (each load)` of the bare pipe's loads, and of Playwright's beside it. */
 export function firstPaintRows(result: FirstPaintResult): Row[] {
-  const shown = (times: number[]) => `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
+  const shown = (times: number[]) =>
+    times.length === 0 ? '-' : `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
   const cpuCommand = `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`;
   return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
     [

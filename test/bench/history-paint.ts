@@ -99,7 +99,8 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
 /** The bare pipe's loads, and Playwright's beside them. */
 export function historyPaintRows(result: HistoryPaintResult): Row[] {
   const ms = (values: number[]) => Math.round(median(values));
-  const shown = ({ totalMs, responseMs, cpuMs }: WindowLoads) => `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`;
+  const shown = ({ totalMs, responseMs, cpuMs }: WindowLoads) =>
+    totalMs.length === 0 ? '-' : `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`;
   return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
     bare.map((loads, w) => {
       const beside = playwright[w] as WindowLoads;

@@ -5,8 +5,13 @@ import { chromiumThreadCpu, totalMs } from './chromium-threads.js';
 import { sleep } from './procs.js';
 
 export type Driver = 'bare' | 'playwright';
-/** The bare pipe first: it is the bench's figure; Playwright's is kept beside it. */
-export const DRIVERS: Driver[] = ['bare', 'playwright'];
+/**
+ * The bare pipe first: it is the bench's figure; Playwright's is kept beside it. `BENCH_PAINT_DRIVERS=bare`
+ * leaves Playwright out (twice the loads of the builds compared in the same time).
+ */
+export const DRIVERS: Driver[] = (process.env.BENCH_PAINT_DRIVERS ?? 'bare,playwright')
+  .split(',')
+  .filter((name): name is Driver => name === 'bare' || name === 'playwright');
 
 /** How one load is waited for: a Playwright function on the page, or an expression for the bare pipe. */
 export interface PaintWait<T> {
@@ -26,17 +31,18 @@ export interface PaintDrivers {
 }
 
 export async function launchPaintDrivers(): Promise<PaintDrivers> {
-  const playwright: Browser = await launchBrowser();
-  let bare: BareChromium;
+  const playwright: Browser | null = DRIVERS.includes('playwright') ? await launchBrowser() : null;
+  let bare: BareChromium | null = null;
   try {
-    bare = await launchBareChromium();
+    if (DRIVERS.includes('bare')) bare = await launchBareChromium();
   } catch (error) {
-    await playwright.close();
+    await playwright?.close();
     throw error;
   }
   return {
     async load(driver, url, wait) {
       if (driver === 'playwright') {
+        if (!playwright) throw new Error('BENCH_PAINT_DRIVERS has no playwright');
         const page = await playwright.context.newPage();
         await sleep(300); // the tab's own start-up, and the last page's exit, out of the reading
         const before = chromiumThreadCpu();
@@ -45,6 +51,7 @@ export async function launchPaintDrivers(): Promise<PaintDrivers> {
         await page.close();
         return { value, cpuMs };
       }
+      if (!bare) throw new Error('BENCH_PAINT_DRIVERS has no bare');
       const tab = await bare.newTab();
       await sleep(300);
       const before = chromiumThreadCpu();
@@ -55,7 +62,7 @@ export async function launchPaintDrivers(): Promise<PaintDrivers> {
       return { value, cpuMs };
     },
     async close() {
-      await Promise.all([playwright.close(), bare.close()]);
+      await Promise.all([playwright?.close(), bare?.close()]);
     },
   };
 }

@@ -74,6 +74,24 @@ describe('first paint', () => {
     await page.close();
   });
 
+  it('asks for the alert timeline only once the charts have drawn their first picture', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(`${server.url}?window=5m&share=0`);
+    const handle = await page.waitForFunction(
+      (name) => {
+        const drawn = performance.getEntriesByName(name)[0];
+        const alerts = performance.getEntriesByType('resource').find((entry) => entry.name.includes('/api/alerts'));
+        return drawn && alerts ? { drawnAt: drawn.startTime, askedAt: alerts.startTime } : undefined;
+      },
+      BACKFILL_DRAWN,
+      { timeout: 10_000 },
+    );
+    const { drawnAt, askedAt } = (await handle.jsonValue()) as { drawnAt: number; askedAt: number };
+    expect(askedAt).toBeGreaterThanOrEqual(drawnAt);
+    await page.waitForSelector('#alert-timeline:not([hidden])', { timeout: 10_000 });
+    await page.close();
+  });
+
   it("a host's own server names its role in the page, which opens the stream without asking /api/fleet first", async () => {
     const page = await browser.context.newPage();
     const asked: string[] = [];

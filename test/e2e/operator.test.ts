@@ -69,6 +69,8 @@ describe('time window and pause', () => {
     const page = await openPage(server.url);
     await page.waitForFunction(() => (window as any).__pulseboardDebug.points('cpu.total') > 3500);
     expect(Math.abs((await rangeWidth(page)) - 5 * 60_000)).toBeLessThanOrEqual(2000); // the default
+    // The alert timeline is asked for once the charts have drawn their first picture: that request is not a refetch.
+    await page.waitForSelector('#alert-timeline:not([hidden])', { timeout: 10_000 });
 
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
