@@ -318,6 +318,19 @@ describe('event-loop lag of this process', () => {
     }
   });
 
+  it('keeps the loop from blocking until the after-sample reading is taken, even with nothing else queued (a referenced immediate)', () => {
+    // An unreferenced immediate lets the loop sleep in its poll until the next timer: the reading would be a whole interval.
+    const immediates = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
+    const collector = processCollector(1000);
+    try {
+      const before = immediates();
+      collector.sample(Date.now());
+      expect(immediates()).toBe(before + 1);
+    } finally {
+      collector.close?.();
+    }
+  });
+
   it('reports how busy the loop was between samples: near all of it through a stall, little of it while it waits', async () => {
     const collector = processCollector(1000);
     try {
