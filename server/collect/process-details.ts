@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { shortCommand } from './command-line.js';
+import { readFromStart } from './procfs.js';
 
 /**
  * What the process table shows of a listed process beyond its counters: its short command line, its
@@ -67,17 +68,32 @@ export function parseProcessCgroup(text: string): string | null {
   return path === null || path === '/' ? null : path;
 }
 
+/** One buffer for every details read: readFileSync would allocate one per file (and fstat it first). */
+let detailsBuffer = Buffer.alloc(4096);
+
+/** A /proc file's whole text, or null when it cannot be read (the process exited since it was listed, or is hidden from us). */
+function readProcFile(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { buffer, length } = readFromStart(fd, detailsBuffer);
+    detailsBuffer = buffer;
+    return buffer.toString('latin1', 0, length);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function readProcessDetails(procRoot: string, pid: number, comm: string, users: UserNames): ProcessDetails {
-  const read = (file: string) => {
-    try {
-      return readFileSync(`${procRoot}/${pid}/${file}`, 'latin1');
-    } catch {
-      return null; // exited since it was listed, or hidden from us
-    }
-  };
-  const cmdline = read('cmdline');
-  const status = read('status');
-  const cgroup = read('cgroup');
+  const cmdline = readProcFile(`${procRoot}/${pid}/cmdline`);
+  const status = readProcFile(`${procRoot}/${pid}/status`);
+  const cgroup = readProcFile(`${procRoot}/${pid}/cgroup`);
   const uid = status === null ? null : parseEffectiveUid(status);
   return {
     command: cmdline === null ? comm : shortCommand(cmdline, comm),

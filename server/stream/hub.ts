@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type EventName, type LoggedEventName, type PayloadOf, TOPICS, type Topic } from '../protocol.js';
-import { encodeEvent, formatEventId } from './sse.js';
+import { formatEventId, frameJsonEvent } from './sse.js';
 
 export interface LogEntry<E extends LoggedEventName = LoggedEventName> {
   seq: number;
@@ -8,8 +8,36 @@ export interface LogEntry<E extends LoggedEventName = LoggedEventName> {
   data: PayloadOf<E>;
   /** Sample time (the payload's `t`), ms since epoch. */
   t: number;
-  /** The whole SSE frame, encoded once and written as is to every subscriber. */
-  bytes: Buffer;
+  /** The whole SSE frame, encoded once (when first asked for) and written as is to every subscriber. */
+  readonly bytes: Buffer;
+}
+
+/**
+ * A log entry whose frame becomes bytes when a subscriber or a replay first needs them: with no stream open
+ * (an idle server) no sample is ever encoded. The frame's text is made at publish time, so a payload changed
+ * later cannot change what is sent.
+ */
+class Entry<E extends LoggedEventName> implements LogEntry<E> {
+  private frame: string | null;
+  private encoded: Buffer | null = null;
+
+  constructor(
+    readonly seq: number,
+    readonly event: E,
+    readonly data: PayloadOf<E>,
+    readonly t: number,
+    frame: string,
+  ) {
+    this.frame = frame;
+  }
+
+  get bytes(): Buffer {
+    if (this.encoded === null) {
+      this.encoded = Buffer.from(this.frame as string);
+      this.frame = null;
+    }
+    return this.encoded;
+  }
 }
 
 export interface Subscriber {
@@ -88,10 +116,18 @@ export class Hub {
   publish<E extends LoggedEventName>(event: E, data: PayloadOf<E>, json?: string): LogEntry<E> {
     const seq = this.nextSeq++;
     const t = (data as { t: number }).t;
-    const entry = { seq, event, data, t, bytes: encodeEvent(event, data, formatEventId(this.bootId, seq), json) } as LogEntry<E>;
+    const entry: LogEntry<E> = new Entry(
+      seq,
+      event,
+      data,
+      t,
+      frameJsonEvent(event, formatEventId(this.bootId, seq), json ?? JSON.stringify(data)),
+    );
     this.append(entry as unknown as LogEntry);
     this.dropOlderThan(t - this.maxAgeMs);
     if (isTopicEvent(event)) this.latestByTopic.set(event, entry as unknown as LogEntry);
+    // With no subscriber there is nothing to fan out: one that subscribes later gets this event in its handshake.
+    if (this.subscribers.size === 0) return entry;
     if (this.pending.length === 0) setImmediate(() => this.fanOutPending());
     this.pending.push(entry as unknown as LogEntry);
     return entry;

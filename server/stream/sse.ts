@@ -28,10 +28,15 @@ export function frameEvent(event: string, data: string, id?: string): string {
  * the payload's JSON.stringify when the caller has it already.
  */
 export function encodeEvent(event: string, payload: unknown, id?: string, json = JSON.stringify(payload)): Buffer {
+  return Buffer.from(frameJsonEvent(event, id, json));
+}
+
+/** `encodeEvent`'s frame as text: the hub keeps it so until some subscriber needs the bytes. */
+export function frameJsonEvent(event: string, id: string | undefined, json: string): string {
   assertSingleLine('event name', event);
   if (id !== undefined) assertSingleLine('id', id);
   const head = id === undefined ? '' : `id: ${id}\n`;
-  return Buffer.from(`${head}event: ${event}\ndata: ${json}\n\n`);
+  return `${head}event: ${event}\ndata: ${json}\n\n`;
 }
 
 export function frameRetry(ms: number): string {

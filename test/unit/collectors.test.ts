@@ -9,7 +9,7 @@ import { filterMounts, parseMounts } from '../../server/collect/filesystem.js';
 import { createCollectors, DEFAULT_EXCLUDE_FS_TYPES, DEFAULT_EXCLUDE_INTERFACES } from '../../server/collect/index.js';
 import { memoryFromMeminfo } from '../../server/collect/memory.js';
 import { networkSample } from '../../server/collect/network.js';
-import { percentileOf, processCollector } from '../../server/collect/process.js';
+import { percentileOf, processCollector, residentPages } from '../../server/collect/process.js';
 import { parseProcessCgroup, UserNames } from '../../server/collect/process-details.js';
 import { pageSizeFromStatm, procfsProcessesCollector, topProcesses } from '../../server/collect/processes.js';
 import {
@@ -222,6 +222,33 @@ describe('top processes', () => {
   });
 });
 
+describe('memory of this process', () => {
+  it('reads the resident pages from /proc/self/statm', () => {
+    expect(residentPages('123456 2560 789 10 0 4000 0\n')).toBe(2560);
+  });
+
+  it("gives Node's memory figures without calling process.memoryUsage() (it opens /proc/self/stat on every call)", () => {
+    const collector = processCollector(1000);
+    const memoryUsage = vi.spyOn(process, 'memoryUsage');
+    try {
+      const sample = collector.sample(Date.now()) as ProcessSample;
+      expect(memoryUsage).not.toHaveBeenCalled();
+      memoryUsage.mockRestore();
+      const node = process.memoryUsage();
+      // The same figures, read a moment apart: only a unit or field slip (pages for bytes, heap for RSS) is off by 2x.
+      expect(sample.rss).toBeGreaterThan(node.rss / 2);
+      expect(sample.rss).toBeLessThan(node.rss * 2);
+      expect(sample.heapTotal).toBeGreaterThan(node.heapTotal / 2);
+      expect(sample.heapTotal).toBeLessThan(node.heapTotal * 2);
+      expect(sample.heapUsed).toBeGreaterThan(0);
+      expect(sample.heapUsed).toBeLessThanOrEqual(sample.heapTotal);
+    } finally {
+      memoryUsage.mockRestore();
+      collector.close?.();
+    }
+  });
+});
+
 describe('event-loop lag of this process', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const blockFor = (ms: number) => {
@@ -288,6 +315,19 @@ describe('event-loop lag of this process', () => {
     } finally {
       collector.close?.();
       vi.useRealTimers();
+    }
+  });
+
+  it('keeps the loop from blocking until the after-sample reading is taken, even with nothing else queued (a referenced immediate)', () => {
+    // An unreferenced immediate lets the loop sleep in its poll until the next timer: the reading would be a whole interval.
+    const immediates = () => process.getActiveResourcesInfo().filter((resource) => resource === 'Immediate').length;
+    const collector = processCollector(1000);
+    try {
+      const before = immediates();
+      collector.sample(Date.now());
+      expect(immediates()).toBe(before + 1);
+    } finally {
+      collector.close?.();
     }
   });
 

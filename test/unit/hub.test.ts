@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DiskSample, LoggedEventName, MemorySample } from '../../server/protocol.js';
 import { Hub, type LogEntry } from '../../server/stream/hub.js';
 
@@ -121,5 +121,30 @@ describe('history series', () => {
     const series = seriesSince(hub, ['network'], 0);
     expect(series.network?.rx).toEqual([1, 2, 3]);
     expect(series.network?.interfaces).toEqual([[], [], [{ name: 'eth0', rx: 3, tx: 0 }]]);
+  });
+
+  it('with no subscriber, neither encodes a published event nor queues a fan-out; the bytes are made once when first needed', () => {
+    vi.useFakeTimers({ toFake: ['setImmediate'] });
+    const from = vi.spyOn(Buffer, 'from');
+    try {
+      const hub = new Hub({ capacity: 10, maxAgeMs: 1e12, bootId: 'test1' });
+      const payload = disk(1000);
+      const entry = hub.publish('disk', payload);
+      expect(from).not.toHaveBeenCalled();
+      expect(vi.getTimerCount()).toBe(0);
+      // The frame was taken at publish time: a payload changed later does not change what is sent.
+      payload.read = 5;
+      const bytes = entry.bytes;
+      expect(bytes.toString()).toBe('id: test1-1\nevent: disk\ndata: {"t":1000,"read":1000,"write":0}\n\n');
+      expect(entry.bytes).toBe(bytes);
+      expect(from).toHaveBeenCalledTimes(1);
+
+      hub.subscribe({ wants: () => true, send: () => {} });
+      hub.publish('disk', disk(2000));
+      expect(vi.getTimerCount()).toBe(1);
+    } finally {
+      from.mockRestore();
+      vi.useRealTimers();
+    }
   });
 });

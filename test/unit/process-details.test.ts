@@ -74,4 +74,34 @@ describe('processes from a /proc tree (--procfs)', () => {
       ]),
     );
   });
+
+  it('reads a command line longer than the shared read buffer whole, and the next shorter file without its leftovers', async () => {
+    const procRoot = tempDir('pulseboard-proc-');
+    const classpath = 'x'.repeat(10_000);
+    writeTree(procRoot, {
+      '77/stat': stat(77, 'java', 500, 9000),
+      '77/cmdline': `/usr/bin/java\0-cp\0${classpath}\0/opt/app/run.sh\0`,
+      '77/status': status(1000),
+      '77/cgroup': '0::/\n',
+      '78/stat': stat(78, 'sh', 400, 100),
+      '78/cmdline': '/bin/sh\0',
+      '78/status': status(0),
+      '78/cgroup': '0::/\n',
+    });
+    const passwd = join(tempDir('pulseboard-etc-'), 'passwd');
+    writeFileSync(passwd, PASSWD);
+    const collector = procfsProcessesCollector(
+      5000,
+      4096,
+      { users: new UserNames(passwd), containerOf: (cgroup) => containerName(cgroup, null) },
+      procRoot,
+    );
+    const sample = (await collector.sample(Date.now())) as ProcessesSample;
+    expect(sample.top.map(({ pid, name, user }) => ({ pid, name, user }))).toEqual(
+      expect.arrayContaining([
+        { pid: 77, name: 'java run.sh', user: 'app' },
+        { pid: 78, name: 'sh', user: 'root' },
+      ]),
+    );
+  });
 });
