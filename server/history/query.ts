@@ -123,10 +123,11 @@ export function queryRange(store: HistoryStore, query: RangeQuery, intervalMs: n
   const tierStep = choice.tier === 'raw' ? 1 : TIER_STEP_MS[choice.tier];
   // The first row a query takes (as `eachSlice`): from, or the oldest the tier keeps, on the tier's step.
   const first = Math.floor(Math.max(query.from, now - store.retention[choice.tier]) / tierStep) * tierStep;
-  const pieces =
-    step === null || first > query.to
-      ? [{ from: query.from, to: query.to, kept: false }]
-      : piecesOf(first, query.to, step * UNIT_BUCKETS, store.sealedEnd);
+  // Units are kept for ranges that reach the open hour: the windows ending now that a page asks again and
+  // again. A range wholly in the past (a zoom, a move back in time) is merged in one pass and keeps nothing:
+  // 50 such ranges at random places filled the cache with units asked once, for ~60 MB more RSS.
+  const keep = step !== null && first <= query.to && query.to >= store.sealedEnd;
+  const pieces = keep ? piecesOf(first, query.to, step * UNIT_BUCKETS, store.sealedEnd) : [{ from: query.from, to: query.to, kept: false }];
   const byTopic = new Map<Topic, UnitColumns[]>(query.topics.map((topic) => [topic, []]));
   const add = (topic: Topic, columns: UnitColumns | null | undefined) => {
     if (columns) byTopic.get(topic)?.push(columns);

@@ -115,6 +115,11 @@ describe('answer columns of sealed units, kept between queries', () => {
     const times = day.series.cpu?.t as number[];
     expect(times.filter((t) => t >= T0 + 20 * HOUR + 2 * MINUTE && t < T0 + 20 * HOUR + 48 * MINUTE)).toEqual([]);
     expect(times.length).toBeGreaterThan(2 * UNIT_BUCKETS);
+    // A range wholly in the past (a zoom, a move back) is merged in one pass and keeps nothing.
+    store.units.clear();
+    const past = queryRange(store, { topics: ['cpu'], from: T0 + 2 * HOUR, to: T0 + 20 * HOUR, points: 600 }, 20_000, clock.now);
+    expect(past.series.cpu?.t.length).toBeGreaterThan(2 * UNIT_BUCKETS);
+    expect(store.units.size).toBe(0);
   });
 
   it('stay within their budget of bytes, and are let go when retention deletes a file', async () => {
