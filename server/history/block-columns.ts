@@ -1,19 +1,27 @@
 import type { Block } from './block.js';
-import { bucketsViewAt, summaryOf } from './latency-buckets.js';
+import { summaryAt } from './latency-buckets.js';
 import { leftOutField } from './persisted.js';
 import { isSummed } from './rollup.js';
+import { toSixDigits } from './six-digits.js';
 
 export type Side = 'value' | 'min' | 'max';
 
-const sixDigits = (value: number) => Number(value.toPrecision(6));
+interface Member {
+  slot: number;
+  /** The path's parts after the group's key (empty for a plain number); array indices as numbers. */
+  keys: (string | number)[];
+  /** Whether the container at each depth is an array (depth 0: the row's value itself). */
+  arrayAt: boolean[];
+}
 
 interface Group {
   key: string;
-  /** Path slots of the group, with the path's parts after the key (empty for a plain number). */
-  members: { slot: number; parts: string[] }[];
+  members: Member[];
 }
 
-function groupsOf(paths: readonly string[]): Group[] {
+const isIndex = (part: string) => /^\d+$/.test(part);
+
+function groupsFor(paths: readonly string[]): Group[] {
   const groups = new Map<string, Group>();
   paths.forEach((path, slot) => {
     const [key, ...parts] = path.split('.') as [string, ...string[]];
@@ -22,34 +30,51 @@ function groupsOf(paths: readonly string[]): Group[] {
       group = { key, members: [] };
       groups.set(key, group);
     }
-    group.members.push({ slot, parts });
+    group.members.push({ slot, keys: parts.map((part) => (isIndex(part) ? Number(part) : part)), arrayAt: parts.map(isIndex) });
   });
   return [...groups.values()];
 }
 
+/**
+ * The groups of a paths list, made once per list: a query cuts one merged block into units that share
+ * its paths, and makes each unit's columns (hundreds of calls for one cold query).
+ */
+const groupsMade = new WeakMap<readonly string[], Group[]>();
+
+function groupsOf(paths: readonly string[]): Group[] {
+  let groups = groupsMade.get(paths);
+  if (!groups) {
+    groups = groupsFor(paths);
+    groupsMade.set(paths, groups);
+  }
+  return groups;
+}
+
 /** One row's nested value (`cores`, `status`, `latency`) rebuilt from its paths; a numeric part is an array index. */
 function nestedAt(
-  members: Group['members'],
+  members: readonly Member[],
   columns: readonly Float64Array[],
   i: number,
   round: (slot: number, v: number) => number,
 ): unknown {
-  let root: Record<string, unknown> | null = null;
-  for (const { slot, parts } of members) {
+  type Node = Record<string | number, unknown>;
+  let root: Node | null = null;
+  for (const { slot, keys, arrayAt } of members) {
     const value = (columns[slot] as Float64Array)[i] as number;
     if (Number.isNaN(value)) continue;
-    if (root === null) root = /^\d+$/.test(parts[0] as string) ? ([] as unknown as Record<string, unknown>) : {};
-    let node = root;
-    for (let d = 0; d < parts.length - 1; d++) {
-      const part = parts[d] as string;
-      let child = node[part] as Record<string, unknown> | undefined;
+    if (root === null) root = (arrayAt[0] ? [] : {}) as Node;
+    let node: Node = root;
+    const last = keys.length - 1;
+    for (let d = 0; d < last; d++) {
+      const part = keys[d] as string | number;
+      let child = node[part] as Node | undefined;
       if (child === undefined) {
-        child = /^\d+$/.test(parts[d + 1] as string) ? ([] as unknown as Record<string, unknown>) : {};
+        child = (arrayAt[d + 1] ? [] : {}) as Node;
         node[part] = child;
       }
       node = child;
     }
-    node[parts[parts.length - 1] as string] = round(slot, value);
+    node[keys[last] as string | number] = round(slot, value);
   }
   return root;
 }
@@ -65,7 +90,8 @@ function withoutUnbucketedLatency(block: Block, latency: unknown[]): void {
   const counts = block.value[countSlot] as Float64Array;
   for (let i = 0; i < block.length; i++) {
     const hadRequests = (counts[i] as number) > 0;
-    if (hadRequests && !(block.buckets && bucketsViewAt(block.buckets, i))) latency[i] = null;
+    if (hadRequests && !(block.buckets && (block.buckets.offsets[i] as number) < (block.buckets.offsets[i + 1] as number)))
+      latency[i] = null;
   }
 }
 
@@ -80,12 +106,12 @@ export function columnsOf(block: Block, side: Side, latencyFromBuckets = false):
   const columns = side === 'min' && block.min ? block.min : side === 'max' && block.max ? block.max : block.value;
   const summed = block.paths.map((path) => isSummed(block.topic, path));
   const round =
-    downsampled && side === 'value' ? (slot: number, v: number) => (summed[slot] ? v : sixDigits(v)) : (_slot: number, v: number) => v;
+    downsampled && side === 'value' ? (slot: number, v: number) => (summed[slot] ? v : toSixDigits(v)) : (_slot: number, v: number) => v;
   const result: Record<string, unknown[]> = { t: Array.from(block.t) };
   for (const group of groupsOf(block.paths)) {
     const out = new Array(block.length);
     const only = group.members[0];
-    if (group.members.length === 1 && only && only.parts.length === 0) {
+    if (group.members.length === 1 && only && only.keys.length === 0) {
       const values = columns[only.slot] as Float64Array;
       for (let i = 0; i < block.length; i++) {
         const v = values[i] as number;
@@ -100,11 +126,16 @@ export function columnsOf(block: Block, side: Side, latencyFromBuckets = false):
     const maxSlot = block.paths.indexOf('latency.max');
     const latency = result.latency as (Record<string, number> | null)[];
     const packed = block.buckets;
-    latency.forEach((row, i) => {
-      const buckets = bucketsViewAt(packed, i);
+    for (let i = 0; i < latency.length; i++) {
+      const row = latency[i];
+      const summary = row ? summaryAt(packed, i) : null;
+      if (!row || !summary) continue;
       // p50/p90/p99 of every request of the bucket; max stays the largest per-tick max (exact, not bucketed).
-      if (buckets && row) Object.assign(row, summaryOf(buckets), { max: maxSlot === -1 ? 0 : (block.max?.[maxSlot]?.[i] ?? 0) });
-    });
+      row.p50 = summary.p50;
+      row.p90 = summary.p90;
+      row.p99 = summary.p99;
+      row.max = maxSlot === -1 ? 0 : (block.max?.[maxSlot]?.[i] ?? 0);
+    }
   }
   if (latencyFromBuckets && block.topic === 'requests' && result.latency) withoutUnbucketedLatency(block, result.latency);
   for (const [key, values] of block.others) result[key] = values.map((value) => value ?? null);

@@ -7,6 +7,7 @@ import type { Block } from './block.js';
 import { unflatten } from './flat.js';
 import { bucketsViewAt, fromDeltas, isLatencyBuckets, type LatencyBuckets, toDeltas, toStoredPrecision } from './latency-buckets.js';
 import { isSummed, type RawRow } from './rollup.js';
+import { toSixDigits } from './six-digits.js';
 import type { Tier } from './tiers.js';
 
 /**
@@ -40,8 +41,6 @@ function timesOf(times: readonly number[]): { t0: number; dt: number[] } {
   return { t0, dt: times.map((t, i) => (i === 0 ? 0 : t - (times[i - 1] as number))) };
 }
 
-const sixDigits = (value: number) => Number(value.toPrecision(6));
-
 function jsonColumn(values: Float64Array, map: (value: number) => number = (value) => value): (number | null)[] {
   const column = new Array<number | null>(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -68,7 +67,7 @@ export function encodeBlock(block: Block, tier: Tier, from: number, to: number):
   const numbers: Record<string, (number | null)[]> = {};
   const others: Record<string, unknown[]> = {};
   block.paths.forEach((path, p) => {
-    numbers[path] = jsonColumn(block.value[p] as Float64Array, tier === 'raw' || isSummed(block.topic, path) ? undefined : sixDigits);
+    numbers[path] = jsonColumn(block.value[p] as Float64Array, tier === 'raw' || isSummed(block.topic, path) ? undefined : toSixDigits);
   });
   for (const [key, values] of block.others) others[key] = values.map((value) => value ?? null);
   const line: ChunkLine = { topic: block.topic, tier, from, to, ...timesOf(Array.from(block.t)), numbers, others };

@@ -8,8 +8,8 @@
 // BENCH_IDLE_SECONDS=60 BENCH_IDLE_WARMUP_SECONDS=300 BENCH_HISTORY_IDLE_SECONDS=60
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
-// BENCH_PAGE_SCENARIOS=static,fast,1hz  BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist (pagecost)
-// BENCH_PAINT_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAINT_TRIALS=6  BENCH_PAINT_DRIVERS=bare,playwright (firstpaint, historypaint: builds side by side)
+// BENCH_PAGE_SCENARIOS=static,fast,1hz  BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAGE_DRIVERS=bare,playwright (pagecost)
+// BENCH_PAINT_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAINT_TRIALS=6  BENCH_PAINT_DRIVERS=bare,playwright (firstpaint, historypaint, historyquery: builds side by side)
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ import { benchFanoutBaseline, fanoutBaselineRows } from './fanout-baseline.js';
 import { benchFirstPaint, firstPaintRows } from './first-paint.js';
 import { benchHistory, type HistoryBenchResult } from './history.js';
 import { benchHistoryPaint, historyPaintRows } from './history-paint.js';
+import { benchHistoryQuery, historyQueryRows } from './history-query.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchLifecycle, type LifecycleResult } from './lifecycle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
@@ -379,6 +380,7 @@ async function main(): Promise<void> {
   await step('browser', () => benchBrowser(Number(env('BENCH_TRIALS', '3')), Number(env('BENCH_BROWSER_SECONDS', '15'))), browserRows);
   await step('firstpaint', () => benchFirstPaint(Number(env('BENCH_PAINT_TRIALS', '6'))), firstPaintRows);
   await step('historypaint', () => benchHistoryPaint(Number(env('BENCH_PAINT_TRIALS', '6'))), historyPaintRows);
+  await step('historyquery', () => benchHistoryQuery(Number(env('BENCH_PAINT_TRIALS', '6')) * 2), historyQueryRows);
   await step('pagecost', () => benchPageCost(Number(env('BENCH_BROWSER_SECONDS', '15'))), pageCostRows);
   await step(
     'lifecycle',

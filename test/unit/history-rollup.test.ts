@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { type Block, blockOfChunk, blockOfRows, mergeBlock, RowColumns } from '../../server/history/block.js';
 import { columnsOf, type Side } from '../../server/history/block-columns.js';
 import { flatten, unflatten } from '../../server/history/flat.js';
-import { bucketsAt, type LatencyBuckets, mergeBuckets, percentileOf, toStoredPrecision } from '../../server/history/latency-buckets.js';
+import {
+  bucketsAt,
+  type LatencyBuckets,
+  mergeBuckets,
+  packBuckets,
+  percentileOf,
+  summaryAt,
+  summaryOf,
+  toStoredPrecision,
+} from '../../server/history/latency-buckets.js';
 import type { RawRow } from '../../server/history/rollup.js';
 import { decodeRaw, encodeBlock } from '../../server/history/segment.js';
 import { LatencyHistogram } from '../../server/lib/latency.js';
@@ -141,6 +150,19 @@ describe('tier rollup', () => {
     const meanOfP99 = perTickP99.reduce((a, b) => a + b, 0) / perTickP99.length;
     const hourP99 = rowOf<RequestsSample>(hours, 0).latency.p99;
     expect(Math.abs(hourP99 - meanOfP99)).toBeGreaterThan(10);
+  });
+
+  it('reads p50 / p90 / p99 of packed rows in place as summaryOf does of each row', () => {
+    const next = random(5);
+    const rows = Array.from({ length: 300 }, (_, r) => {
+      if (r % 7 === 0) return null;
+      const width = 1 + Math.floor(next() * 40);
+      const v = Array.from({ length: width }, (_, k) => 100 + k * 37 + Math.floor(next() * 30));
+      const c = v.map(() => (r % 11 === 0 ? 0 : Math.floor(next() * 50)));
+      return { v, c };
+    });
+    const packed = packBuckets(rows) as NonNullable<ReturnType<typeof packBuckets>>;
+    for (const [r, row] of rows.entries()) expect(summaryAt(packed, r)).toEqual(row ? summaryOf(row) : null);
   });
 
   it('merges latency buckets by adding counts per bucket', () => {
