@@ -21,7 +21,7 @@ interface Group {
 
 const isIndex = (part: string) => /^\d+$/.test(part);
 
-function groupsFor(paths: readonly string[]): Group[] {
+function groupsOf(paths: readonly string[]): Group[] {
   const groups = new Map<string, Group>();
   paths.forEach((path, slot) => {
     const [key, ...parts] = path.split('.') as [string, ...string[]];
@@ -33,21 +33,6 @@ function groupsFor(paths: readonly string[]): Group[] {
     group.members.push({ slot, keys: parts.map((part) => (isIndex(part) ? Number(part) : part)), arrayAt: parts.map(isIndex) });
   });
   return [...groups.values()];
-}
-
-/**
- * The groups of a paths list, made once per list: a query cuts one merged block into units that share
- * its paths, and makes each unit's columns (hundreds of calls for one cold query).
- */
-const groupsMade = new WeakMap<readonly string[], Group[]>();
-
-function groupsOf(paths: readonly string[]): Group[] {
-  let groups = groupsMade.get(paths);
-  if (!groups) {
-    groups = groupsFor(paths);
-    groupsMade.set(paths, groups);
-  }
-  return groups;
 }
 
 /** One row's nested value (`cores`, `status`, `latency`) rebuilt from its paths; a numeric part is an array index. */

@@ -25,7 +25,6 @@ import { type Aggregate, isSummed, type PathStats, type RawRow } from './rollup.
 import { type ChunkLine, CorruptSegmentError, decodeRaw, encodeBlock, readSegment, writeSegment } from './segment.js';
 import { SegmentCache } from './segment-cache.js';
 import { type CoarseTier, type Retention, TIER_STEP_MS, TIERS, type Tier } from './tiers.js';
-import { UnitCache } from './unit-cache.js';
 
 export interface HistoryStoreOptions {
   /** The data directory; null keeps history in memory only. */
@@ -48,8 +47,6 @@ export interface HistoryStoreOptions {
   onStatusChange?: (status: HistoryStatus) => void;
   /** Decoded segments kept between queries; a fleet hub's stores share one. Default: a cache of this store's own. */
   cache?: SegmentCache;
-  /** Answer columns of sealed units kept between queries (tests give a small one). Default: this store's own. */
-  units?: UnitCache;
   /**
    * Called after work whose many allocations are garbage once it is done: the start's columns, an hour
    * sealed, a query's reading (which passes `release`: the decoded segments it kept may go once queries stop).
@@ -109,12 +106,7 @@ export class HistoryStore {
   /** Decoded segments, least recently used first, within the cache's budget. */
   private readonly cache: SegmentCache;
   private readonly reportedCorrupt = new Set<string>();
-  /** Answer columns of sealed units (see `queryRange`), let go with the decoded segments and whenever the files change. */
-  readonly units: UnitCache;
-  private readonly releaseCache = () => {
-    this.cache.clear();
-    this.units.clear();
-  };
+  private readonly releaseCache = () => this.cache.clear();
   private journal: Journal | null = null;
   private lock: DirectoryLock | null = null;
   private timer: NodeJS.Timeout | undefined;
@@ -134,7 +126,6 @@ export class HistoryStore {
     this.flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
     this.sync = options.sync ?? true;
     this.cache = options.cache ?? new SegmentCache();
-    this.units = options.units ?? new UnitCache();
   }
 
   /** Opens the directory (never throws: a directory that cannot be used is a status, and memory takes over). */
@@ -151,14 +142,6 @@ export class HistoryStore {
   /** True while samples reach the data directory. */
   get writing(): boolean {
     return this.journal !== null && this.error === null;
-  }
-
-  /**
-   * Rows before this time are all in sealed segment files and no longer change (the end of the last sealed
-   * hour; none without a directory): what a query may keep answer columns of.
-   */
-  get sealedEnd(): number {
-    return this.journal ? this.sealedUpTo : Number.NEGATIVE_INFINITY;
   }
 
   /** How long each tier can answer for: memory only, every tier holds what memory holds. */
@@ -253,7 +236,6 @@ export class HistoryStore {
     }
     if (files.length > 0) this.options.afterBulkWork?.(this.releaseCache);
     for (const topic of topics) {
-      if (this.openNewerThan(topic, to)) continue;
       const open = this.openBlock(topic);
       if (!open) continue;
       if (tier === 'raw') take(topic, open);
@@ -449,13 +431,6 @@ export class HistoryStore {
     return columns.length > 0 ? columns.block() : null;
   }
 
-  /** Whether every open sample of a topic is newer than `to` (so a query up to `to` need not look at them). */
-  private openNewerThan(topic: Topic, to: number): boolean {
-    if (this.pending.has(topic)) return false;
-    const columns = this.openColumns.get(topic);
-    return !columns || columns.length === 0 || columns.oldest > to;
-  }
-
   /** A topic's open columns (made when it has none). */
   private columnsOf(topic: Topic): RowColumns {
     let columns = this.openColumns.get(topic);
@@ -633,7 +608,6 @@ export class HistoryStore {
     const path = join(this.options.dir as string, 'raw', period.name + SEGMENT_SUFFIX);
     const bytes = await writeSegment(path, lines, this.sync);
     this.files.set(path, { ...period, tier: 'raw', path, bytes });
-    this.units.clear();
   }
 
   private async appendCoarse(tier: CoarseTier, hour: number, blocks: Block[]): Promise<void> {
@@ -656,7 +630,6 @@ export class HistoryStore {
     }
     const bytes = await appendChunks(path, chunks, known, this.sync);
     this.files.set(path, { ...period, tier, path, bytes });
-    this.units.clear();
   }
 
   private applyRetention(): void {
@@ -666,7 +639,6 @@ export class HistoryStore {
       unlinkSync(file.path);
       this.files.delete(file.path);
       this.forget(file);
-      this.units.clear();
       this.appendable.delete(file.path);
     }
   }
