@@ -14,6 +14,19 @@ const status = (uid: number) =>
 const stat = (pid: number, comm: string, ticks: number, rssPages: number) =>
   `${pid} (${comm}) S 1 ${pid} ${pid} 0 -1 4194560 500 0 0 0 ${ticks} 0 0 0 20 0 4 0 ${1000 + pid} 104857600 ${rssPages} 18446744073709551615\n`;
 
+/** One sample of the processes collector over a fixture /proc, users from the fixture passwd. */
+async function processesOf(procRoot: string): Promise<ProcessesSample> {
+  const passwd = join(tempDir('pulseboard-etc-'), 'passwd');
+  writeFileSync(passwd, PASSWD);
+  const collector = procfsProcessesCollector(
+    5000,
+    4096,
+    { users: new UserNames(passwd), containerOf: (cgroup) => containerName(cgroup, null) },
+    procRoot,
+  );
+  return (await collector.sample(Date.now())) as ProcessesSample;
+}
+
 describe('process details', () => {
   it('reads the effective uid from status', () => {
     expect(parseEffectiveUid('Name:\tsu\nUid:\t1000\t0\t0\t0\n')).toBe(0);
@@ -56,15 +69,7 @@ describe('processes from a /proc tree (--procfs)', () => {
       '2/status': status(0),
       '2/cgroup': '0::/\n',
     });
-    const passwd = join(tempDir('pulseboard-etc-'), 'passwd');
-    writeFileSync(passwd, PASSWD);
-    const collector = procfsProcessesCollector(
-      5000,
-      4096,
-      { users: new UserNames(passwd), containerOf: (cgroup) => containerName(cgroup, null) },
-      procRoot,
-    );
-    const sample = (await collector.sample(Date.now())) as ProcessesSample;
+    const sample = await processesOf(procRoot);
     expect(sample.count).toBe(3);
     expect(sample.top).toEqual(
       expect.arrayContaining([
@@ -88,15 +93,7 @@ describe('processes from a /proc tree (--procfs)', () => {
       '78/status': status(0),
       '78/cgroup': '0::/\n',
     });
-    const passwd = join(tempDir('pulseboard-etc-'), 'passwd');
-    writeFileSync(passwd, PASSWD);
-    const collector = procfsProcessesCollector(
-      5000,
-      4096,
-      { users: new UserNames(passwd), containerOf: (cgroup) => containerName(cgroup, null) },
-      procRoot,
-    );
-    const sample = (await collector.sample(Date.now())) as ProcessesSample;
+    const sample = await processesOf(procRoot);
     expect(sample.top.map(({ pid, name, user }) => ({ pid, name, user }))).toEqual(
       expect.arrayContaining([
         { pid: 77, name: 'java run.sh', user: 'app' },
