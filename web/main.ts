@@ -20,7 +20,6 @@ const byId = (id: string) => document.getElementById(id) as HTMLElement;
 
 const preferences = readPreferences();
 if (preferences.kiosk) enterKiosk();
-startChartWorker();
 let theme = preferences.theme;
 applyTheme(theme);
 
@@ -30,8 +29,11 @@ const host = params.get('host');
 // The server writes its role into the page: a host's own server opens the stream at once. A hub, or a page
 // not served by pulseboard (the Vite dev server), asks /api/fleet: a standalone server answers 404.
 const role = document.querySelector<HTMLMetaElement>('meta[name="pulseboard-role"]')?.content;
-if (host !== null || role === 'host') startBoard(host);
-else {
+if (host !== null || role === 'host') {
+  // Started first, so Chart.js loads in the worker while the stream connects; the fleet overview draws no chart.
+  startChartWorker();
+  startBoard(host);
+} else {
   void fetchFleet().then((fleet) => {
     if (!fleet) return startBoard(null);
     byId('controls').hidden = true;

@@ -168,9 +168,15 @@ describe('a fleet over Redis Streams: 3 agents, 2 hubs', () => {
   it('rides out Redis stopping for 10 s: agents flush their backlog in order, hubs and pages show the outage and recover', async () => {
     browser ??= await launchBrowser();
     const page = await browser.context.newPage();
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('.js')) scripts.push(new URL(request.url()).pathname);
+    });
     await page.goto(hubB.url);
     await page.waitForFunction(() => document.querySelectorAll('.tile').length === 3);
     expect(await page.getAttribute('#status', 'data-state')).toBe('live');
+    // The overview draws no chart: Chart.js is not loaded, in a worker or on the page.
+    expect(scripts.filter((path) => /chart-(worker|renderer)-/.test(path))).toEqual([]);
 
     const watching = await stream(hubB, 'web-2');
     await watching.until(() => liveEvents(watching).length >= 5);
