@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CollectorCost, measureCollectorCosts } from './collector-costs.js';
 import { cpuSeconds, rssBytes, type Started, sleep, startProcess } from './procs.js';
@@ -28,7 +30,10 @@ export interface IdleResult {
  * meanwhile this process times the real collectors one by one (on the other CPU).
  */
 export async function benchIdle(seconds: number): Promise<IdleResult> {
-  const oursArgs = [join(ROOT, 'dist/server/main.js'), '--port', '0'];
+  // The default configuration, a data directory included, but a fresh one of its own: in ./data it would share
+  // a developer's running server's directory (refused: history off) and leave its files behind.
+  const dataDir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-idle-'));
+  const oursArgs = [join(ROOT, 'dist/server/main.js'), '--port', '0', '--data-dir', dataDir];
   const peerArgs = ['--import', 'tsx', join(ROOT, 'test/bench/apps/express-app.ts'), 'monitored'];
   const servers: Started[] = [];
   try {
@@ -58,9 +63,10 @@ export async function benchIdle(seconds: number): Promise<IdleResult> {
       oursRss: rssBytes(ours.pid),
       peerRss: rssBytes(peer.pid),
       collectors,
-      command: `node dist/server/main.js --port 0 vs node --import tsx test/bench/apps/express-app.ts monitored; /proc/<pid>/stat CPU over ${seconds} s after ${WARM_UP_MS / 1000} s; collectors timed in-process (test/bench/collector-costs.ts)`,
+      command: `node dist/server/main.js --port 0 --data-dir <a fresh temp dir> vs node --import tsx test/bench/apps/express-app.ts monitored; /proc/<pid>/stat CPU over ${seconds} s after ${WARM_UP_MS / 1000} s; collectors timed in-process (test/bench/collector-costs.ts)`,
     };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
