@@ -104,7 +104,8 @@ describe('many tabs share one stream', () => {
     expect(await streamsOnServer(server)).toBe(1);
     for (const [i, page] of pages.entries()) {
       const { tab, server: truth } = await compareWithServer(server, page, closedAt - 5000);
-      expect(tab.length).toBeGreaterThan(8);
+      // Not an empty comparison: 5 s of a 500 ms sampler, fewer when the loaded machine makes it late.
+      expect(tab.length).toBeGreaterThan(4);
       expect(tab, `tab ${i}${i === next ? ' (new holder)' : ''}`).toEqual(truth);
     }
   });
@@ -121,7 +122,8 @@ describe('many tabs share one stream', () => {
     await Promise.all(pages.map(isLive));
     for (const [i, page] of pages.entries()) {
       const { tab, server: truth } = await compareWithServer(server, page, crashedAt - 5000);
-      expect(tab.length).toBeGreaterThan(8);
+      // Not an empty comparison: 5 s of a 500 ms sampler, fewer when the loaded machine makes it late.
+      expect(tab.length).toBeGreaterThan(4);
       expect(tab, `tab ${i}`).toEqual(truth);
     }
     await waitFor(async () => ((await streamsOnServer(server)) === 1 ? true : undefined), 5000);
