@@ -4,7 +4,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { markExpression } from './bare-chromium.js';
 import { pageServerArgs } from './browser.js';
-import { DRIVERS, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
+import { alternatingLoads, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
 import { median, type Started, sleep, startProcess } from './procs.js';
 import { type Row, ratio } from './table.js';
 
@@ -96,19 +96,11 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
     const results = list.map(({ build }) => ({ build, drivers: { bare: emptyLoads(), playwright: emptyLoads() } }));
     const round = async (which: 'short' | 'long', query: string) => {
       const urls = started.map((servers) => `${servers[which].url}/${query}`);
-      for (const url of urls) for (const driver of DRIVERS) await drivers.load(driver, url, firstPaintWait); // warm-up: caches, JIT
-      for (let trial = 0; trial < trials; trial++) {
-        const order = list.map((_, index) => index);
-        if (trial % 2 === 1) order.reverse();
-        const driverOrder = trial % 4 < 2 ? DRIVERS : [...DRIVERS].reverse();
-        for (const index of order)
-          for (const driver of driverOrder) {
-            const { value: ms, cpuMs } = await drivers.load(driver, urls[index] as string, firstPaintWait);
-            const loads = (results[index] as (typeof results)[number]).drivers[driver];
-            loads[which === 'short' ? 'shortMs' : 'longMs'].push(ms);
-            loads[which === 'short' ? 'shortCpuMs' : 'longCpuMs'].push(cpuMs);
-          }
-      }
+      await alternatingLoads(drivers, urls, trials, firstPaintWait, (index, driver, { value: ms, cpuMs }) => {
+        const loads = (results[index] as (typeof results)[number]).drivers[driver];
+        loads[which === 'short' ? 'shortMs' : 'longMs'].push(ms);
+        loads[which === 'short' ? 'shortCpuMs' : 'longCpuMs'].push(cpuMs);
+      });
     };
     await sleep(startedAt + 31_000 - Date.now());
     await round('short', '?window=5m&share=0');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { writeDemo } from '../../server/history/demo.js';
 import { paintBuilds } from './first-paint.js';
 import { rangePaint } from './history.js';
-import { DRIVERS, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
+import { alternatingLoads, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
 import { median, type Started, startProcess } from './procs.js';
 import { type Row, ratio } from './table.js';
 
@@ -69,20 +69,12 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
     const results = list.map(({ build }) => ({ build, drivers: { bare: emptyWindows(), playwright: emptyWindows() } }));
     for (const [w, window] of WINDOWS.entries()) {
       const urls = servers.map((server) => `${server.url}/?window=${window}&share=0`);
-      for (const url of urls) for (const driver of DRIVERS) await drivers.load(driver, url, rangePaintWait); // warm-up
-      for (let trial = 0; trial < trials; trial++) {
-        const order = list.map((_, index) => index);
-        if (trial % 2 === 1) order.reverse();
-        const driverOrder = trial % 4 < 2 ? DRIVERS : [...DRIVERS].reverse();
-        for (const index of order)
-          for (const driver of driverOrder) {
-            const { value, cpuMs } = await drivers.load(driver, urls[index] as string, rangePaintWait);
-            const row = results[index]?.drivers[driver][w];
-            row?.totalMs.push(value.totalMs);
-            row?.responseMs.push(value.responseMs);
-            row?.cpuMs.push(cpuMs);
-          }
-      }
+      await alternatingLoads(drivers, urls, trials, rangePaintWait, (index, driver, { value, cpuMs }) => {
+        const row = results[index]?.drivers[driver][w];
+        row?.totalMs.push(value.totalMs);
+        row?.responseMs.push(value.responseMs);
+        row?.cpuMs.push(cpuMs);
+      });
     }
     return {
       trials,

@@ -5,7 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { launchBrowser } from '../helpers/chromium.js';
 import { launchBareChromium } from './bare-chromium.js';
 import { chromiumThreadCpu, threadSplit, totalMs } from './chromium-threads.js';
-import { DRIVERS, type Driver } from './paint-drivers.js';
+import { type Driver, driversOf } from './paint-drivers.js';
 import { type Started, sleep, startProcess } from './procs.js';
 import type { Row } from './table.js';
 
@@ -229,7 +229,7 @@ export async function benchPageCost(seconds: number): Promise<PageCostResult> {
   const costs: PageCost[] = [];
   const commands: Record<string, string> = {};
   const dists = builds();
-  const drivers = (process.env.BENCH_PAGE_DRIVERS ?? DRIVERS.join(',')).split(',') as Driver[];
+  const drivers = driversOf(process.env.BENCH_PAGE_DRIVERS);
   const staticPage = wanted.has('static') ? { full: await staticPagePercent(1, 10), throttled: await staticPagePercent(4, 10) } : null;
   for (const name of ['fast', '1hz'] as const) {
     if (!wanted.has(name)) continue;

@@ -9,9 +9,12 @@ export type Driver = 'bare' | 'playwright';
  * The bare pipe first: it is the bench's figure; Playwright's is kept beside it. `BENCH_PAINT_DRIVERS=bare`
  * leaves Playwright out (twice the loads of the builds compared in the same time).
  */
-export const DRIVERS: Driver[] = (process.env.BENCH_PAINT_DRIVERS ?? 'bare,playwright')
-  .split(',')
-  .filter((name): name is Driver => name === 'bare' || name === 'playwright');
+export const DRIVERS: Driver[] = driversOf(process.env.BENCH_PAINT_DRIVERS);
+
+/** A comma-separated list of drivers (an environment knob's value); both, bare first, when not given. */
+export function driversOf(list = 'bare,playwright'): Driver[] {
+  return list.split(',').filter((name): name is Driver => name === 'bare' || name === 'playwright');
+}
 
 /** How one load is waited for: a Playwright function on the page, or an expression for the bare pipe. */
 export interface PaintWait<T> {
@@ -65,4 +68,25 @@ export async function launchPaintDrivers(): Promise<PaintDrivers> {
       await Promise.all([playwright?.close(), bare?.close()]);
     },
   };
+}
+
+/**
+ * Every url loaded by every driver once to warm up (caches, JIT), then `trials` times, the builds' order
+ * reversed every other trial and the drivers' every other pair, so neither goes first throughout.
+ */
+export async function alternatingLoads<T>(
+  drivers: PaintDrivers,
+  urls: string[],
+  trials: number,
+  wait: PaintWait<T>,
+  record: (index: number, driver: Driver, load: { value: T; cpuMs: number }) => void,
+): Promise<void> {
+  for (const url of urls) for (const driver of DRIVERS) await drivers.load(driver, url, wait);
+  for (let trial = 0; trial < trials; trial++) {
+    const order = urls.map((_, index) => index);
+    if (trial % 2 === 1) order.reverse();
+    const driverOrder = trial % 4 < 2 ? DRIVERS : [...DRIVERS].reverse();
+    for (const index of order)
+      for (const driver of driverOrder) record(index, driver, await drivers.load(driver, urls[index] as string, wait));
+  }
 }
