@@ -105,7 +105,7 @@ export function percentileOf(buckets: BucketsView, percentile: number): number {
 
 /** p50 / p90 / p99 of the merged buckets; `max` is left to the caller (the exact per-tick maxima are kept). */
 export function summaryOf(buckets: BucketsView): Omit<LatencySummary, 'max'> {
-  return { p50: percentileOf(buckets, 50), p90: percentileOf(buckets, 90), p99: percentileOf(buckets, 99) };
+  return summaryIn(buckets.v, buckets.c, 0, buckets.v.length);
 }
 
 /**
@@ -115,8 +115,11 @@ export function summaryOf(buckets: BucketsView): Omit<LatencySummary, 'max'> {
 export function summaryAt(columns: BucketColumns, row: number): Omit<LatencySummary, 'max'> | null {
   const start = columns.offsets[row] as number;
   const end = columns.offsets[row + 1] as number;
-  if (start === end) return null;
-  const { v, c } = columns;
+  return start === end ? null : summaryIn(columns.v, columns.c, start, end);
+}
+
+/** p50 / p90 / p99 (as `percentileOf` each) of the buckets at [start, end) of `v` and `c`, in one walk. */
+function summaryIn(v: ArrayLike<number>, c: ArrayLike<number>, start: number, end: number): Omit<LatencySummary, 'max'> {
   let total = 0;
   for (let i = start; i < end; i++) total += c[i] as number;
   if (total === 0) return { p50: 0, p90: 0, p99: 0 };
