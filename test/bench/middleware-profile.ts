@@ -7,12 +7,18 @@ import { startProcess } from './procs.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 
 /** Where a server's busy CPU went under load, by the CPU profile's samples, as shares of its busy samples. */
-export interface MiddlewareShares {
+export interface ProfileShares {
   /** Samples whose nearest JavaScript frame is in the middleware or the statistics it feeds. */
   ours: number;
   /** Samples whose nearest JavaScript frame is Hono's compose (the hop any middleware pays). */
   hop: number;
   busySamples: number;
+}
+
+/** The app measured by the middleware, and measured from outside it (`measuredFetch`). */
+export interface MiddlewareShares {
+  measured: ProfileShares;
+  wrapped: ProfileShares;
   command: string;
 }
 
@@ -30,7 +36,9 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const OURS = /\/server\/(requests\/(middleware|stats)|lib\/latency)\.ts$/;
+const OURS = /\/server\/(requests\/(middleware|measured-fetch|stats)|lib\/latency)\.ts$/;
+/** Our functions whose whole call tree is ours, Hono's code they call included (the second route match). */
+const OURS_WITH_CALLEES = new Set(['answeringRoute']);
 const HOP = /\/hono\/dist\/compose\.js$/;
 /** Frames that run for whoever called them: Node's internals and V8's natives (no file URL). */
 const isRuntimeFrame = (url: string) => url === '' || url.startsWith('node:');
@@ -58,6 +66,10 @@ export function sharesOfProfile(profile: CpuProfile, fromMicros = 0): { ours: nu
         found = OURS.test(url) ? 'ours' : HOP.test(url) ? 'hop' : 'other';
         break;
       }
+      for (let frame: number | undefined = id; found === 'other' && frame !== undefined; frame = parentOf.get(frame)) {
+        const callFrame = byId.get(frame)?.callFrame;
+        if (callFrame && OURS_WITH_CALLEES.has(callFrame.functionName) && OURS.test(callFrame.url)) found = 'ours';
+      }
     }
     ownerOf.set(id, found);
     return found;
@@ -78,12 +90,7 @@ export function sharesOfProfile(profile: CpuProfile, fromMicros = 0): { ours: nu
   return { ours, hop, busy };
 }
 
-/**
- * The bench app with our middleware under autocannon, profiled (`--cpu-prof`, 100 µs): what share of the
- * server's busy CPU is the middleware's own work. A ratio inside one process, so the machine's neighbours,
- * which move req/s and CPU per request by ±10 % from run to run, do not move it.
- */
-export async function benchMiddlewareProfile(seconds: number): Promise<MiddlewareShares> {
+async function profileShares(mode: 'measured' | 'wrapped', seconds: number): Promise<ProfileShares> {
   const dir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-mw-profile-'));
   try {
     const app = await startProcess(process.execPath, [
@@ -95,7 +102,7 @@ export async function benchMiddlewareProfile(seconds: number): Promise<Middlewar
       '--import',
       'tsx',
       join(ROOT, 'test/bench/apps/hono-app.ts'),
-      'measured',
+      mode,
     ]);
     await autocannon({ url: `${app.url}/users/42`, connections: 32, duration: 1 }); // warm-up
     const measuredFrom = Number(process.hrtime.bigint() / 1000n);
@@ -105,13 +112,22 @@ export async function benchMiddlewareProfile(seconds: number): Promise<Middlewar
     if (!file) throw new Error(`no CPU profile written in ${dir}`);
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
     const { ours, hop, busy } = sharesOfProfile(profile, measuredFrom);
-    return {
-      ours: ours / busy,
-      hop: hop / busy,
-      busySamples: busy,
-      command: `node --cpu-prof --cpu-prof-interval 100 test/bench/apps/hono-app.ts measured, autocannon -c 32 -d ${seconds} /users/42 after 1 s warm-up; samples by the nearest JavaScript file on their stack`,
-    };
+    return { ours: ours / busy, hop: hop / busy, busySamples: busy };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The bench app measured by our middleware, then from outside (`measuredFetch`), under autocannon, profiled
+ * (`--cpu-prof`, 100 µs): what share of the server's busy CPU is the measuring's own work. A ratio inside one
+ * process, so the machine's neighbours, which move req/s and CPU per request by ±10 % from run to run, do
+ * not move it.
+ */
+export async function benchMiddlewareProfile(seconds: number): Promise<MiddlewareShares> {
+  return {
+    measured: await profileShares('measured', seconds),
+    wrapped: await profileShares('wrapped', seconds),
+    command: `node --cpu-prof --cpu-prof-interval 100 test/bench/apps/hono-app.ts {measured|wrapped}, autocannon -c 32 -d ${seconds} /users/42 after 1 s warm-up; samples by the nearest JavaScript file on their stack (the route match of measuredFetch counted as ours)`,
+  };
 }

@@ -41,9 +41,11 @@ export interface Kept {
 
 export interface MiddlewareResult {
   /** Medians over trials of each trial's own ratio to its bare run (Hono's, or Express's for the peer). */
-  kept: Record<'measured' | 'empty' | 'proxied' | 'expressMonitored', Kept>;
+  kept: Record<'measured' | 'wrapped' | 'empty' | 'proxied' | 'expressMonitored', Kept>;
   bare: Load;
   measured: Load;
+  /** The same app measured from outside (`measuredFetch`), no middleware. */
+  wrapped: Load;
   /** The same app with a middleware that only calls next(): what any Hono middleware costs. */
   empty: Load;
   proxied: Load;
@@ -73,9 +75,10 @@ export async function benchMiddleware(trials: number, seconds: number): Promise<
     };
   };
   const express = (mode: string) => () => startProcess(process.execPath, [...TSX, join(ROOT, 'test/bench/apps/express-app.ts'), mode]);
-  const runs: Record<'bare' | 'measured' | 'empty' | 'proxied' | 'expressBare' | 'expressMonitored', Load[]> = {
+  const runs: Record<'bare' | 'measured' | 'wrapped' | 'empty' | 'proxied' | 'expressBare' | 'expressMonitored', Load[]> = {
     bare: [],
     measured: [],
+    wrapped: [],
     empty: [],
     proxied: [],
     expressBare: [],
@@ -84,6 +87,7 @@ export async function benchMiddleware(trials: number, seconds: number): Promise<
   for (let i = 0; i < trials; i++) {
     runs.bare.push(await trial(app('bare'), seconds));
     runs.measured.push(await trial(app('measured'), seconds));
+    runs.wrapped.push(await trial(app('wrapped'), seconds));
     runs.empty.push(await trial(app('empty'), seconds));
     runs.proxied.push(await trial(proxied, seconds));
     runs.expressBare.push(await trial(express('bare'), seconds));
@@ -101,17 +105,19 @@ export async function benchMiddleware(trials: number, seconds: number): Promise<
   return {
     kept: {
       measured: keptOf(runs.measured, runs.bare),
+      wrapped: keptOf(runs.wrapped, runs.bare),
       empty: keptOf(runs.empty, runs.bare),
       proxied: keptOf(runs.proxied, runs.bare),
       expressMonitored: keptOf(runs.expressMonitored, runs.expressBare),
     },
     bare: summarize(runs.bare),
     measured: summarize(runs.measured),
+    wrapped: summarize(runs.wrapped),
     empty: summarize(runs.empty),
     proxied: summarize(runs.proxied),
     expressBare: summarize(runs.expressBare),
     expressMonitored: summarize(runs.expressMonitored),
-    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured|empty}, and via dist/server/main.js --proxy; 1 s warm-up; ratios are medians of each trial's with / bare, ${trials} trials alternated`,
+    command: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/hono-app.ts {bare|measured|wrapped|empty}, and via dist/server/main.js --proxy; 1 s warm-up; ratios are medians of each trial's with / bare, ${trials} trials alternated`,
     peerCommand: `autocannon -c 32 -d ${seconds} /users/42 on test/bench/apps/express-app.ts {bare|monitored}; 1 s warm-up; median of ${trials}`,
   };
 }

@@ -28,7 +28,7 @@ import { benchHistoryQuery, historyQueryRows } from './history-query.js';
 import { benchIdle, type IdleResult } from './idle.js';
 import { benchLifecycle, type LifecycleResult } from './lifecycle.js';
 import { benchMiddleware, type Kept, type Load, type MiddlewareResult } from './middleware.js';
-import { benchMiddlewareProfile, type MiddlewareShares } from './middleware-profile.js';
+import { benchMiddlewareProfile, type MiddlewareShares, type ProfileShares } from './middleware-profile.js';
 import { benchPageCost, pageCostRows } from './page-cost.js';
 import { TASKSET } from './procs.js';
 import { benchProxy, proxyRows } from './proxy.js';
@@ -129,14 +129,16 @@ function fanoutRows(fanout: FanoutResult): Row[] {
 
 function middlewareProfileRows(shares: MiddlewareShares): Row[] {
   const percent = (share: number) => `${fixed(share * 100, 2)} %`;
+  const row = (measure: string, of: ProfileShares): Row => ({
+    measure,
+    ours: `${percent(of.ours)}; hop ${percent(of.hop)}; CPU kept ~${fixed(1 - of.ours - of.hop, 3)} (${int(of.busySamples)} busy samples)`,
+    peer: '-',
+    ratio: '-',
+    command: shares.command,
+  });
   return [
-    {
-      measure: "the middleware's own work, share of the server's busy CPU under load (CPU profile); Hono's compose hop",
-      ours: `${percent(shares.ours)}; hop ${percent(shares.hop)} (${int(shares.busySamples)} busy samples)`,
-      peer: '-',
-      ratio: '-',
-      command: shares.command,
-    },
+    row("the middleware's own work, share of the server's busy CPU under load (CPU profile); Hono's compose hop", shares.measured),
+    row('the same measured from outside the app (`measuredFetch`), its route match included', shares.wrapped),
   ];
 }
 
@@ -158,6 +160,13 @@ function middlewareRows(mw: MiddlewareResult): Row[] {
       ours: cpu(mw.kept.measured, mw.measured, mw.bare),
       peer: cpu(mw.kept.expressMonitored, mw.expressMonitored, mw.expressBare),
       ratio: ratio(mw.kept.measured.cpu, mw.kept.expressMonitored.cpu),
+      command,
+    },
+    {
+      measure: 'the same measured from outside the app (`measuredFetch`): req/s kept; CPU bare / with',
+      ours: `${kept(mw.kept.wrapped, mw.wrapped, mw.bare)}; ${cpu(mw.kept.wrapped, mw.wrapped, mw.bare)}`,
+      peer: kept(mw.kept.expressMonitored, mw.expressMonitored, mw.expressBare),
+      ratio: ratio(mw.kept.wrapped.rps, mw.kept.expressMonitored.rps),
       command,
     },
     {

@@ -26,8 +26,9 @@ export function fixtureApp(...measure: MiddlewareHandler[]): Hono {
   return app;
 }
 
-export async function listen(app: Hono): Promise<{ server: Server; url: string }> {
-  const server = createServer(getRequestListener(app.fetch));
+/** Serves a Hono app (or a fetch function in front of one) on a real port 0. */
+export async function listen(app: Hono | Hono['fetch']): Promise<{ server: Server; url: string }> {
+  const server = createServer(getRequestListener(typeof app === 'function' ? app : app.fetch));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
