@@ -11,6 +11,8 @@ import { removeWhenEmpty } from '../helpers/cgroups.js';
 import { sleep } from './procs.js';
 
 export const BENCH_CGROUPS = 50;
+/** A busy container's shell starts a `sleep` this often. */
+const BUSY_LOOP_MS = 1000;
 
 export interface ContainersCost {
   /** What was read: this host's real cgroups (idle sleepers), or a cgroup v2 fixture tree whose every container uses CPU. */
@@ -25,6 +27,10 @@ export interface ContainersCost {
   warmupSamples: number;
   /** The median sample: one sample slowed by the other engineers' work moves the mean, not this. */
   medianMs: number;
+  /** Every timed sample's CPU, ms, in order: where a mean over the budget comes from (a slow first sample, or all). */
+  eachMs: number[];
+  /** The first FRESH_SAMPLES warm-up samples (a fresh collector, run by V8's interpreter); null without a warm-up. */
+  fresh: { samples: number; msPerSample: number; percentOfCore: number } | null;
   /** CPU at the collector's 5 s cadence, percent of one core. */
   percentOfCore: number;
   /**
@@ -53,22 +59,33 @@ export interface ContainersBenchOptions {
   warmupSamples: number;
 }
 
+/** The first warm-up samples, timed: what a fresh collector costs, before V8 has compiled it. */
+export const FRESH_SAMPLES = 12;
+
 /**
  * CPU around each `sample()`, on the collector's cadence, as the sampler would call it. With two collectors
  * (this build's and a "before" build's, on the same cgroups), both sample every tick and take turns at going
- * first, so neither always finds the kernel's caches warmed by the other.
+ * first, so neither always finds the kernel's caches warmed by the other. The warm-up samples come
+ * `warmupGapMs` apart: a busy container's CPU counter must move between two of them, or the warm-up only
+ * runs the quiet path (one file per container) and the timed samples compile the busy one.
  */
 async function measure(
   collectors: Collector<'containers'>[],
   { seconds, warmupSamples }: ContainersBenchOptions,
   beforeEachSample: () => void = () => {},
+  warmupGapMs = 0,
 ): Promise<Run[]> {
   for (const collector of collectors) await collector.init?.();
+  const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], fresh: [], containers: 0 }));
   for (let i = 0; i < warmupSamples; i++) {
+    if (warmupGapMs > 0) await sleep(warmupGapMs);
     beforeEachSample();
-    for (const collector of collectors) await collector.sample(Date.now());
+    for (let index = 0; index < collectors.length; index++) {
+      const before = cpuMs();
+      await (collectors[index] as Collector<'containers'>).sample(Date.now());
+      if (i < FRESH_SAMPLES) (runs[index] as Run).fresh.push(cpuMs() - before);
+    }
   }
-  const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], containers: 0 }));
   const until = Date.now() + seconds * 1000;
   for (let tick = 0; Date.now() < until; tick++) {
     await sleep(CONTAINERS_INTERVAL_MS - (Date.now() % CONTAINERS_INTERVAL_MS));
@@ -107,6 +124,8 @@ interface Run {
   ms: number;
   /** Each sample's CPU, ms. */
   each: number[];
+  /** The first FRESH_SAMPLES warm-up samples' CPU, ms. */
+  fresh: number[];
   containers: number;
 }
 
@@ -114,6 +133,11 @@ const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+};
+
+const costOf = (samples: number[]) => {
+  const msPerSample = samples.reduce((sum, ms) => sum + ms, 0) / samples.length;
+  return { samples: samples.length, msPerSample, percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100 };
 };
 
 const result = (
@@ -133,6 +157,8 @@ const result = (
     samples: run.samples,
     msPerSample,
     medianMs: median(run.each),
+    eachMs: run.each,
+    fresh: run.fresh.length === 0 ? null : costOf(run.fresh),
     percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
     medianTickRatio: before ? median(run.each.map((ms, tick) => ms / (before.each[tick] as number))) : null,
     command,
@@ -148,7 +174,10 @@ const results = (kind: ContainersCost['kind'], runs: Run[], command: string, war
   ];
 };
 
-const warmedUp = (warmupSamples: number) => (warmupSamples > 0 ? ` after ${warmupSamples} samples back to back` : '');
+const warmedUp = (warmupSamples: number, gapMs = 0) =>
+  warmupSamples > 0
+    ? ` after ${warmupSamples} samples ${gapMs > 0 ? `${gapMs} ms apart` : 'back to back'} (the first ${FRESH_SAMPLES} timed as "fresh")`
+    : '';
 
 /**
  * 50 real cgroups on this host (as root: v1 `cpuacct` + `memory` + `blkio` + `pids`, or the v2 tree), each
@@ -169,7 +198,7 @@ export async function benchRealCgroups(options: ContainersBenchOptions, busy: bo
       // Busy: each container wakes every second (a `sleep 1` started by its shell), so its CPU counter moves
       // between any two samples and none is quiet; idle: one process that sleeps throughout.
       const sleeper = busy
-        ? spawn('sh', ['-c', 'while :; do sleep 1; done'], { stdio: 'ignore', detached: true })
+        ? spawn('sh', ['-c', `while :; do sleep ${BUSY_LOOP_MS / 1000}; done`], { stdio: 'ignore', detached: true })
         : spawn('sleep', ['3600'], { stdio: 'ignore', detached: true });
       sleepers.push(sleeper);
       for (const hierarchy of hierarchies) {
@@ -183,8 +212,10 @@ export async function benchRealCgroups(options: ContainersBenchOptions, busy: bo
       { cadenceMs: CONTAINERS_INTERVAL_MS, cgroupRoot: '/sys/fs/cgroup', procRoot: '/proc', dockerNames: null },
       options.beforeRoot,
     );
-    const runs = await measure(collectors, options);
-    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples)}, process.cpuUsage() around each sample()`;
+    // Busy containers fork every second: warm-up samples that far apart all find them busy.
+    const warmupGapMs = busy ? BUSY_LOOP_MS + 100 : 0;
+    const runs = await measure(collectors, options, undefined, warmupGapMs);
+    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples, warmupGapMs)}, process.cpuUsage() around each sample()`;
     return results(busy ? 'real, all busy' : 'real, idle', runs, command, options.warmupSamples);
   } finally {
     await Promise.all(
