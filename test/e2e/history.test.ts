@@ -282,9 +282,9 @@ describe('history on the page (a 30-day demo store)', () => {
     return columns;
   }
 
-  it("paints each line's min–max band in its colour between the min and the max, none across the downtime, and none once the line is hidden", async () => {
-    // 7 hours, the downtime in them, drawn from 1-minute rows: those of the last two hours each the min and max of 15 samples
-    // (the older ones of one sample each have no band to see).
+  it("paints each line's min–max band in its colour between the min and the max and none once the line is hidden; nothing across the downtime", async () => {
+    // 7 hours, the downtime in them, drawn from 1-minute rows: those of the last two hours each the min and max of 15
+    // samples (the older ones, of the demo's one sample a minute, have no band to see: min and max are one value).
     for (const fallback of [false, true]) {
       const { page } = await openRange(fallback, end - 7 * HOUR, end - MINUTE);
       expect((await shown(page))?.tier).toBe('1m');
@@ -304,17 +304,15 @@ describe('history on the page (a 30-day demo store)', () => {
       const yPixel = (v: number) => plot.top + ((plot.yMax - v) / (plot.yMax - plot.yMin)) * (plot.bottom - plot.top);
       const rows = (network.bands[0] as Snapshot['bands'][number]).rows;
       const whole = (i: number) => rows[i]?.[1] != null && rows[i]?.[2] != null;
-      // The widest row of the "received" band, its neighbours in the band too; and the downtime's gap marker.
-      let widest = -1;
-      rows.forEach(([x, low, high], i) => {
-        if (!whole(i - 1) || !whole(i) || !whole(i + 1) || xPixel(x) < plot.left + 20 || xPixel(x) > plot.right - 20) return;
-        const [, widestLow, widestHigh] = rows[widest] ?? [0, 0, 0];
-        if ((high as number) - (low as number) > (widestHigh as number) - (widestLow as number)) widest = i;
-      });
-      const [bandAt, low, high] = rows[widest] as [number, number, number];
+      // The widest rows of the "received" band (each at its own pixel column, its neighbours in the band too); the downtime's gap marker.
+      const spread = ([, low, high]: Snapshot['bands'][number]['rows'][number]) => yPixel(low as number) - yPixel(high as number);
+      const widest = rows
+        .filter(([x], i) => whole(i - 1) && whole(i) && whole(i + 1) && xPixel(x) > plot.left + 20 && xPixel(x) < plot.right - 20)
+        .sort((a, b) => spread(b) - spread(a))
+        .filter(([x], i, sorted) => sorted.findIndex(([other]) => xPixel(other) === xPixel(x)) === i)
+        .slice(0, 12) as [number, number, number][];
       const gapAt = (rows.find(([, low, high]) => low === null && high === null) as [number, null, null])[0];
-      expect(yPixel(low) - yPixel(high)).toBeGreaterThan(8);
-      const mean = yPixel(network.datasets[0]?.points.find(([x]) => x === bandAt)?.[1] ?? Number.NaN);
+      const meanAt = (t: number) => yPixel(network.datasets[0]?.points.find(([x]) => x === t)?.[1] ?? Number.NaN);
 
       const canvas = page.locator('canvas').nth(index);
       const shownPng = await canvas.screenshot();
@@ -327,23 +325,28 @@ describe('history on the page (a 30-day demo store)', () => {
       expect((await hiddenSnapshot()).plot).toEqual(plot);
       const hiddenPng = await canvas.screenshot();
 
-      const [shownBand, shownGap] = await columnsOf(shownPng, [xPixel(bandAt), xPixel(gapAt)]);
-      const [hiddenBand, hiddenGap] = await columnsOf(hiddenPng, [xPixel(bandAt), xPixel(gapAt)]);
+      const columns = [xPixel(gapAt), ...widest.map(([x]) => xPixel(x))];
+      const [shownGap, ...shownBand] = await columnsOf(shownPng, columns);
+      const [hiddenGap, ...hiddenBand] = await columnsOf(hiddenPng, columns);
       const color = ((await page.evaluate(() => (window as any).__pulseboardDebug.chartColors())) as string[])[index] as string;
       const rgb = [1, 3, 5].map((at) => Number.parseInt(color.slice(at, at + 2), 16));
       // Between the min and the max (away from the line itself), what is behind is tinted by the line's colour at 0.18.
       let inBand = 0;
       let tinted = 0;
-      for (let y = Math.ceil(yPixel(high)) + 1; y < Math.floor(yPixel(low)) - 1; y++) {
-        if (Math.abs(y - mean) < 3) continue;
-        inBand++;
-        const behind = hiddenBand?.[y] as [number, number, number];
-        const drawn = shownBand?.[y] as [number, number, number];
-        if (drawn.every((value, c) => Math.abs(value - ((behind[c] as number) * 0.82 + (rgb[c] as number) * 0.18)) <= 4)) tinted++;
-      }
-      expect(inBand).toBeGreaterThan(3);
+      widest.forEach(([x, low, high], column) => {
+        const mean = meanAt(x);
+        for (let y = Math.ceil(yPixel(high)) + 1; y < Math.floor(yPixel(low)) - 1; y++) {
+          if (Math.abs(y - mean) < 3) continue;
+          inBand++;
+          const behind = hiddenBand[column]?.[y] as [number, number, number];
+          const drawn = shownBand[column]?.[y] as [number, number, number];
+          if (drawn.every((value, c) => Math.abs(value - ((behind[c] as number) * 0.82 + (rgb[c] as number) * 0.18)) <= 4)) tinted++;
+        }
+      });
+      expect(inBand).toBeGreaterThan(20);
       expect(tinted, `fallback ${fallback}: ${tinted} of ${inBand} pixels tinted`).toBeGreaterThanOrEqual(0.7 * inBand);
-      // Across the downtime, neither the band nor the line: the column is the same with the line hidden.
+      // Across the downtime, nothing of the line: the column is the same with it hidden. (The rows beside this
+      // downtime are one sample each, so a band bridging it would be a line; the band's break is unit-tested.)
       expect(shownGap?.slice(Math.ceil(plot.top), Math.floor(plot.bottom))).toEqual(
         hiddenGap?.slice(Math.ceil(plot.top), Math.floor(plot.bottom)),
       );
