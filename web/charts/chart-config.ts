@@ -4,6 +4,7 @@ import { formatClock, formatTick } from '../format.js';
 import type { ChartSize, ChartSpec, FiringSpan } from './chart-frame.js';
 import type { Point } from './decimate.js';
 import { FORMATTERS } from './formatters.js';
+import { minMaxBands } from './minmax-bands.js';
 
 export interface BandOptions {
   level: Level | null;
@@ -68,6 +69,7 @@ const firingBands: Plugin<'line'> = {
 export function chartConfig(spec: ChartSpec, size: ChartSize): ChartConfiguration<'line', Point[]> {
   const format = FORMATTERS[spec.format];
   const count = spec.lines.length;
+  // Only the lines are datasets: their min–max bands are drawn behind them by `minMaxBands`.
   const datasets: ChartDataset<'line', Point[]>[] = spec.lines.map((line, i) => ({
     label: line.label,
     data: [],
@@ -76,20 +78,11 @@ export function chartConfig(spec: ChartSpec, size: ChartSize): ChartConfiguratio
     pointRadius: 0,
     tension: 0,
     spanGaps: false,
-    order: 0,
   }));
-  // Behind each line, its min and max of downsampled rows, the band between them filled (empty when live).
-  spec.lines.forEach((line, i) => {
-    const minIndex = count + 2 * i;
-    datasets.push(
-      { label: `${line.label} min`, data: [], fill: false, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
-      { label: `${line.label} max`, data: [], fill: minIndex, borderWidth: 0, pointRadius: 0, tension: 0, spanGaps: false, order: 1 },
-    );
-  });
   return {
     type: 'line',
     platform: BasicPlatform,
-    plugins: [thresholdBands, firingBands],
+    plugins: [thresholdBands, firingBands, minMaxBands],
     data: { datasets },
     options: {
       animation: false,
@@ -103,17 +96,9 @@ export function chartConfig(spec: ChartSpec, size: ChartSize): ChartConfiguratio
       plugins: {
         legend: {
           display: count > 1,
-          labels: { boxWidth: 10, boxHeight: 10, filter: (item) => (item.datasetIndex ?? 0) < count },
-          // A line hidden from the legend takes its min–max band with it (Chart.js's own toggle hides the line only).
-          onClick: (_event, item, legend) => {
-            const line = item.datasetIndex ?? 0;
-            const shown = !legend.chart.isDatasetVisible(line);
-            for (const index of [line, count + 2 * line, count + 2 * line + 1]) legend.chart.setDatasetVisibility(index, shown);
-            legend.chart.update('none');
-          },
+          labels: { boxWidth: 10, boxHeight: 10 },
         },
         tooltip: {
-          filter: (item) => item.datasetIndex < count,
           callbacks: {
             title: (items) => formatClock(items[0]?.parsed.x ?? 0),
             label: (item) => `${item.dataset.label}: ${format((item.raw as Point).v ?? item.parsed.y ?? 0)}`,

@@ -44,11 +44,18 @@ export interface PackedPoints {
   v: Float64Array | null;
 }
 
+/** A line's min–max band as columns, one row per time: `low` or `high` NaN is a gap (no band drawn across it). */
+export interface PackedBand {
+  x: Float64Array;
+  low: Float64Array;
+  high: Float64Array;
+}
+
 /** One draw of one chart: the points of each line (and its min–max band) and what is shaded behind them. */
 export interface ChartFrame {
   min: number;
   max: number;
-  lines: { points: PackedPoints; low: PackedPoints | null; high: PackedPoints | null }[];
+  lines: { points: PackedPoints; band: PackedBand | null }[];
   level: Level | null;
   firing: FiringSpan[];
 }
@@ -65,7 +72,12 @@ export interface ChartLayout {
 
 /** The datasets as the chart holds them (tests compare the worker's with the main thread's), and its painted pixels. */
 export interface ChartSnapshot {
+  /** One per line. */
   datasets: { label: string; points: [number, number | null][]; hidden: boolean }[];
+  /** Each line's min–max band as drawn behind it, `[x, low, high]` (null: a gap); no rows when live. Hidden with its line. */
+  bands: { label: string; rows: [number, number | null, number | null][] }[];
+  /** The plot area (canvas px) and the values at its edges: tests find where a value is drawn. */
+  plot: ChartLayout & { yMin: number; yMax: number };
   /** The legend's items, as Chart.js hit-tests them: canvas px `[left, top, width, height]`. */
   legend: [number, number, number, number][];
   /** The canvas's own pixels, width and height: its CSS size times the device pixel ratio it was drawn for. */
@@ -75,7 +87,14 @@ export interface ChartSnapshot {
 }
 
 /** What a chart not drawn yet holds. */
-export const EMPTY_SNAPSHOT: ChartSnapshot = { datasets: [], legend: [], backing: [0, 0], paintedPixels: 0 };
+export const EMPTY_SNAPSHOT: ChartSnapshot = {
+  datasets: [],
+  bands: [],
+  plot: { left: 0, right: 0, top: 0, bottom: 0, min: 0, max: 0, yMin: 0, yMax: 0 },
+  legend: [],
+  backing: [0, 0],
+  paintedPixels: 0,
+};
 
 export type PointerKind = 'move' | 'leave' | 'click';
 
@@ -102,6 +121,46 @@ export function unpack(packed: PackedPoints): Point[] {
   return points;
 }
 
+/**
+ * A line's band from its rows' minimums and maximums (each in time order), joined by time: a time only one of
+ * them has is a gap, and so are rows further apart than `gapMs` (a NaN row between them, as `withGaps` puts
+ * in the line), so the band breaks where its line does.
+ */
+export function packBand(low: readonly { x: number; y: number }[], high: readonly { x: number; y: number }[], gapMs: number): PackedBand {
+  const x: number[] = [];
+  const lows: number[] = [];
+  const highs: number[] = [];
+  const add = (t: number, min: number, max: number) => {
+    const before = x.at(-1);
+    if (before !== undefined && t - before > gapMs) {
+      x.push((before + t) / 2);
+      lows.push(Number.NaN);
+      highs.push(Number.NaN);
+    }
+    x.push(t);
+    lows.push(min);
+    highs.push(max);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < low.length || j < high.length) {
+    const min = low[i];
+    const max = high[j];
+    if (min && max && min.x === max.x) {
+      add(min.x, min.y, max.y);
+      i++;
+      j++;
+    } else if (min && (!max || min.x < max.x)) {
+      add(min.x, min.y, Number.NaN);
+      i++;
+    } else if (max) {
+      add(max.x, Number.NaN, max.y);
+      j++;
+    }
+  }
+  return { x: Float64Array.from(x), low: Float64Array.from(lows), high: Float64Array.from(highs) };
+}
+
 /** The frame's buffers, to transfer rather than copy. */
 export function buffersOf(frame: ChartFrame): ArrayBuffer[] {
   const buffers: ArrayBuffer[] = [];
@@ -112,8 +171,8 @@ export function buffersOf(frame: ChartFrame): ArrayBuffer[] {
   };
   for (const line of frame.lines) {
     add(line.points);
-    add(line.low);
-    add(line.high);
+    if (line.band)
+      buffers.push(line.band.x.buffer as ArrayBuffer, line.band.low.buffer as ArrayBuffer, line.band.high.buffer as ArrayBuffer);
   }
   return buffers;
 }

@@ -24,6 +24,7 @@ import {
   unpack,
 } from './chart-frame.js';
 import type { Point } from './decimate.js';
+import { type MinMaxBandOptions, minMaxBandsOf } from './minmax-bands.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, Tooltip, Legend);
 
@@ -40,7 +41,6 @@ const chartEvent = (type: ChartEvent['type'], x: number, y: number): ChartEvent 
 export class ChartRenderer {
   /** Made at the first frame, with its data, colours and size in it: one render instead of three. */
   private chart: Chart<'line', Point[]> | null = null;
-  private readonly count: number;
   private colors: ChartColors | null = null;
   private bandColors = { warning: '#b45309', critical: '#b91c1c' };
   /** Where the pointer hovers, to show the tooltip again after the next frame. */
@@ -52,7 +52,6 @@ export class ChartRenderer {
     private size: ChartSize,
   ) {
     if (spec.fontSize !== undefined) Chart.defaults.font.size = spec.fontSize;
-    this.count = spec.lines.length;
   }
 
   resize(size: ChartSize): void {
@@ -82,9 +81,14 @@ export class ChartRenderer {
 
   /** Puts a frame into a chart, or into the configuration of one about to be made. */
   private frameIn(chart: ChartParts, frame: ChartFrame): void {
-    const plugins = chart.options.plugins as { pulseboardBands?: BandOptions; pulseboardFiring?: FiringOptions };
+    const plugins = chart.options.plugins as {
+      pulseboardBands?: BandOptions;
+      pulseboardFiring?: FiringOptions;
+      pulseboardMinMax?: MinMaxBandOptions;
+    };
     plugins.pulseboardBands = { level: frame.level, colors: this.bandColors };
     plugins.pulseboardFiring = { spans: frame.firing, colors: this.bandColors };
+    plugins.pulseboardMinMax = { bands: frame.lines.map((line) => line.band) };
     const x = chart.options.scales?.x;
     if (x) {
       x.min = frame.min;
@@ -92,11 +96,7 @@ export class ChartRenderer {
     }
     frame.lines.forEach((line, i) => {
       const dataset = chart.data.datasets[i];
-      const low = chart.data.datasets[this.count + 2 * i];
-      const high = chart.data.datasets[this.count + 2 * i + 1];
       if (dataset) dataset.data = unpack(line.points);
-      if (low) low.data = line.low ? unpack(line.low) : [];
-      if (high) high.data = line.high ? unpack(line.high) : [];
     });
   }
 
@@ -126,7 +126,7 @@ export class ChartRenderer {
     const elements = inside
       ? chart
           .getElementsAtEventForMode(chartEvent('mousemove', x, y) as unknown as Event, 'nearest', { axis: 'x', intersect: false }, false)
-          .filter((element) => element.datasetIndex < this.count && chart.isDatasetVisible(element.datasetIndex))
+          .filter((element) => chart.isDatasetVisible(element.datasetIndex))
           .map(({ datasetIndex, index }) => ({ datasetIndex, index }))
       : [];
     chart.setActiveElements(elements);
@@ -145,6 +145,18 @@ export class ChartRenderer {
       points: dataset.data.map((point) => [point.x, point.y ?? null] as [number, number | null]),
       hidden: !chart.isDatasetVisible(index),
     }));
+    const nullable = (value: number) => (Number.isNaN(value) ? null : value);
+    const bands = minMaxBandsOf(chart).map((band, i) => ({
+      label: String(chart.data.datasets[i]?.label),
+      rows: band
+        ? Array.from(
+            band.x,
+            (x, row) =>
+              [x, nullable(band.low[row] as number), nullable(band.high[row] as number)] as [number, number | null, number | null],
+          )
+        : [],
+    }));
+    const plot = { ...this.layout(), yMin: chart.scales.y?.min ?? 0, yMax: chart.scales.y?.max ?? 0 };
     const hitBoxes = (
       chart.legend as unknown as { legendHitBoxes?: { left: number; top: number; width: number; height: number }[] } | undefined
     )?.legendHitBoxes;
@@ -155,7 +167,7 @@ export class ChartRenderer {
       const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
       for (let i = 3; i < pixels.length; i += 4) if (pixels[i] !== 0) paintedPixels++;
     }
-    return { datasets, legend, backing: [canvas.width, canvas.height], paintedPixels };
+    return { datasets, bands, plot, legend, backing: [canvas.width, canvas.height], paintedPixels };
   }
 
   destroy(): void {
@@ -182,17 +194,12 @@ export class ChartRenderer {
   }
 
   private colorIn(chart: ChartParts, colors: ChartColors): void {
-    const { count } = this;
     this.bandColors = { warning: colors.warning, critical: colors.critical };
     colors.lines.forEach((color, i) => {
       const dataset = chart.data.datasets[i];
       if (!dataset) return;
       dataset.borderColor = color;
       dataset.backgroundColor = `${color}55`;
-      for (const band of [count + 2 * i, count + 2 * i + 1]) {
-        const bandSet = chart.data.datasets[band];
-        if (bandSet) bandSet.backgroundColor = `${color}2e`;
-      }
     });
     const { options } = chart;
     if (options.plugins?.legend?.labels) options.plugins.legend.labels.color = colors.text;

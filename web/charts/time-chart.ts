@@ -9,6 +9,7 @@ import {
   type ChartSnapshot,
   type FiringSpan,
   pack,
+  packBand,
 } from './chart-frame.js';
 import { type ChartSurface, createSurface } from './chart-surface.js';
 import { bucketMsFor, MinMaxDecimator, type Point } from './decimate.js';
@@ -292,11 +293,7 @@ export class TimeChart {
       if (i === 0) firstLine = withGap;
       const band = this.band(i);
       if (band) bandPoints += band.low.length + band.high.length;
-      return {
-        points: pack(withGap, this.stacked),
-        low: band ? pack(withGaps(band.low, gapMs), false) : null,
-        high: band ? pack(withGaps(band.high, gapMs), false) : null,
-      };
+      return { points: pack(withGap, this.stacked), band: band ? packBand(band.low, band.high, gapMs) : null };
     });
     this.reloaded = false;
     this.gate.drawn(performance.now());
