@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MEMORY_STAT_EVERY } from '../../server/collect/cgroup-counters.js';
+import { MEMORY_STAT_EVERY, PRESSURE_EVERY } from '../../server/collect/cgroup-counters.js';
 import { FULL_READ_EVERY } from '../../server/collect/cgroup-layout.js';
 import type { Collector } from '../../server/collect/collector.js';
 import { topContainers } from '../../server/collect/container-ranking.js';
@@ -269,6 +269,27 @@ describe('containers from cgroup v2 files', () => {
     writeFileSync(join(dir, 'memory.current'), '8912896\n'); // +512 KiB
     writeFileSync(join(dir, 'memory.stat'), memoryStatV2(2_097_152));
     expect(busySample(5)).toBe(8912896 - 1_048_576);
+  });
+  it("reads a busy container's pressure every other reading: avg10 is a 10 s average, never older than that", () => {
+    const { cgroupRoot, collector } = fixture(cgroupV2Tree);
+    const dir = join(cgroupRoot, docker);
+    let cpuUsec = 10_000_000;
+    const busySample = (i: number) => {
+      cpuUsec += 1000;
+      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
+      return byId(sampleOf(collector, T0 + i * 5000), docker).pressure?.cpu;
+    };
+    busySample(0);
+    for (const [i, psi] of [
+      [1, 4],
+      [3, 7],
+    ] as const) {
+      writeFileSync(join(dir, 'cpu.pressure'), pressure(psi));
+      const seen = Array.from({ length: PRESSURE_EVERY }, (_, k) => busySample(i + k));
+      // Read within PRESSURE_EVERY readings, and not at every one: one of them kept the value before.
+      expect(seen.at(-1)).toBe(psi);
+      expect(seen.some((value) => value !== psi)).toBe(true);
+    }
   });
 });
 
