@@ -47,6 +47,11 @@ const byId = (sample: ContainersSample, id: string) => sample.top.find((c) => c.
 
 describe('containers from cgroup v2 files', () => {
   const docker = `/system.slice/docker-${DOCKER_ID}.scope`;
+  /** The i-th sample 5 s apart, with the container at `dir` busy (its `cpu.stat` moved by 1 ms since the last): its info. */
+  const busyDockerSample = (collector: Collector<'containers'>, dir: string, i: number): ContainerInfo => {
+    writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(10_000_000 + 1000 * (i + 1)));
+    return byId(sampleOf(collector, T0 + i * 5000), docker);
+  };
 
   it('reads every field of a container, with rates over the period', () => {
     const { cgroupRoot, procRoot, collector } = fixture(cgroupV2Tree);
@@ -245,12 +250,7 @@ describe('containers from cgroup v2 files', () => {
   it("reads a busy container's inactive page cache again when its usage moves, else every few readings", () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     const dir = join(cgroupRoot, docker);
-    let cpuUsec = 10_000_000;
-    const busySample = (i: number) => {
-      cpuUsec += 1000;
-      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
-      return byId(sampleOf(collector, T0 + i * 5000), docker).memory;
-    };
+    const busySample = (i: number) => busyDockerSample(collector, dir, i).memory;
     busySample(0);
     // Pages turned active: the inactive cache shrinks, the usage (150 MiB) stays.
     writeFileSync(join(dir, 'memory.stat'), memoryStatV2(20_971_520));
@@ -270,15 +270,11 @@ describe('containers from cgroup v2 files', () => {
     writeFileSync(join(dir, 'memory.stat'), memoryStatV2(2_097_152));
     expect(busySample(5)).toBe(8912896 - 1_048_576);
   });
+
   it("reads a busy container's pressure every other reading: avg10 is a 10 s average, never older than that", () => {
     const { cgroupRoot, collector } = fixture(cgroupV2Tree);
     const dir = join(cgroupRoot, docker);
-    let cpuUsec = 10_000_000;
-    const busySample = (i: number) => {
-      cpuUsec += 1000;
-      writeFileSync(join(dir, 'cpu.stat'), cpuStatV2(cpuUsec));
-      return byId(sampleOf(collector, T0 + i * 5000), docker).pressure?.cpu;
-    };
+    const busySample = (i: number) => busyDockerSample(collector, dir, i).pressure?.cpu;
     busySample(0);
     for (const [i, psi] of [
       [1, 4],
