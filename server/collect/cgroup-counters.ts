@@ -44,7 +44,7 @@ const USAGE_MOVED = 0.01;
 /**
  * A busy container's three `*.pressure` files (v2) are read with every this-many-th reading (and on its
  * full-read turn): `some avg10` is itself the share of the last 10 s, so read every other 5 s sample it is
- * never older than its own window, and a busy v2 container costs four reads a sample instead of seven.
+ * never older than its own window, and every other sample of a busy v2 container reads three files fewer.
  */
 export const PRESSURE_EVERY = 2;
 /** A small container's usage moves by more than 1 % with every process it starts; its whole page cache is less. */

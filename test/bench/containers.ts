@@ -76,7 +76,7 @@ async function measure(
   warmupGapMs = 0,
 ): Promise<Run[]> {
   for (const collector of collectors) await collector.init?.();
-  const runs: Run[] = collectors.map(() => ({ samples: 0, ms: 0, each: [], fresh: [], containers: 0 }));
+  const runs: Run[] = collectors.map(() => ({ each: [], fresh: [], containers: 0 }));
   for (let i = 0; i < warmupSamples; i++) {
     if (warmupGapMs > 0) await sleep(warmupGapMs);
     beforeEachSample();
@@ -96,9 +96,7 @@ async function measure(
       const before = cpuMs();
       const sample = (await (collectors[index] as Collector<'containers'>).sample(Date.now())) as ContainersSample;
       const ms = cpuMs() - before;
-      run.ms += ms;
       run.each.push(ms);
-      run.samples++;
       run.containers = sample.count;
     }
   }
@@ -120,8 +118,6 @@ async function collectorsFor(options: ContainersCollectorOptions, beforeRoot: st
 }
 
 interface Run {
-  samples: number;
-  ms: number;
   /** Each sample's CPU, ms. */
   each: number[];
   /** The first FRESH_SAMPLES warm-up samples' CPU, ms. */
@@ -148,18 +144,18 @@ const result = (
   build: ContainersCost['build'],
   before?: Run,
 ): ContainersCost => {
-  const msPerSample = run.ms / run.samples;
+  const { samples, msPerSample, percentOfCore } = costOf(run.each);
   return {
     kind,
     build,
     warmupSamples,
     containers: run.containers,
-    samples: run.samples,
+    samples,
     msPerSample,
     medianMs: median(run.each),
     eachMs: run.each,
     fresh: run.fresh.length === 0 ? null : costOf(run.fresh),
-    percentOfCore: (msPerSample / CONTAINERS_INTERVAL_MS) * 100,
+    percentOfCore,
     medianTickRatio: before ? median(run.each.map((ms, tick) => ms / (before.each[tick] as number))) : null,
     command,
   };
@@ -215,7 +211,7 @@ export async function benchRealCgroups(options: ContainersBenchOptions, busy: bo
     // Busy containers fork every second: warm-up samples that far apart all find them busy.
     const warmupGapMs = busy ? BUSY_LOOP_MS + 100 : 0;
     const runs = await measure(collectors, options, undefined, warmupGapMs);
-    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? 'a shell running `sleep 1` in a loop' : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples, warmupGapMs)}, process.cpuUsage() around each sample()`;
+    const command = `test/bench/containers.ts: ${BENCH_CGROUPS} cgroups made in ${hierarchies.join(', ')}, ${busy ? `a shell running \`sleep ${BUSY_LOOP_MS / 1000}\` in a loop` : 'one sleeping process'} in each; cgroupContainersCollector every 5 s for ${options.seconds} s${warmedUp(options.warmupSamples, warmupGapMs)}, process.cpuUsage() around each sample()`;
     return results(busy ? 'real, all busy' : 'real, idle', runs, command, options.warmupSamples);
   } finally {
     await Promise.all(

@@ -122,6 +122,14 @@ export function unpack(packed: PackedPoints): Point[] {
 }
 
 /**
+ * Where a gap is marked between two consecutive times (halfway), or null when they are no more than `gapMs`
+ * apart: one rule for a line and its band, so the band breaks where its line does.
+ */
+export function gapMarkBetween(before: number | undefined, t: number, gapMs: number): number | null {
+  return before !== undefined && t - before > gapMs ? (before + t) / 2 : null;
+}
+
+/**
  * A line's band from its rows' minimums and maximums (each in time order), joined by time: a time only one of
  * them has is a gap, and so are rows further apart than `gapMs` (a NaN row between them, as `withGaps` puts
  * in the line), so the band breaks where its line does.
@@ -131,9 +139,9 @@ export function packBand(low: readonly { x: number; y: number }[], high: readonl
   const lows: number[] = [];
   const highs: number[] = [];
   const add = (t: number, min: number, max: number) => {
-    const before = x.at(-1);
-    if (before !== undefined && t - before > gapMs) {
-      x.push((before + t) / 2);
+    const gap = gapMarkBetween(x.at(-1), t, gapMs);
+    if (gap !== null) {
+      x.push(gap);
       lows.push(Number.NaN);
       highs.push(Number.NaN);
     }

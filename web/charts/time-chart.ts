@@ -8,6 +8,7 @@ import {
   type ChartSize,
   type ChartSnapshot,
   type FiringSpan,
+  gapMarkBetween,
   pack,
   packBand,
 } from './chart-frame.js';
@@ -403,8 +404,8 @@ export function withGaps(points: readonly { x: number; y: number }[], gapMs: num
   const result: Point[] = [];
   for (let i = 0; i < points.length; i++) {
     const point = points[i] as Point;
-    const before = points[i - 1];
-    if (before && point.x - before.x > gapMs) result.push({ x: (before.x + point.x) / 2, y: null as unknown as number });
+    const gap = gapMarkBetween(points[i - 1]?.x, point.x, gapMs);
+    if (gap !== null) result.push({ x: gap, y: null as unknown as number });
     result.push(point);
   }
   return result;
