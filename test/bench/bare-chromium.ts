@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { CHROMIUM_ARGS, ensureChromium } from '../helpers/chromium.js';
 import { CHROMIUM } from '../helpers/debian.js';
+import { TASKSET } from './procs.js';
 
 /**
  * Chromium driven the way a page load is when nobody watches it: one raw DevTools connection over
@@ -44,12 +45,20 @@ interface Reply {
 /** The page's viewport as `launchBrowser` gives Playwright's pages: the same layout, the same chart widths. */
 const VIEWPORT = { width: 1440, height: 900, deviceScaleFactor: 1, mobile: false };
 
-export async function launchBareChromium(): Promise<BareChromium> {
+/**
+ * `everyCore`: Chromium may run on every core of the machine, as a browser opened here does, instead of on
+ * the one core this process is pinned to (the bench's servers keep theirs).
+ */
+export async function launchBareChromium(options: { everyCore?: boolean } = {}): Promise<BareChromium> {
   ensureChromium();
   const profile = mkdtempSync(join(tmpdir(), 'pulseboard-bare-chromium-'));
+  const args = [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'];
+  // taskset execs Chromium: the same pid, the same pipes.
+  const [file, argv] =
+    options.everyCore && TASKSET ? [TASKSET, ['-c', `0-${availableParallelism() - 1}`, CHROMIUM.binary, ...args]] : [CHROMIUM.binary, args];
   const child: ChildProcess = spawn(
-    CHROMIUM.binary,
-    [...CHROMIUM_ARGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
+    file,
+    argv,
     // fd 3: what Chromium reads (our commands); fd 4: what it writes (answers); each message ends with a NUL.
     { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
   );

@@ -93,7 +93,7 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
     }
     const startedAt = Date.now();
     const emptyLoads = (): PaintLoads => ({ shortMs: [], longMs: [], shortCpuMs: [], longCpuMs: [] });
-    const results = list.map(({ build }) => ({ build, drivers: { bare: emptyLoads(), playwright: emptyLoads() } }));
+    const results = list.map(({ build }) => ({ build, drivers: { bare: emptyLoads(), spread: emptyLoads(), playwright: emptyLoads() } }));
     const round = async (which: 'short' | 'long', query: string) => {
       const urls = started.map((servers) => `${servers[which].url}/${query}`);
       await alternatingLoads(drivers, urls, trials, firstPaintWait, (index, driver, { value: ms, cpuMs }) => {
@@ -109,7 +109,7 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
     return {
       trials,
       builds: results,
-      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')}); drivers: a bare DevTools pipe (Target.createTarget, Page.navigate, Runtime.evaluate awaiting the mark; no domain enabled) and Playwright (page.goto, page.evaluate); both Chromiums with test/helpers/chromium.ts's flags (Playwright adds its own), pinned with this process to one core`,
+      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')}); drivers: a bare DevTools pipe (Target.createTarget, Page.navigate, Runtime.evaluate awaiting the mark; no domain enabled), the same pipe to a Chromium free on every core ("spread"; the servers keep theirs), and Playwright (page.goto, page.evaluate); every Chromium with test/helpers/chromium.ts's flags (Playwright adds its own), pinned with this process to one core but the spread one`,
     };
   } finally {
     await drivers.close();
@@ -117,12 +117,12 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
   }
 }
 
-/** `median (each load)` of the bare pipe's loads, and of Playwright's beside it. */
+/** `median (each load)` of the bare pipe's loads, and of Playwright's beside it; then the spread Chromium's. */
 export function firstPaintRows(result: FirstPaintResult): Row[] {
   const shown = (times: number[]) =>
     times.length === 0 ? '-' : `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
   const cpuCommand = `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`;
-  return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
+  return result.builds.flatMap(({ build, drivers: { bare, spread, playwright } }) =>
     [
       { window: '5 m', backfill: '300-row', paint: 'shortMs', cpu: 'shortCpuMs' } as const,
       { window: '1 h', backfill: '3 600-row', paint: 'longMs', cpu: 'longCpuMs' } as const,
@@ -141,6 +141,17 @@ export function firstPaintRows(result: FirstPaintResult): Row[] {
         ratio: ratio(median(bare[cpu]), median(playwright[cpu])),
         command: cpuCommand,
       },
+      ...(spread[paint].length === 0
+        ? []
+        : [
+            {
+              measure: `  the same, Chromium free on every core of this machine (${build}, ${window}): first full paint, median (each load), ms; peer column: its CPU`,
+              ours: shown(spread[paint]),
+              peer: shown(spread[cpu]),
+              ratio: ratio(median(spread[paint]), median(bare[paint])),
+              command: result.command,
+            },
+          ]),
     ]),
   );
 }

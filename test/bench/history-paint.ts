@@ -66,7 +66,10 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
       servers.push(await startProcess(process.execPath, [join(dist, 'server/main.js'), '--port', '0', '--data-dir', served]));
     }
     const emptyWindows = (): WindowLoads[] => WINDOWS.map((window) => ({ window, totalMs: [], responseMs: [], cpuMs: [] }));
-    const results = list.map(({ build }) => ({ build, drivers: { bare: emptyWindows(), playwright: emptyWindows() } }));
+    const results = list.map(({ build }) => ({
+      build,
+      drivers: { bare: emptyWindows(), spread: emptyWindows(), playwright: emptyWindows() },
+    }));
     for (const [w, window] of WINDOWS.entries()) {
       const urls = servers.map((server) => `${server.url}/?window=${window}&share=0`);
       await alternatingLoads(drivers, urls, trials, rangePaintWait, (index, driver, { value, cpuMs }) => {
@@ -79,7 +82,7 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
     return {
       trials,
       builds: results,
-      command: `a 30-day demo store (writeDemo, = pulseboard demo --days 30), a copy per build; node <dist>/server/main.js --port 0 --data-dir <copy>; Chromium /?window=<w>&share=0, performance marks ${REQUESTED} -> ${DRAWN}, the answer's last byte by Resource Timing, /proc CPU of every Chromium process over the load; ${trials} warm loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build }) => build).join(', ')}); drivers: a bare DevTools pipe (Page.navigate, Runtime.evaluate awaiting the marks; no domain enabled) and Playwright (page.goto, waitForFunction, as BENCH_ONLY=history)`,
+      command: `a 30-day demo store (writeDemo, = pulseboard demo --days 30), a copy per build; node <dist>/server/main.js --port 0 --data-dir <copy>; Chromium /?window=<w>&share=0, performance marks ${REQUESTED} -> ${DRAWN}, the answer's last byte by Resource Timing, /proc CPU of every Chromium process over the load; ${trials} warm loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build }) => build).join(', ')}); drivers: a bare DevTools pipe (Page.navigate, Runtime.evaluate awaiting the marks; no domain enabled), the same pipe to a Chromium free on every core ("spread"; the servers keep theirs), and Playwright (page.goto, waitForFunction, as BENCH_ONLY=history); every Chromium but the spread one pinned with this process to one core`,
     };
   } finally {
     await drivers.close();
@@ -88,13 +91,13 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
   }
 }
 
-/** The bare pipe's loads, and Playwright's beside them. */
+/** The bare pipe's loads, and Playwright's beside them; then the spread Chromium's, beside the bare pipe's. */
 export function historyPaintRows(result: HistoryPaintResult): Row[] {
   const ms = (values: number[]) => Math.round(median(values));
   const shown = ({ totalMs, responseMs, cpuMs }: WindowLoads) =>
     totalMs.length === 0 ? '-' : `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`;
-  return result.builds.flatMap(({ build, drivers: { bare, playwright } }) =>
-    bare.map((loads, w) => {
+  return result.builds.flatMap(({ build, drivers: { bare, spread, playwright } }) => [
+    ...bare.map((loads, w) => {
       const beside = playwright[w] as WindowLoads;
       return {
         measure: `history query + first paint, ${build}: ${loads.window} window, median ms (answer's last byte; Chromium CPU); peer column: Playwright`,
@@ -104,5 +107,18 @@ export function historyPaintRows(result: HistoryPaintResult): Row[] {
         command: result.command,
       };
     }),
-  );
+    ...spread.flatMap((loads, w) => {
+      if (loads.totalMs.length === 0) return [];
+      const pinned = bare[w] as WindowLoads;
+      return [
+        {
+          measure: `  the same, Chromium free on every core of this machine (${build}, ${loads.window}); peer column: the bare pipe on one core`,
+          ours: shown(loads),
+          peer: shown(pinned),
+          ratio: ratio(median(loads.totalMs), median(pinned.totalMs)),
+          command: result.command,
+        },
+      ];
+    }),
+  ]);
 }

@@ -229,7 +229,8 @@ export async function benchPageCost(seconds: number): Promise<PageCostResult> {
   const costs: PageCost[] = [];
   const commands: Record<string, string> = {};
   const dists = builds();
-  const drivers = driversOf(process.env.BENCH_PAGE_DRIVERS);
+  // Page cost is read in one Chromium pinned to one core: `spread` is a driver of the two paint benches only.
+  const drivers = driversOf(process.env.BENCH_PAGE_DRIVERS).filter((driver) => driver !== 'spread');
   const staticPage = wanted.has('static') ? { full: await staticPagePercent(1, 10), throttled: await staticPagePercent(4, 10) } : null;
   for (const name of ['fast', '1hz'] as const) {
     if (!wanted.has(name)) continue;

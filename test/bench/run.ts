@@ -9,7 +9,7 @@
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
 // BENCH_PAGE_SCENARIOS=static,fast,1hz  BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAGE_DRIVERS=bare,playwright (pagecost)
-// BENCH_PAINT_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAINT_TRIALS=6  BENCH_PAINT_DRIVERS=bare,playwright (firstpaint, historypaint, historyquery: builds side by side)
+// BENCH_PAINT_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAINT_TRIALS=6  BENCH_PAINT_DRIVERS=bare,playwright (firstpaint, historypaint, historyquery: builds side by side; add spread: Chromium on every core)
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
