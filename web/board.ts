@@ -10,7 +10,6 @@ import type {
 } from '../server/protocol.js';
 import type { ChartSnapshot } from './charts/chart-frame.js';
 import type { FiringSpan, RangeView, TimeChart, ZoomHandler } from './charts/time-chart.js';
-import { METRICS, type SeriesKey } from './metrics.js';
 import { OnScreen } from './on-screen.js';
 import { containersPanel } from './panels/containers.js';
 import { cpuPanel } from './panels/cpu.js';
@@ -22,6 +21,7 @@ import { processPanel } from './panels/process.js';
 import { processesPanel } from './panels/processes.js';
 import { requestsPanel } from './panels/requests.js';
 import { temperaturePanel } from './panels/temperature.js';
+import { lastRowOf, recordColumns, recordSample } from './record.js';
 import { capacityFor, SeriesStore } from './store.js';
 import type { PanelContext, TopicPanel } from './ui/panel.js';
 
@@ -48,39 +48,6 @@ export const DEFAULT_WINDOW_MS = 300_000;
 export const MIN_DRAW_GAP_MS = 250;
 /** A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint). */
 export const BACKFILL_DRAWN_MARK = 'pulseboard:backfill-drawn';
-
-const SERIES_KEYS = new Map<Topic, Map<string, SeriesKey>>();
-
-/**
- * `topic.name`, made once per metric: a backfill of an hour records every metric of thousands of rows. The
- * names are the keys METRICS[topic] returns, so each `topic.name` is a SeriesKey.
- */
-function seriesKey(topic: Topic, name: string): SeriesKey {
-  let keys = SERIES_KEYS.get(topic);
-  if (!keys) {
-    keys = new Map();
-    SERIES_KEYS.set(topic, keys);
-  }
-  let key = keys.get(name);
-  if (!key) {
-    key = `${topic}.${name}` as SeriesKey;
-    keys.set(name, key);
-  }
-  return key;
-}
-
-/** Rows of one topic from the backfill's columns. */
-export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
-  const keys = Object.keys(columns);
-  const length = (columns.t as unknown[] | undefined)?.length ?? 0;
-  const rows: SampleByTopic[T][] = [];
-  for (let i = 0; i < length; i++) {
-    const row: Record<string, unknown> = {};
-    for (const key of keys) row[key] = (columns[key] as unknown[])[i];
-    rows.push(row as unknown as SampleByTopic[T]);
-  }
-  return rows;
-}
 
 /**
  * The panels and the series behind them. Samples always go into the store; charts take them in at most
@@ -187,9 +154,8 @@ export class Board {
     this.awaitingBackfill = false;
     this.store.clear();
     for (const [topic, columns] of Object.entries(backfill.series) as [Topic, Record<string, unknown[]>][]) {
-      const rows = rowsOf(columns);
-      for (const row of rows) this.record(topic, row);
-      const last = rows.at(-1);
+      recordColumns(this.store, topic, columns);
+      const last = lastRowOf(columns);
       if (last) this.panels.get(topic)?.show(last as never);
     }
     this.redrawAll();
@@ -199,9 +165,9 @@ export class Board {
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
     this.counters.applied++;
-    this.record(topic, sample);
+    recordSample(this.store, topic, sample);
     // A range that ends now keeps its live edge: the stream's samples join its rows.
-    if (this.range?.view.follow) this.record(topic, sample, this.range.view.mean);
+    if (this.range?.view.follow) recordSample(this.range.view.mean, topic, sample);
     this.panels.get(topic)?.show(sample as never);
     this.scheduleDraw();
   }
@@ -215,15 +181,7 @@ export class Board {
     const capacity = rows + (follow ? capacityFor(LONGEST_WINDOW_MS, this.intervalMs) : 0) + 1;
     const storeOf = (series: HistoryResponse['series']) => {
       const store = new SeriesStore(capacity);
-      for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) {
-        for (const row of rowsOf(columns)) {
-          try {
-            this.record(topic, row, store);
-          } catch {
-            // A row without a number a chart needs (written before that number existed): not drawn.
-          }
-        }
-      }
+      for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) recordColumns(store, topic, columns);
       return store;
     };
     const view: RangeView = {
@@ -400,11 +358,6 @@ export class Board {
   /** Points held for a series such as `cpu.total` (tests and diagnostics). */
   points(key: string): number {
     return this.store.points(key);
-  }
-
-  private record(topic: Topic, sample: SampleByTopic[Topic], store = this.store): void {
-    const metrics = (METRICS[topic] as (s: SampleByTopic[Topic]) => Record<string, number>)(sample);
-    for (const name in metrics) store.push(seriesKey(topic, name), sample.t, metrics[name] as number);
   }
 
   private charts(): TimeChart[] {

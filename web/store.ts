@@ -87,6 +87,16 @@ export class SeriesStore {
     if (Number.isFinite(value)) this.ring(key).push(t, value);
   }
 
+  /** A column of values at the times of `times` (a backfill's), as `push` would take them one by one. */
+  pushColumn(key: SeriesKey, times: readonly unknown[], values: readonly unknown[]): void {
+    const ring = this.ring(key);
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i];
+      const value = values[i];
+      if (typeof t === 'number' && typeof value === 'number' && Number.isFinite(value)) ring.push(t, value);
+    }
+  }
+
   /** The ring of a key if one is held; takes any string (diagnostics): a key nothing stores has none. */
   find(key: string): Ring | undefined {
     return this.rings.get(key as SeriesKey);

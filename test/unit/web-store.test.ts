@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { rowsOf } from '../../web/board.js';
-import { METRICS } from '../../web/metrics.js';
+import { metricsOf, requestMetrics } from '../../web/metrics.js';
+import { rowsOf } from '../../web/record.js';
 import { capacityFor, Ring, SeriesStore } from '../../web/store.js';
 
 describe('web store', () => {
@@ -49,7 +49,7 @@ describe('web store', () => {
       { t: 1, read: 10, write: 0 },
       { t: 2, read: 20, write: 5 },
     ]);
-    expect(METRICS.disk(rows[1] as never)).toEqual({ read: 20, write: 5 });
+    expect(metricsOf('disk', rows[1] as never)).toEqual({ read: 20, write: 5 });
   });
 
   it("keeps a coarse requests row's rates when its latency is null (a fleet host's agent sent no buckets)", () => {
@@ -60,7 +60,7 @@ describe('web store', () => {
       status: [{ '1xx': 0, '2xx': 100, '3xx': 0, '4xx': 15, '5xx': 5, aborted: 0 }],
       latency: [null],
     } as never);
-    const metrics = METRICS.requests(rows[0] as never);
+    const metrics = requestMetrics(rows[0] as never);
     expect(metrics).toMatchObject({ '2xx': 100 / 60, '4xx': 15 / 60, '5xx': 5 / 60 });
     expect(metrics.p99).toBeNaN(); // not stored: no point rather than an invented one
   });
