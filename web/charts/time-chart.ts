@@ -30,7 +30,7 @@ export function setChartFontSize(px: number): void {
 }
 
 export interface LineSpec {
-  /** Store key, e.g. `cpu.user`: one of the keys METRICS stores, checked at compile time. */
+  /** Store key, e.g. `cpu.user`: one of the metrics `metrics.ts` stores, checked at compile time. */
   key: SeriesKey;
   label: string;
   /** A CSS custom property holding the colour, e.g. `--c-user`. */
