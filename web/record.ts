@@ -24,26 +24,27 @@ function seriesKey(topic: Topic, name: string): SeriesKey {
   return key;
 }
 
+/** The row at `index` of one topic's columns. */
+function rowAt<T extends Topic>(columns: Record<string, unknown[]>, keys: string[], index: number): SampleByTopic[T] {
+  const row: Record<string, unknown> = {};
+  for (const key of keys) row[key] = (columns[key] as unknown[])[index];
+  return row as unknown as SampleByTopic[T];
+}
+
+const rowCount = (columns: Record<string, unknown[]>): number => (columns.t as unknown[] | undefined)?.length ?? 0;
+
 /** Rows of one topic from the backfill's columns. */
 export function rowsOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T][] {
   const keys = Object.keys(columns);
-  const length = (columns.t as unknown[] | undefined)?.length ?? 0;
   const rows: SampleByTopic[T][] = [];
-  for (let i = 0; i < length; i++) {
-    const row: Record<string, unknown> = {};
-    for (const key of keys) row[key] = (columns[key] as unknown[])[i];
-    rows.push(row as unknown as SampleByTopic[T]);
-  }
+  for (let i = 0; i < rowCount(columns); i++) rows.push(rowAt<T>(columns, keys, i));
   return rows;
 }
 
 /** The newest row of one topic's columns (what its panel shows), or null when they hold none. */
 export function lastRowOf<T extends Topic>(columns: Record<string, unknown[]>): SampleByTopic[T] | null {
-  const last = ((columns.t as unknown[] | undefined)?.length ?? 0) - 1;
-  if (last < 0) return null;
-  const row: Record<string, unknown> = {};
-  for (const key of Object.keys(columns)) row[key] = (columns[key] as unknown[])[last];
-  return row as unknown as SampleByTopic[T];
+  const count = rowCount(columns);
+  return count === 0 ? null : rowAt<T>(columns, Object.keys(columns), count - 1);
 }
 
 /** One sample's metrics into the store. */
