@@ -11,10 +11,16 @@ import { type Row, ratio } from './table.js';
 const WINDOWS = ['24h', '7d', '30d'];
 const REQUESTED = 'pulseboard:range-requested';
 const DRAWN = 'pulseboard:range-drawn';
+const BACKFILL_DRAWN = 'pulseboard:backfill-drawn';
+/** The window an open page shows before its window button is clicked, and how long it has been open by then. */
+const OPEN_WINDOW = '5m';
+const OPEN_FOR_MS = 1000;
 
 interface RangePaint {
   totalMs: number;
   responseMs: number;
+  /** When every chart had drawn it, from the navigation (the page's time origin). */
+  navigationMs: number;
 }
 
 /**
@@ -29,7 +35,7 @@ const rangePaintWait: PaintWait<RangePaint> = {
       const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
       const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
       if (!requested || !drawn || !answer) return false;
-      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime });
+      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime, navigationMs: drawn.startTime });
       return true;
     };
     if (done()) return;
@@ -37,13 +43,47 @@ const rangePaintWait: PaintWait<RangePaint> = {
   })`,
 };
 
-type WindowLoads = { window: string; totalMs: number[]; responseMs: number[]; cpuMs: number[] };
+/**
+ * A window button clicked on a page already open (the live window drawn, then ${OPEN_FOR_MS} ms for what follows
+ * its first picture): the marks the click sets, as `rangePaintWait` reads them. One expression for both drivers.
+ */
+function switchPaintWait(window: string): PaintWait<RangePaint> {
+  const expression = `new Promise((resolve) => {
+    const observe = (ready) => {
+      if (ready()) return;
+      new PerformanceObserver((_, observer) => { if (ready()) observer.disconnect(); }).observe({ type: 'mark' });
+    };
+    const measured = () => {
+      const requested = performance.getEntriesByName(${JSON.stringify(REQUESTED)})[0];
+      const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
+      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
+      if (!requested || !drawn || !answer) return false;
+      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime, navigationMs: drawn.startTime });
+      return true;
+    };
+    const click = () => {
+      document.querySelector('button[data-window=${JSON.stringify(window)}]').click();
+      observe(measured);
+    };
+    observe(() => performance.getEntriesByName(${JSON.stringify(BACKFILL_DRAWN)}).length > 0 && (setTimeout(click, ${OPEN_FOR_MS}), true));
+  })`;
+  return {
+    playwright: async (page, url) => {
+      await page.goto(url);
+      return (await page.evaluate(expression)) as RangePaint;
+    },
+    bare: (url) => `location.href !== ${JSON.stringify(url)} ? null : ${expression}`,
+  };
+}
+
+type WindowLoads = { window: string; totalMs: number[]; responseMs: number[]; navigationMs: number[]; cpuMs: number[] };
 
 export interface HistoryPaintResult {
   trials: number;
   /** Per build, driver and window, each warm load: query + first paint, the answer's last byte, Chromium's CPU (ms). */
-  builds: { build: string; drivers: Record<Driver, WindowLoads[]> }[];
+  builds: { build: string; drivers: Record<Driver, WindowLoads[]>; switches: Record<Driver, WindowLoads[]> }[];
   command: string;
+  switchCommand: string;
 }
 
 /**
@@ -65,23 +105,31 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
       cpSync(join(root, 'demo'), served, { recursive: true });
       servers.push(await startProcess(process.execPath, [join(dist, 'server/main.js'), '--port', '0', '--data-dir', served]));
     }
-    const emptyWindows = (): WindowLoads[] => WINDOWS.map((window) => ({ window, totalMs: [], responseMs: [], cpuMs: [] }));
-    const results = list.map(({ build }) => ({
-      build,
-      drivers: { bare: emptyWindows(), spread: emptyWindows(), playwright: emptyWindows() },
-    }));
-    for (const [w, window] of WINDOWS.entries()) {
-      const urls = servers.map((server) => `${server.url}/?window=${window}&share=0`);
-      await alternatingLoads(drivers, urls, trials, rangePaintWait, (index, driver, { value, cpuMs }) => {
-        const row = results[index]?.drivers[driver][w];
+    const emptyWindows = (): WindowLoads[] =>
+      WINDOWS.map((window) => ({ window, totalMs: [], responseMs: [], navigationMs: [], cpuMs: [] }));
+    const emptyDrivers = () => ({ bare: emptyWindows(), spread: emptyWindows(), playwright: emptyWindows() });
+    const results = list.map(({ build }) => ({ build, drivers: emptyDrivers(), switches: emptyDrivers() }));
+    const recordIn =
+      (part: 'drivers' | 'switches', w: number) =>
+      (index: number, driver: Driver, { value, cpuMs }: { value: RangePaint; cpuMs: number }) => {
+        const row = results[index]?.[part][driver][w];
         row?.totalMs.push(value.totalMs);
         row?.responseMs.push(value.responseMs);
+        row?.navigationMs.push(value.navigationMs);
         row?.cpuMs.push(cpuMs);
-      });
+      };
+    for (const [w, window] of WINDOWS.entries()) {
+      const urls = servers.map((server) => `${server.url}/?window=${window}&share=0`);
+      await alternatingLoads(drivers, urls, trials, rangePaintWait, recordIn('drivers', w));
+    }
+    for (const [w, window] of WINDOWS.entries()) {
+      const urls = servers.map((server) => `${server.url}/?window=${OPEN_WINDOW}&share=0`);
+      await alternatingLoads(drivers, urls, trials, switchPaintWait(window), recordIn('switches', w));
     }
     return {
       trials,
       builds: results,
+      switchCommand: `the same servers and drivers; Chromium /?window=${OPEN_WINDOW}&share=0, ${OPEN_FOR_MS} ms after the live window's first picture (mark ${BACKFILL_DRAWN}) a click on the <w> window button, the marks it sets ${REQUESTED} -> ${DRAWN} and its answer's last byte; Chromium's CPU over the whole load, the click's included; ${trials} warm loads per build and driver after 1 warm-up, alternating as above`,
       command: `a 30-day demo store (writeDemo, = pulseboard demo --days 30), a copy per build; node <dist>/server/main.js --port 0 --data-dir <copy>; Chromium /?window=<w>&share=0, performance marks ${REQUESTED} -> ${DRAWN}, the answer's last byte by Resource Timing, /proc CPU of every Chromium process over the load; ${trials} warm loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build }) => build).join(', ')}); drivers: a bare DevTools pipe (Page.navigate, Runtime.evaluate awaiting the marks; no domain enabled), the same pipe to a Chromium free on every core ("spread"; the servers keep theirs), and Playwright (page.goto, waitForFunction, as BENCH_ONLY=history); every Chromium but the spread one pinned with this process to one core`,
     };
   } finally {
@@ -94,13 +142,16 @@ export async function benchHistoryPaint(trials: number): Promise<HistoryPaintRes
 /** The bare pipe's loads, and Playwright's beside them; then the spread Chromium's, beside the bare pipe's. */
 export function historyPaintRows(result: HistoryPaintResult): Row[] {
   const ms = (values: number[]) => Math.round(median(values));
-  const shown = ({ totalMs, responseMs, cpuMs }: WindowLoads) =>
+  const shown = ({ totalMs, responseMs, cpuMs, navigationMs }: WindowLoads) =>
+    totalMs.length === 0 ? '-' : `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)}; ${ms(navigationMs)})`;
+  // A click's time from the navigation is the page's open time before it: not shown.
+  const shownClick = ({ totalMs, responseMs, cpuMs }: WindowLoads) =>
     totalMs.length === 0 ? '-' : `${ms(totalMs)} (${ms(responseMs)}; ${ms(cpuMs)})`;
-  return result.builds.flatMap(({ build, drivers: { bare, spread, playwright } }) => [
+  return result.builds.flatMap(({ build, drivers: { bare, spread, playwright }, switches }) => [
     ...bare.map((loads, w) => {
       const beside = playwright[w] as WindowLoads;
       return {
-        measure: `history query + first paint, ${build}: ${loads.window} window, median ms (answer's last byte; Chromium CPU); peer column: Playwright`,
+        measure: `history query + first paint, ${build}: ${loads.window} window, median ms (answer's last byte; Chromium CPU; drawn after the navigation); peer column: Playwright`,
         ours: shown(loads),
         peer: shown(beside),
         ratio: ratio(median(loads.totalMs), median(beside.totalMs)),
@@ -119,6 +170,16 @@ export function historyPaintRows(result: HistoryPaintResult): Row[] {
           command: result.command,
         },
       ];
+    }),
+    ...switches.bare.map((loads, w) => {
+      const beside = switches.playwright[w] as WindowLoads;
+      return {
+        measure: `  the same, a window button clicked on an open page (${build}, ${loads.window}; answer's last byte; Chromium CPU over the whole load and the click); peer column: Playwright`,
+        ours: shownClick(loads),
+        peer: shownClick(beside),
+        ratio: ratio(median(loads.totalMs), median(beside.totalMs)),
+        command: result.switchCommand,
+      };
     }),
   ]);
 }

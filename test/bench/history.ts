@@ -100,8 +100,11 @@ async function idleCpu(args: string[], seconds: number): Promise<number> {
   }
 }
 
-/** Query + first paint, and of it the part until the answer's last byte came (the rest: parse, fill, draw), ms. */
-export async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number }> {
+/**
+ * Query + first paint, of it the part until the answer's last byte came (the rest: parse, fill, draw), and the
+ * drawing's time from the navigation, ms.
+ */
+export async function rangePaint(page: Page, url: string): Promise<{ totalMs: number; responseMs: number; navigationMs: number }> {
   await page.goto(url);
   const handle = await page.waitForFunction(
     ([requested, drawn]) => {
@@ -110,12 +113,14 @@ export async function rangePaint(page: Page, url: string): Promise<{ totalMs: nu
       const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history')) as
         | PerformanceResourceTiming
         | undefined;
-      return a && b && answer ? { totalMs: b.startTime - a.startTime, responseMs: answer.responseEnd - a.startTime } : undefined;
+      return a && b && answer
+        ? { totalMs: b.startTime - a.startTime, responseMs: answer.responseEnd - a.startTime, navigationMs: b.startTime }
+        : undefined;
     },
     [REQUESTED, DRAWN],
     { timeout: 60_000 },
   );
-  return (await handle.jsonValue()) as { totalMs: number; responseMs: number };
+  return (await handle.jsonValue()) as { totalMs: number; responseMs: number; navigationMs: number };
 }
 
 /** Spawn to the first `event:` line of a stream, ms. */
