@@ -98,6 +98,7 @@ export class RangeNavigator {
     if (ms <= LONGEST_WINDOW_MS) {
       this.range = null;
       this.request?.abort();
+      this.dropEarly();
       clearTimeout(this.refresh);
       this.board.showLive();
       this.board.setWindow(ms);
@@ -176,18 +177,25 @@ export class RangeNavigator {
   private takeEarly(from: number, to: number, follow: boolean, points: number): EarlyRequest | null {
     const early = this.early;
     if (!early) return null;
-    this.early = null;
     const same =
       early.follow === follow &&
       early.points === points &&
       (follow ? early.to - early.from === to - from && to - early.to <= EARLY_FOLLOW_MS : early.from === from && early.to === to);
-    if (same) {
-      this.earlyOutcome = 'taken';
-      return early;
+    if (!same) {
+      this.dropEarly();
+      return null;
     }
-    early.controller.abort();
+    this.early = null;
+    this.earlyOutcome = 'taken';
+    return early;
+  }
+
+  /** No range will take the early request (another was chosen): its answer is not waited for, nor kept. */
+  private dropEarly(): void {
+    if (!this.early) return;
+    this.early.controller.abort();
+    this.early = null;
     this.earlyOutcome = 'dropped';
-    return null;
   }
 
   private query(from: number, to: number, points: number): URLSearchParams {
