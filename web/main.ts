@@ -4,15 +4,7 @@ import { startChartWorker } from './charts/chart-surface.js';
 import { FleetOverview, fetchFleet } from './fleet.js';
 import { formatBytes } from './format.js';
 import { enterKiosk, VersionWatch } from './kiosk.js';
-import {
-  readPreferences,
-  readRange,
-  rememberChartPoints,
-  rememberedChartPoints,
-  savePreference,
-  WINDOWS,
-  windowMs,
-} from './preferences.js';
+import { readPreferences, readRange, savePreference, WINDOWS, windowMs } from './preferences.js';
 import { RangeNavigator } from './range-navigator.js';
 import { SharedStream } from './shared-stream.js';
 import type { Handlers } from './stream.js';
@@ -108,10 +100,6 @@ function startBoard(host: string | null): void {
   });
 
   let placed = false;
-  // The first range's rows asked for now, with the points of this viewport's last visit: answered while the
-  // stream connects. Once drawn, the charts' own figure is kept for the next visit (the layout clean by then).
-  timeline.askEarly(readRange(), rememberedChartPoints());
-  void board.firstPicture().then(() => rememberChartPoints(board.pointsWanted()));
 
   // `?share=0` makes this tab hold its own EventSource instead of sharing one across the browser's tabs.
   const share = params.get('share') !== '0';
@@ -194,7 +182,6 @@ function startBoard(host: string | null): void {
     activeAlerts: () => alerts.activeRules(),
     counters: () => ({ ...board.counters }),
     lastEventId: () => stream.lastEventId,
-    earlyRange: () => timeline.earlyOutcome,
     role: () => stream.currentRole,
   };
 }

@@ -96,27 +96,3 @@ export function saveRange(range: { from: number; to: number } | null): void {
 export function windowMs(label: WindowLabel): number {
   return WINDOWS.find((w) => w.label === label)?.ms ?? 300_000;
 }
-
-const POINTS_KEY = 'chart-points';
-
-/** What the charts' widths follow: the viewport's size, and whether the page is a kiosk's. */
-function viewportKey(): string {
-  const kiosk = document.documentElement.classList.contains('kiosk') ? ' kiosk' : '';
-  return `${window.innerWidth}x${window.innerHeight}${kiosk}`;
-}
-
-/** Remembers the rows the charts ask for at this viewport, for the next page's early request of its first range. */
-export function rememberChartPoints(points: number): void {
-  try {
-    localStorage.setItem(STORAGE_PREFIX + POINTS_KEY, `${viewportKey()}=${points}`);
-  } catch {
-    // not remembered: the next page asks once its charts exist
-  }
-}
-
-/** The rows the charts last asked for at this viewport; null if another viewport's or none. */
-export function rememberedChartPoints(): number | null {
-  const [key, points] = (stored(POINTS_KEY) ?? '').split('=');
-  if (key !== viewportKey() || !points || !/^\d{1,5}$/.test(points)) return null;
-  return Number(points);
-}

@@ -85,91 +85,23 @@ describe('history on the page (a 30-day demo store)', () => {
   }
 
   it('draws a window of history as its first picture: not the live backfill before it', async () => {
-    // A first visit asks once its charts exist; the next asks beside its stream's handshake (its answer may come first).
-    for (const early of ['none', 'taken']) {
-      const page = await browser.context.newPage();
-      // Each chart's draws as the range is drawn in every chart.
-      await page.addInitScript(() => {
-        new PerformanceObserver((list, observer) => {
-          if (!list.getEntriesByName('pulseboard:range-drawn').length) return;
-          observer.disconnect();
-          (window as any).__drawsAtRange = (window as any).__pulseboardDebug.chartDraws();
-        }).observe({ type: 'mark' });
-      });
-      await page.goto(`${server.url}?window=24h&share=0`);
-      const handle = await page.waitForFunction(() => (window as any).__drawsAtRange, undefined, { timeout: 20_000 });
-      const draws = (await handle.jsonValue()) as number[];
-      // Charts of panels below the fold are not drawn at all; those shown, once.
-      expect(draws).toContain(1);
-      expect(Math.max(...draws)).toBe(1);
-      expect(((await page.evaluate('window.__pulseboardDebug.shownRange()')) as { tier: string }).tier).not.toBe('raw');
-      expect(await page.evaluate('window.__pulseboardDebug.earlyRange()')).toBe(early);
-      await page.waitForFunction(() => localStorage.getItem('pulseboard:chart-points') !== null);
-      await page.close();
-    }
-  });
-
-  it("asks for a window's rows before its stream on a repeat visit, and takes the answer only if the charts want the same rows", async () => {
-    const WRONG_POINTS = '680x1000=123';
-    /** A page of the 24 h window: its requests to /api/history and /api/events in order, once the range is drawn. */
-    const visit = async (points: string | null) => {
-      const page = await browser.context.newPage();
-      await page.goto(`${server.url}/favicon.ico`);
-      await page.evaluate((value) => {
-        if (value === null) localStorage.removeItem('pulseboard:chart-points');
-        else localStorage.setItem('pulseboard:chart-points', value);
-      }, points);
-      const requests: string[] = [];
-      page.on('request', (request) => {
-        const url = new URL(request.url());
-        if (url.pathname === '/api/history' || url.pathname === '/api/events') requests.push(`${url.pathname}${url.search}`);
-      });
-      await page.goto(`${server.url}?window=24h&share=0`);
-      await page.waitForFunction(() => ((window as any).__pulseboardDebug?.shownRange()?.rows ?? 0) > 0, undefined, { timeout: 20_000 });
-      const early = await debug(page, (d) => (d as unknown as { earlyRange(): string }).earlyRange());
-      const range = (await shown(page)) as NonNullable<Shown>;
-      // Once drawn, the page keeps this viewport's points, in place of another viewport's or of wrong ones.
-      const kept = await page.waitForFunction((wrong) => {
-        const value = localStorage.getItem('pulseboard:chart-points');
-        return value?.startsWith('680x1000=') && value !== wrong ? value : null;
-      }, WRONG_POINTS);
-      const remembered = await kept.jsonValue();
-      await page.close();
-      const asked = requests.filter((request) => request.startsWith('/api/history'));
-      return {
-        early,
-        range,
-        remembered,
-        asked,
-        first: requests[0] ?? '',
-        points: asked.map((query) => new URL(query, server.url).searchParams.get('points')),
-      };
-    };
-
-    // A first visit knows no points: it asks once the charts exist, and remembers theirs for this viewport.
-    const first = await visit(null);
-    expect(first.early).toBe('none');
-    expect(first.first).toMatch(/^\/api\/events/);
-    expect(first.asked).toHaveLength(1);
-    expect(first.remembered).toBe(`680x1000=${first.points[0]}`);
-
-    // The next one asks before it opens its stream, and that answer is the one drawn.
-    const repeat = await visit(first.remembered);
-    expect(repeat.early).toBe('taken');
-    expect(repeat.first).toMatch(/^\/api\/history/);
-    expect(repeat.points).toEqual(first.points);
-    expect([repeat.range.tier, repeat.range.step, repeat.range.follow]).toEqual([first.range.tier, first.range.step, true]);
-
-    // Points the charts do not want (another layout since): dropped, and the charts' own asked for.
-    const other = await visit(WRONG_POINTS);
-    expect(other.early).toBe('dropped');
-    expect(other.points).toEqual(['123', first.points[0]]);
-    expect([other.range.tier, other.range.step]).toEqual([first.range.tier, first.range.step]);
-
-    // Another viewport's points are not used at all.
-    const elsewhere = await visit(`1920x1080=${first.points[0]}`);
-    expect(elsewhere.early).toBe('none');
-    expect(elsewhere.asked).toHaveLength(1);
+    const page = await browser.context.newPage();
+    // Each chart's draws as the range is drawn in every chart.
+    await page.addInitScript(() => {
+      new PerformanceObserver((list, observer) => {
+        if (!list.getEntriesByName('pulseboard:range-drawn').length) return;
+        observer.disconnect();
+        (window as any).__drawsAtRange = (window as any).__pulseboardDebug.chartDraws();
+      }).observe({ type: 'mark' });
+    });
+    await page.goto(`${server.url}?window=24h&share=0`);
+    const handle = await page.waitForFunction(() => (window as any).__drawsAtRange, undefined, { timeout: 20_000 });
+    const draws = (await handle.jsonValue()) as number[];
+    // Charts of panels below the fold are not drawn at all; those shown, once.
+    expect(draws).toContain(1);
+    expect(Math.max(...draws)).toBe(1);
+    expect(((await page.evaluate('window.__pulseboardDebug.shownRange()')) as { tier: string }).tier).not.toBe('raw');
+    await page.close();
   });
 
   it('zooms from 30 days into one hour by dragging, and shows the raw samples of that hour', async () => {
