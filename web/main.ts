@@ -130,12 +130,13 @@ function startBoard(host: string | null): void {
               () => (timelineRoot.hidden = true),
             );
         }
-        // The first hello places the charts in time: the shared range, or the window chosen.
+        // The first hello places the charts in time: the shared range, or the window chosen. Both as they are
+        // now: the toolbar works before the hello, and a window clicked meanwhile has replaced the URL's.
         if (!placed) {
           placed = true;
           const shared = readRange();
           if (shared) timeline.showRange(shared.from, shared.to);
-          else timeline.showWindow(preferences.window);
+          else timeline.live();
         }
       },
       backfill: (backfill) => {

@@ -57,6 +57,29 @@ describe('first paint', () => {
     await page.close();
   });
 
+  it('keeps a window clicked before the stream said hello: the hello does not put back the one the page opened with', async () => {
+    const page = await browser.context.newPage();
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route('**/api/events**', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${server.url}?window=5m&share=0`);
+    await page.click('button[data-window="15m"]');
+    release();
+    await page.waitForFunction((name) => performance.getEntriesByName(name).length > 0, BACKFILL_DRAWN, { timeout: 10_000 });
+    expect(await page.getAttribute('button[data-window="15m"]', 'aria-pressed')).toBe('true');
+    expect(new URL(page.url()).searchParams.get('window')).toBe('15m');
+    // The charts span 15 minutes: a pixel column's time as on a page opened at 15m, three times a 5m page's.
+    const columnMs = (of: typeof page) => of.evaluate('window.__pulseboardDebug.chartColumns()[0]') as Promise<number>;
+    const opened = await browser.context.newPage();
+    await opened.goto(`${server.url}?window=15m&share=0`);
+    await opened.waitForFunction((name) => performance.getEntriesByName(name).length > 0, BACKFILL_DRAWN, { timeout: 10_000 });
+    expect(await columnMs(page)).toBeCloseTo(await columnMs(opened), 0);
+    await Promise.all([page.close(), opened.close()]);
+  });
+
   it('leaves the history entry alone when the URL does not change', async () => {
     const page = await browser.context.newPage();
     await page.addInitScript(() => {
