@@ -24,46 +24,43 @@ interface RangePaint {
 }
 
 /**
- * Playwright's wait is `rangePaint` as `BENCH_ONLY=history` has it; the bare pipe's waits for the same marks
- * with a PerformanceObserver, then reads the answer's last byte from Resource Timing.
+ * Page-side source shared by the waits: `observe(ready)` calls `ready` at once and again at every new mark until
+ * it returns true; `measured(resolve)` resolves a `RangePaint` once the range is asked for and drawn, reading
+ * the answer's last byte from Resource Timing (the page's one `/api/history` request).
  */
+const RANGE_MARKS = `
+  const observe = (ready) => {
+    if (ready()) return;
+    new PerformanceObserver((_, observer) => { if (ready()) observer.disconnect(); }).observe({ type: 'mark' });
+  };
+  const measured = (resolve) => () => {
+    const requested = performance.getEntriesByName(${JSON.stringify(REQUESTED)})[0];
+    const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
+    const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
+    if (!requested || !drawn || !answer) return false;
+    resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime, navigationMs: drawn.startTime });
+    return true;
+  };`;
+
+/** Playwright's wait is `rangePaint` as `BENCH_ONLY=history` has it; the bare pipe's reads the same marks. */
 const rangePaintWait: PaintWait<RangePaint> = {
   playwright: rangePaint,
   bare: (url) => `location.href !== ${JSON.stringify(url)} ? null : new Promise((resolve) => {
-    const done = () => {
-      const requested = performance.getEntriesByName(${JSON.stringify(REQUESTED)})[0];
-      const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
-      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
-      if (!requested || !drawn || !answer) return false;
-      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime, navigationMs: drawn.startTime });
-      return true;
-    };
-    if (done()) return;
-    new PerformanceObserver((_, observer) => { if (done()) observer.disconnect(); }).observe({ type: 'mark' });
+    ${RANGE_MARKS}
+    observe(measured(resolve));
   })`,
 };
 
 /**
  * A window button clicked on a page already open (the live window drawn, then ${OPEN_FOR_MS} ms for what follows
- * its first picture): the marks the click sets, as `rangePaintWait` reads them. One expression for both drivers.
+ * its first picture): the marks the click sets. One expression for both drivers.
  */
 function switchPaintWait(window: string): PaintWait<RangePaint> {
   const expression = `new Promise((resolve) => {
-    const observe = (ready) => {
-      if (ready()) return;
-      new PerformanceObserver((_, observer) => { if (ready()) observer.disconnect(); }).observe({ type: 'mark' });
-    };
-    const measured = () => {
-      const requested = performance.getEntriesByName(${JSON.stringify(REQUESTED)})[0];
-      const drawn = performance.getEntriesByName(${JSON.stringify(DRAWN)})[0];
-      const answer = performance.getEntriesByType('resource').find((entry) => entry.name.includes('api/history'));
-      if (!requested || !drawn || !answer) return false;
-      resolve({ totalMs: drawn.startTime - requested.startTime, responseMs: answer.responseEnd - requested.startTime, navigationMs: drawn.startTime });
-      return true;
-    };
+    ${RANGE_MARKS}
     const click = () => {
       document.querySelector('button[data-window=${JSON.stringify(window)}]').click();
-      observe(measured);
+      observe(measured(resolve));
     };
     observe(() => performance.getEntriesByName(${JSON.stringify(BACKFILL_DRAWN)}).length > 0 && (setTimeout(click, ${OPEN_FOR_MS}), true));
   })`;
