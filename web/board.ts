@@ -67,6 +67,16 @@ export class Board {
   private awaitingBackfill = false;
   /** Set while a range of history is on its way: the charts draw it, not the live window before it. */
   private awaitingRange = false;
+  /**
+   * Set while a live window's samples from before the backfill are on their way (`onOlder`): the charts draw
+   * them with the rest, not the backfill's minutes alone first.
+   */
+  private awaitingOlder = false;
+  /** The store holds every sample the server keeps since this time (-Infinity: all it keeps; Infinity: no backfill yet). */
+  private heldSince = Number.POSITIVE_INFINITY;
+  /** How much history a backfill brings, and how far back the server keeps samples (its hello's). */
+  private backfillMs = 0;
+  private reachMs = 0;
   private windowMs = DEFAULT_WINDOW_MS;
   private paused = false;
   private firing: () => readonly FiringSpan[] = () => [];
@@ -88,9 +98,14 @@ export class Board {
     this.resolvePicture = resolve;
   });
 
+  /**
+   * `onOlder(since)`: the live window reaches further back than the page holds; the samples from `since` are
+   * wanted (answered with `applyOlder`, or `olderUnavailable`).
+   */
   constructor(
     private readonly container: HTMLElement,
     private readonly onZoom: ZoomHandler = () => {},
+    private readonly onOlder: (since: number) => void = () => {},
   ) {
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) this.redrawAll();
@@ -99,7 +114,7 @@ export class Board {
 
   /** Panels scrolled out of view are not drawn; one that comes back is redrawn from what the store holds. */
   private readonly onScreen = new OnScreen((root) => {
-    if (this.paused || document.hidden || this.awaitingBackfill) return;
+    if (this.paused || document.hidden || this.awaitingBackfill || this.awaitingOlder) return;
     let drew = false;
     for (const panel of this.panels.values()) {
       if (panel.panel.root !== root) continue;
@@ -116,6 +131,9 @@ export class Board {
   configure(hello: HelloPayload): void {
     this.thresholds = hello.thresholds;
     this.intervalMs = hello.interval;
+    this.backfillMs = hello.backfillMs;
+    // Raw samples on disk reach past any live window; in memory only, as far as the server's history.
+    this.reachMs = hello.history?.dir ? Number.POSITIVE_INFINITY : hello.historyMs;
     const capacity = capacityFor(Math.min(LONGEST_WINDOW_MS, hello.historyMs), hello.interval);
     const key = `${hello.topics.join(',')}|${capacity}`;
     if (key === this.topicsKey) return;
@@ -158,9 +176,42 @@ export class Board {
       const last = lastRowOf(columns);
       if (last) this.panels.get(topic)?.show(last as never);
     }
+    this.heldSince = this.backfillMs >= this.reachMs ? Number.NEGATIVE_INFINITY : Date.now() - this.backfillMs;
+    this.askOlder();
     this.redrawAll();
-    // Drawn means drawn: in the chart worker that is when every chart has answered for its frame.
-    if (!this.staleCharts && !this.awaitingRange) void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
+    this.markFirstPicture();
+  }
+
+  /** Drawn means drawn: in the chart worker that is when every chart has answered for its frame. */
+  private markFirstPicture(): void {
+    if (!this.staleCharts && !this.awaitingRange && !this.awaitingOlder)
+      void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
+  }
+
+  /** Asks for the live window's samples the page does not hold, once a backfill said what it holds. */
+  private askOlder(): void {
+    const since = Date.now() - this.windowMs;
+    // A few intervals' slack: the backfill's start is the server's clock, the window's the page's.
+    this.awaitingOlder = !this.range && this.heldSince !== Number.POSITIVE_INFINITY && since < this.heldSince - 3 * this.intervalMs;
+    if (this.awaitingOlder) this.onOlder(since);
+  }
+
+  /** The samples from `since` (an answer of `/api/history?since=`): those older than the store's put in front. */
+  applyOlder(series: HistoryResponse['series'], since: number): void {
+    const older = new SeriesStore(this.store.capacity);
+    for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) recordColumns(older, topic, columns);
+    this.store.prepend(older);
+    this.heldSince = Math.min(this.heldSince, since);
+    this.stopWaitingOlder();
+  }
+
+  /** The older samples will not come: the charts draw what the store holds. */
+  stopWaitingOlder(): void {
+    if (!this.awaitingOlder) return;
+    this.awaitingOlder = false;
+    const first = !this.pictureDrawn;
+    this.redrawAll();
+    if (first) this.markFirstPicture();
   }
 
   applySample<T extends Topic>(topic: T, sample: SampleByTopic[T]): void {
@@ -197,6 +248,7 @@ export class Board {
     this.range = { view, tier: answer.tier, step: answer.step, rows };
     this.awaitingBackfill = false;
     this.awaitingRange = false;
+    this.awaitingOlder = false;
     for (const chart of this.charts()) chart.showRange(view);
     this.redrawAll();
   }
@@ -290,6 +342,7 @@ export class Board {
   /** Shows this much time in every chart, from what the store holds: no refetch. */
   setWindow(windowMs: number): void {
     this.windowMs = windowMs;
+    this.askOlder();
     this.redrawAll();
   }
 
@@ -388,7 +441,7 @@ export class Board {
       this.redrawAll();
       return;
     }
-    if (!this.awaitingRange) this.drawDue(started);
+    if (!this.awaitingRange && !this.awaitingOlder) this.drawDue(started);
     this.counters.draws++;
     this.counters.drawMs += performance.now() - started;
   }
@@ -443,7 +496,7 @@ export class Board {
       const shown = this.onScreen.isShown(panel.panel.root);
       for (const chart of panel.panel.charts) {
         chart.reload(this.windowMs);
-        if (!shown || this.awaitingBackfill || this.awaitingRange) continue;
+        if (!shown || this.awaitingBackfill || this.awaitingRange || this.awaitingOlder) continue;
         chart.draw();
         drew = true;
       }

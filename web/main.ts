@@ -59,7 +59,11 @@ function sampleHandlers(apply: <T extends Topic>(topic: T, sample: SampleByTopic
 /** The full board of this server's host, or of one host of a fleet (`?host=`). */
 function startBoard(host: string | null): void {
   if (host !== null) byId('host').before(el('a', { class: 'back', href: './', title: 'all hosts' }, ['fleet ›']));
-  const board = new Board(byId('board'), (from, to) => timeline.showRange(from, to));
+  const board = new Board(
+    byId('board'),
+    (from, to) => timeline.showRange(from, to),
+    (since) => void timeline.fillLive(since),
+  );
   board.setWindow(Math.min(LONGEST_WINDOW_MS, windowMs(preferences.window)));
   const header = new Header(byId('host'), byId('facts'), byId('uptime'));
   const pill = new StatusPill(byId('status'));

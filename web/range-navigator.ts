@@ -82,6 +82,27 @@ export class RangeNavigator {
     this.showRange(start, start + width);
   }
 
+  /**
+   * The samples of a live window from `since` that the page does not hold (a backfill brings minutes, the
+   * window may be an hour): asked for, and put in front of what the page holds.
+   */
+  async fillLive(since: number): Promise<void> {
+    this.request?.abort();
+    const request = new AbortController();
+    this.request = request;
+    const query = new URLSearchParams({ topics: CHARTED.join(','), since: String(Math.round(since)) });
+    if (this.host !== null) query.set('host', this.host);
+    try {
+      const body = await fetchHistory(query, request.signal);
+      if (this.request !== request) return;
+      this.board.applyOlder(body.series, body.since);
+    } catch (error) {
+      if (request.signal.aborted) return;
+      this.board.stopWaitingOlder();
+      this.toolbar.setLive(true, `history unavailable: ${(error as Error).message}`);
+    }
+  }
+
   /** One click back to live: the last window chosen, following the stream. */
   live(): void {
     this.showWindow(this.window);
@@ -109,9 +130,7 @@ export class RangeNavigator {
       performance.mark(RANGE_REQUESTED_MARK);
     }
     try {
-      const response = await fetch(`api/history?${params}`, { signal: request.signal });
-      const body = (await response.json()) as HistoryResponse | { error?: string };
-      if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
+      const body = await fetchHistory(params, request.signal);
       if (this.request !== request) return;
       this.board.showRange(body, from, to, follow);
       // Drawn means drawn: in the chart worker, once every chart has answered for its frame.
@@ -142,6 +161,13 @@ export class RangeNavigator {
       void this.load(now - width, now, true, true);
     }, delayMs);
   }
+}
+
+async function fetchHistory(query: URLSearchParams, signal: AbortSignal): Promise<HistoryResponse> {
+  const response = await fetch(`api/history?${query}`, { signal });
+  const body = (await response.json()) as HistoryResponse | { error?: string };
+  if (!response.ok || !('series' in body)) throw new Error(('error' in body && body.error) || `HTTP ${response.status}`);
+  return body;
 }
 
 function describeStep(ms: number): string {

@@ -34,6 +34,30 @@ export class Ring {
     this.size = 0;
   }
 
+  /**
+   * The points of `older` from before the oldest held, put in front of what is held (older samples of a live
+   * window than the backfill brought). Past the capacity the oldest go, as when pushed one by one.
+   */
+  prepend(older: Ring): void {
+    const first = this.firstTime();
+    const count = this.size;
+    const times = new Float64Array(count);
+    const values = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const slot = (this.start + i) % this.capacity;
+      times[i] = this.times[slot] as number;
+      values[i] = this.values[slot] as number;
+    }
+    this.clear();
+    for (let i = 0; i < older.size; i++) {
+      const slot = (older.start + i) % older.capacity;
+      const t = older.times[slot] as number;
+      if (t >= first) break;
+      this.push(t, older.values[slot] as number);
+    }
+    for (let i = 0; i < count; i++) this.push(times[i] as number, values[i] as number);
+  }
+
   /** Time of the oldest point held; Infinity when empty. */
   firstTime(): number {
     return this.size === 0 ? Number.POSITIVE_INFINITY : (this.times[this.start] as number);
@@ -108,6 +132,11 @@ export class SeriesStore {
 
   clear(): void {
     for (const ring of this.rings.values()) ring.clear();
+  }
+
+  /** Every ring of `older` put in front of this store's ring of the same key (`Ring.prepend`). */
+  prepend(older: SeriesStore): void {
+    for (const [key, ring] of older.rings) this.ring(key).prepend(ring);
   }
 }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capacityFor, Ring, SeriesStore } from '../../web/store.js';
 
@@ -95,5 +96,46 @@ describe('series store (the page)', () => {
     expect(capacityFor(19_999, 1)).toBe(20_000);
     expect(capacityFor(3_600_500, 1000)).toBe(3602);
     expect(capacityFor(100, 0.5)).toBe(101); // an interval below 1 ms counts as 1 ms
+  });
+
+  it('puts older points in front of what it holds: as if every point had come in time order, the held ones kept where both have a time', () => {
+    const times = fc.uniqueArray(fc.integer({ min: 0, max: 500 }), { maxLength: 60 }).map((list) => list.sort((a, b) => a - b));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), times, times, (capacity, heldTimes, olderTimes) => {
+        const held = new Ring(capacity);
+        for (const t of heldTimes) held.push(t, t + 0.5);
+        const older = new Ring(capacity);
+        for (const t of olderTimes) older.push(t, -t);
+        const kept = held.pointsSince(Number.NEGATIVE_INFINITY);
+        const first = held.firstTime();
+
+        // Brute force: the older points from before the first held one, then the held ones, pushed one by one.
+        const expected = new Ring(capacity);
+        for (const { x, y } of older.pointsSince(Number.NEGATIVE_INFINITY)) if (x < first) expected.push(x, y);
+        for (const { x, y } of kept) expected.push(x, y);
+
+        held.prepend(older);
+        expect(held.pointsSince(Number.NEGATIVE_INFINITY)).toEqual(expected.pointsSince(Number.NEGATIVE_INFINITY));
+        expect(held.length).toBe(Math.min(capacity, expected.length));
+        // What was held is all still there, newest last: it fitted the capacity before.
+        expect(held.pointsSince(Number.NEGATIVE_INFINITY).slice(held.length - kept.length)).toEqual(kept);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('puts each ring of an older store in front of the same key’s, and makes a ring for a key it did not hold', () => {
+    const store = new SeriesStore(10);
+    store.push('cpu.total', 50, 5);
+    const older = new SeriesStore(10);
+    older.push('cpu.total', 10, 1);
+    older.push('cpu.total', 50, 99);
+    older.push('memory.used', 10, 7);
+    store.prepend(older);
+    expect(store.find('cpu.total')?.pointsSince(0)).toEqual([
+      { x: 10, y: 1 },
+      { x: 50, y: 5 },
+    ]);
+    expect(store.find('memory.used')?.pointsSince(0)).toEqual([{ x: 10, y: 7 }]);
   });
 });
