@@ -188,11 +188,12 @@ export class Board {
       void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
   }
 
-  /** Asks for the live window's samples the page does not hold, once a backfill said what it holds. */
+  /** Asks for the live window's samples the page does not hold, once a backfill said what it holds; not while a range is shown or on its way. */
   private askOlder(): void {
     const since = Date.now() - this.windowMs;
     // A few intervals' slack: the backfill's start is the server's clock, the window's the page's.
-    this.awaitingOlder = !this.range && this.heldSince !== Number.POSITIVE_INFINITY && since < this.heldSince - 3 * this.intervalMs;
+    this.awaitingOlder =
+      !this.range && !this.awaitingRange && this.heldSince !== Number.POSITIVE_INFINITY && since < this.heldSince - 3 * this.intervalMs;
     if (this.awaitingOlder) this.onOlder(since);
   }
 
@@ -256,6 +257,8 @@ export class Board {
   /** A range of history is asked for: the charts wait for it (`showRange`), or for `stopWaiting` if it fails. */
   expectRange(): void {
     this.awaitingRange = true;
+    // A live window's older samples asked for are not waited for: the range is shown instead.
+    this.awaitingOlder = false;
   }
 
   stopWaiting(): void {

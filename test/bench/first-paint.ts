@@ -1,7 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { writeDemo } from '../../server/history/demo.js';
 import { markExpression } from './bare-chromium.js';
 import { pageServerArgs } from './browser.js';
 import { alternatingLoads, type Driver, launchPaintDrivers, type PaintWait } from './paint-drivers.js';
@@ -21,8 +22,11 @@ interface Build {
 export interface PaintLoads {
   shortMs: number[];
   longMs: number[];
+  /** The 1 h window of a server at default flags on a day of demo history: 5 minutes of backfill, the rest asked for. */
+  defaultMs: number[];
   shortCpuMs: number[];
   longCpuMs: number[];
+  defaultCpuMs: number[];
 }
 
 export interface FirstPaintResult {
@@ -77,43 +81,60 @@ const firstPaintWait: PaintWait<number> = {
  * one warm-up load per build, driver and window.
  */
 export async function benchFirstPaint(trials: number): Promise<FirstPaintResult> {
-  const rules = join(mkdtempSync(join(tmpdir(), 'pulseboard-bench-')), 'rules.json');
+  const root = mkdtempSync(join(tmpdir(), 'pulseboard-bench-'));
+  const rules = join(root, 'rules.json');
   writeFileSync(rules, '{"rules": []}');
+  const demo = await writeDemo({ days: 1, dir: join(root, 'demo'), intervalMs: 1000, seed: 5 });
+  if (demo.error) throw new Error(demo.error);
   const list = paintBuilds();
   const servers: Started[] = [];
   const drivers = await launchPaintDrivers();
   try {
-    const started: { short: Started; long: Started }[] = [];
-    for (const { dist } of list) {
+    const started: { short: Started; long: Started; default: Started }[] = [];
+    for (const [index, { dist }] of list.entries()) {
       const short = await startProcess(process.execPath, pageServerArgs(dist, '100ms', '30s', rules));
       servers.push(short);
       const long = await startProcess(process.execPath, pageServerArgs(dist, '20ms', '72s', rules));
       servers.push(long);
-      started.push({ short, long });
+      const data = join(root, `data-${index}`);
+      cpSync(join(root, 'demo'), data, { recursive: true });
+      const atDefaults = await startProcess(process.execPath, [
+        join(dist, 'server/main.js'),
+        '--port',
+        '0',
+        '--alert-rules',
+        rules,
+        '--data-dir',
+        data,
+      ]);
+      servers.push(atDefaults);
+      started.push({ short, long, default: atDefaults });
     }
     const startedAt = Date.now();
-    const emptyLoads = (): PaintLoads => ({ shortMs: [], longMs: [], shortCpuMs: [], longCpuMs: [] });
+    const emptyLoads = (): PaintLoads => ({ shortMs: [], longMs: [], defaultMs: [], shortCpuMs: [], longCpuMs: [], defaultCpuMs: [] });
     const results = list.map(({ build }) => ({ build, drivers: { bare: emptyLoads(), spread: emptyLoads(), playwright: emptyLoads() } }));
-    const round = async (which: 'short' | 'long', query: string) => {
+    const round = async (which: 'short' | 'long' | 'default', query: string) => {
       const urls = started.map((servers) => `${servers[which].url}/${query}`);
       await alternatingLoads(drivers, urls, trials, firstPaintWait, (index, driver, { value: ms, cpuMs }) => {
         const loads = (results[index] as (typeof results)[number]).drivers[driver];
-        loads[which === 'short' ? 'shortMs' : 'longMs'].push(ms);
-        loads[which === 'short' ? 'shortCpuMs' : 'longCpuMs'].push(cpuMs);
+        loads[`${which}Ms`].push(ms);
+        loads[`${which}CpuMs`].push(cpuMs);
       });
     };
     await sleep(startedAt + 31_000 - Date.now());
     await round('short', '?window=5m&share=0');
     await sleep(startedAt + 74_000 - Date.now());
     await round('long', '?window=1h&share=0');
+    await round('default', '?window=1h&share=0');
     return {
       trials,
       builds: results,
-      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')}); drivers: a bare DevTools pipe (Target.createTarget, Page.navigate, Runtime.evaluate awaiting the mark; no domain enabled), the same pipe to a Chromium free on every core ("spread"; the servers keep theirs), and Playwright (page.goto, page.evaluate); every Chromium with test/helpers/chromium.ts's flags (Playwright adds its own), pinned with this process to one core but the spread one`,
+      command: `per build: node <dist>/server/main.js --interval 100ms --history 30s --backfill 30s (5 m) and --interval 20ms --history 72s --backfill 72s (1 h), --alert-rules {"rules": []} --data-dir none; and at default flags (--interval 1s --history 1h --backfill 5m) with --data-dir a copy of a day of demo history (writeDemo, = pulseboard demo --days 1), whose 1 h window asks /api/history?since= for the 55 minutes the backfill does not bring; Chromium /?window=5m|1h&share=0, performance mark ${BACKFILL_DRAWN}; ${trials} loads per build and driver after 1 warm-up, builds and drivers alternating (${list.map(({ build, dist }) => `${build}=${dist.replace(`${ROOT}/`, '')}`).join(', ')}); drivers: a bare DevTools pipe (Target.createTarget, Page.navigate, Runtime.evaluate awaiting the mark; no domain enabled), the same pipe to a Chromium free on every core ("spread"; the servers keep theirs), and Playwright (page.goto, page.evaluate); every Chromium with test/helpers/chromium.ts's flags (Playwright adds its own), pinned with this process to one core but the spread one`,
     };
   } finally {
     await drivers.close();
     await Promise.all(servers.map((server) => server.stop()));
+    rmSync(root, { recursive: true, force: true });
   }
 }
 
@@ -125,10 +146,16 @@ export function firstPaintRows(result: FirstPaintResult): Row[] {
   return result.builds.flatMap(({ build, drivers: { bare, spread, playwright } }) =>
     [
       { window: '5 m', backfill: '300-row', paint: 'shortMs', cpu: 'shortCpuMs' } as const,
-      { window: '1 h', backfill: '3 600-row', paint: 'longMs', cpu: 'longCpuMs' } as const,
+      { window: '1 h', backfill: '3 600-row backfill', paint: 'longMs', cpu: 'longCpuMs' } as const,
+      {
+        window: '1 h at default flags',
+        backfill: '300-row backfill, the 3 300 rows before it from /api/history?since=',
+        paint: 'defaultMs',
+        cpu: 'defaultCpuMs',
+      } as const,
     ].flatMap(({ window, backfill, paint, cpu }) => [
       {
-        measure: `first full paint, ${build}: ${window} window (${backfill} backfill), median (each load), ms; peer column: the same loads driven by Playwright`,
+        measure: `first full paint, ${build}: ${window} window (${backfill}), median (each load), ms; peer column: the same loads driven by Playwright`,
         ours: shown(bare[paint]),
         peer: shown(playwright[paint]),
         ratio: ratio(median(bare[paint]), median(playwright[paint])),
