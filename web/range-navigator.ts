@@ -90,7 +90,9 @@ export class RangeNavigator {
     this.request?.abort();
     const request = new AbortController();
     this.request = request;
-    const query = new URLSearchParams({ topics: CHARTED.join(','), since: String(Math.round(since)) });
+    // From a whole minute: pages opened within the same second (a wall of screens reloading) ask the same, and
+    // the server builds that answer once.
+    const query = new URLSearchParams({ topics: CHARTED.join(','), since: String(Math.floor(since / 60_000) * 60_000) });
     if (this.host !== null) query.set('host', this.host);
     try {
       const body = await fetchHistory(query, request.signal);
