@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CpuSample } from '../../server/protocol.js';
 import type { RunningServer } from '../../server/serve.js';
 import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { atFirstPicture, BACKFILL_DRAWN } from '../helpers/first-picture.js';
 import { startTestServer } from '../helpers/server.js';
 import { steerableCpu } from '../helpers/steerable.js';
-
-const BACKFILL_DRAWN = 'pulseboard:backfill-drawn';
 
 let browser: Browser;
 let server: RunningServer;
@@ -28,24 +27,11 @@ afterAll(async () => {
 
 describe('first paint', () => {
   it('each chart is drawn once, with the backfill: not first empty after the hello', async () => {
-    const page = await browser.context.newPage();
-    // The charts' draws as the first-paint mark is set.
-    await page.addInitScript((name) => {
-      new PerformanceObserver((list, observer) => {
-        if (!list.getEntriesByName(name).length) return;
-        observer.disconnect();
-        const debug = (window as any).__pulseboardDebug;
-        (window as any).__atFirstPaint = { draws: debug.chartDraws(), points: debug.points('cpu.total') };
-      }).observe({ type: 'mark' });
-    }, BACKFILL_DRAWN);
-    await page.goto(`${server.url}?window=5m&share=0`);
-    const handle = await page.waitForFunction(() => (window as any).__atFirstPaint, undefined, { timeout: 10_000 });
-    const { draws, points } = (await handle.jsonValue()) as { draws: number[]; points: number };
+    const { draws, points } = await atFirstPicture(browser, `${server.url}?window=5m&share=0`);
     expect(draws.length).toBeGreaterThan(0);
     expect(draws).toEqual(draws.map(() => 1));
     // The one draw held the history: the CPU total has its 240 points.
     expect(points).toBeGreaterThanOrEqual(240);
-    await page.close();
   });
 
   it('a window of history whose request fails draws the live window instead of waiting for it', async () => {

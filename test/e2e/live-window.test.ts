@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CpuSample } from '../../server/protocol.js';
 import type { RunningServer } from '../../server/serve.js';
 import { type Browser, launchBrowser } from '../helpers/chromium.js';
+import { atFirstPicture, BACKFILL_DRAWN } from '../helpers/first-picture.js';
 import { startTestServer } from '../helpers/server.js';
 import { steerableCpu } from '../helpers/steerable.js';
 
-const BACKFILL_DRAWN = 'pulseboard:backfill-drawn';
 /** The server holds 50 minutes of samples, one a second, and sends a stream's backfill of 5. */
 const HELD_SAMPLES = 3000;
 
@@ -43,22 +43,10 @@ async function openCounting(query: string): Promise<{ page: Page; asked: string[
 
 describe('a live window longer than the backfill', () => {
   it('opened at 1 h, draws the 50 minutes the server holds in its first picture, not the backfill’s 5 first', async () => {
-    const page = await browser.context.newPage();
-    await page.addInitScript((name) => {
-      new PerformanceObserver((list, observer) => {
-        if (!list.getEntriesByName(name).length) return;
-        observer.disconnect();
-        const debug = (window as any).__pulseboardDebug;
-        (window as any).__atFirstPaint = { draws: debug.chartDraws(), points: debug.points('cpu.total') };
-      }).observe({ type: 'mark' });
-    }, BACKFILL_DRAWN);
-    await page.goto(`${server.url}?window=1h&share=0`);
-    const handle = await page.waitForFunction(() => (window as any).__atFirstPaint, undefined, { timeout: 10_000 });
-    const { draws, points } = (await handle.jsonValue()) as { draws: number[]; points: number };
+    const { draws, points } = await atFirstPicture(browser, `${server.url}?window=1h&share=0`);
     expect(points).toBeGreaterThanOrEqual(HELD_SAMPLES - 5);
     expect(draws.length).toBeGreaterThan(0);
     expect(draws).toEqual(draws.map(() => 1));
-    await page.close();
   });
 
   it('widened on an open page, fetches the samples it lacks once, and draws them', async () => {
