@@ -46,7 +46,10 @@ export const LONGEST_WINDOW_MS = 3_600_000;
 export const DEFAULT_WINDOW_MS = 300_000;
 /** Charts spanning minutes gain nothing from more than four updates a second. */
 export const MIN_DRAW_GAP_MS = 250;
-/** A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint). */
+/**
+ * A performance mark set each time a backfill has been drawn in every chart (the bench's first full paint); for a
+ * live window longer than the backfill, once the older samples asked for are drawn with it, on the first picture.
+ */
 export const BACKFILL_DRAWN_MARK = 'pulseboard:backfill-drawn';
 
 /**
@@ -100,7 +103,7 @@ export class Board {
 
   /**
    * `onOlder(since)`: the live window reaches further back than the page holds; the samples from `since` are
-   * wanted (answered with `applyOlder`, or `olderUnavailable`).
+   * wanted (answered with `applyOlder`, or `stopWaitingOlder`).
    */
   constructor(
     private readonly container: HTMLElement,
@@ -146,6 +149,8 @@ export class Board {
     this.panels.clear();
     this.container.replaceChildren();
     this.store = new SeriesStore(capacity);
+    // A new store holds nothing: a backfill will say what it holds; a resume brings none, so from now.
+    this.heldSince = hello.mode === 'resume' ? Date.now() : Number.POSITIVE_INFINITY;
     for (const topic of hello.topics) {
       const context: PanelContext = {
         store: this.store,
@@ -165,6 +170,7 @@ export class Board {
       chart.freeze(this.paused);
     }
     this.showHealth(hello.collectors);
+    if (hello.mode === 'resume') this.askOlder();
   }
 
   /** Replaces everything held with the backfill's history. */
@@ -190,7 +196,9 @@ export class Board {
 
   /** Asks for the live window's samples the page does not hold, once a backfill said what it holds; not while a range is shown or on its way. */
   private askOlder(): void {
-    const since = Date.now() - this.windowMs;
+    const now = Date.now();
+    // No further back than the store's rings hold (20 000 points: 33 minutes at 100 ms).
+    const since = Math.max(now - this.windowMs, now - (this.store.capacity - 1) * this.intervalMs);
     // A few intervals' slack: the backfill's start is the server's clock, the window's the page's.
     this.awaitingOlder =
       !this.range && !this.awaitingRange && this.heldSince !== Number.POSITIVE_INFINITY && since < this.heldSince - 3 * this.intervalMs;
@@ -345,8 +353,11 @@ export class Board {
   /** Shows this much time in every chart, from what the store holds: no refetch. */
   setWindow(windowMs: number): void {
     this.windowMs = windowMs;
+    // A shorter window chosen while the first picture waited for older samples: this is the first picture.
+    const first = this.awaitingOlder && !this.pictureDrawn;
     this.askOlder();
     this.redrawAll();
+    if (first && !this.awaitingOlder) this.markFirstPicture();
   }
 
   /** Paused, samples keep going into the store but the charts hold still; resuming jumps to now. */
@@ -478,7 +489,7 @@ export class Board {
       () =>
         requestAnimationFrame(() => {
           this.catchUp = null;
-          if (this.paused || document.hidden) return;
+          if (this.paused || document.hidden || this.awaitingRange || this.awaitingOlder) return;
           const started = performance.now();
           this.drawDue(started);
           this.counters.drawMs += performance.now() - started;

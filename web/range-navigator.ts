@@ -87,6 +87,11 @@ export class RangeNavigator {
    * window may be an hour): asked for, and put in front of what the page holds.
    */
   async fillLive(since: number): Promise<void> {
+    // A longer window or a range of the past is shown or on its way (its refresh may be pending): no live fill.
+    if (this.range) {
+      this.board.stopWaitingOlder();
+      return;
+    }
     this.request?.abort();
     const request = new AbortController();
     this.request = request;
