@@ -21,7 +21,7 @@ import { processPanel } from './panels/process.js';
 import { processesPanel } from './panels/processes.js';
 import { requestsPanel } from './panels/requests.js';
 import { temperaturePanel } from './panels/temperature.js';
-import { lastRowOf, recordColumns, recordSample } from './record.js';
+import { lastRowOf, recordColumns, recordSample, storeOfSeries } from './record.js';
 import { capacityFor, SeriesStore } from './store.js';
 import type { PanelContext, TopicPanel } from './ui/panel.js';
 
@@ -207,9 +207,7 @@ export class Board {
 
   /** The samples from `since` (an answer of `/api/history?since=`): those older than the store's put in front. */
   applyOlder(series: HistoryResponse['series'], since: number): void {
-    const older = new SeriesStore(this.store.capacity);
-    for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) recordColumns(older, topic, columns);
-    this.store.prepend(older);
+    this.store.prepend(storeOfSeries(series, this.store.capacity));
     this.heldSince = Math.min(this.heldSince, since);
     this.stopWaitingOlder();
   }
@@ -239,11 +237,7 @@ export class Board {
   showRange(answer: HistoryResponse, from: number, to: number, follow: boolean): void {
     const rows = Math.max(0, ...Object.values(answer.series).map((columns) => (columns?.t as unknown[] | undefined)?.length ?? 0));
     const capacity = rows + (follow ? capacityFor(LONGEST_WINDOW_MS, this.intervalMs) : 0) + 1;
-    const storeOf = (series: HistoryResponse['series']) => {
-      const store = new SeriesStore(capacity);
-      for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) recordColumns(store, topic, columns);
-      return store;
-    };
+    const storeOf = (series: HistoryResponse['series']) => storeOfSeries(series, capacity);
     const view: RangeView = {
       mean: storeOf(answer.series),
       min: answer.bands ? storeOf(answer.bands.min) : null,
@@ -350,7 +344,7 @@ export class Board {
     return { x: box.left + chart.pixelAt(t), y: box.top + box.height / 2 };
   }
 
-  /** Shows this much time in every chart, from what the store holds: no refetch. */
+  /** Shows this much time in every chart, from what the store holds (and what it lacks of it, asked for: `askOlder`). */
   setWindow(windowMs: number): void {
     this.windowMs = windowMs;
     // A shorter window chosen while the first picture waited for older samples: this is the first picture.

@@ -1,6 +1,6 @@
-import type { SampleByTopic, Topic } from '../server/protocol.js';
+import type { HistoryResponse, SampleByTopic, Topic } from '../server/protocol.js';
 import { metricFields, metricsOf, type SeriesKey } from './metrics.js';
-import type { SeriesStore } from './store.js';
+import { SeriesStore } from './store.js';
 
 // Samples into the store: a live one, or a backfill's or a history answer's columns.
 
@@ -71,4 +71,11 @@ export function recordColumns(store: SeriesStore, topic: Topic, columns: Record<
       // A row without a number a chart needs (written before that number existed): not drawn.
     }
   }
+}
+
+/** A store of `capacity` points a metric holding every topic of a history answer's series (its means, mins or maxes). */
+export function storeOfSeries(series: HistoryResponse['series'], capacity: number): SeriesStore {
+  const store = new SeriesStore(capacity);
+  for (const [topic, columns] of Object.entries(series) as [Topic, Record<string, unknown[]>][]) recordColumns(store, topic, columns);
+  return store;
 }
