@@ -8,7 +8,7 @@ import { HistoryStore } from '../../server/history/store.js';
 import { DEFAULT_RETENTION } from '../../server/history/tiers.js';
 import { launchBrowser } from '../helpers/chromium.js';
 import { type HistoryMemoryResult, historyMemory, MIXED_QUERIES } from './history-memory.js';
-import { cpuSeconds, median, type Started, sleep, startProcess } from './procs.js';
+import { cpuSecondsFine, median, type Started, sleep, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const HOUR = 3_600_000;
@@ -92,9 +92,9 @@ async function idleCpu(args: string[], seconds: number): Promise<number> {
   const server = await startProcess(process.execPath, [join(ROOT, 'dist/server/main.js'), '--port', '0', ...args]);
   try {
     await sleep(20_000);
-    const before = { cpu: cpuSeconds(server.pid), at: performance.now() };
+    const before = { cpu: cpuSecondsFine(server.pid), at: performance.now() };
     await sleep(seconds * 1000);
-    return ((cpuSeconds(server.pid) - before.cpu) / ((performance.now() - before.at) / 1000)) * 100;
+    return ((cpuSecondsFine(server.pid) - before.cpu) / ((performance.now() - before.at) / 1000)) * 100;
   } finally {
     await server.stop();
   }

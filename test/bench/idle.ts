@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CollectorCost, measureCollectorCosts } from './collector-costs.js';
-import { cpuSeconds, rssBytes, type Started, sleep, startProcess } from './procs.js';
+import { cpuSecondsFine, rssBytes, type Started, sleep, startProcess } from './procs.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 // Past start-up, V8's memory reducer (a full collection some 10-20 s after start, ~60 ms of CPU, once) and
@@ -19,6 +19,8 @@ export interface IdleResult {
   peerPercent: number;
   /** The process collector with its event-loop lag readings, alone in a Node process: part of `oursPercent`. */
   probePercent: number;
+  /** `BENCH_IDLE_BEFORE=<dist>`: another build of ours, idle beside this one in the same window. */
+  before: { dist: string; percent: number } | null;
   oursRss: number;
   peerRss: number;
   collectors: CollectorCost[];
@@ -33,12 +35,16 @@ export async function benchIdle(seconds: number): Promise<IdleResult> {
   // The default configuration, a data directory included, but a fresh one of its own: in ./data it would share
   // a developer's running server's directory (refused: history off) and leave its files behind.
   const dataDir = mkdtempSync(join(tmpdir(), 'pulseboard-bench-idle-'));
-  const oursArgs = [join(ROOT, 'dist/server/main.js'), '--port', '0', '--data-dir', dataDir];
+  const serverArgs = (dist: string, dir: string) => [join(dist, 'server/main.js'), '--port', '0', '--data-dir', dir];
   const peerArgs = ['--import', 'tsx', join(ROOT, 'test/bench/apps/express-app.ts'), 'monitored'];
+  const beforeDist = process.env.BENCH_IDLE_BEFORE;
+  const beforeDir = beforeDist ? mkdtempSync(join(tmpdir(), 'pulseboard-bench-idle-before-')) : null;
   const servers: Started[] = [];
   try {
-    const ours = await startProcess(process.execPath, oursArgs);
+    const ours = await startProcess(process.execPath, serverArgs(join(ROOT, 'dist'), dataDir));
     servers.push(ours);
+    const before = beforeDist && beforeDir ? await startProcess(process.execPath, serverArgs(beforeDist, beforeDir)) : null;
+    if (before) servers.push(before);
     const peer = await startProcess(process.execPath, peerArgs);
     servers.push(peer);
     const probe = await startProcess(
@@ -51,22 +57,30 @@ export async function benchIdle(seconds: number): Promise<IdleResult> {
     // express-status-monitor starts sampling on the first request it sees.
     await fetch(`${peer.url}/`);
     await sleep(WARM_UP_MS);
-    const before = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), probe: cpuSeconds(probe.pid), at: performance.now() };
+    const pids = { ours: ours.pid, peer: peer.pid, probe: probe.pid, before: before?.pid };
+    const read = () => ({
+      cpu: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid === undefined ? 0 : cpuSecondsFine(pid)])),
+      at: performance.now(),
+    });
+    const start = read();
     const collectors = await measureCollectorCosts(seconds);
-    const after = { ours: cpuSeconds(ours.pid), peer: cpuSeconds(peer.pid), probe: cpuSeconds(probe.pid), at: performance.now() };
-    const elapsed = (after.at - before.at) / 1000;
+    const end = read();
+    const elapsed = (end.at - start.at) / 1000;
+    const percent = (name: keyof typeof pids) => (((end.cpu[name] ?? 0) - (start.cpu[name] ?? 0)) / elapsed) * 100;
     return {
       seconds: elapsed,
-      oursPercent: ((after.ours - before.ours) / elapsed) * 100,
-      peerPercent: ((after.peer - before.peer) / elapsed) * 100,
-      probePercent: ((after.probe - before.probe) / elapsed) * 100,
+      oursPercent: percent('ours'),
+      peerPercent: percent('peer'),
+      probePercent: percent('probe'),
+      before: beforeDist ? { dist: beforeDist, percent: percent('before') } : null,
       oursRss: rssBytes(ours.pid),
       peerRss: rssBytes(peer.pid),
       collectors,
-      command: `node dist/server/main.js --port 0 --data-dir <a fresh temp dir> vs node --import tsx test/bench/apps/express-app.ts monitored; /proc/<pid>/stat CPU over ${seconds} s after ${WARM_UP_MS / 1000} s; collectors timed in-process (test/bench/collector-costs.ts)`,
+      command: `node dist/server/main.js --port 0 --data-dir <a fresh temp dir> vs node --import tsx test/bench/apps/express-app.ts monitored; CPU of every thread (/proc/<pid>/task/*/schedstat, ns) over ${seconds} s after ${WARM_UP_MS / 1000} s; collectors timed in-process (test/bench/collector-costs.ts)`,
     };
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     rmSync(dataDir, { recursive: true, force: true });
+    if (beforeDir) rmSync(beforeDir, { recursive: true, force: true });
   }
 }

@@ -58,12 +58,21 @@ function idleRows(idle: IdleResult): Row[] {
       command: idle.command,
     },
   ];
+  if (idle.before) {
+    rows.push({
+      measure: '  idle: the build of BENCH_IDLE_BEFORE, beside it in the same window, % (ratio: this build / it)',
+      ours: fixed(idle.before.percent, 3),
+      peer: '-',
+      ratio: ratio(idle.oursPercent, idle.before.percent),
+      command: `node ${idle.before.dist}/server/main.js, the same flags, started and read with this build's`,
+    });
+  }
   rows.push({
     measure: '  idle: of which the process collector with its event-loop lag readings (alone in a process), %',
     ours: fixed(idle.probePercent, 3),
     peer: '-',
     ratio: '-',
-    command: 'node --import tsx test/bench/apps/lag-probe.ts, /proc/<pid>/stat CPU over the same window',
+    command: 'node --import tsx test/bench/apps/lag-probe.ts, schedstat CPU over the same window',
   });
   for (const cost of [...idle.collectors].sort((a, b) => b.msPerSecond - a.msPerSecond)) {
     rows.push({
