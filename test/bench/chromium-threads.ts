@@ -24,6 +24,16 @@ function parseStat(stat: string): { name: string; parent: number; seconds: numbe
   };
 }
 
+/**
+ * A thread's run time to the nanosecond (`schedstat`'s first field), where the kernel keeps it: `stat`'s
+ * 10 ms ticks, over a row's 15 updates, moved each thread's figure in steps of 0.67 ms per update.
+ */
+function runSeconds(pid: number, tid: string): number | null {
+  const schedstat = read(`/proc/${pid}/task/${tid}/schedstat`);
+  const ns = schedstat === null ? Number.NaN : Number(schedstat.split(' ')[0]);
+  return Number.isFinite(ns) ? ns / 1e9 : null;
+}
+
 /** The process's role from its command line: `--type=renderer`, `gpu-process`, `utility`…; none is the browser. */
 function processType(pid: number): string {
   const cmdline = read(`/proc/${pid}/cmdline`) ?? '';
@@ -73,7 +83,7 @@ export function chromiumThreadCpu(): ThreadCpu {
       if (!stat) continue;
       const thread = parseStat(stat);
       const key = `${type} ${threadGroup(pid, Number(tid), thread.name)}`;
-      cpu.set(key, (cpu.get(key) ?? 0) + thread.seconds);
+      cpu.set(key, (cpu.get(key) ?? 0) + (runSeconds(pid, tid) ?? thread.seconds));
     }
   }
   return cpu;

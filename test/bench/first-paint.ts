@@ -142,7 +142,7 @@ export async function benchFirstPaint(trials: number): Promise<FirstPaintResult>
 export function firstPaintRows(result: FirstPaintResult): Row[] {
   const shown = (times: number[]) =>
     times.length === 0 ? '-' : `${Math.round(median(times))} (${times.map((ms) => Math.round(ms)).join(' / ')})`;
-  const cpuCommand = `${result.command}; /proc/<pid>/task/*/stat of every Chromium process before the navigation and at the mark (10 ms ticks)`;
+  const cpuCommand = `${result.command}; /proc/<pid>/task/*/schedstat of every Chromium process before the navigation and at the mark (ns)`;
   return result.builds.flatMap(({ build, drivers: { bare, spread, playwright } }) =>
     [
       { window: '5 m', backfill: '300-row backfill', paint: 'shortMs', cpu: 'shortCpuMs' } as const,

@@ -277,7 +277,7 @@ export function pageCostRows(result: PageCostResult): Row[] {
           ours: `${fixed(result.staticPage.full, 1)} / ${fixed(result.staticPage.throttled, 1)}`,
           peer: '-',
           ratio: '-',
-          command: 'Chromium page.setContent(<p>), CDP Emulation.setCPUThrottlingRate 4, /proc/<pid>/task/*/stat over 10 s after 2 s',
+          command: 'Chromium page.setContent(<p>), CDP Emulation.setCPUThrottlingRate 4, /proc/<pid>/task/*/schedstat over 10 s after 2 s',
         },
       ]
     : [];
@@ -291,7 +291,7 @@ export function pageCostRows(result: PageCostResult): Row[] {
         .join(', ')}]`,
       peer: 'n/a (page needs a CDN)',
       ratio: '-',
-      command: `${result.commands[cost.scenario]}; Chromium /?window=1h&share=0 (and &kiosk), one browser per row, driven by a bare DevTools pipe (test/bench/bare-chromium.ts: only Performance enabled) or by Playwright (BENCH_PAGE_DRIVERS); __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc/<pid>/task/*/stat CPU of the Chromium processes`,
+      command: `${result.commands[cost.scenario]}; Chromium /?window=1h&share=0 (and &kiosk), one browser per row, driven by a bare DevTools pipe (test/bench/bare-chromium.ts: only Performance enabled) or by Playwright (BENCH_PAGE_DRIVERS); __pulseboardDebug.counters() drawMs/draws, CDP Performance TaskDuration, /proc/<pid>/task/*/schedstat CPU (ns) of the Chromium processes`,
     })),
   ];
 }
