@@ -194,22 +194,36 @@ export class Board {
       void this.settled().then(() => performance.mark(BACKFILL_DRAWN_MARK));
   }
 
-  /** Asks for the live window's samples the page does not hold, once a backfill said what it holds; not while a range is shown or on its way. */
-  private askOlder(): void {
+  /**
+   * Where the live window's samples the page does not hold begin, or null: it holds them, or no backfill has
+   * said what it holds yet, or a range is shown or on its way.
+   */
+  olderWanted(): number | null {
     const now = Date.now();
     // No further back than the store's rings hold (20 000 points: 33 minutes at 100 ms).
     const since = Math.max(now - this.windowMs, now - (this.store.capacity - 1) * this.intervalMs);
     // A few intervals' slack: the backfill's start is the server's clock, the window's the page's.
-    this.awaitingOlder =
+    const lacking =
       !this.range && !this.awaitingRange && this.heldSince !== Number.POSITIVE_INFINITY && since < this.heldSince - 3 * this.intervalMs;
-    if (this.awaitingOlder) this.onOlder(since);
+    return lacking ? since : null;
   }
 
-  /** The samples from `since` (an answer of `/api/history?since=`): those older than the store's put in front. */
+  /** Asks for the live window's samples the page does not hold (`olderWanted`); the charts wait for them. */
+  private askOlder(): void {
+    const since = this.olderWanted();
+    this.awaitingOlder = since !== null;
+    if (since !== null) this.onOlder(since);
+  }
+
+  /**
+   * The samples from `since` (an answer of `/api/history?since=`): those older than the store's put in front.
+   * Drawn at once, also when the charts no longer waited for them (a retry after a failed fill).
+   */
   applyOlder(series: HistoryResponse['series'], since: number): void {
     this.store.prepend(storeOfSeries(series, this.store.capacity));
     this.heldSince = Math.min(this.heldSince, since);
-    this.stopWaitingOlder();
+    if (this.awaitingOlder) this.stopWaitingOlder();
+    else this.redrawAll();
   }
 
   /** The older samples will not come: the charts draw what the store holds. */

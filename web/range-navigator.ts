@@ -18,6 +18,13 @@ export const RANGE_DRAWN_MARK = 'pulseboard:range-drawn';
 const REFRESH_MIN_MS = 60_000;
 const REFRESH_MAX_MS = 30 * 60_000;
 
+/**
+ * A live window's fill that failed is asked again after these delays, the last one repeated: a wall screen
+ * left open fills once the server answers again, rather than showing the backfill's minutes until the page
+ * has been open for the whole window. The charts do not wait for a retry: they draw what is held meanwhile.
+ */
+const FILL_RETRY_MS = [5_000, 15_000, 60_000];
+
 /** Topics the charts draw; the others (filesystem, processes) have no chart over time. */
 const CHARTED = ['cpu', 'memory', 'network', 'disk', 'temperature', 'process', 'requests'];
 
@@ -33,6 +40,8 @@ export class RangeNavigator {
   private range: { from: number; to: number; follow: boolean } | null = null;
   private request: AbortController | null = null;
   private refresh: ReturnType<typeof setTimeout> | undefined;
+  private fillRetry: ReturnType<typeof setTimeout> | undefined;
+  private fillFailures = 0;
 
   constructor(
     private readonly board: Board,
@@ -53,6 +62,7 @@ export class RangeNavigator {
       this.range = null;
       this.request?.abort();
       clearTimeout(this.refresh);
+      clearTimeout(this.fillRetry);
       this.board.showLive();
       this.board.setWindow(ms);
       this.toolbar.setLive(true);
@@ -93,6 +103,7 @@ export class RangeNavigator {
       return;
     }
     this.request?.abort();
+    clearTimeout(this.fillRetry);
     const request = new AbortController();
     this.request = request;
     // From a whole minute: pages opened within the same second (a wall of screens reloading) ask the same, and
@@ -103,11 +114,25 @@ export class RangeNavigator {
       const body = await fetchHistory(query, request.signal);
       if (this.request !== request) return;
       this.board.applyOlder(body.series, body.since);
+      // A retry that succeeded takes back what the bar said of the failure.
+      if (this.fillFailures > 0) this.toolbar.setLive(true);
+      this.fillFailures = 0;
     } catch (error) {
       if (request.signal.aborted) return;
       this.board.stopWaitingOlder();
       this.toolbar.setLive(true, `history unavailable: ${(error as Error).message}`);
+      this.retryFill();
     }
+  }
+
+  /** Asks again, later, for what the live window still lacks then (nothing, if the window was narrowed). */
+  private retryFill(): void {
+    const delay = FILL_RETRY_MS[Math.min(this.fillFailures, FILL_RETRY_MS.length - 1)] as number;
+    this.fillFailures++;
+    this.fillRetry = setTimeout(() => {
+      const since = this.board.olderWanted();
+      if (since !== null) void this.fillLive(since);
+    }, delay);
   }
 
   /** One click back to live: the last window chosen, following the stream. */
@@ -119,6 +144,7 @@ export class RangeNavigator {
   private async load(from: number, to: number, follow: boolean, again = false): Promise<void> {
     this.request?.abort();
     clearTimeout(this.refresh);
+    clearTimeout(this.fillRetry);
     const request = new AbortController();
     this.request = request;
     this.range = { from, to, follow };

@@ -82,4 +82,25 @@ describe('a live window longer than the backfill', () => {
     expect(await page.locator('#controls').textContent()).toContain('history unavailable');
     await page.close();
   });
+
+  it('whose fill failed, asks again a few seconds later and draws the whole window once it is answered', async () => {
+    const page = await browser.context.newPage();
+    let asked = 0;
+    await page.route('**/api/history?**', (route) => {
+      asked++;
+      return asked === 1 ? route.abort() : route.continue();
+    });
+    await page.goto(`${server.url}?window=1h&share=0`);
+    await page.waitForFunction(() => document.querySelector('#controls')?.textContent?.includes('history unavailable'), undefined, {
+      timeout: 10_000,
+    });
+    expect(await cpuPoints(page)).toBeLessThanOrEqual(301);
+
+    await page.waitForFunction((held) => (window as any).__pulseboardDebug.points('cpu.total') >= held, HELD_SAMPLES - 5, {
+      timeout: 15_000,
+    });
+    expect(asked).toBe(2);
+    expect(await page.locator('#controls').textContent()).not.toContain('history unavailable');
+    await page.close();
+  });
 });
