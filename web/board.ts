@@ -381,7 +381,7 @@ export class Board {
     this.redrawAll();
   }
 
-  /** Colour of the first line of each chart (tests: a theme switch recolours without reload). */
+  /** Points each chart holds, all its lines together (tests). */
   chartPoints(): number[] {
     return this.charts().map((chart) => chart.pointCount);
   }

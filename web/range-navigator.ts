@@ -62,7 +62,7 @@ export class RangeNavigator {
       this.range = null;
       this.request?.abort();
       clearTimeout(this.refresh);
-      clearTimeout(this.fillRetry);
+      this.stopFillRetries();
       this.board.showLive();
       this.board.setWindow(ms);
       this.toolbar.setLive(true);
@@ -125,14 +125,28 @@ export class RangeNavigator {
     }
   }
 
-  /** Asks again, later, for what the live window still lacks then (nothing, if the window was narrowed). */
+  /**
+   * Asks again, later, for what the live window still lacks then. Nothing lacking (the window was narrowed, or
+   * the stream's samples now cover it): the failure no longer matters, and the bar stops saying it.
+   */
   private retryFill(): void {
     const delay = FILL_RETRY_MS[Math.min(this.fillFailures, FILL_RETRY_MS.length - 1)] as number;
     this.fillFailures++;
     this.fillRetry = setTimeout(() => {
       const since = this.board.olderWanted();
-      if (since !== null) void this.fillLive(since);
+      if (since !== null) {
+        void this.fillLive(since);
+        return;
+      }
+      this.fillFailures = 0;
+      this.toolbar.setLive(true);
     }, delay);
+  }
+
+  /** A window or range chosen: the retries of an earlier fill stop, and a new failure starts at the first delay. */
+  private stopFillRetries(): void {
+    clearTimeout(this.fillRetry);
+    this.fillFailures = 0;
   }
 
   /** One click back to live: the last window chosen, following the stream. */
@@ -144,7 +158,7 @@ export class RangeNavigator {
   private async load(from: number, to: number, follow: boolean, again = false): Promise<void> {
     this.request?.abort();
     clearTimeout(this.refresh);
-    clearTimeout(this.fillRetry);
+    this.stopFillRetries();
     const request = new AbortController();
     this.request = request;
     this.range = { from, to, follow };

@@ -92,13 +92,14 @@ export function cpuSeconds(pid: number): number {
  * process whose threads live as long as it does (Node's do, at idle). Ticks where schedstat is missing.
  */
 export function cpuSecondsFine(pid: number): number {
+  if (!existsSync(`/proc/${pid}/schedstat`)) return cpuSeconds(pid);
   let nanoseconds = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
       nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread exited between the listing and the read: its time is gone with it, as said above.
     }
-  } catch {
-    return cpuSeconds(pid);
   }
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

@@ -5,7 +5,7 @@
 // BENCH_PROXY_BEFORE=<another build's dist/server/main.js> (proxy: measured beside ours in the same trials)
 // BENCH_CONTAINERS_BEFORE=<another checkout's root> (containers: its collector sampled beside ours on the same cgroups)
 // BENCH_CONTAINERS_WARMUP=36 (containers: samples taken before the timed ones, so V8 has compiled the collector; the first 12 are timed as a fresh collector's cost)
-// BENCH_IDLE_SECONDS=60 BENCH_IDLE_WARMUP_SECONDS=300 BENCH_HISTORY_IDLE_SECONDS=60
+// BENCH_IDLE_SECONDS=60 BENCH_IDLE_WARMUP_SECONDS=300 BENCH_HISTORY_IDLE_SECONDS=60 BENCH_IDLE_BEFORE=<another build's dist> (idle: run beside this one)
 // BENCH_TRIALS=3 BENCH_SECONDS=5 (middleware)  BENCH_FANOUT_LEVELS=1000,5000,10000 BENCH_FANOUT_WINDOWS=3
 // BENCH_FANOUT_WINDOW_SECONDS=5  BENCH_BROWSER_SECONDS=15 (also pagecost)  BENCH_LIFECYCLE_EVENTS=50  BENCH_CONTAINERS_SECONDS=60
 // BENCH_PAGE_SCENARIOS=static,fast,1hz  BENCH_PAGE_DISTS=before=/tmp/main/dist,after=dist  BENCH_PAGE_DRIVERS=bare,playwright (pagecost)

@@ -101,6 +101,10 @@ describe('a live window longer than the backfill', () => {
     });
     expect(asked).toBe(2);
     expect(await page.locator('#controls').textContent()).not.toContain('history unavailable');
+    // Drawn, not only held: the chart's x axis, as last drawn, reaches ~50 minutes back.
+    await page.waitForFunction(() => Date.now() - (window as any).__pulseboardDebug.chartRanges()[0].min > 49 * 60_000, undefined, {
+      timeout: 10_000,
+    });
     await page.close();
   });
 });
