@@ -31,6 +31,7 @@ export function cpuPanel(context: PanelContext): TopicPanel<'cpu'> {
         cores.append(bar);
       }
       while (bars.length > sample.cores.length) bars.pop()?.remove();
+      if (cores.style.getPropertyValue('--cores') !== String(bars.length)) cores.style.setProperty('--cores', String(bars.length));
       sample.cores.forEach((percent, i) => {
         const bar = bars[i] as HTMLElement;
         (bar.firstElementChild as HTMLElement).style.height = `${Math.min(100, percent)}%`;
