@@ -114,9 +114,7 @@ export class RangeNavigator {
       const body = await fetchHistory(query, request.signal);
       if (this.request !== request) return;
       this.board.applyOlder(body.series, body.since);
-      // A retry that succeeded takes back what the bar said of the failure.
-      if (this.fillFailures > 0) this.toolbar.setLive(true);
-      this.fillFailures = 0;
+      this.forgetFillFailure();
     } catch (error) {
       if (request.signal.aborted) return;
       this.board.stopWaitingOlder();
@@ -134,13 +132,15 @@ export class RangeNavigator {
     this.fillFailures++;
     this.fillRetry = setTimeout(() => {
       const since = this.board.olderWanted();
-      if (since !== null) {
-        void this.fillLive(since);
-        return;
-      }
-      this.fillFailures = 0;
-      this.toolbar.setLive(true);
+      if (since !== null) void this.fillLive(since);
+      else this.forgetFillFailure();
     }, delay);
+  }
+
+  /** The fill succeeded, or is no longer needed: what the bar said of a failure is taken back. */
+  private forgetFillFailure(): void {
+    if (this.fillFailures > 0) this.toolbar.setLive(true);
+    this.fillFailures = 0;
   }
 
   /** A window or range chosen: the retries of an earlier fill stop, and a new failure starts at the first delay. */

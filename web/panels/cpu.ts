@@ -25,13 +25,14 @@ export function cpuPanel(context: PanelContext): TopicPanel<'cpu'> {
       panel.setValue(formatPercent(sample.total));
       panel.setLevel('cpu', sample.total);
       panel.setDetail(`load ${sample.load.map((n) => n.toFixed(2)).join(' / ')}`);
+      const shown = bars.length;
       while (bars.length < sample.cores.length) {
         const bar = el('span', { class: 'core' }, [el('span', { class: 'fill' })]);
         bars.push(bar);
         cores.append(bar);
       }
       while (bars.length > sample.cores.length) bars.pop()?.remove();
-      if (cores.style.getPropertyValue('--cores') !== String(bars.length)) cores.style.setProperty('--cores', String(bars.length));
+      if (bars.length !== shown) cores.style.setProperty('--cores', String(bars.length));
       sample.cores.forEach((percent, i) => {
         const bar = bars[i] as HTMLElement;
         (bar.firstElementChild as HTMLElement).style.height = `${Math.min(100, percent)}%`;
